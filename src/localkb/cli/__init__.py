@@ -1,0 +1,72 @@
+"""The ``localkb`` command: a thin layer over the library. Subcommands load lazily so --help is instant."""
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from .. import __version__
+
+#: command name → "module:attribute"; each module holds one command or one command group.
+COMMANDS: dict[str, str] = {
+    "ingest": "localkb.cli.ingest_cmd:ingest",
+    "search": "localkb.cli.search_cmd:search",
+    "stats": "localkb.cli.stats_cmd:stats",
+    "documents": "localkb.cli.stats_cmd:documents",
+    "models": "localkb.cli.models_cmd:models",
+    "ask": "localkb.cli.ask_cmd:ask",
+    "sql": "localkb.cli.sql_cmd:sql",
+    "serve": "localkb.cli.serve_cmd:serve",
+    "eval": "localkb.cli.eval_cmd:eval_group",
+    "migrate": "localkb.cli.migrate_cmd:migrate",
+}
+
+HELP = {
+    "ingest": "Ingest files and folders into the knowledge base (idempotent).",
+    "search": "Search the knowledge base.",
+    "stats": "Show what the knowledge base holds.",
+    "documents": "List the documents in the knowledge base.",
+    "models": "List, pull, import and provision local models.",
+    "ask": "Answer a question from the knowledge base with a local LLM, with citations.",
+    "sql": "Ask a SQL database in plain language, through a read-only guard.",
+    "serve": "Serve the HTTP API and the web page on 127.0.0.1.",
+    "eval": "Evaluate retrieval quality on a BEIR-layout dataset.",
+    "migrate": "Rebuild a knowledge base's vectors in another store.",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name, target in COMMANDS.items() if _exists(target))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None or not _exists(target):
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, HELP.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _exists(target: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(target.split(":")[0]) is not None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="localkb")
+def cli() -> None:
+    """localkb: an offline knowledge base. Nothing leaves your machine.
+
+    Exit codes: 0 success; 1 error (one line on stderr); 2 bad usage; 3 ingest finished but some
+    files were skipped (listed in the output).
+    """
+
+
+def main() -> None:
+    cli(prog_name="localkb")

@@ -1,0 +1,43 @@
+"""Options and error handling shared by every command."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from ..errors import LocalKBError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+kb_option = click.option(
+    "--kb", "kb", type=click.Path(file_okay=False), default=None,
+    help="Knowledge base folder [default: $LOCALKB_KB or ./.localkb].",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object and nothing else.")
+
+
+def handle_errors(func: F) -> F:
+    """Turn any LocalKBError into one clear line on stderr and exit 1; never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except LocalKBError as exc:
+            if kwargs.get("as_json"):
+                click.echo(json.dumps(exc.to_dict(), ensure_ascii=False))
+            click.echo(f"Error: {exc.message}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def echo_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=None, default=str))

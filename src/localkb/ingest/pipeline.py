@@ -1,0 +1,220 @@
+"""Ingestion: diff the files on disk against the KB's SQLite by content hash, embed only what is new.
+
+Order of writes, chosen for crash safety (SQLite is the source of truth):
+1. new chunks are embedded and added to the vector store (in memory for FAISS);
+2. one SQLite transaction records the documents, chunks, links and tags of the batch;
+3. the store is flushed (atomically) every ``FLUSH_EVERY`` chunks and at the end.
+A crash between 2 and 3 leaves chunks without vectors; between 1 and 2 (Chroma, Milvus persist on add)
+vectors without chunks. ``KnowledgeBase`` reconciles both on the next open for writing (see ``repair``).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import LoaderError
+from ..results import IngestReport, Skipped
+from .chunking import ChunkSettings, split_text
+from .files import Candidate, check_paths, read_bytes, walk
+from .loaders import Loaded, load
+
+if TYPE_CHECKING:
+    from ..kb import KnowledgeBase
+
+BATCH_CHUNKS = 256
+FLUSH_EVERY = 4096
+Progress = Callable[[str, int, int], None]
+
+
+def chunk_id(embed_text: str) -> str:
+    return hashlib.sha256(embed_text.encode("utf-8")).hexdigest()
+
+
+def enrich_prefix(fields: Sequence[str], tags: Sequence[str], loaded: Loaded | None, source: str) -> str:
+    """Labels prepended to what is embedded and indexed, so the model sees them (manifest ``enrich``)."""
+    parts = []
+    for name in fields:
+        if name == "tags" and tags:
+            parts.append(f"[tags: {', '.join(sorted(tags))}]")
+        elif name == "title" and loaded is not None and loaded.title:
+            parts.append(f"[title: {loaded.title}]")
+        elif name == "source":
+            parts.append(f"[source: {Path(source).name}]")
+        elif name.startswith("meta.") and loaded is not None and loaded.meta.get(name[5:]):
+            parts.append(f"[{name[5:]}: {loaded.meta[name[5:]]}]")
+    return " ".join(parts) + "\n" if parts else ""
+
+
+@dataclass
+class _Doc:
+    cand: Candidate
+    digest: str
+    size: int
+    mtime: float
+    loaded: Loaded
+    chunks: list[tuple[str, str, str]] = field(default_factory=list)  # (id, text, embed_text)
+    existing_id: int | None = None
+
+
+def run_ingest(kb: KnowledgeBase, paths: Sequence[str | os.PathLike[str]], *, tags: Sequence[str] = (),
+               prune: bool = True, max_file_mb: float = 100.0, progress: Progress | None = None) -> IngestReport:
+    check_paths(list(paths))
+    report = IngestReport()
+    db, manifest = kb.db, kb.manifest
+    settings = ChunkSettings(manifest.chunk_size, manifest.chunk_overlap)
+    tagset = sorted({t.strip() for t in tags if t.strip()})
+    known = {r["path"]: r for r in db.query("SELECT id, path, content_hash, root FROM documents")}
+    doc_tags: dict[int, list[str]] = {}
+    for r in db.query("SELECT doc_id, tag FROM doc_tags ORDER BY tag"):
+        doc_tags.setdefault(r["doc_id"], []).append(r["tag"])
+    have = db.chunk_ids()
+
+    candidates: list[Candidate] = []
+    for item in walk(list(paths)):
+        if isinstance(item, tuple):
+            report.skipped.append(Skipped(item[0], item[1]))
+        else:
+            candidates.append(item)
+    seen: set[str] = set()
+    pending: list[_Doc] = []
+    pending_new = 0
+    since_flush = 0
+    total = len(candidates)
+
+    for n, cand in enumerate(candidates, 1):
+        key = str(cand.path)
+        if key in seen:
+            continue
+        seen.add(key)
+        if progress:
+            progress("read", n, total)
+        try:
+            data = read_bytes(cand.path, int(max_file_mb * 1e6))
+            digest = hashlib.sha256(data).hexdigest()
+            old = known.get(key)
+            if old is not None and old["content_hash"] == digest and doc_tags.get(old["id"], []) == tagset:
+                report.unchanged += 1
+                continue
+            loaded = load(cand.path, data)
+        except LoaderError as exc:
+            report.skipped.append(Skipped(cand.source, exc.message))
+            continue
+        stat = cand.path.stat()
+        doc = _Doc(cand, digest, len(data), stat.st_mtime, loaded, existing_id=old["id"] if old else None)
+        prefix = enrich_prefix(manifest.enrich, tagset, loaded, cand.source)
+        for text in split_text(loaded.text, settings):
+            embed_text = prefix + text
+            doc.chunks.append((chunk_id(embed_text), text, embed_text))
+        if not doc.chunks:
+            report.skipped.append(Skipped(cand.source, "no text found in file"))
+            continue
+        pending.append(doc)
+        pending_new += sum(1 for c in doc.chunks if c[0] not in have)
+        if pending_new >= BATCH_CHUNKS:
+            since_flush += _commit(kb, pending, have, tagset, report, progress)
+            pending, pending_new = [], 0
+            if since_flush >= FLUSH_EVERY:
+                kb.store.flush()
+                since_flush = 0
+    if pending:
+        _commit(kb, pending, have, tagset, report, progress)
+    if prune:
+        report.removed += prune_missing(kb, paths, known)
+    kb.store.flush()
+    report.chunks = int(db.scalar("SELECT COUNT(*) FROM chunks") or 0)
+    return report
+
+
+def _commit(kb: KnowledgeBase, docs: list[_Doc], have: set[str], tags: list[str], report: IngestReport,
+            progress: Progress | None) -> int:
+    """Embed the batch's new chunks, add them to the store, then record the batch in one transaction."""
+    new: dict[str, str] = {}
+    for doc in docs:
+        for cid, _text, embed_text in doc.chunks:
+            if cid not in have:
+                new.setdefault(cid, embed_text)
+    if new:
+        ids = list(new)
+        vectors = kb.embedder.embed([new[i] for i in ids])
+        kb.store.add(ids, vectors)
+        report.embedded += len(ids)
+        if progress:
+            progress("embed", len(ids), 0)
+    now = time.time()
+    orphan_candidates: set[str] = set()
+    with kb.db.transaction() as conn:
+        for doc in docs:
+            for cid, text, embed_text in doc.chunks:
+                if cid in new:
+                    conn.execute("INSERT OR IGNORE INTO chunks(id, text, embed_text, created_at) VALUES (?,?,?,?)",
+                                 (cid, text, embed_text, now))
+            values = (str(doc.cand.path), doc.cand.source, str(doc.cand.root), doc.digest, doc.size, doc.mtime,
+                      doc.loaded.format, doc.loaded.title, now)
+            if doc.existing_id is None:
+                cur = conn.execute(
+                    "INSERT INTO documents(path, source, root, content_hash, size, mtime, format, title, ingested_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,?)", values)
+                doc_id = int(cur.lastrowid or 0)
+                report.added += 1
+            else:
+                doc_id = doc.existing_id
+                orphan_candidates.update(r[0] for r in conn.execute(
+                    "SELECT chunk_id FROM doc_chunks WHERE doc_id=?", (doc_id,)))
+                conn.execute(
+                    "UPDATE documents SET path=?, source=?, root=?, content_hash=?, size=?, mtime=?, format=?,"
+                    " title=?, ingested_at=? WHERE id=?", (*values, doc_id))
+                conn.execute("DELETE FROM doc_chunks WHERE doc_id=?", (doc_id,))
+                conn.execute("DELETE FROM doc_tags WHERE doc_id=?", (doc_id,))
+                report.updated += 1
+            conn.executemany("INSERT INTO doc_chunks(doc_id, position, chunk_id) VALUES (?,?,?)",
+                             [(doc_id, pos, c[0]) for pos, c in enumerate(doc.chunks)])
+            conn.executemany("INSERT INTO doc_tags(doc_id, tag) VALUES (?,?)", [(doc_id, t) for t in tags])
+        dropped = _drop_unreferenced(conn, orphan_candidates)
+    have.update(new)
+    have.difference_update(dropped)
+    if dropped:
+        kb.store.delete(sorted(dropped))
+    kb.on_chunks_changed(added=list(new), removed=sorted(dropped))
+    return len(new)
+
+
+def _drop_unreferenced(conn: object, candidates: set[str]) -> set[str]:
+    """Delete chunks no document links to any more; return their ids."""
+    dropped: set[str] = set()
+    for cid in candidates:
+        linked = conn.execute("SELECT 1 FROM doc_chunks WHERE chunk_id=? LIMIT 1", (cid,)).fetchone()  # type: ignore[attr-defined]
+        if linked is None:
+            conn.execute("DELETE FROM chunks WHERE id=?", (cid,))  # type: ignore[attr-defined]
+            dropped.add(cid)
+    return dropped
+
+
+def _remove_document(kb: KnowledgeBase, doc_id: int) -> None:
+    with kb.db.transaction() as conn:
+        chunk_ids = {r[0] for r in conn.execute("SELECT chunk_id FROM doc_chunks WHERE doc_id=?", (doc_id,))}
+        conn.execute("DELETE FROM doc_chunks WHERE doc_id=?", (doc_id,))
+        conn.execute("DELETE FROM doc_tags WHERE doc_id=?", (doc_id,))
+        conn.execute("DELETE FROM documents WHERE id=?", (doc_id,))
+        dropped = _drop_unreferenced(conn, chunk_ids)
+    if dropped:
+        kb.store.delete(sorted(dropped))
+    kb.on_chunks_changed(added=[], removed=sorted(dropped))
+
+
+remove_document = _remove_document
+
+
+def prune_missing(kb: KnowledgeBase, paths: Sequence[str | os.PathLike[str]], known: dict[str, object]) -> int:
+    """Remove documents that lived under an ingested folder and whose file is gone. Returns how many."""
+    roots = [str(Path(p).expanduser().resolve()) for p in paths if Path(p).expanduser().is_dir()]
+    removed = 0
+    for path, row in known.items():
+        if any(path.startswith(root + os.sep) for root in roots) and not os.path.exists(path):
+            _remove_document(kb, row["id"])  # type: ignore[index]
+            removed += 1
+    return removed

@@ -1,0 +1,1 @@
+"""LLM backends behind one small Protocol, picked by URI (see ``base.open_llm``)."""

@@ -1,0 +1,63 @@
+"""What a KB records about how it was built, in ``manifest.json`` beside its data.
+
+Opening a KB with a different embedder is an error (``ModelMismatch``), never silently mixed vectors.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import KBError, ModelMismatch
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Manifest:
+    model_id: str
+    model_backend: str
+    dim: int
+    normalize: bool
+    store: str  # URI, e.g. "faiss://index" (relative paths are inside the KB folder)
+    metric: str = "cosine"
+    chunk_size: int = 180
+    chunk_overlap: int = 30
+    #: which document tags / metadata fields are prepended to the text that is embedded and indexed
+    enrich: list[str] = field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION
+    created_at: float = field(default_factory=time.time)
+    localkb_version: str = ""
+    #: free-form records later subsystems add (e.g. calibrated thresholds, lexical index settings)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def check_model(self, model_id: str) -> None:
+        if model_id != self.model_id:
+            raise ModelMismatch(
+                f"This KB was built with model '{self.model_id}' ({self.dim}-d); refusing to mix in vectors "
+                f"from '{model_id}'. Open it without --model, or build a new KB for the other model.",
+                kb_model=self.model_id, requested=model_id,
+            )
+
+    def save(self, kb_dir: Path) -> None:
+        tmp = kb_dir / (MANIFEST + ".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, kb_dir / MANIFEST)
+
+    @classmethod
+    def load(cls, kb_dir: Path) -> Manifest:
+        path = kb_dir / MANIFEST
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise KBError(f"Cannot read {path}: {exc}") from exc
+        if data.get("schema_version", 0) > SCHEMA_VERSION:
+            raise KBError(f"{path} was written by a newer localkb (schema {data['schema_version']}).")
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})

@@ -1,0 +1,37 @@
+"""Backends picked by URI scheme: one small registry shared by stores, embedders and LLMs."""
+from __future__ import annotations
+
+import difflib
+import importlib
+from typing import Any
+
+from .errors import MissingDependency, UnknownBackend
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """``"faiss://./kb"`` → ``("faiss", "./kb")``. A bare word is a scheme with no rest."""
+    if "://" in uri:
+        scheme, rest = uri.split("://", 1)
+        return scheme.lower(), rest
+    return uri.lower(), ""
+
+
+def resolve(kind: str, scheme: str, table: dict[str, str]) -> Any:
+    """Import ``module:attr`` registered for ``scheme``; unknown schemes get a "did you mean"."""
+    target = table.get(scheme)
+    if target is None:
+        close = difflib.get_close_matches(scheme, list(table), n=1, cutoff=0.5)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        known = ", ".join(sorted(table))
+        raise UnknownBackend(f"Unknown {kind} '{scheme}'.{hint} Known: {known}.", scheme=scheme)
+    module_name, attr = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:  # a missing optional extra
+        extra = {"chroma": "chroma", "milvus": "milvus", "llamacpp": "llm", "ollama": "llm",
+                 "openai": "llm", "usem": "multilingual"}.get(scheme, "all")
+        raise MissingDependency(
+            f"The {kind} '{scheme}' needs an optional dependency ({exc.name}): pip install 'localkb[{extra}]'",
+            scheme=scheme,
+        ) from exc
+    return getattr(module, attr)

@@ -1,0 +1,238 @@
+"""Read-only execution: the second wall behind the guard.
+
+The database engine itself refuses writes, whatever SQL reaches it:
+
+* SQLite is opened through a ``file:...?mode=ro`` URI (the file cannot be created or written) and
+  ``PRAGMA query_only=ON``; a progress handler interrupts statements that run past the timeout.
+* PostgreSQL runs every statement in a ``READ ONLY`` transaction with ``SET LOCAL statement_timeout``,
+  rolled back afterwards. MySQL/MariaDB use ``SET SESSION TRANSACTION READ ONLY`` and
+  ``max_execution_time``.
+
+Other engines are refused: localkb cannot promise they are read-only.
+"""
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from ..errors import MissingDependency, SQLError
+
+#: SQLAlchemy backend name → sqlglot dialect name
+DIALECTS = {"sqlite": "sqlite", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3", ".db3")
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Rows of one statement; ``truncated`` when the row cap cut the result short."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    truncated: bool
+    elapsed_ms: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"columns": self.columns, "rows": [list(r) for r in self.rows], "truncated": self.truncated,
+                "elapsed_ms": round(self.elapsed_ms, 1)}
+
+
+def normalise_url(url: str) -> str:
+    """A bare path to an existing-looking SQLite file becomes ``sqlite:///abs/path``."""
+    text = (url or "").strip()
+    if not text:
+        raise SQLError("No database given: pass --db URL (e.g. sqlite:///music.db or postgresql://host/db).")
+    if "://" not in text and (text.endswith(SQLITE_SUFFIXES) or Path(text).is_file()):
+        return "sqlite:///" + str(Path(text).expanduser().resolve())
+    return text
+
+
+class Database:
+    """One database opened for reading only.
+
+    Args:
+        url: a SQLAlchemy URL or a path to a SQLite file.
+        timeout: seconds a statement may run before it is interrupted.
+        max_rows: most rows fetched from one statement.
+
+    Raises:
+        SQLError: unparsable URL, missing SQLite file, unreachable server, unsupported engine.
+        MissingDependency: the engine's driver (e.g. psycopg) is not installed.
+    """
+
+    def __init__(self, url: str, *, timeout: float = 10.0, max_rows: int = 1000) -> None:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        self.url = normalise_url(url)
+        try:
+            self._sa_url = make_url(self.url)
+        except ArgumentError as exc:
+            raise SQLError(f"Cannot parse the database URL '{url}': use a SQLAlchemy URL such as "
+                           "sqlite:///path/to/file.db or postgresql://user@host/dbname.") from exc
+        self.display_url = self._sa_url.render_as_string(hide_password=True)
+        backend = self._sa_url.get_backend_name()
+        if backend not in DIALECTS:
+            import difflib
+
+            close = difflib.get_close_matches(backend, list(DIALECTS), n=1, cutoff=0.5)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise SQLError(f"Unsupported database '{backend}' in {self.display_url}.{hint} localkb runs SQL "
+                           "only where the engine itself enforces read-only: sqlite, postgresql, mysql, mariadb.")
+        self.backend = backend
+        self.dialect = DIALECTS[backend]
+        self.timeout = float(timeout)
+        self.max_rows = int(max_rows)
+        self._deadline = 0.0
+        self._sqlite: sqlite3.Connection | None = None
+        self.engine = self._sqlite_engine() if backend == "sqlite" else self._server_engine()
+
+    # -- opening -------------------------------------------------------------------------------
+    def _sqlite_path(self) -> Path:
+        db = self._sa_url.database
+        if not db or db == ":memory:":
+            raise SQLError("An in-memory SQLite database is empty: point --db at a SQLite file.")
+        path = Path(db).expanduser()
+        if not path.is_file():
+            raise SQLError(f"No SQLite database at {path} (localkb never creates one).")
+        return path.resolve()
+
+    def _connect_sqlite(self) -> sqlite3.Connection:
+        uri = "file:" + quote(str(self.path)) + "?mode=ro"
+        try:
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise SQLError(f"Cannot open {self.path} as a SQLite database: {exc}") from exc
+        conn.set_progress_handler(self._interrupt, 2000)
+        return conn
+
+    def _interrupt(self) -> int:
+        return 1 if self._deadline and time.monotonic() > self._deadline else 0
+
+    def _sqlite_engine(self) -> Any:
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import StaticPool
+
+        self.path = self._sqlite_path()
+        self._sqlite = self._connect_sqlite()
+        # introspection goes through SQLAlchemy but on a second read-only connection
+        return create_engine("sqlite://", creator=self._connect_sqlite, poolclass=StaticPool)
+
+    def _server_engine(self) -> Any:
+        from sqlalchemy import create_engine
+        from sqlalchemy.exc import NoSuchModuleError, SQLAlchemyError
+
+        self.path = None  # type: ignore[assignment]
+        connect_args: dict[str, Any] = {}
+        if self.backend == "postgresql":
+            connect_args["connect_timeout"] = max(1, int(self.timeout))
+        elif self.backend in ("mysql", "mariadb"):
+            connect_args["connect_timeout"] = max(1, int(self.timeout))
+        try:
+            engine = create_engine(self._sa_url, connect_args=connect_args, pool_pre_ping=True)
+        except NoSuchModuleError as exc:
+            raise SQLError(f"Unknown database driver in {self.display_url}: {exc}") from exc
+        except ImportError as exc:
+            raise MissingDependency(f"The driver for {self.backend} is not installed ({exc.name}): "
+                                    f"pip install {'psycopg[binary]' if self.backend == 'postgresql' else 'pymysql'}"
+                                    ) from exc
+        try:
+            with engine.connect():
+                pass
+        except SQLAlchemyError as exc:
+            raise SQLError(f"Cannot connect to {self.display_url}: {_first_line(exc)}") from exc
+        return engine
+
+    # -- running -------------------------------------------------------------------------------
+    def run(self, sql: str, *, max_rows: int | None = None, timeout: float | None = None) -> QueryResult:
+        """Run one statement read-only and fetch at most ``max_rows`` rows.
+
+        Raises:
+            SQLError: the engine refused the statement, it failed, or it ran past the timeout.
+        """
+        cap = self.max_rows if max_rows is None else max_rows
+        limit = self.timeout if timeout is None else timeout
+        start = time.monotonic()
+        if self._sqlite is not None:
+            columns, rows = self._run_sqlite(sql, cap, limit)
+        else:
+            columns, rows = self._run_server(sql, cap, limit)
+        truncated = len(rows) > cap
+        return QueryResult(columns, rows[:cap], truncated, (time.monotonic() - start) * 1000)
+
+    def _run_sqlite(self, sql: str, cap: int, limit: float) -> tuple[list[str], list[tuple[Any, ...]]]:
+        assert self._sqlite is not None
+        self._deadline = time.monotonic() + limit
+        try:
+            cur = self._sqlite.execute(sql)
+            rows = cur.fetchmany(cap + 1)
+            columns = [d[0] for d in cur.description or ()]
+            cur.close()
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise SQLError(f"The query ran longer than {limit:g} s and was stopped.", timeout=True) from exc
+            raise SQLError(f"The database refused the query: {exc}") from exc
+        except (sqlite3.DatabaseError, sqlite3.Warning, ValueError) as exc:
+            raise SQLError(f"The database refused the query: {exc}") from exc
+        finally:
+            self._deadline = 0.0
+            if self._sqlite.in_transaction:
+                self._sqlite.rollback()
+        return columns, [tuple(r) for r in rows]
+
+    def _run_server(self, sql: str, cap: int, limit: float) -> tuple[list[str], list[tuple[Any, ...]]]:
+        from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+        ms = max(1, int(limit * 1000))
+        try:
+            with self.engine.connect() as conn:
+                if self.backend == "postgresql":
+                    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+                    conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
+                else:
+                    conn.exec_driver_sql("SET SESSION TRANSACTION READ ONLY")
+                    conn.exec_driver_sql(f"SET SESSION max_execution_time = {ms}")
+                try:
+                    result = conn.exec_driver_sql(sql)
+                    columns = list(result.keys()) if result.returns_rows else []
+                    rows = [tuple(r) for r in result.fetchmany(cap + 1)] if result.returns_rows else []
+                    result.close()
+                finally:
+                    conn.rollback()
+        except DBAPIError as exc:
+            text = _first_line(exc)
+            if "statement timeout" in text or "max_execution_time" in text:
+                raise SQLError(f"The query ran longer than {limit:g} s and was stopped.", timeout=True) from exc
+            raise SQLError(f"The database refused the query: {text}") from exc
+        except SQLAlchemyError as exc:
+            raise SQLError(f"The database refused the query: {_first_line(exc)}") from exc
+        return columns, rows
+
+    def sample_values(self, table: str, column: str, n: int) -> list[Any]:
+        """A few distinct non-null values of one column (for the prompt)."""
+        q = self.engine.dialect.identifier_preparer.quote
+        sql = (f"SELECT DISTINCT {q(column)} FROM {q(table)} WHERE {q(column)} IS NOT NULL "
+               f"LIMIT {int(n)}")
+        return [r[0] for r in self.run(sql, max_rows=n, timeout=min(self.timeout, 5.0)).rows]
+
+    def close(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
+        self.engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,295 @@
+"""The guard's rules: small pure functions over parsed statements, each returning its violations.
+
+A rule takes a :class:`Context` (the parsed statements, the schema, the settings) and returns a list
+of :class:`Violation`. Rules never modify the tree and never stop the others: the guard reports
+every reason a statement is refused. ``RULES`` is the default tuple, in reporting order.
+"""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .schema import Schema
+
+Rule = Callable[["Context"], list["Violation"]]
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"rule": self.rule, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Context:
+    statements: list[Any]  # sqlglot Expressions
+    schema: Schema | None
+    dialect: str
+    max_rows: int
+
+
+def _exp() -> Any:
+    from sqlglot import exp
+
+    return exp
+
+
+#: node types that write, change the schema, change the session or touch files
+WRITE_NODES = ("Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "AlterColumn", "TruncateTable",
+               "Command", "Pragma", "Attach", "Detach", "Copy", "Grant", "Revoke", "Set", "Transaction", "Commit",
+               "Rollback", "Analyze", "Into", "Lock", "Use", "Kill", "LoadData", "Cache", "Uncache", "Refresh",
+               "Declare", "Execute", "Export", "Comment", "Describe", "Show", "Summarize")
+
+#: functions that read or write files, load code, sleep, change settings or signal other sessions
+DANGEROUS_FUNCTIONS = frozenset({
+    "load_extension", "readfile", "writefile", "edit", "fts3_tokenizer", "zipfile", "sqlar_compress",
+    "sqlar_uncompress", "lsdir", "fsdir", "sqlite_dbpage", "sqlite_offset", "randomblob", "zeroblob",
+    "pg_sleep", "pg_sleep_for", "pg_sleep_until", "pg_read_file", "pg_read_binary_file", "pg_ls_dir",
+    "pg_stat_file", "pg_file_write", "lo_import", "lo_export", "lo_get", "lo_put", "lo_unlink", "lo_create",
+    "dblink", "dblink_exec", "dblink_connect", "set_config", "pg_terminate_backend", "pg_cancel_backend",
+    "pg_reload_conf", "pg_rotate_logfile", "pg_promote", "pg_switch_wal", "txid_current", "nextval", "setval",
+    "pg_advisory_lock", "pg_advisory_xact_lock", "query_to_xml", "database_to_xml", "pg_logical_emit_message",
+    "sleep", "benchmark", "load_file", "sys_exec", "sys_eval", "xp_cmdshell", "get_lock", "release_lock",
+})
+
+#: functions sqlglot does not model (parsed as ``Anonymous``) that are known to be harmless
+SAFE_ANONYMOUS = frozenset({
+    "printf", "format", "julianday", "unixepoch", "datetime", "time", "date", "strftime", "total", "likelihood",
+    "likely", "unlikely", "ifnull", "iif", "instr", "ltrim", "rtrim", "soundex", "quote", "char", "glob", "like",
+    "changes", "last_insert_rowid", "total_changes", "sqlite_version", "typeof", "octet_length", "unicode",
+    "hex", "unhex", "median", "mode", "percentile", "stddev", "variance", "concat_ws", "string_agg", "array_agg",
+    "date_part", "date_trunc", "to_char", "to_date", "extract", "age", "now", "justify_days", "initcap",
+    "split_part", "position", "strpos", "btrim", "lpad", "rpad", "reverse", "repeat", "left", "right",
+    "greatest", "least", "ceil", "ceiling", "floor", "sign", "trunc", "sqrt", "power", "pow", "exp", "ln", "log",
+    "log10", "mod", "pi", "degrees", "radians", "sin", "cos", "tan", "asin", "acos", "atan", "atan2",
+    "row_number", "rank", "dense_rank", "ntile", "lag", "lead", "first_value", "last_value", "nth_value",
+    "percent_rank", "cume_dist", "json_extract", "json_array_length", "json_type", "json_valid", "coalesce",
+    "nullif", "year", "month", "day", "dayofweek", "datediff", "date_format", "ifnull", "isnull", "char_length",
+    "character_length", "bool_and", "bool_or", "every", "jsonb_extract_path_text", "json_extract_path_text",
+})
+
+ROW_ALIASES = frozenset({"rowid", "oid", "_rowid_"})
+SYSTEM_PREFIXES = ("sqlite_", "pg_", "information_schema", "mysql", "performance_schema", "sys")
+
+
+def single_statement(ctx: Context) -> list[Violation]:
+    """Exactly one statement: stacked statements are how most injections turn a read into a write."""
+    n = len(ctx.statements)
+    if n == 0:
+        return [Violation("single_statement", "There is no SQL statement.")]
+    if n > 1:
+        return [Violation("single_statement", f"Exactly one statement is allowed; found {n}.")]
+    return []
+
+
+def select_only(ctx: Context) -> list[Violation]:
+    """The statement itself must be a SELECT (or WITH … SELECT, or a UNION/INTERSECT/EXCEPT of them)."""
+    exp = _exp()
+    out = []
+    for st in ctx.statements:
+        if not isinstance(st, (exp.Select, exp.SetOperation, exp.Subquery)):
+            kind = _kind(st)
+            out.append(Violation("select_only", f"Only SELECT queries are allowed; this is {kind}."))
+    return out
+
+
+def no_writes(ctx: Context) -> list[Violation]:
+    """No writing, schema or session node anywhere in the tree (e.g. ``WITH d AS (DELETE …) SELECT``)."""
+    exp = _exp()
+    kinds = tuple(getattr(exp, n) for n in WRITE_NODES if hasattr(exp, n))
+    out: list[Violation] = []
+    seen: set[str] = set()
+    for st in ctx.statements:
+        for node in st.walk():
+            # a top-level write is reported by select_only; here: writes hidden inside a query
+            if node is not st and isinstance(node, kinds):
+                kind = _kind(node)
+                if kind not in seen:
+                    seen.add(kind)
+                    out.append(Violation("no_writes", f"{kind} inside the query is not allowed: the agent only reads."))
+    return out
+
+
+def no_dangerous_functions(ctx: Context) -> list[Violation]:
+    """No function that loads code, touches files, sleeps, changes settings or signals other sessions."""
+    exp = _exp()
+    out = []
+    for st in ctx.statements:
+        for fn in st.find_all(exp.Func):
+            name = _func_name(fn)
+            if name in DANGEROUS_FUNCTIONS:
+                out.append(Violation("dangerous_function", f"The function {name}() is not allowed."))
+            elif isinstance(fn, exp.Anonymous) and name not in SAFE_ANONYMOUS:
+                out.append(Violation("unknown_function",
+                                     f"The function {name}() is not on the list of allowed functions."))
+    return _dedupe(out)
+
+
+def known_tables(ctx: Context) -> list[Violation]:
+    """Every table exists in the schema (CTE names excepted); unknown names get near matches."""
+    if ctx.schema is None:
+        return []
+    exp = _exp()
+    out = []
+    names = ctx.schema.table_names
+    for st in ctx.statements:
+        ctes = {c.alias_or_name.lower() for c in st.find_all(exp.CTE)}
+        for table in st.find_all(exp.Table):
+            name = table.name
+            if not name or (not table.args.get("db") and name.lower() in ctes):
+                continue
+            if table.args.get("db") or table.args.get("catalog"):
+                qualified = ".".join(p for p in (table.args.get("catalog") and table.catalog,
+                                                 table.args.get("db") and table.db, name) if p)
+                if not _is_main_schema(table.db, ctx.dialect):
+                    out.append(Violation("unknown_table", f"Table '{qualified}' is outside the database's "
+                                         f"own tables. Known tables: {_list(names)}."))
+                    continue
+            if ctx.schema.table(name) is None:
+                if name.lower().startswith(SYSTEM_PREFIXES):
+                    msg = f"System table '{name}' is not allowed. Known tables: {_list(names)}."
+                else:
+                    msg = f"Unknown table '{name}'.{_did_you_mean(name, names)} Known tables: {_list(names)}."
+                out.append(Violation("unknown_table", msg))
+    return _dedupe(out)
+
+
+def known_columns(ctx: Context) -> list[Violation]:
+    """Every column exists in the table it names (or, unqualified, in some table of the query)."""
+    if ctx.schema is None:
+        return []
+    exp = _exp()
+    out = []
+    for st in ctx.statements:
+        aliases: dict[str, str | None] = {}  # alias or table name (lower) → real table name or None (derived)
+        for table in st.find_all(exp.Table):
+            real = ctx.schema.table(table.name)
+            target = real.name if real is not None else None
+            aliases[table.name.lower()] = target
+            if table.alias:
+                aliases[table.alias.lower()] = target
+        for node in st.find_all(exp.CTE, exp.Subquery, exp.Lateral, exp.Unnest):
+            if node.alias:
+                aliases[node.alias.lower()] = None
+        derived = {n.lower() for n in _derived_names(st)}
+        real_tables = [ctx.schema.table(t) for t, v in aliases.items() if v is not None]
+        real_cols = {c.name.lower(): t.name for t in real_tables if t is not None for c in t.columns}
+        for col in st.find_all(exp.Column):
+            name = col.name
+            if not name or isinstance(col.this, exp.Star) or name.lower() in ROW_ALIASES:
+                continue
+            qualifier = col.table
+            if qualifier:
+                if qualifier.lower() not in aliases:
+                    out.append(Violation("unknown_column", f"'{qualifier}.{name}': '{qualifier}' is not a table or "
+                                         f"alias in this query.{_did_you_mean(qualifier, list(aliases))}"))
+                    continue
+                real_name = aliases[qualifier.lower()]
+                table_obj = ctx.schema.table(real_name) if real_name else None
+                if table_obj is not None and table_obj.column(name) is None:
+                    out.append(Violation("unknown_column", f"Table '{table_obj.name}' has no column '{name}'."
+                                         f"{_did_you_mean(name, table_obj.column_names)} Its columns: "
+                                         f"{_list(table_obj.column_names)}."))
+            elif name.lower() not in real_cols and name.lower() not in derived:
+                candidates = sorted({c.name for t in real_tables if t is not None for c in t.columns})
+                scope = f"in {_list([t.name for t in real_tables if t is not None])}" if candidates else "anywhere"
+                if not candidates:
+                    candidates = sorted({c.name for t in ctx.schema.tables for c in t.columns})
+                out.append(Violation("unknown_column", f"Unknown column '{name}' {scope}."
+                                     f"{_did_you_mean(name, candidates)}"))
+    return _dedupe(out)
+
+
+def limit_literal(ctx: Context) -> list[Violation]:
+    """LIMIT/OFFSET must be plain non-negative integers so the guard can enforce the row cap."""
+    exp = _exp()
+    out = []
+    for st in ctx.statements:
+        for node in st.find_all(exp.Limit, exp.Offset, exp.Fetch):
+            value = node.args.get("expression") if not isinstance(node, exp.Fetch) else node.args.get("count")
+            if value is None:
+                continue
+            if not (isinstance(value, exp.Literal) and not value.is_string and str(value.this).isdigit()):
+                out.append(Violation("limit_literal", f"{node.key.upper()} must be a plain integer, "
+                                     f"not '{value.sql(dialect=ctx.dialect)}'."))
+    return _dedupe(out)
+
+
+def no_executable_comments(ctx: Context) -> list[Violation]:
+    """No MySQL ``/*! … */`` version comments or ``/*+ … */`` optimizer hints: the engine runs their text."""
+    exp = _exp()
+    for st in ctx.statements:
+        for node in st.walk():
+            if isinstance(node, exp.Hint) or any(c.lstrip().startswith(("!", "+")) for c in node.comments or ()):
+                return [Violation("executable_comment", "Executable comments and optimizer hints "
+                                  "(/*! … */, /*+ … */) are not allowed.")]
+    return []
+
+
+RULES: tuple[Rule, ...] = (single_statement, select_only, no_writes, no_dangerous_functions, known_tables,
+                           known_columns, limit_literal, no_executable_comments)
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def _kind(node: Any) -> str:
+    exp = _exp()
+    if isinstance(node, exp.Command):
+        return str(node.this).upper()
+    if isinstance(node, exp.Create) or isinstance(node, exp.Drop):
+        return f"{node.key.upper()} {str(node.args.get('kind') or '').upper()}".strip()
+    if isinstance(node, exp.Into):
+        return "SELECT … INTO"
+    if isinstance(node, exp.Lock):
+        return "a locking clause (FOR UPDATE/SHARE)"
+    if isinstance(node, exp.Column):
+        return f"a bare name ({node.sql()})"
+    return {"truncatetable": "TRUNCATE", "altercolumn": "ALTER"}.get(node.key, node.key.upper())
+
+
+def _func_name(fn: Any) -> str:
+    exp = _exp()
+    if isinstance(fn, exp.Anonymous):
+        return str(fn.this).lower()
+    return fn.sql_name().lower()
+
+
+def _derived_names(st: Any) -> set[str]:
+    """Output names of CTEs, subqueries and select aliases: unqualified columns may refer to them."""
+    exp = _exp()
+    names: set[str] = set()
+    for alias in st.find_all(exp.Alias):
+        names.add(alias.alias)
+    for ta in st.find_all(exp.TableAlias):
+        names.update(c.name for c in ta.columns)
+    for sel in st.find_all(exp.Select):
+        if sel is st:
+            continue
+        names.update(n for n in sel.named_selects if n)
+    return names
+
+
+def _is_main_schema(db: str, dialect: str) -> bool:
+    return db.lower() in ({"main"} if dialect == "sqlite" else {"public"} if dialect == "postgres" else set())
+
+
+def _did_you_mean(name: str, options: list[str]) -> str:
+    lowered = {o.lower(): o for o in options}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return " Did you mean " + " or ".join(f"'{lowered[c]}'" for c in close) + "?"
+
+
+def _list(names: list[str], most: int = 30) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f", … ({len(names) - most} more)" if len(names) > most else "") if names else "(none)"
+
+
+def _dedupe(items: list[Violation]) -> list[Violation]:
+    seen: set[Violation] = set()
+    return [v for v in items if not (v in seen or seen.add(v))]  # type: ignore[func-returns-value]

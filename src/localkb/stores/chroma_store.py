@@ -1,0 +1,86 @@
+"""Chroma on disk (``PersistentClient``), with our own embeddings.
+
+- ``get_or_create_collection``: the users' "Collection knowledge already exists" cannot happen;
+- ``embedding_function=None``: Chroma never loads (or downloads) its default model;
+- telemetry off; ``upsert`` by chunk id (Chroma's ``add`` silently ignores existing ids);
+- cosine space, so ``score = 1 - distance`` matches every other store.
+Chroma persists on every call, so ``flush`` has nothing to do.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Sequence
+
+import numpy as np
+
+from ..errors import StoreError
+from .base import VectorHit, as_matrix, split_uri, store_path
+
+COLLECTION = "localkb"
+
+
+class ChromaStore:
+    supports_filters = True
+
+    def __init__(self, uri: str, dim: int, base_dir: str | None = None) -> None:
+        os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+        import chromadb
+        from chromadb.config import Settings
+
+        self.uri = uri
+        self.dim = dim
+        self.path = store_path(split_uri(uri)[1], base_dir)
+        os.makedirs(self.path, exist_ok=True)
+        try:
+            self._client = chromadb.PersistentClient(
+                path=self.path, settings=Settings(anonymized_telemetry=False, allow_reset=False))
+            self._col = self._client.get_or_create_collection(
+                COLLECTION, embedding_function=None,
+                metadata={"hnsw:space": "cosine", "localkb_dim": dim})
+        except Exception as exc:  # noqa: BLE001 - chromadb raises many types
+            raise StoreError(f"Cannot open Chroma at {self.path}: {exc}") from exc
+        recorded = (self._col.metadata or {}).get("localkb_dim")
+        if recorded is not None and int(recorded) != dim:
+            raise StoreError(f"Chroma collection at {self.path} holds {recorded}-d vectors, expected {dim}.")
+        self._batch = max(1, int(self._client.get_max_batch_size()))
+
+    def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        if not len(ids):
+            return
+        arr = as_matrix(vectors, self.dim)
+        for i in range(0, len(ids), self._batch):
+            self._col.upsert(ids=list(ids[i:i + self._batch]), embeddings=arr[i:i + self._batch])
+
+    def search(self, vector: np.ndarray, k: int, allowed: Collection[str] | None = None) -> list[VectorHit]:
+        n = self._col.count()
+        if n == 0 or k <= 0:
+            return []
+        query = as_matrix(vector, self.dim)
+        kwargs: dict[str, object] = {}
+        if allowed is not None:
+            if not allowed:
+                return []
+            kwargs["ids"] = list(allowed)
+            n = min(n, len(allowed))
+        res = self._col.query(query_embeddings=query, n_results=min(k, n), include=["distances"], **kwargs)
+        return [VectorHit(cid, 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], res["distances"][0])]
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for i in range(0, len(ids), self._batch):
+            self._col.delete(ids=list(ids[i:i + self._batch]))
+
+    def count(self) -> int:
+        return int(self._col.count())
+
+    def ids(self) -> set[str]:
+        out: set[str] = set()
+        total = self._col.count()
+        for offset in range(0, total, 10_000):
+            out.update(self._col.get(limit=10_000, offset=offset, include=[])["ids"])
+        return out
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

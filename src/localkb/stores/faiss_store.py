@@ -1,0 +1,116 @@
+"""FAISS on disk: ``IndexIDMap2(IndexFlatIP)`` written with FAISS's native ``write_index``.
+
+Layout of ``faiss://DIR``::
+
+    DIR/index.faiss   the index (native FAISS format, no pickle)
+    DIR/ids.sqlite    int64 id → chunk id (the int is derived from the hash, see ``base.vid``)
+
+Persistence is atomic: the id map is committed first (extra rows are harmless because the int is a
+function of the chunk id), then the index is written to a temp file, fsynced and renamed over the old.
+FAISS's ``IndexIDMap2`` does not deduplicate, so ``add`` removes existing ids before adding (upsert).
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Collection, Sequence
+
+import numpy as np
+
+from ..errors import StoreError
+from .base import VectorHit, as_matrix, split_uri, store_path, vid
+
+
+class FaissStore:
+    supports_filters = True
+
+    def __init__(self, uri: str, dim: int, base_dir: str | None = None) -> None:
+        import faiss  # lazy: heavy
+
+        self._faiss = faiss
+        self.uri = uri
+        self.dim = dim
+        self.path = store_path(split_uri(uri)[1], base_dir)
+        os.makedirs(self.path, exist_ok=True)
+        self._index_file = os.path.join(self.path, "index.faiss")
+        self._map = sqlite3.connect(os.path.join(self.path, "ids.sqlite"), check_same_thread=False)
+        self._map.execute("CREATE TABLE IF NOT EXISTS ids (vid INTEGER PRIMARY KEY, id TEXT NOT NULL)")
+        if os.path.exists(self._index_file):
+            try:
+                self._index = faiss.read_index(self._index_file)
+            except RuntimeError as exc:
+                raise StoreError(f"Cannot read FAISS index {self._index_file}: {exc}") from exc
+            if self._index.d != dim:
+                raise StoreError(
+                    f"FAISS index {self._index_file} has dimension {self._index.d}, expected {dim}."
+                )
+        else:
+            self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._pending: dict[int, str] = {}
+        self._names: dict[int, str] = dict(self._map.execute("SELECT vid, id FROM ids"))
+        self._dirty = False
+
+    def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        if not len(ids):
+            return
+        arr = as_matrix(vectors, self.dim)
+        if len(ids) != arr.shape[0]:
+            raise StoreError(f"{len(ids)} ids for {arr.shape[0]} vectors.")
+        keys = np.array([vid(i) for i in ids], dtype=np.int64)
+        self._index.remove_ids(keys)  # upsert: IndexIDMap2 would keep a second copy otherwise
+        self._index.add_with_ids(arr, keys)
+        for k, i in zip(keys.tolist(), ids):
+            self._names[k] = i
+            self._pending[k] = i
+        self._dirty = True
+
+    def search(self, vector: np.ndarray, k: int, allowed: Collection[str] | None = None) -> list[VectorHit]:
+        n = self._index.ntotal
+        if n == 0 or k <= 0:
+            return []
+        query = as_matrix(vector, self.dim)
+        params = None
+        if allowed is not None:
+            if not allowed:
+                return []
+            sel = self._faiss.IDSelectorBatch(np.array([vid(i) for i in allowed], dtype=np.int64))
+            params = self._faiss.SearchParameters(sel=sel)
+        scores, keys = self._index.search(query, min(k, n), params=params)
+        return [
+            VectorHit(self._names[int(key)], float(score))
+            for score, key in zip(scores[0], keys[0])
+            if key >= 0
+        ]
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if not len(ids):
+            return
+        keys = np.array([vid(i) for i in ids], dtype=np.int64)
+        self._index.remove_ids(keys)
+        self._dirty = True
+
+    def count(self) -> int:
+        return int(self._index.ntotal)
+
+    def ids(self) -> set[str]:
+        if self._index.ntotal == 0:
+            return set()
+        keys = self._faiss.vector_to_array(self._index.id_map)
+        return {self._names[int(k)] for k in keys}
+
+    def flush(self) -> None:
+        if not self._dirty:
+            return
+        with self._map:
+            self._map.executemany("INSERT OR REPLACE INTO ids VALUES (?, ?)", list(self._pending.items()))
+        self._pending.clear()
+        tmp = self._index_file + ".tmp"
+        self._faiss.write_index(self._index, tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, self._index_file)
+        self._dirty = False
+
+    def close(self) -> None:
+        self.flush()
+        self._map.close()
