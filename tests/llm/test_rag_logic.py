@@ -100,7 +100,8 @@ def test_model_abstention_is_detected_and_cites_nothing() -> None:
     ("I don't know.", True), ("I do not know", True), ("The passages do not contain this information.", True),
     ("我不知道。", True), ("资料中没有提到这一点。", True), ("", True),
     ("Paris is the capital [1].", False), ("It is not known when he was born, but he died in 1900 [2].", False),
-    ("The context does not mention it.", True),
+    ("The context does not mention it.", True), ("I'm sorry, but I don't know.", True),
+    ("Unfortunately, the passages do not mention the founder.", True), ("抱歉，我不知道。", True),
 ])
 def test_is_abstention(text: str, abstain: bool) -> None:
     assert is_abstention(text, cited="[" in text) is abstain
@@ -173,3 +174,20 @@ def test_to_dict_shape() -> None:
 def test_build_messages_repeats_rules_after_passages() -> None:
     msgs = build_messages("Why?", [])
     assert msgs[1]["content"].rstrip().endswith("reply exactly: I don't know.")
+
+
+def test_bare_citation_reply_gets_one_follow_up() -> None:
+    pieces: list[str] = []
+    llm = ScriptedLLM(replies=["[1]", "Fact one is about topic one."])
+    ans = answer(ListKB([hit(1), hit(2)]), "What is fact one?", llm=llm, stream_cb=pieces.append)
+    assert len(llm.prompts) == 2
+    assert llm.prompts[1][-2] == {"role": "assistant", "content": "[1]"}
+    assert llm.prompts[1][-1]["role"] == "user" and "in words" in llm.prompts[1][-1]["content"]
+    assert ans.answer == "Fact one is about topic one. [1]" and [c.n for c in ans.citations] == [1]
+    assert "".join(pieces) == "Fact one is about topic one."  # the bare "[1]" was never shown
+
+
+def test_answer_starting_with_citation_is_not_retried() -> None:
+    llm = ScriptedLLM(replies=["[2] Fact two is about topic two."])
+    ans = answer(ListKB([hit(1), hit(2)]), "What is fact two?", llm=llm)
+    assert len(llm.prompts) == 1 and [c.n for c in ans.citations] == [2]

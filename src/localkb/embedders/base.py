@@ -5,6 +5,7 @@ score convention (higher is better) holds for every store.
 """
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
@@ -37,8 +38,12 @@ class Embedder(Protocol):
 
 
 def load_embedder(spec: str | None = None, *, cache_folder: str | None = None) -> Embedder:
-    """Resolve ``spec`` to local files (never the network) and build the embedder."""
-    ref: ModelRef = resolve_model(spec, cache_folder=cache_folder)
+    """Resolve ``spec`` to local files (never the network) and build the embedder (once per process)."""
+    return _build(resolve_model(spec, cache_folder=cache_folder))
+
+
+@functools.lru_cache(maxsize=4)
+def _build(ref: ModelRef) -> Embedder:
     if ref.backend == "usem":
         from .usem import USEEmbedder
 

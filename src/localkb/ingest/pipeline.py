@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..config import setting
 from ..errors import LoaderError
 from ..results import IngestReport, Skipped
 from .chunking import ChunkSettings, split_text
@@ -73,6 +74,8 @@ def run_ingest(kb: KnowledgeBase, paths: Sequence[str | os.PathLike[str]], *, ta
     for r in db.query("SELECT doc_id, tag FROM doc_tags ORDER BY tag"):
         doc_tags.setdefault(r["doc_id"], []).append(r["tag"])
     have = db.chunk_ids()
+    batch_chunks = int(setting("ingest_batch", None, BATCH_CHUNKS))
+    flush_every = int(setting("flush_every", None, FLUSH_EVERY))
 
     candidates: list[Candidate] = []
     for item in walk(list(paths)):
@@ -115,10 +118,10 @@ def run_ingest(kb: KnowledgeBase, paths: Sequence[str | os.PathLike[str]], *, ta
             continue
         pending.append(doc)
         pending_new += sum(1 for c in doc.chunks if c[0] not in have)
-        if pending_new >= BATCH_CHUNKS:
+        if pending_new >= batch_chunks:
             since_flush += _commit(kb, pending, have, tagset, report, progress)
             pending, pending_new = [], 0
-            if since_flush >= FLUSH_EVERY:
+            if since_flush >= flush_every:
                 kb.store.flush()
                 since_flush = 0
     if pending:

@@ -65,7 +65,7 @@ class LlamaCppLLM:
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"Cannot load GGUF model {self.path}: the file is corrupt, truncated or of an "
                              f"unsupported architecture ({exc})", path=str(self.path)) from exc
-        trained = int(self._llama.n_ctx_train() or n_ctx)
+        trained = int(self._llama._model.n_ctx_train() or n_ctx)
         self.context_window = min(int(self._llama.n_ctx()), trained)
         self._lock = threading.Lock()
 

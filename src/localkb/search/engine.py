@@ -1,30 +1,81 @@
-"""Search orchestration: validate the query, apply filters, run the retriever(s), build ``Hit``s.
+"""Search orchestration: validate the query, run the retriever(s), fuse, apply the identifier rule and the
+cut-off, build ``Hit``s.
 
-Dense retrieval (cosine similarity, higher is better) is the baseline; lexical and hybrid modes,
-identifier rules and calibrated thresholds plug in here.
+Modes (``MODES``; default ``hybrid``, or the ``search_mode`` setting):
+
+* ``dense``   — cosine similarity of the query and chunk embeddings; ``Hit.score`` in [-1, 1].
+* ``lexical`` — BM25 over the chunks' tokens (``search.lexical``); ``Hit.score`` ≥ 0, unbounded.
+* ``hybrid``  — both, fused by ``search.fusion`` (default: normalised convex combination);
+  ``Hit.score`` in [0, 1] for convex (relative to the query's candidates), small positive for RRF.
+
+Every hit also carries ``scores`` = {"dense", "lexical", "fused"} (what is known in that mode). The
+identifier rule (``search.identifiers``) and ``min_score`` (``search.thresholds``) are documented in
+docs/search.md.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..config import setting
 from ..errors import SearchError
 from ..inspect import chunk_records, chunks_with_tags
 from ..results import Hit, SearchResult
+from . import fusion as fusion_mod
+from .identifiers import apply_rule, find_codes, is_code, matched_codes
+from .tokenize import STOP_WORDS, tokenize, word_count
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from ..kb import KnowledgeBase
 
 MAX_QUERY_CHARS = 10_000
-MODES = ("dense",)
+MODES = ("hybrid", "dense", "lexical")
+DEFAULT_MODE = "hybrid"
+#: candidates taken from each retriever before fusion (at least k)
+DEPTH = 50
+#: at most this many chunks holding an exact code are added to the candidates / checked
+EXACT_CAP = 200
 
 
 def validate_query(query: str) -> str:
+    """The stripped query, or ``SearchError`` for an empty, over-long or punctuation-only query."""
     if query is None or not str(query).strip():
         raise SearchError("Empty query: give some words to search for.")
     if len(query) > MAX_QUERY_CHARS:
-        raise SearchError(f"Query too long ({len(query):,} characters; the limit is {MAX_QUERY_CHARS:,}).")
+        raise SearchError(f"Query too long ({len(query):,} characters; the limit is {MAX_QUERY_CHARS:,}). "
+                          "Search for the key sentence or words instead.")
+    if word_count(str(query)) == 0:
+        raise SearchError("The query has no words, only punctuation or symbols.")
     return str(query).strip()
+
+
+def resolve_mode(mode: str | None) -> str:
+    value = str(setting("search_mode", mode, DEFAULT_MODE)).strip().lower()
+    if value not in MODES:
+        import difflib
+
+        close = difflib.get_close_matches(value, MODES, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise SearchError(f"Unknown search mode '{value}' (choose from: {', '.join(MODES)}).{hint}")
+    return value
+
+
+def resolve_min_score(min_score: float | str | None) -> float | str | None:
+    """A number, "auto" or None (no cut-off). ``None`` given → the ``min_score`` setting, default "auto"."""
+    value = setting("min_score", min_score, "auto")
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low == "auto":
+            return "auto"
+        if low in ("none", "off", ""):
+            return None
+        try:
+            return float(low)
+        except ValueError:
+            raise SearchError(f"min_score must be a number, 'auto' or 'none', not '{value}'.") from None
+    return float(value)
 
 
 def allowed_ids(kb: KnowledgeBase, tags: Sequence[str] | None) -> set[str] | None:
@@ -33,33 +84,163 @@ def allowed_ids(kb: KnowledgeBase, tags: Sequence[str] | None) -> set[str] | Non
     return chunks_with_tags(kb, list(tags))
 
 
+def only_codes(query: str, codes: list[str]) -> bool:
+    """Is every content word of the query a code (a bare identifier lookup)?"""
+    words = [w for w in tokenize(query) if w not in STOP_WORDS]
+    if not codes or not words:
+        return False
+    code_tokens = {t for c in codes for t in tokenize(c)}
+    return all(w in code_tokens for w in words)
+
+
 def search(kb: KnowledgeBase, query: str, *, k: int = 10, tags: Sequence[str] | None = None,
-           min_score: float | str | None = None, mode: str | None = None) -> SearchResult:
+           min_score: float | str | None = None, mode: str | None = None, identifiers: bool = True,
+           fusion: str | None = None, alpha: float | None = None) -> SearchResult:
+    """Search ``kb``. See the module docstring for modes and score scales.
+
+    Args:
+        identifiers: apply the exact-identifier rule and report ``exact_match`` (default on).
+        fusion / alpha: hybrid fusion method (``rrf`` | ``convex``) and convex weight of the dense score.
+
+    Raises:
+        SearchError: empty, over-long or punctuation-only query; unknown mode; k < 1.
+    """
     query = validate_query(query)
-    mode = (mode or "dense").lower()
-    if mode not in MODES:
-        raise SearchError(f"Unknown search mode '{mode}' (choose from: {', '.join(MODES)}).")
+    mode = resolve_mode(mode)
     if k < 1:
         raise SearchError("k must be at least 1.")
-    threshold = float(min_score) if min_score not in (None, "none", "auto") else None
+    cut = resolve_min_score(min_score)
+    tokens = tokenize(query)
+    codes = find_codes(query) if identifiers else []
+    if not tokens and not codes:
+        return SearchResult(query, [], mode, None, reason="The query has only stop words; add a word that says "
+                                                          "what to look for.")
     allowed = allowed_ids(kb, tags)
     if allowed is not None and not allowed:
-        return SearchResult(query, [], mode, threshold, reason=f"No document has the tag(s): {', '.join(tags or [])}.")
-    vector = kb.embedder.embed([query])
-    raw = kb.store.search(vector, k, allowed=allowed)
-    records = chunk_records(kb, [h.id for h in raw])
-    hits = []
-    for h in raw:
-        rec = records.get(h.id)
+        return SearchResult(query, [], mode, None, reason=f"No document has the tag(s): {', '.join(tags or [])}.")
+    if kb.store.count() == 0:
+        return SearchResult(query, [], mode, None, reason="The knowledge base is empty.")
+    depth = max(k, DEPTH)
+
+    dense: dict[str, float] = {}
+    vector = None
+    if mode in ("dense", "hybrid"):
+        vector = kb.embedder.embed([query])
+        dense = {h.id: h.score for h in kb.store.search(vector, depth, allowed=allowed)}
+    lexical: dict[str, float] = {}
+    all_lex: np.ndarray | None = None
+    lex = None
+    if mode in ("lexical", "hybrid") or codes:
+        from .lexical import lexical_index
+
+        lex = lexical_index(kb)
+        all_lex = lex.scores(tokens)
+        if mode != "dense":
+            lexical = dict(lex.top(all_lex, depth, allowed))
+
+    # exact identifiers: chunks that contain each code, verified against the chunk text
+    matches: dict[str, list[str]] = {}
+    exact: dict[str, bool] = {}
+    if codes and lex is not None:
+        holders: dict[str, None] = {}
+        for code in codes:
+            for cid in lex.containing(code.lower())[: EXACT_CAP * 5]:
+                if allowed is None or cid in allowed:
+                    holders.setdefault(cid)
+        pool_ids = list(dict.fromkeys([*dense, *lexical, *holders]))
+        texts = {cid: row["embed_text"] for cid, row in kb.db.chunks_text(pool_ids).items()}
+        matches = {cid: m for cid, m in matched_codes(texts, codes).items() if m}
+        exact = {code: any(code in m for m in matches.values()) for code in codes}
+        extra = sorted((c for c in matches if c not in dense and c not in lexical),
+                       key=lambda c: (-len(matches[c]), -_lex_at(lex, all_lex, c), c))[:EXACT_CAP]
+        if mode != "lexical" and vector is not None and extra:
+            dense.update({h.id: h.score for h in kb.store.search(vector, len(extra), allowed=set(extra))})
+        if mode != "dense":
+            lexical.update({c: _lex_at(lex, all_lex, c) for c in extra})
+        if mode == "dense":
+            dense.update({c: dense.get(c, -1.0) for c in extra})
+        if only_codes(query, codes) and not any(exact.values()):
+            missing = ", ".join(f"'{c}'" for c in codes)
+            return SearchResult(query, [], mode, None, exact_match=exact,
+                                reason=f"No chunk contains {missing} exactly (near-misses are not shown).")
+
+    # fill in the other signal for every candidate so the fused score and the cut-off see both
+    if mode == "hybrid":
+        missing_dense = [c for c in lexical if c not in dense]
+        if missing_dense and vector is not None:
+            dense.update({h.id: h.score for h in kb.store.search(vector, len(missing_dense),
+                                                                  allowed=set(missing_dense))})
+        for c in dense:
+            if c not in lexical and lex is not None:
+                score = _lex_at(lex, all_lex, c)
+                if score > 0:
+                    lexical[c] = score
+        method = str(setting("fusion", fusion, fusion_mod.DEFAULT_FUSION)).lower()
+        fused = fusion_mod.fuse(method, dense, {c: s for c, s in lexical.items() if s > 0},
+                                alpha=fusion_mod.DEFAULT_ALPHA if alpha is None else alpha)
+    elif mode == "dense":
+        fused = dict(dense)
+    else:
+        fused = {c: s for c, s in lexical.items() if s > 0}
+    order = fusion_mod.order(fused)
+    if codes:
+        order = apply_rule(order, matches)
+
+    # the cut-off (see docs/search.md "Thresholds")
+    threshold: float | None = None
+    if cut == "auto":
+        if mode != "lexical":
+            from .thresholds import auto_cutoff
+
+            threshold = auto_cutoff(kb)
+    elif cut is not None:
+        threshold = float(cut)
+    reason = None
+    if threshold is not None:
+        if mode == "lexical":
+            order = [c for c in order if lexical.get(c, 0.0) >= threshold]
+        elif mode == "dense":
+            order = [c for c in order if dense.get(c, -1.0) >= threshold or (cut == "auto" and c in matches)]
+        elif cut == "auto":
+            best = max(dense.values(), default=-1.0)
+            if best < threshold and not matches and not (lex is not None and lex.has_all(tokens, allowed)):
+                order = []
+            else:
+                order = [c for c in order if dense.get(c, -1.0) >= threshold or lexical.get(c, 0.0) > 0
+                         or c in matches]
+        else:
+            order = [c for c in order if dense.get(c, -1.0) >= threshold]
+        if not order:
+            how = "the KB's calibrated cut-off" if cut == "auto" else "the cut-off"
+            on = "BM25 score" if mode == "lexical" else "similarity"
+            reason = (f"Nothing relevant: no chunk's {on} reached {how} ({threshold:.3f}). "
+                      "Use --min-score none to see the closest chunks anyway.")
+
+    top = order[:k]
+    records = chunk_records(kb, top)
+    hits: list[Hit] = []
+    for cid in top:
+        rec = records.get(cid)
         if rec is None:  # a vector whose chunk is gone (another process mid-write): never shown
             continue
-        if threshold is not None and h.score < threshold:
-            continue
-        hits.append(Hit(id=h.id, score=h.score, text=rec["text"], source=rec["source"], sources=rec["sources"],
-                        tags=rec["tags"], doc_id=rec["doc_id"], position=rec["position"],
-                        scores={"dense": h.score}))
-    reason = None
-    if not hits:
-        reason = (f"No chunk scored at or above {threshold}." if raw and threshold is not None
-                  else "The knowledge base is empty." if kb.store.count() == 0 else "Nothing matched.")
-    return SearchResult(query, hits, mode, threshold, reason=reason)
+        scores = {}
+        if cid in dense and mode != "lexical":
+            scores["dense"] = dense[cid]
+        if cid in lexical or (mode == "hybrid" and lex is not None):
+            scores["lexical"] = lexical.get(cid, 0.0)
+        if mode == "hybrid":
+            scores["fused"] = fused.get(cid, 0.0)
+        hits.append(Hit(id=cid, score=float(fused.get(cid, 0.0)), text=rec["text"], source=rec["source"],
+                        sources=rec["sources"], tags=rec["tags"], doc_id=rec["doc_id"], position=rec["position"],
+                        scores=scores, matched_terms=list(matches.get(cid, []))))
+    if not hits and reason is None:
+        reason = "Nothing matched: no chunk contains any of the query's words." if mode == "lexical" \
+            else "Nothing matched."
+    return SearchResult(query, hits, mode, threshold, reason=reason, exact_match=exact)
+
+
+def _lex_at(lex: object, all_lex: np.ndarray | None, chunk_id: str) -> float:
+    if all_lex is None or all_lex.size == 0:
+        return 0.0
+    pos = lex.pos.get(chunk_id)  # type: ignore[attr-defined]
+    return 0.0 if pos is None else float(all_lex[pos])

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import setting
-from ..errors import ConfigError, SQLError
+from ..errors import ConfigError, LocalKBError, SQLError
 from ..llm.base import LLM, Message
 from .audit import AuditLog
 from .examples import Example, ExampleStore
@@ -62,6 +62,16 @@ class SQLAnswer:
                 "dry_run": self.dry_run, "error": self.error, "seconds": round(self.seconds, 2)}
 
 
+def load_default_embedder() -> Any:
+    """The default embedder (packaged MiniLM), or ``False`` when it cannot be loaded here."""
+    try:
+        from ..embedders import load_embedder
+
+        return load_embedder(None)
+    except (ImportError, LocalKBError):
+        return False
+
+
 def default_llm_uri(explicit: str | None = None) -> str:
     """``--llm`` > ``LOCALKB_LLM`` / localkb.toml ``llm`` > the packaged Qwen2.5-Coder GGUF.
 
@@ -88,7 +98,8 @@ class SQLAgent:
         llm: the model that writes SQL (any ``localkb.llm.base.LLM``).
         audit: where every statement is logged (default: the user audit log).
         examples: verified question→SQL pairs (default: the user examples store); ``None`` → default.
-        embedder: used to pick tables for large schemas (``None``: word overlap).
+        embedder: used to pick tables for large schemas; ``"auto"`` loads the default embedder when a
+            schema is large, ``None`` ranks tables by word overlap.
         max_attempts: replies the model may give before the agent gives up.
         max_rows: row cap and the LIMIT the guard enforces.
         max_tables: above this many tables only the most relevant ones (+FK neighbours) are prompted.
@@ -97,9 +108,9 @@ class SQLAgent:
     """
 
     def __init__(self, db: Database, llm: LLM, *, audit: AuditLog | None = None,
-                 examples: ExampleStore | None = None, embedder: Any = None, max_attempts: int = 3,
-                 max_rows: int = 100, max_tables: int = 8, n_examples: int = 3, samples: int = 3,
-                 max_tokens: int = 384) -> None:
+                 examples: ExampleStore | None = None, embedder: Any = "auto", max_attempts: int = 3,
+                 max_rows: int = 100, max_tables: int = 6, n_examples: int = 3, samples: int = 2,
+                 max_tokens: int = 256) -> None:
         if max_attempts < 1:
             raise ConfigError("max_attempts must be at least 1.")
         self.db = db
@@ -124,13 +135,19 @@ class SQLAgent:
     def prompt(self, question: str) -> tuple[list[Message], list[str], list[Example]]:
         """The first messages for ``question``, the tables shown and the examples used."""
         schema = self.schema
-        tables = select_tables(schema, question, embedder=self.embedder, k=self.max_tables)
+        embedder = self._embedder() if len(schema.tables) > self.max_tables else None
+        tables = select_tables(schema, question, embedder=embedder, k=self.max_tables)
         shots: list[Example] = []
         if self.n_examples > 0 and self.examples is not None:
             shots = self.examples.similar(self.db.display_url, question, k=self.n_examples)
         text = user_prompt(question, schema.subset(tables).render(), shots)
         return ([{"role": "system", "content": system_prompt(schema.dialect)},
                  {"role": "user", "content": text}], tables, shots)
+
+    def _embedder(self) -> Any:
+        if self.embedder == "auto":
+            self.embedder = load_default_embedder()
+        return self.embedder or None
 
     def ask(self, question: str, *, dry_run: bool = False) -> SQLAnswer:
         """Answer ``question``: the SQL, its rows and every attempt made.

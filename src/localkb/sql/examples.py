@@ -62,9 +62,9 @@ class ExampleStore:
     @property
     def embedder(self) -> Any:
         if self._embedder is None:
-            from ..embedders import load_embedder
+            from .agent import load_default_embedder
 
-            self._embedder = load_embedder(None)
+            self._embedder = load_default_embedder()
         return self._embedder or None
 
     def _db(self) -> sqlite3.Connection:

@@ -3,7 +3,10 @@
 The database engine itself refuses writes, whatever SQL reaches it:
 
 * SQLite is opened through a ``file:...?mode=ro`` URI (the file cannot be created or written) and
-  ``PRAGMA query_only=ON``; a progress handler interrupts statements that run past the timeout.
+  ``PRAGMA query_only=ON``; ATTACH is disabled (``SQLITE_LIMIT_ATTACHED`` = 0, since ATTACH works
+  and creates files even on a read-only connection), and an authorizer lets statements do nothing
+  but SELECT, read user tables and call harmless functions. A progress handler interrupts statements
+  that run past the timeout.
 * PostgreSQL runs every statement in a ``READ ONLY`` transaction with ``SET LOCAL statement_timeout``,
   rolled back afterwards. MySQL/MariaDB use ``SET SESSION TRANSACTION READ ONLY`` and
   ``max_execution_time``.
@@ -108,7 +111,15 @@ class Database:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
             raise SQLError(f"Cannot open {self.path} as a SQLite database: {exc}") from exc
+        # ATTACH works even on a mode=ro connection (and creates files): allow no attached databases
+        conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
         conn.set_progress_handler(self._interrupt, 2000)
+        return conn
+
+    def _connect_sqlite_for_queries(self) -> sqlite3.Connection:
+        conn = self._connect_sqlite()
+        # an authorizer is the engine's own allow-list: reading tables and calling safe functions only
+        conn.set_authorizer(_sqlite_authorizer)
         return conn
 
     def _interrupt(self) -> int:
@@ -119,7 +130,7 @@ class Database:
         from sqlalchemy.pool import StaticPool
 
         self.path = self._sqlite_path()
-        self._sqlite = self._connect_sqlite()
+        self._sqlite = self._connect_sqlite_for_queries()
         # introspection goes through SQLAlchemy but on a second read-only connection
         return create_engine("sqlite://", creator=self._connect_sqlite, poolclass=StaticPool)
 
@@ -128,6 +139,8 @@ class Database:
         from sqlalchemy.exc import NoSuchModuleError, SQLAlchemyError
 
         self.path = None  # type: ignore[assignment]
+        if self._sa_url.drivername == "postgresql" and not _importable("psycopg2") and _importable("psycopg"):
+            self._sa_url = self._sa_url.set(drivername="postgresql+psycopg")  # psycopg 3 is what localkb[sql] installs
         connect_args: dict[str, Any] = {}
         if self.backend == "postgresql":
             connect_args["connect_timeout"] = max(1, int(self.timeout))
@@ -231,6 +244,30 @@ class Database:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_SQLITE_ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
+                   getattr(sqlite3, "SQLITE_RECURSIVE", 33)}
+
+
+def _sqlite_authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None,
+                       source: str | None) -> int:
+    """Deny every action but SELECT, reading a user table and calling a harmless function."""
+    from .rules import DANGEROUS_FUNCTIONS
+
+    if action not in _SQLITE_ALLOWED:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_READ and (arg1 or "").lower().startswith("sqlite_"):
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in DANGEROUS_FUNCTIONS:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .executor import Database
 
 #: longest sample value shown in a prompt; long text is where injected instructions hide
-SAMPLE_CHARS = 40
+SAMPLE_CHARS = 32
 
 
 @dataclass(frozen=True)
@@ -167,8 +167,13 @@ def introspect(db: Database, *, samples: int = 3) -> Schema:
 
 
 def _with_samples(db: Database, table: Table, n: int) -> Table:
+    # key columns' samples (1, 2, 3) only cost prompt tokens
+    keys = {c for fk in table.foreign_keys for c in fk.columns}
     cols = []
     for c in table.columns:
+        if c.primary_key or c.name in keys:
+            cols.append(c)
+            continue
         try:
             values = db.sample_values(table.name, c.name, n)
         except SQLError:

@@ -48,6 +48,8 @@ class ChromaStore:
         if not len(ids):
             return
         arr = as_matrix(vectors, self.dim)
+        if len(ids) != arr.shape[0]:
+            raise StoreError(f"{len(ids)} ids for {arr.shape[0]} vectors.")
         for i in range(0, len(ids), self._batch):
             self._col.upsert(ids=list(ids[i:i + self._batch]), embeddings=arr[i:i + self._batch])
 
@@ -62,7 +64,16 @@ class ChromaStore:
                 return []
             kwargs["ids"] = list(allowed)
             n = min(n, len(allowed))
-        res = self._col.query(query_embeddings=query, n_results=min(k, n), include=["distances"], **kwargs)
+        try:
+            res = self._col.query(query_embeddings=query, n_results=min(k, n), include=["distances"], **kwargs)
+        except Exception:  # noqa: BLE001 - Chroma fails ("Error finding id") on an allowed id it does not hold
+            if allowed is None:
+                raise
+            present = self._col.get(ids=list(allowed), include=[])["ids"]
+            if not present:
+                return []
+            res = self._col.query(query_embeddings=query, n_results=min(k, len(present)),
+                                  include=["distances"], ids=present)
         return [VectorHit(cid, 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], res["distances"][0])]
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -77,6 +88,24 @@ class ChromaStore:
         total = self._col.count()
         for offset in range(0, total, 10_000):
             out.update(self._col.get(limit=10_000, offset=offset, include=[])["ids"])
+        return out
+
+    def get_vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """The stored vectors of ``ids``, in that order (used by ``localkb migrate``).
+
+        Raises:
+            StoreError: an id is not in the collection.
+        """
+        out = np.zeros((len(ids), self.dim), dtype=np.float32)
+        pos = {cid: i for i, cid in enumerate(ids)}
+        found = 0
+        for i in range(0, len(ids), self._batch):
+            res = self._col.get(ids=list(ids[i:i + self._batch]), include=["embeddings"])
+            for cid, vec in zip(res["ids"], res["embeddings"]):
+                out[pos[cid]] = np.asarray(vec, dtype=np.float32)
+                found += 1
+        if found != len(ids):
+            raise StoreError(f"{len(ids) - found} of {len(ids)} ids are not in the Chroma store {self.path}.")
         return out
 
     def flush(self) -> None:

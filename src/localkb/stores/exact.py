@@ -10,6 +10,7 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
+from ..errors import StoreError
 from .base import VectorHit, as_matrix, split_uri, store_path
 
 
@@ -28,10 +29,14 @@ class ExactStore:
             with np.load(self._file, allow_pickle=False) as data:
                 self._ids = [str(x) for x in data["ids"]]
                 self._vecs = data["vectors"].astype(np.float32)
+            if self._vecs.shape[1] != dim:
+                raise StoreError(f"{self._file} holds {self._vecs.shape[1]}-d vectors, expected {dim}.")
         self._pos = {cid: i for i, cid in enumerate(self._ids)}
 
     def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         arr = as_matrix(vectors, self.dim)
+        if len(ids) != arr.shape[0]:
+            raise StoreError(f"{len(ids)} ids for {arr.shape[0]} vectors.")
         self.delete([i for i in ids if i in self._pos])
         self._ids.extend(ids)
         self._vecs = np.vstack([self._vecs, arr])
@@ -61,6 +66,17 @@ class ExactStore:
 
     def ids(self) -> set[str]:
         return set(self._ids)
+
+    def get_vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """The stored vectors of ``ids``, in that order (used by ``localkb migrate``).
+
+        Raises:
+            StoreError: an id is not in the store.
+        """
+        missing = [i for i in ids if i not in self._pos]
+        if missing:
+            raise StoreError(f"{len(missing)} of {len(ids)} ids are not in {self._file}.")
+        return self._vecs[[self._pos[i] for i in ids]].reshape(len(ids), self.dim).copy()
 
     def flush(self) -> None:
         tmp = self._file + ".tmp.npz"

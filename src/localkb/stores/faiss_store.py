@@ -98,6 +98,20 @@ class FaissStore:
         keys = self._faiss.vector_to_array(self._index.id_map)
         return {self._names[int(k)] for k in keys}
 
+    def get_vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """The stored vectors of ``ids``, in that order (used by ``localkb migrate``).
+
+        Raises:
+            StoreError: an id is not in the index.
+        """
+        out = np.zeros((len(ids), self.dim), dtype=np.float32)
+        for row, cid in enumerate(ids):
+            try:
+                out[row] = self._index.reconstruct(vid(cid))
+            except RuntimeError as exc:  # IndexIDMap2 raises for an unknown id
+                raise StoreError(f"Chunk {cid} is not in the FAISS index {self._index_file}.") from exc
+        return out
+
     def flush(self) -> None:
         if not self._dirty:
             return

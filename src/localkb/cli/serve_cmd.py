@@ -1,0 +1,75 @@
+"""``localkb serve``: the HTTP API and the web page, on 127.0.0.1 unless a token protects it."""
+from __future__ import annotations
+
+import ipaddress
+import os
+
+import click
+
+from ..errors import ConfigError
+from .common import handle_errors, kb_option
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``; anything else is reachable from other machines."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command("serve")
+@kb_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind. Anything but loopback requires a token.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8750, show_default=True, help="Port (0: any free).")
+@click.option("--token", default=None, metavar="T",
+              help="Require this token on every API request (Authorization: Bearer T or X-API-Key: T) "
+                   "[default: $LOCALKB_TOKEN].")
+@click.option("--db", "dbs", multiple=True, metavar="NAME=URL",
+              help="A database the SQL tab and /api/sql may query, e.g. music=sqlite:///music.db (repeatable). "
+                   "Requests name a database; they can never pass a URL.")
+@click.option("--root", "roots", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="A server-side folder /api/ingest/path may read (repeatable). Without one, only uploads.")
+@click.option("--llm", "llm", default=None, metavar="URI",
+              help="LLM for ask and SQL [default: $LOCALKB_LLM, else the provisioned Qwen GGUF].")
+@click.option("--max-upload-mb", type=click.FloatRange(min=0.001), default=100.0, show_default=True,
+              help="Largest upload request.")
+@click.option("--cors-origin", "cors", multiple=True, metavar="ORIGIN",
+              help="Allow browser calls from this origin (repeatable). Default: CORS off.")
+@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+              default="info", show_default=True)
+@handle_errors
+def serve(kb: str | None, host: str, port: int, token: str | None, dbs: tuple[str, ...], roots: tuple[str, ...],
+          llm: str | None, max_upload_mb: float, cors: tuple[str, ...], log_level: str) -> None:
+    """Serve the HTTP API (OpenAPI at /docs) and the web page for the knowledge base.
+
+    \b
+      localkb serve                       # http://127.0.0.1:8750
+      localkb serve --db music=sqlite:///music.db --root ~/notes
+      LOCALKB_TOKEN=secret localkb serve --host 0.0.0.0
+
+    Creates an empty knowledge base if none exists yet (fill it by dropping files on the page).
+    """
+    token = token or os.environ.get("LOCALKB_TOKEN") or None
+    if not is_loopback(host) and not token:
+        raise ConfigError(f"Refusing to listen on {host} without a token: anyone who can reach it could read "
+                          "and change the knowledge base. Pass --token T (or set LOCALKB_TOKEN), or use "
+                          "--host 127.0.0.1.")
+    try:
+        import uvicorn
+    except ImportError as exc:
+        from ..errors import MissingDependency
+
+        raise MissingDependency("localkb serve needs the server extra: pip install 'localkb[server]'") from exc
+    from ..server.app import create_app
+    from ..server.state import parse_databases
+
+    app = create_app(kb, token=token, upload_roots=roots, databases=parse_databases(dbs),
+                     max_upload_mb=max_upload_mb, llm=llm, cors_origins=cors)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"localkb serving {app.state.localkb.settings.kb_path} on http://{shown}:{port}/ "
+               f"(API docs: /docs){' — token required' if token else ''}", err=True)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)

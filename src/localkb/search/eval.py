@@ -1,0 +1,258 @@
+"""Retrieval evaluation on a BEIR-layout folder: load, build a KB, run every query, score, write a TREC run.
+
+Layout (https://github.com/beir-cellar/beir)::
+
+    corpus.jsonl     {"_id", "title"?, "text"}   one document per line
+    queries.jsonl    {"_id", "text", ...}        one query per line
+    qrels/test.tsv   query-id<TAB>corpus-id<TAB>score   (a header line is allowed)
+
+A query with no qrels line has no relevant document: the right answer is *nothing*, and it is scored for
+abstention instead of ranking. Ranking metrics (nDCG@10, recall@10, recall@100, MRR@10, P@1) average
+over the queries that have relevant documents; an abstention there scores 0.
+
+Documents are ranked by their best chunk (a document split into several chunks appears once).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import DatasetError, SearchError
+
+if TYPE_CHECKING:
+    from ..kb import KnowledgeBase
+    from ..results import SearchResult
+
+RETRIEVE = 100
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
+
+
+@dataclass
+class Dataset:
+    folder: Path
+    corpus: dict[str, dict[str, Any]]
+    queries: dict[str, dict[str, Any]]
+    qrels: dict[str, dict[str, int]]
+
+    @property
+    def should_abstain(self) -> set[str]:
+        return {q for q in self.queries if not any(s > 0 for s in self.qrels.get(q, {}).values())}
+
+
+def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    if not path.is_file():
+        raise DatasetError(f"{path} is missing (a BEIR folder needs corpus.jsonl, queries.jsonl and "
+                           "qrels/test.tsv).", path=str(path))
+    try:
+        fh = open(path, encoding="utf-8")
+    except OSError as exc:
+        raise DatasetError(f"Cannot read {path}: {exc.strerror}", path=str(path)) from exc
+    with fh:
+        try:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DatasetError(f"{path}:{lineno}: not valid JSON ({exc.msg}).", path=str(path),
+                                       line=lineno) from exc
+                if not isinstance(row, dict) or "_id" not in row or not isinstance(row.get("text"), str):
+                    raise DatasetError(f"{path}:{lineno}: each line needs \"_id\" and a string \"text\".",
+                                       path=str(path), line=lineno)
+                yield lineno, row
+        except UnicodeDecodeError as exc:
+            raise DatasetError(f"{path}: not UTF-8 text ({exc.reason}).", path=str(path)) from exc
+
+
+def _rows_by_id(path: Path) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for lineno, row in _jsonl(path):
+        key = str(row["_id"])
+        if key in out:
+            raise DatasetError(f"{path}:{lineno}: duplicate _id {key!r}.", path=str(path), line=lineno)
+        out[key] = row
+    if not out:
+        raise DatasetError(f"{path} has no lines.", path=str(path))
+    return out
+
+
+def load_dataset(folder: str | Path, split: str = "test") -> Dataset:
+    """Read and check a BEIR folder.
+
+    Raises:
+        DatasetError: a missing file, a malformed line or a qrel naming an unknown id (file and line named).
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise DatasetError(f"{root} is not a folder.", path=str(root))
+    corpus = _rows_by_id(root / "corpus.jsonl")
+    queries = _rows_by_id(root / "queries.jsonl")
+    path = root / "qrels" / f"{split}.tsv"
+    if not path.is_file():
+        raise DatasetError(f"{path} is missing.", path=str(path))
+    qrels: dict[str, dict[str, int]] = {}
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            parts = line.rstrip("\r\n").split("\t")
+            if lineno == 1 and parts[0].strip().lower() in ("query-id", "query_id", "qid"):
+                continue
+            if len(parts) != 3 or not parts[2].strip().lstrip("-").isdigit():
+                raise DatasetError(f"{path}:{lineno}: expected query-id<TAB>corpus-id<TAB>integer score.",
+                                   path=str(path), line=lineno)
+            qid, did = parts[0].strip(), parts[1].strip()
+            if qid not in queries:
+                raise DatasetError(f"{path}:{lineno}: unknown query id {qid!r}.", path=str(path), line=lineno)
+            if did not in corpus:
+                raise DatasetError(f"{path}:{lineno}: unknown corpus id {did!r}.", path=str(path), line=lineno)
+            qrels.setdefault(qid, {})[did] = int(parts[2])
+    return Dataset(root, corpus, queries, qrels)
+
+
+# -- building a KB from the corpus --------------------------------------------------------------
+def corpus_digest(ds: Dataset) -> str:
+    h = hashlib.sha256()
+    for did in sorted(ds.corpus):
+        h.update(did.encode() + b"\0" + document_text(ds.corpus[did]).encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def document_text(row: dict[str, Any]) -> str:
+    title, text = str(row.get("title") or "").strip(), str(row["text"]).strip()
+    return f"{title}\n\n{text}" if title and title not in text else text
+
+
+def write_corpus(ds: Dataset, folder: Path, ids_file: Path) -> dict[str, str]:
+    """One UTF-8 file per document under ``folder``; returns file name → corpus id (also in ``ids_file``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names: dict[str, str] = {}
+    for n, (did, row) in enumerate(sorted(ds.corpus.items())):
+        name = f"{did}.txt" if _SAFE.match(did) else f"doc-{n:07d}.txt"
+        names[name] = did
+        (folder / name).write_text(document_text(row), encoding="utf-8")
+    ids_file.write_text(json.dumps({"digest": corpus_digest(ds), "names": names}), encoding="utf-8")
+    return names
+
+
+def prepare_kb(ds: Dataset, kb_path: Path, *, model: str | None = None, store: str | None = None,
+               progress: Callable[[str, int, int], None] | None = None) -> tuple[KnowledgeBase, dict[str, str]]:
+    """Open (or build) a KB holding the dataset's corpus; returns it and file name → corpus id.
+
+    The corpus is written to ``KB/eval-corpus/`` (file → id map in ``KB/eval-ids.json``) and ingested. A KB built earlier from the same corpus
+    (same digest) is reused: ingestion is idempotent, so only what an interrupted build missed is embedded.
+    """
+    from ..kb import KnowledgeBase
+
+    files = kb_path / "eval-corpus"
+    ids_file = kb_path / "eval-ids.json"
+    names: dict[str, str] | None = None
+    if ids_file.is_file():
+        saved = json.loads(ids_file.read_text(encoding="utf-8"))
+        if saved.get("digest") != corpus_digest(ds):
+            raise DatasetError(f"The KB at {kb_path} was built from another corpus; give a new --kb folder.",
+                               path=str(kb_path))
+        names = dict(saved["names"])
+    elif (kb_path / "manifest.json").exists():
+        raise DatasetError(f"{kb_path} is a KB that was not built by 'localkb eval'; give a new --kb folder.",
+                           path=str(kb_path))
+    kb = KnowledgeBase.open(kb_path, create=True, model=model, store=store)
+    if names is None:
+        names = write_corpus(ds, files, ids_file)
+    kb.ingest([files], progress=progress)
+    return kb, names
+
+
+# -- running and scoring -------------------------------------------------------------------------
+SearchFn = Callable[[str], "SearchResult"]
+
+
+@dataclass
+class Run:
+    """Ranked corpus ids per query (empty list: the search abstained)."""
+
+    ranked: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def run_queries(ds: Dataset, search: SearchFn, names: dict[str, str],
+                progress: Callable[[int, int], None] | None = None) -> Run:
+    """Search every query; map chunks to documents (best chunk wins)."""
+    run = Run()
+    total = len(ds.queries)
+    for n, (qid, row) in enumerate(ds.queries.items(), 1):
+        try:
+            result = search(row["text"])
+        except SearchError as exc:  # e.g. a punctuation-only query: counted as an abstention
+            run.errors[qid] = exc.message
+            run.ranked[qid] = []
+            continue
+        seen: dict[str, float] = {}
+        for hit in result.hits:
+            did = names.get(Path(hit.source).name)
+            if did is not None and did not in seen:
+                seen[did] = hit.score
+        run.ranked[qid] = list(seen.items())
+        if progress:
+            progress(n, total)
+    return run
+
+
+def dcg(gains: list[float]) -> float:
+    return sum(g / math.log2(i + 2) for i, g in enumerate(gains))
+
+
+def query_metrics(ranked: list[str], rel: dict[str, int]) -> dict[str, float]:
+    """nDCG@10, recall@10, recall@100, MRR@10, P@1 for one query (``rel``: corpus id → grade > 0)."""
+    rel = {d: g for d, g in rel.items() if g > 0}
+    ideal = dcg(sorted(rel.values(), reverse=True)[:10])
+    gains = [float(rel.get(d, 0)) for d in ranked[:10]]
+    first = next((i for i, d in enumerate(ranked[:10]) if d in rel), None)
+    return {
+        "ndcg@10": dcg(gains) / ideal if ideal else 0.0,
+        "recall@10": len(set(ranked[:10]) & set(rel)) / len(rel),
+        "recall@100": len(set(ranked[:100]) & set(rel)) / len(rel),
+        "mrr@10": 0.0 if first is None else 1.0 / (first + 1),
+        "p@1": 1.0 if ranked[:1] and ranked[0] in rel else 0.0,
+    }
+
+
+def score(ds: Dataset, run: Run) -> dict[str, Any]:
+    """Mean ranking metrics over judged queries, plus abstention precision/recall."""
+    judged = [q for q in ds.queries if q not in ds.should_abstain]
+    sums: dict[str, float] = {}
+    for qid in judged:
+        for name, value in query_metrics([d for d, _ in run.ranked.get(qid, [])], ds.qrels[qid]).items():
+            sums[name] = sums.get(name, 0.0) + value
+    out: dict[str, Any] = {name: (sums.get(name, 0.0) / len(judged) if judged else None)
+                           for name in ("ndcg@10", "recall@10", "recall@100", "mrr@10", "p@1")}
+    abstained = {q for q, r in run.ranked.items() if not r}
+    should = ds.should_abstain
+    hit = len(abstained & should)
+    out.update({
+        "queries": len(ds.queries),
+        "judged_queries": len(judged),
+        "should_abstain": len(should),
+        "abstained": len(abstained),
+        "abstention_precision": (hit / len(abstained)) if abstained else None,
+        "abstention_recall": (hit / len(should)) if should else None,
+        "errors": len(run.errors),
+    })
+    return out
+
+
+def write_trec(run: Run, path: str | Path, tag: str = "localkb") -> int:
+    """TREC run format ``qid Q0 docid rank score tag``; abstained queries have no lines. Returns lines."""
+    lines = []
+    for qid, ranked in run.ranked.items():
+        for rank, (did, value) in enumerate(ranked, 1):
+            lines.append(f"{qid} Q0 {did} {rank} {value:.6f} {tag}")
+    Path(path).write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+    return len(lines)

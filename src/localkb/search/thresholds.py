@@ -1,0 +1,175 @@
+"""``--min-score auto``: a per-KB cut-off on the dense (cosine) score, calibrated on this corpus and model.
+
+A cosine of 0.5 means different things for different models (MiniLM spreads scores widely, the
+Universal Sentence Encoder bunches them) and for different corpora (the best of 100,000 chunks scores
+higher than the best of 100 for any query). So the cut-off is measured, not assumed:
+
+1. A fixed bank of everyday sentences on many unrelated subjects (:data:`BANK_EN`, or :data:`BANK_ZH`
+   when most of the KB is Chinese) is embedded with the KB's model and searched against the KB.
+2. Each bank sentence's best cosine is what a query *about nothing in this KB* scores here.
+3. The cut-off sits :data:`SPREAD` robust standard deviations above the median of those best scores
+   (``median + SPREAD * 1.4826 * MAD``): a query whose best chunk scores no better than unrelated text
+   does here is answered with no hits and a reason. Median and MAD, not mean and max, because a bank
+   sentence that happens to be on the KB's subject is an outlier that must not move the cut-off much.
+   ``SPREAD`` was chosen by measurement (docs/benchmarks.md, "Calibrated cut-off").
+
+The result is stored in ``manifest.extra["calibration"]`` with the model id and chunk count it was
+measured on, and measured again when the model differs or the chunk count has changed by more than
+half. Calibrating costs one embedding batch of ~50 sentences and ~50 searches.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .tokenize import has_cjk
+
+if TYPE_CHECKING:
+    from ..kb import KnowledgeBase
+
+METHOD = "unrelated-bank-mad-v2"
+SPREAD = 3.0
+RECALIBRATE_RATIO = 1.5
+
+BANK_EN = (
+    "How long should I boil an egg for a runny yolk?",
+    "My cat keeps scratching the sofa, what can I do?",
+    "Best way to remove a red wine stain from a carpet",
+    "What time does the bakery on the corner open on Sundays?",
+    "Tips for growing tomatoes on a small balcony",
+    "How do I change a flat tyre on a bicycle?",
+    "The referee showed a yellow card after the second foul.",
+    "She knitted a warm scarf for her grandson's birthday.",
+    "Which sunscreen is good for sensitive skin at the beach?",
+    "Our hiking trail was muddy after last night's rain.",
+    "How to teach a puppy to sit and stay",
+    "Recipe for a simple lemon drizzle cake",
+    "The band played an encore of their first hit song.",
+    "What should I pack for a weekend camping trip?",
+    "Why does my bread dough not rise?",
+    "He fixed the leaking kitchen tap with a new washer.",
+    "Good exercises to strengthen the lower back",
+    "How many eggs does a chicken lay per week?",
+    "The toddler built a tower of wooden blocks and knocked it down.",
+    "Which houseplants survive with very little sunlight?",
+    "How do I fold a fitted bed sheet neatly?",
+    "Our neighbours are painting their fence bright yellow.",
+    "What is a good name for a goldfish?",
+    "Can I freeze cooked rice and reheat it later?",
+    "The ferry to the island was delayed by fog.",
+    "How to sharpen a kitchen knife with a whetstone",
+    "My grandmother's apple pie recipe uses cinnamon and nutmeg.",
+    "How do you tie a bow tie?",
+    "Why do leaves change colour in autumn?",
+    "The children built a snowman with a carrot nose.",
+    "What is the best way to store fresh basil?",
+    "How to get chewing gum out of hair",
+    "The marathon runners passed the park at nine o'clock.",
+    "Should I water succulents in winter?",
+    "A quick stretching routine before going to bed",
+    "How to stop a squeaky door hinge",
+    "The picnic was cancelled because of the thunderstorm.",
+    "What games can we play at a child's birthday party?",
+    "How much coffee is too much in one day?",
+    "The wedding cake had three tiers and fresh flowers.",
+    "Where can I recycle old batteries?",
+    "How to make a paper aeroplane that flies far",
+    "My socks always disappear in the washing machine.",
+    "What fruits are in season in early summer?",
+    "The kitten fell asleep in a cardboard box.",
+    "How do I clean a cast iron frying pan?",
+    "Our train stopped for twenty minutes outside the station.",
+    "Easy card tricks to impress friends",
+)
+BANK_ZH = (
+    "鸡蛋要煮多久才能溏心？", "我家的猫总是抓沙发怎么办？", "怎样去除地毯上的红酒渍？", "周末去海边需要带什么？",
+    "阳台上怎么种西红柿？", "自行车爆胎了怎么补？", "裁判给了他一张黄牌。", "奶奶给孙子织了一条围巾。",
+    "昨晚下雨，山路很泥泞。", "怎么教小狗坐下？", "柠檬蛋糕的简单做法", "乐队又加演了一首老歌。",
+    "面团为什么发不起来？", "他换了一个新的水龙头垫圈。", "哪些室内植物不需要太多阳光？", "米饭可以冷冻以后再加热吗？",
+    "渡轮因为大雾晚点了。", "怎样把菜刀磨快？", "秋天树叶为什么会变色？", "孩子们堆了一个胡萝卜鼻子的雪人。",
+    "新鲜罗勒怎么保存？", "口香糖粘在头发上怎么办？", "马拉松选手九点经过公园。", "冬天多肉植物需要浇水吗？",
+    "门轴吱吱响怎么处理？", "野餐因为雷雨取消了。", "一天喝多少咖啡算多？", "旧电池在哪里回收？",
+    "怎样折一个飞得远的纸飞机？", "袜子总是在洗衣机里丢一只。", "小猫在纸箱里睡着了。", "铸铁锅怎么清洗？",
+)
+
+
+@dataclass
+class Calibration:
+    cutoff: float
+    method: str
+    spread: float
+    model: str
+    chunks: int
+    language: str
+    bank_scores: dict[str, float]
+    measured_at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def corpus_language(kb: KnowledgeBase, sample: int = 200) -> str:
+    """"zh" when most of a sample of chunks contain CJK text, else "en"."""
+    rows = kb.db.query("SELECT text FROM chunks ORDER BY id LIMIT ?", (sample,))
+    if not rows:
+        return "en"
+    cjk = sum(1 for r in rows if has_cjk(r["text"]))
+    return "zh" if cjk * 2 > len(rows) else "en"
+
+
+def cutoff_from(scores: np.ndarray, spread: float = SPREAD) -> float:
+    """``median + spread * 1.4826 * MAD`` of the bank's best scores (pure)."""
+    med = float(np.median(scores))
+    mad = float(np.median(np.abs(scores - med)))
+    return med + spread * 1.4826 * mad
+
+
+def measure(kb: KnowledgeBase, spread: float = SPREAD) -> Calibration | None:
+    """Run the calibration (see the module docstring); None for an empty KB."""
+    n = kb.store.count()
+    if n == 0:
+        return None
+    language = corpus_language(kb)
+    bank = BANK_ZH if language == "zh" else BANK_EN
+    vectors = kb.embedder.embed(list(bank))
+    best = []
+    for row in vectors:
+        hits = kb.store.search(row[None, :], 1)
+        if hits:
+            best.append(hits[0].score)
+    scores = np.asarray(best, dtype=np.float64)
+    return Calibration(
+        cutoff=round(cutoff_from(scores, spread), 4), method=METHOD, spread=spread,
+        model=kb.manifest.model_id, chunks=n, language=language,
+        bank_scores={"min": round(float(scores.min()), 4), "median": round(float(np.median(scores)), 4),
+                     "max": round(float(scores.max()), 4)},
+        measured_at=time.time(),
+    )
+
+
+def stale(record: dict[str, Any] | None, model: str, chunks: int) -> bool:
+    """Does a stored calibration need measuring again?"""
+    if not record or record.get("method") != METHOD or record.get("model") != model:
+        return True
+    was = max(int(record.get("chunks") or 0), 1)
+    return not (1 / RECALIBRATE_RATIO <= max(chunks, 1) / was <= RECALIBRATE_RATIO)
+
+
+def auto_cutoff(kb: KnowledgeBase) -> float | None:
+    """The KB's calibrated cut-off on the dense score, measured and stored on first use."""
+    record = kb.manifest.extra.get("calibration")
+    chunks = kb.store.count()
+    if not stale(record, kb.manifest.model_id, chunks):
+        return float(record["cutoff"])  # type: ignore[index]
+    cal = measure(kb)
+    if cal is None:
+        return None
+    kb.manifest.extra["calibration"] = cal.to_dict()
+    try:
+        kb.manifest.save(kb.path)
+    except OSError:
+        pass  # a read-only KB still gets a cut-off for this session
+    return cal.cutoff

@@ -1,0 +1,97 @@
+"""Tokenisation for the lexical index and for identifier detection: English, Chinese and mixed text.
+
+Rules (the same for documents and queries, so a query token matches what was indexed):
+
+* Latin text is lower-cased and split into runs of letters/digits; **code-like tokens** (letters/digits
+  joined by ``.``, ``-`` or ``_``) **are kept whole**
+  *and* split into their parts: ``ISO-8859-1`` gives ``iso-8859-1``, ``iso``, ``8859``, ``1``; ``E11.9``
+  gives ``e11.9``, ``e11``, ``9``. A query for ``E11.9`` therefore scores documents holding ``E11.9``
+  (whole token, rare, high IDF) far above documents holding only ``E11.8``.
+* Runs of CJK characters are segmented with jieba (``cut_for_search``, deterministic), loaded lazily and
+  quietly on first use; a run jieba cannot split further is kept as one token.
+* English and a few Chinese function words are stop words (dropped from documents and queries).
+
+``TOKENIZER_VERSION`` changes whenever these rules change: lexical indexes built with another version
+are rebuilt automatically.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from functools import lru_cache
+
+TOKENIZER_VERSION = "1"
+
+#: letters/digits joined by . - _ (E11.9, ISO-8859-1, SKU-1234, v2.3.1) — one token plus its parts
+_CJK_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
+_ALNUM = rf"[^\W_{_CJK_RANGES}]"  # a letter or digit that is not CJK
+_CODE = rf"{_ALNUM}+(?:[.\-_]{_ALNUM}+)+"
+_TOKEN_RE = re.compile(rf"(?P<cjk>[{_CJK_RANGES}]+)|(?P<code>{_CODE})|(?P<word>{_ALNUM}+)")
+_CJK_RE = re.compile(f"[{_CJK_RANGES}]")
+_PART_RE = re.compile(rf"{_ALNUM}+")
+
+STOP_WORDS = frozenset("""
+a an and are as at be been being but by can could did do does doing for from had has have having he her
+here hers him his how i if in into is it its itself me my no nor not of on or our ours she should so
+some such than that the their theirs them then there these they this those to too very was we were what
+when where which while who whom why will with would you your yours yourself am any all also just about
+after again against before below between both down during each few further more most off once only other
+out over own same under until up s t don
+的 了 是 在 和 与 及 或 也 就 都 而 之 其 这 那 着 呢 吗 吧 啊 把 被 让 给 对 从 向 于 以 为
+""".split())
+
+_jieba_lock = threading.Lock()
+_jieba = None
+
+
+def _segmenter():  # type: ignore[no-untyped-def]
+    """jieba, imported and initialised once, without its "Building prefix dict" chatter."""
+    global _jieba
+    if _jieba is None:
+        with _jieba_lock:
+            if _jieba is None:
+                import logging
+
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                jieba.initialize()
+                _jieba = jieba
+    return _jieba
+
+
+@lru_cache(maxsize=65536)
+def _cut_cjk(run: str) -> tuple[str, ...]:
+    if len(run) == 1:
+        return (run,)
+    words = [w for w in _segmenter().cut_for_search(run, HMM=True) if w.strip()]
+    return tuple(words) or (run,)
+
+
+def has_cjk(text: str) -> bool:
+    return _CJK_RE.search(text) is not None
+
+
+def raw_tokens(text: str) -> list[str]:
+    """All tokens of ``text``, lower-cased, stop words included (see the module docstring)."""
+    out: list[str] = []
+    for m in _TOKEN_RE.finditer(text):
+        if m.lastgroup == "cjk":
+            out.extend(_cut_cjk(m.group()))
+        elif m.lastgroup == "code":
+            whole = m.group().lower()
+            out.append(whole)
+            out.extend(_PART_RE.findall(whole))
+        else:
+            out.append(m.group().lower())
+    return out
+
+
+def tokenize(text: str) -> list[str]:
+    """Tokens for BM25: :func:`raw_tokens` without stop words."""
+    return [t for t in raw_tokens(text) if t not in STOP_WORDS]
+
+
+def word_count(text: str) -> int:
+    """How many word-like tokens ``text`` has at all (0 means punctuation or symbols only)."""
+    return sum(1 for _ in _TOKEN_RE.finditer(text))

@@ -1,0 +1,183 @@
+"""What one server process holds: its settings, the open KB made safe for threads, the LLM, the jobs.
+
+Requests are served from a thread pool while an ingest job runs in its own thread, so the parts of the
+KB that are not thread-safe are wrapped here, without changing the KB itself:
+
+* the vector store (a FAISS index reallocates while vectors are added): every call under one lock;
+  calls are short (the embedding happens before ``add``), so searches wait milliseconds, not seconds;
+* the embedder (a tokenizer must not be used by two threads at once): searches share one locked
+  instance, and the ingest worker embeds with its own instance, so a search never waits for an
+  ingest batch to be embedded;
+* the LLM: opened once, on first use, and shared (the llama.cpp backend serialises its own calls).
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..kb import KnowledgeBase
+    from ..llm.base import LLM
+
+DEFAULT_MAX_UPLOAD_MB = 100.0
+DEFAULT_MAX_JSON_MB = 1.0
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Resolved once by ``create_app``; nothing in a request can change them."""
+
+    kb_path: Path
+    token: str | None = None
+    #: server-side folders that ``POST /api/ingest/path`` may read (nothing else)
+    upload_roots: tuple[Path, ...] = ()
+    #: name → SQLAlchemy URL; the only databases the SQL endpoints can reach
+    databases: dict[str, str] = field(default_factory=dict)
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
+    max_json_mb: float = DEFAULT_MAX_JSON_MB
+    llm: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    sql_audit: str | None = None
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.kb_path / "uploads"
+
+
+class LockedStore:
+    """A vector store whose every call holds one lock (FAISS is not safe to search while it grows)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._lock = threading.RLock()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        with self._lock:
+            self._inner.add(ids, vectors)
+
+    def search(self, vector: np.ndarray, k: int, allowed: Collection[str] | None = None) -> Any:
+        with self._lock:
+            return self._inner.search(vector, k, allowed=allowed)
+
+    def delete(self, ids: Sequence[str]) -> None:
+        with self._lock:
+            self._inner.delete(ids)
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._inner.count())
+
+    def ids(self) -> set[str]:
+        with self._lock:
+            return set(self._inner.ids())
+
+    def flush(self) -> None:
+        with self._lock:
+            self._inner.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._inner.close()
+
+
+class RoutedEmbedder:
+    """Searches share ``shared`` under a lock; the ingest worker thread uses its own instance."""
+
+    def __init__(self, shared: Any, loader: Any) -> None:
+        self._shared = shared
+        self._loader = loader
+        self._lock = threading.Lock()
+        self._private: Any = None
+        self.worker: threading.Thread | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._shared, name)
+
+    def embed(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
+        if self.worker is not None and threading.current_thread() is self.worker:
+            if self._private is None:
+                self._private = self._loader()
+            return self._private.embed(texts, **kwargs)
+        with self._lock:
+            return self._shared.embed(texts, **kwargs)
+
+
+def make_thread_safe(kb: KnowledgeBase) -> RoutedEmbedder:
+    """Wrap ``kb``'s store and embedder (see the module docstring); returns the embedder wrapper."""
+    from ..embedders import load_embedder
+
+    shared = kb.embedder  # loads and checks the model against the manifest
+    store = kb.store
+    spec = kb.manifest.model_id
+    spec = spec[len("local/"):] if spec.startswith("local/") else spec
+    routed = RoutedEmbedder(shared, lambda: load_embedder(spec))
+    with kb._lock:  # noqa: SLF001 - the KB exposes no setter; the wrappers keep its interface
+        kb._embedder = routed  # type: ignore[assignment]  # noqa: SLF001
+        kb._store = LockedStore(store)  # type: ignore[assignment]  # noqa: SLF001
+    return routed
+
+
+class LLMHolder:
+    """Opens the configured LLM once, on first use, and shares it between ask and SQL requests."""
+
+    def __init__(self, llm: str | LLM | None) -> None:
+        self._spec = llm
+        self._llm: LLM | None = None if llm is None or isinstance(llm, str) else llm
+        self._owned = self._llm is None
+        self._lock = threading.Lock()
+
+    def uri(self) -> str:
+        """The URI that will be (or was) opened; raises ``ModelNotFound`` when none is configured."""
+        if self._llm is not None:
+            return str(getattr(self._llm, "uri", self._llm.model))
+        from ..llm.gguf import default_llm_uri
+
+        return default_llm_uri(self._spec if isinstance(self._spec, str) else None)
+
+    def label(self) -> str | None:
+        """A display name without loading anything (None when no LLM is configured)."""
+        try:
+            uri = self.uri()
+        except Exception:  # noqa: BLE001 - only a label for the overview
+            return None
+        return uri.rstrip("/").rsplit("/", 1)[-1].removesuffix(".gguf")
+
+    def get(self) -> LLM:
+        with self._lock:
+            if self._llm is None:
+                from ..llm.base import open_llm
+
+                self._llm = open_llm(self.uri())
+            return self._llm
+
+    def close(self) -> None:
+        with self._lock:
+            if self._llm is not None and self._owned:
+                self._llm.close()
+            self._llm = None if self._owned else self._llm
+
+
+def parse_databases(items: Sequence[str]) -> dict[str, str]:
+    """``["music=sqlite:///m.db", ...]`` → ``{"music": "sqlite:///m.db"}``; a clear error otherwise."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, url = item.partition("=")
+        name, url = name.strip(), url.strip()
+        if not sep or not name or not url:
+            raise ConfigError(f"Bad --db '{item}': use NAME=URL, e.g. music=sqlite:///music.db")
+        if not name.replace("-", "").replace("_", "").isalnum():
+            raise ConfigError(f"Bad database name '{name}': use letters, digits, '-' and '_'.")
+        if name in out:
+            raise ConfigError(f"Database name '{name}' given twice.")
+        out[name] = url
+    return out

@@ -1,0 +1,86 @@
+// English / 中文 strings. Elements carry data-i18n (text) or data-i18n-placeholder; code calls t(key).
+
+const STRINGS = {
+  en: {
+    "tab.overview": "Overview", "tab.documents": "Documents", "tab.search": "Search", "tab.ask": "Ask", "tab.sql": "SQL",
+    "token.label": "This server needs a token:", "token.save": "Use token",
+    "stats.documents": "Documents", "stats.chunks": "Chunks", "stats.vectors": "Vectors", "stats.model": "Model",
+    "stats.store": "Store", "stats.size": "Size on disk", "stats.dim": "Dimension", "stats.llm": "LLM",
+    "stats.none": "none",
+    "upload.drop": "Drop files here to add them to the knowledge base", "upload.or": "or",
+    "upload.choose": "choose files", "upload.hint": "txt, md, pdf, docx, html, csv, json · up to {mb} MB per upload",
+    "upload.sending": "uploading", "upload.queued": "queued", "upload.ingesting": "ingesting",
+    "upload.added": "added", "upload.updated": "updated", "upload.unchanged": "unchanged", "upload.skipped": "skipped",
+    "upload.failed": "failed",
+    "jobs.title": "Ingest jobs", "jobs.none": "No ingest yet.", "jobs.files": "files", "jobs.embedded": "chunks embedded",
+    "docs.prev": "‹ Previous", "docs.next": "Next ›", "docs.pick": "Pick a document to see its chunks.",
+    "docs.count": "{n} documents", "docs.chunks": "{n} chunks", "docs.delete": "Delete", "docs.confirm": "Delete {name} from the knowledge base?",
+    "docs.empty": "The knowledge base is empty: drop some files on the Overview tab.",
+    "search.placeholder": "Search the knowledge base", "search.go": "Search", "search.min": "min score",
+    "search.hits": "{n} hits · mode {mode}", "search.exact": "exact match", "search.noexact": "not found verbatim",
+    "search.score": "score",
+    "ask.placeholder": "Ask a question about your documents", "ask.go": "Ask", "ask.thinking": "Retrieving and thinking…",
+    "ask.done": "Answered by {model} in {s} s", "ask.abstained": "The knowledge base does not seem to hold the answer.",
+    "ask.sources": "Sources",
+    "sql.placeholder": "Ask the database in plain language", "sql.go": "Run", "sql.dry": "dry run",
+    "sql.checkPlaceholder": "…or paste SQL to check it with the guard", "sql.check": "Check",
+    "sql.nodb": "No database configured: start the server with --db NAME=URL.", "sql.generated": "Generated SQL",
+    "sql.allowed": "allowed by the guard", "sql.rejected": "rejected by the guard", "sql.rows": "{n} rows",
+    "sql.attempt": "attempt {n}", "sql.failed": "No usable SQL", "sql.running": "Asking the model…",
+    "chunk.title": "Chunk", "chunk.position": "position {n}", "chunk.embedded": "Embedded text",
+    "error.auth": "Wrong or missing token.",
+  },
+  zh: {
+    "tab.overview": "概览", "tab.documents": "文档", "tab.search": "搜索", "tab.ask": "问答", "tab.sql": "SQL",
+    "token.label": "此服务器需要令牌：", "token.save": "使用令牌",
+    "stats.documents": "文档", "stats.chunks": "文本块", "stats.vectors": "向量", "stats.model": "模型",
+    "stats.store": "存储", "stats.size": "磁盘占用", "stats.dim": "维度", "stats.llm": "大模型",
+    "stats.none": "无",
+    "upload.drop": "把文件拖到这里，加入知识库", "upload.or": "或",
+    "upload.choose": "选择文件", "upload.hint": "txt、md、pdf、docx、html、csv、json · 每次上传最多 {mb} MB",
+    "upload.sending": "上传中", "upload.queued": "排队中", "upload.ingesting": "入库中",
+    "upload.added": "已添加", "upload.updated": "已更新", "upload.unchanged": "未变化", "upload.skipped": "已跳过",
+    "upload.failed": "失败",
+    "jobs.title": "入库任务", "jobs.none": "还没有入库任务。", "jobs.files": "个文件", "jobs.embedded": "个文本块已向量化",
+    "docs.prev": "‹ 上一页", "docs.next": "下一页 ›", "docs.pick": "选择一个文档查看它的文本块。",
+    "docs.count": "{n} 个文档", "docs.chunks": "{n} 个文本块", "docs.delete": "删除", "docs.confirm": "从知识库删除 {name}？",
+    "docs.empty": "知识库是空的：请在“概览”页拖入文件。",
+    "search.placeholder": "搜索知识库", "search.go": "搜索", "search.min": "最低分",
+    "search.hits": "{n} 条结果 · 模式 {mode}", "search.exact": "精确匹配", "search.noexact": "未找到原文",
+    "search.score": "分数",
+    "ask.placeholder": "就你的文档提一个问题", "ask.go": "提问", "ask.thinking": "正在检索并思考…",
+    "ask.done": "由 {model} 回答，用时 {s} 秒", "ask.abstained": "知识库里似乎没有答案。",
+    "ask.sources": "来源",
+    "sql.placeholder": "用自然语言询问数据库", "sql.go": "运行", "sql.dry": "仅生成",
+    "sql.checkPlaceholder": "…或粘贴 SQL，用守卫检查", "sql.check": "检查",
+    "sql.nodb": "未配置数据库：启动时使用 --db 名称=URL。", "sql.generated": "生成的 SQL",
+    "sql.allowed": "守卫允许", "sql.rejected": "守卫拒绝", "sql.rows": "{n} 行",
+    "sql.attempt": "第 {n} 次尝试", "sql.failed": "没有可用的 SQL", "sql.running": "正在询问模型…",
+    "chunk.title": "文本块", "chunk.position": "位置 {n}", "chunk.embedded": "向量化的文本",
+    "error.auth": "令牌错误或缺失。",
+  },
+};
+
+let lang = localStorage.getItem("localkb.lang")
+  || ((navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en");
+
+export function t(key, vars = {}) {
+  const text = (STRINGS[lang] && STRINGS[lang][key]) || STRINGS.en[key] || key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
+}
+
+export function currentLang() { return lang; }
+
+export function setLang(next) {
+  lang = next;
+  localStorage.setItem("localkb.lang", next);
+  applyStrings();
+}
+
+export function applyStrings(root = document) {
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  root.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  root.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+  const toggle = document.getElementById("lang-toggle");
+  if (toggle) toggle.textContent = lang === "zh" ? "English" : "中文";
+}

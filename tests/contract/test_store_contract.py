@@ -1,0 +1,151 @@
+"""The store contract: every backend behaves like the exact oracle (see conftest.BACKENDS)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from localkb.errors import StoreError
+from localkb.stores.base import VectorStore
+
+
+def _ids(hits):
+    return [h.id for h in hits]
+
+
+def test_is_a_vector_store(open_store):
+    store = open_store()
+    assert isinstance(store, VectorStore)
+    assert store.supports_filters is True
+    assert store.dim == 384
+
+
+def test_empty_store(open_store, corpus):
+    store = open_store()
+    assert store.count() == 0
+    assert store.ids() == set()
+    assert store.search(corpus.queries[0], 10) == []
+    assert store.search(corpus.queries[0], 10, allowed={corpus.ids[0]}) == []
+
+
+def test_add_count_ids_and_scores(open_store, corpus):
+    store = open_store()
+    store.add(corpus.ids, corpus.vectors)
+    assert store.count() == len(corpus.ids)
+    assert store.ids() == set(corpus.ids)
+    hits = store.search(corpus.vectors[5], 5)
+    assert hits[0].id == corpus.ids[5]
+    assert hits[0].score == pytest.approx(1.0, abs=1e-3)  # cosine similarity, higher is better
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert hits[0].distance == pytest.approx(0.0, abs=1e-3)
+
+
+def test_readd_is_an_upsert_without_duplicates(open_store, corpus):
+    store = open_store()
+    store.add(corpus.ids[:100], corpus.vectors[:100])
+    store.add(corpus.ids[:150], corpus.vectors[:150])  # 100 again + 50 new
+    store.add(corpus.ids[:100], corpus.vectors[:100])
+    assert store.count() == 150
+    hits = store.search(corpus.vectors[3], 50)
+    assert len(_ids(hits)) == len(set(_ids(hits))) == 50
+
+
+def test_update_replaces_the_vector(open_store, corpus):
+    store = open_store()
+    store.add(corpus.ids[:50], corpus.vectors[:50])
+    target = corpus.ids[0]
+    store.add([target], corpus.vectors[100:101])  # same id, the vector of another sentence
+    assert store.count() == 50
+    top = store.search(corpus.vectors[100], 1)[0]
+    assert (top.id, round(top.score, 3)) == (target, 1.0)
+    assert all(h.id != target or h.score < 0.999 for h in store.search(corpus.vectors[0], 5))
+
+
+def test_delete_then_search(open_store, corpus):
+    store = open_store()
+    store.add(corpus.ids, corpus.vectors)
+    gone = corpus.ids[:40]
+    store.delete(gone)
+    store.delete(["0" * 64])  # unknown ids are ignored
+    assert store.count() == len(corpus.ids) - 40
+    assert store.ids() == set(corpus.ids[40:])
+    for i in range(0, 40, 7):
+        hits = store.search(corpus.vectors[i], 20)
+        assert not set(_ids(hits)) & set(gone)
+    store.add(gone[:1], corpus.vectors[:1])  # a deleted id can come back
+    assert store.search(corpus.vectors[0], 1)[0].id == gone[0]
+
+
+def test_allowed_ids_filter_is_applied(open_store, oracle, corpus):
+    store = open_store()
+    store.add(corpus.ids, corpus.vectors)
+    oracle.add(corpus.ids, corpus.vectors)
+    allowed = set(corpus.ids[::9])  # 40 ids scattered over the corpus
+    for q in corpus.queries[:8]:
+        got = store.search(q, 10, allowed=allowed)
+        assert len(got) == 10 and set(_ids(got)) <= allowed
+        assert _ids(got) == _ids(oracle.search(q, 10, allowed=allowed))
+    few = {corpus.ids[2], corpus.ids[200], "f" * 64}  # an unknown id in the allow-list is harmless
+    assert set(_ids(store.search(corpus.queries[0], 10, allowed=few))) == {corpus.ids[2], corpus.ids[200]}
+    assert store.search(corpus.queries[0], 10, allowed=set()) == []
+
+
+def test_k_larger_than_the_store(open_store, corpus):
+    store = open_store()
+    store.add(corpus.ids[:7], corpus.vectors[:7])
+    assert sorted(_ids(store.search(corpus.queries[0], 100))) == sorted(corpus.ids[:7])
+    assert store.search(corpus.queries[0], 0) == []
+
+
+def test_wrong_dimension_is_a_store_error(open_store, corpus):
+    store = open_store()
+    with pytest.raises(StoreError, match="dimension"):
+        store.add(corpus.ids[:2], np.ones((2, 128), dtype=np.float32))
+    with pytest.raises(StoreError):
+        store.add(corpus.ids[:3], corpus.vectors[:2])
+    store.add(corpus.ids[:2], corpus.vectors[:2])
+    with pytest.raises(StoreError, match="dimension"):
+        store.search(np.ones(128, dtype=np.float32), 3)
+    assert store.count() == 2
+    store.close()
+    with pytest.raises(StoreError):  # reopening the same data as another dimension
+        open_store(dim=128)
+
+
+def test_save_reopen_same_results(open_store, corpus):
+    store = open_store()
+    store.add(corpus.ids, corpus.vectors)
+    store.delete(corpus.ids[:10])
+    before = [store.search(q, 10) for q in corpus.queries[:10]]
+    store.flush()
+    store.close()
+    again = open_store()
+    assert again.count() == len(corpus.ids) - 10
+    assert again.ids() == set(corpus.ids[10:])
+    after = [again.search(q, 10) for q in corpus.queries[:10]]
+    assert [_ids(h) for h in after] == [_ids(h) for h in before]
+    for a, b in zip(after, before):
+        assert [h.score for h in a] == pytest.approx([h.score for h in b], abs=1e-5)
+
+
+def test_recall_at_10_against_exact(open_store, oracle, corpus):
+    store = open_store()
+    store.add(corpus.ids, corpus.vectors)
+    oracle.add(corpus.ids, corpus.vectors)
+    found = total = 0
+    for q in corpus.queries:
+        truth = set(_ids(oracle.search(q, 10)))
+        found += len(truth & set(_ids(store.search(q, 10))))
+        total += len(truth)
+    assert found / total >= 0.95
+
+
+def test_get_vectors_returns_what_was_added(open_store, corpus):
+    store = open_store()
+    store.add(corpus.ids[:60], corpus.vectors[:60])
+    order = [corpus.ids[i] for i in (59, 0, 31)]
+    got = store.get_vectors(order)
+    assert got.dtype == np.float32 and got.shape == (3, 384)
+    np.testing.assert_allclose(got, corpus.vectors[[59, 0, 31]], atol=1e-6)
+    assert store.get_vectors([]).shape == (0, 384)
+    with pytest.raises(StoreError):
+        store.get_vectors([corpus.ids[100]])

@@ -1,0 +1,103 @@
+"""Schema introspection, prompts/extraction, the audit log and the examples store."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from localkb.errors import SQLError
+from localkb.sql.audit import AuditLog
+from localkb.sql.examples import ExampleStore
+from localkb.sql.executor import Database
+from localkb.sql.prompts import extract_sql
+from localkb.sql.schema import introspect, select_tables
+
+
+def test_introspect_tables_keys_samples(shop_db: Path) -> None:
+    with Database(str(shop_db)) as db:
+        schema = introspect(db)
+    assert schema.table_names == ["customers", "order_items", "orders", "products"]
+    orders = schema.table("ORDERS")
+    assert orders is not None and orders.column("customer_id") is not None
+    assert [(f.columns, f.ref_table) for f in orders.foreign_keys] == [(("customer_id",), "customers")]
+    assert orders.column("id").primary_key
+    notes = schema.table("customers").column("notes")
+    assert all(len(s) <= 32 for s in notes.samples)  # long (possibly hostile) text is shortened
+    assert schema.neighbours("orders") == {"customers", "order_items"}
+    text = schema.render()
+    assert "FOREIGN KEY (customer_id) REFERENCES customers(id)" in text
+    json.dumps(schema.to_dict())
+
+
+def test_db_with_no_tables(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    sqlite3.connect(path).execute("PRAGMA user_version = 1").connection.commit()
+    with Database(str(path)) as db, pytest.raises(SQLError, match="no tables"):
+        introspect(db)
+
+
+def test_select_tables_without_embedder_uses_overlap(shop_db: Path) -> None:
+    with Database(str(shop_db)) as db:
+        schema = introspect(db, samples=0)
+    assert select_tables(schema, "anything", k=10) == schema.table_names
+    picked = select_tables(schema, "which products cost most", k=1)
+    assert picked[0] == "products" and "order_items" in picked  # + its FK neighbour
+
+
+@pytest.mark.parametrize("reply, sql", [
+    ("```sql\nSELECT 1\n```", "SELECT 1"),
+    ("Here you go:\n```SQL\nSELECT a FROM t;\n```\nThis counts.", "SELECT a FROM t;"),
+    ("```\nSELECT 2\n```", "SELECT 2"),
+    ("SELECT name FROM customers", "SELECT name FROM customers"),
+    ("Sure! DELETE FROM customers", ""),  # not at a line start: no statement found
+    ("Sure!\nDELETE FROM customers", "DELETE FROM customers"),  # writes are returned for the guard to judge
+    ("```sql\nSELECT 1; DROP TABLE t\n```", "SELECT 1; DROP TABLE t"),
+    ("I can't do that.", ""),
+    ("```sql\nSELECT 3", "SELECT 3"),  # unterminated fence
+])
+def test_extract_sql(reply: str, sql: str) -> None:
+    assert extract_sql(reply) == sql
+
+
+def test_audit_log_appends_json_lines(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "sub" / "audit.jsonl")
+    log.record(db="sqlite:///x.db", sql="DROP TABLE t", allowed=False,
+               violations=[{"rule": "select_only", "message": "no"}], question="q")
+    log.record(db="sqlite:///x.db", sql="SELECT 1", allowed=True, executed_sql="SELECT 1 LIMIT 5", rows=1)
+    lines = (tmp_path / "sub" / "audit.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+    first, second = (json.loads(line) for line in lines)
+    assert first["allowed"] is False and first["violations"][0]["rule"] == "select_only" and first["ts"]
+    assert second["executed_sql"] == "SELECT 1 LIMIT 5"
+
+
+def test_audit_log_unwritable(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(SQLError, match="audit log"):
+        AuditLog(blocker / "audit.jsonl").record(db="d", sql="SELECT 1", allowed=True)
+
+
+def test_audit_default_path_follows_localkb_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCALKB_HOME", str(tmp_path))
+    monkeypatch.delenv("LOCALKB_SQL_AUDIT", raising=False)
+    assert AuditLog().path == tmp_path / "sql-audit.jsonl"
+
+
+def test_examples_store_overlap_fallback_and_replace(tmp_path: Path) -> None:
+    store = ExampleStore(tmp_path / "ex.sqlite", embedder=False)
+    store.add("db1", "How many tracks?", "SELECT count(*) FROM track")
+    store.add("db1", "How many tracks?", "SELECT count(id) FROM track")  # same question: replaced
+    store.add("db1", "Longest album title", "SELECT title FROM album ORDER BY length(title) DESC LIMIT 1")
+    assert len(store.all("db1")) == 2 and store.all("db2") == []
+    best = store.similar("db1", "how many tracks are there", k=1)
+    assert best[0].sql == "SELECT count(id) FROM track"
+    with pytest.raises(SQLError):
+        store.add("db1", " ", "SELECT 1")
+    store.close()
+    # migrations recorded; reopening keeps the data
+    again = ExampleStore(tmp_path / "ex.sqlite", embedder=False)
+    assert len(again.all("db1")) == 2
+    again.close()
