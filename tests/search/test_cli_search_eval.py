@@ -86,7 +86,7 @@ def test_search_cli_modes_and_errors(tmp_path, isolated_home):
     proc = run_cli("search", "E11.99", "--kb", kb)
     assert proc.returncode == 0 and "E11.99" in proc.stdout + proc.stderr
     for args, message in ((["--mode", "fuzzy"], "Unknown search mode 'fuzzy'"),
-                          (["--min-score", "high"], "min-score")):
+                          (["--min-score", "high"], "'high' is not a number")):
         proc = run_cli("search", "IBE", "--kb", kb, *args)
         assert proc.returncode in (1, 2) and message in proc.stderr and "Traceback" not in proc.stderr
     proc = run_cli("search", "x" * 100_000, "--kb", kb)
