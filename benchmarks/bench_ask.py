@@ -12,9 +12,9 @@ Setup (defaults; flags change them):
 - Answerable set: --questions questions, one per paragraph. Removed set: --removed other questions
   whose gold paragraph is hidden from retrieval (every chunk of it is filtered out of the hits, as if
   it had been deleted from the KB), so the right output is an abstention.
-- localkb: `rag.answer` (fenced numbered passages, rules for small models, token budget against the
-  model's window, citations, abstention), k=--k, KB's retrieval defaults.
-- naive: the same k hits pasted into a common "use the following context" prompt, no threshold, no
+- localkb: `rag.answer` (the KB's calibrated retrieval cut-off, fenced numbered passages, rules for
+  small models, token budget against the model's window, citations, abstention), k=--k.
+- naive: the top k hits (no cut-off) pasted into a common "use the following context" prompt, no threshold, no
   budgeting; a prompt longer than the window is cut the way Ollama does silently (the first
   `num_keep`=4 tokens and the end are kept), which is what a plain Ollama client gets.
 Both use greedy decoding, the same context window (--ctx) and at most 96 answer tokens.
@@ -167,7 +167,7 @@ def run_localkb(kb: Any, llm: Any, question: str, k: int) -> dict[str, Any]:
 
 def run_naive(kb: Any, llm: Any, question: str, k: int) -> dict[str, Any]:
     t0 = time.perf_counter()
-    hits = kb.search(question, k=k).hits
+    hits = kb.search(question, k=k, min_score="none").hits  # no threshold: plain top-k
     context = "\n\n".join(h.text for h in hits)
     content = NAIVE_PROMPT.format(context=context, question=question)
     limit = llm.context_window - ANSWER_TOKENS - 40  # 40: the chat template's default system prompt

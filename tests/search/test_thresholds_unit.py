@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from localkb.search.thresholds import BANK_EN, BANK_ZH, METHOD, stale
+from localkb.search.thresholds import BANK_EN, BANK_ZH, METHOD, SPREAD, stale
 
 
 def record(**kw):
-    return {"method": METHOD, "model": "m", "chunks": 1000, "cutoff": 0.3, **kw}
+    return {"method": METHOD, "model": "m", "chunks": 1000, "cutoff": 0.3, "spread": SPREAD, **kw}
 
 
 def test_fresh_record_is_reused():
@@ -19,6 +19,7 @@ def test_new_model_or_method_or_big_growth_recalibrates():
     assert stale(None, "m", 10)
     assert stale(record(model="other"), "m", 1000)
     assert stale(record(method="old"), "m", 1000)
+    assert stale(record(spread=SPREAD + 1), "m", 1000)
     assert stale(record(), "m", 1600)
     assert stale(record(), "m", 600)
 

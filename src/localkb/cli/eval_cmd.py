@@ -16,8 +16,8 @@ def eval_group() -> None:
     pass
 
 
-@eval_group.command(help="Score retrieval on DATASET_DIR (corpus.jsonl, queries.jsonl, qrels/test.tsv): nDCG@10, "
-                         "recall@10, recall@100, MRR@10, P@1, and abstention precision/recall for queries "
+@eval_group.command(help="Score retrieval on DATASET_DIR (corpus.jsonl, queries.jsonl, qrels/test.tsv): "
+                         "nDCG@10, recall@10, recall@100, MRR@10, P@1, and abstention precision/recall for queries "
                          "that have no relevant document.\n\n"
                          "Builds a temporary KB from the corpus, or builds/reuses the one at --kb.")
 @click.argument("dataset_dir", type=click.Path(file_okay=False))

@@ -15,14 +15,20 @@ def parse_min_score(value: str | None) -> float | str | None:
         raise click.BadParameter(f"'{value}' is not a number, 'auto' or 'none'") from None
 
 
-@click.command(help="Search the knowledge base. Scores: higher is better (see docs/search.md).")
+@click.command(help="Search the knowledge base. Scores: higher is better; the scale depends on --mode "
+                    "(see docs/search.md). Code-like words in the query (IBE, E11.9, SKU-1234) are matched "
+                    "exactly: the output says when no document contains one.")
 @click.argument("query")
 @kb_option
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=5, show_default=True, help="Number of hits.")
 @click.option("--tag", "tags", multiple=True, help="Only documents with this tag (repeatable: any of them).")
-@click.option("--min-score", default=None, help="Drop hits below this score: a number, 'auto' (calibrated per KB) "
-                                                "or 'none'.")
-@click.option("--mode", default=None, help="dense, lexical or hybrid (default: the KB's default).")
+@click.option("--min-score", default=None,
+              help="Cut-off: 'auto' (default: calibrated per KB on unrelated text; an unrelated query "
+                   "gets no hits and a reason), 'none', or a number — cosine in dense and hybrid mode, "
+                   "BM25 in lexical mode.")
+@click.option("--mode", default=None,
+              help="hybrid (default: dense + BM25, fused; exact identifiers such as IBE or E11.9 rank "
+                   "first), dense (embeddings only) or lexical (BM25 only).")
 @json_option
 @handle_errors
 def search(query: str, kb: str | None, k: int, tags: tuple[str, ...], min_score: str | None, mode: str | None,

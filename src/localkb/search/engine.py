@@ -113,11 +113,12 @@ def search(kb: KnowledgeBase, query: str, *, k: int = 10, tags: Sequence[str] | 
     tokens = tokenize(query)
     codes = find_codes(query) if identifiers else []
     if not tokens and not codes:
-        return SearchResult(query, [], mode, None, reason="The query has only stop words; add a word that says "
-                                                          "what to look for.")
+        return SearchResult(query, [], mode, None,
+                            reason="The query has only stop words; add a word that says what to look for.")
     allowed = allowed_ids(kb, tags)
     if allowed is not None and not allowed:
-        return SearchResult(query, [], mode, None, reason=f"No document has the tag(s): {', '.join(tags or [])}.")
+        return SearchResult(query, [], mode, None,
+                            reason=f"No document has the tag(s): {', '.join(tags or [])}.")
     if kb.store.count() == 0:
         return SearchResult(query, [], mode, None, reason="The knowledge base is empty.")
     depth = max(k, DEPTH)
@@ -231,8 +232,8 @@ def search(kb: KnowledgeBase, query: str, *, k: int = 10, tags: Sequence[str] | 
         if mode == "hybrid":
             scores["fused"] = fused.get(cid, 0.0)
         hits.append(Hit(id=cid, score=float(fused.get(cid, 0.0)), text=rec["text"], source=rec["source"],
-                        sources=rec["sources"], tags=rec["tags"], doc_id=rec["doc_id"], position=rec["position"],
-                        scores=scores, matched_terms=list(matches.get(cid, []))))
+                        sources=rec["sources"], tags=rec["tags"], doc_id=rec["doc_id"],
+                        position=rec["position"], scores=scores, matched_terms=list(matches.get(cid, []))))
     if not hits and reason is None:
         reason = "Nothing matched: no chunk contains any of the query's words." if mode == "lexical" \
             else "Nothing matched."

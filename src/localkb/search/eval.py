@@ -112,7 +112,8 @@ def load_dataset(folder: str | Path, split: str = "test") -> Dataset:
             if qid not in queries:
                 raise DatasetError(f"{path}:{lineno}: unknown query id {qid!r}.", path=str(path), line=lineno)
             if did not in corpus:
-                raise DatasetError(f"{path}:{lineno}: unknown corpus id {did!r}.", path=str(path), line=lineno)
+                raise DatasetError(f"{path}:{lineno}: unknown corpus id {did!r}.", path=str(path),
+                                   line=lineno)
             qrels.setdefault(qid, {})[did] = int(parts[2])
     return Dataset(root, corpus, queries, qrels)
 
@@ -143,11 +144,16 @@ def write_corpus(ds: Dataset, folder: Path, ids_file: Path) -> dict[str, str]:
 
 
 def prepare_kb(ds: Dataset, kb_path: Path, *, model: str | None = None, store: str | None = None,
-               progress: Callable[[str, int, int], None] | None = None) -> tuple[KnowledgeBase, dict[str, str]]:
+               progress: Callable[[str, int, int], None] | None = None
+               ) -> tuple[KnowledgeBase, dict[str, str]]:
     """Open (or build) a KB holding the dataset's corpus; returns it and file name → corpus id.
 
-    The corpus is written to ``KB/eval-corpus/`` (file → id map in ``KB/eval-ids.json``) and ingested. A KB built earlier from the same corpus
-    (same digest) is reused: ingestion is idempotent, so only what an interrupted build missed is embedded.
+    The corpus is written to ``KB/eval-corpus/`` (file → id map in ``KB/eval-ids.json``) and ingested.
+    A KB built earlier from the same corpus (same digest) is reused: ingestion is idempotent, so only what
+    an interrupted build missed is embedded. Another corpus's KB, or a KB not built by eval, is refused.
+
+    Raises:
+        DatasetError: ``kb_path`` holds a KB of another corpus or one not built by eval.
     """
     from ..kb import KnowledgeBase
 

@@ -190,7 +190,8 @@ class LexicalIndex:
             return np.zeros(len(self.ids), dtype=np.float32)
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
 
-    def top(self, scores: np.ndarray, n: int, allowed: Collection[str] | None = None) -> list[tuple[str, float]]:
+    def top(self, scores: np.ndarray, n: int,
+            allowed: Collection[str] | None = None) -> list[tuple[str, float]]:
         """The ``n`` best chunks with a positive score, best first, optionally only ``allowed`` ones."""
         if scores.size == 0 or n <= 0:
             return []

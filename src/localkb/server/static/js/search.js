@@ -1,7 +1,7 @@
 // Search tab: query, mode toggle, k and min score; hits with scores, exact-match flags, highlighted terms.
 import { sendJSON } from "./api.js";
 import { t } from "./i18n.js";
-import { $, el, highlight, openChunk, queryTerms, showError, shortSource } from "./ui.js";
+import { $, el, fill, highlight, openChunk, queryTerms, showError, shortSource } from "./ui.js";
 
 let mode = null;
 
@@ -42,7 +42,7 @@ async function runSearch(event) {
   const flags = Object.entries(result.exact_match || {}).map(([term, found]) =>
     el("span", { class: `flag ${found ? "yes" : "no"}`, title: found ? t("search.exact") : t("search.noexact") },
       `${found ? "✓" : "✗"} ${term}`));
-  $("#search-meta").replaceChildren(
+  fill($("#search-meta"),
     el("div", {}, t("search.hits", { n: result.hits.length, mode: result.mode }),
       result.min_score != null ? ` · min ${result.min_score.toFixed(3)}` : "", result.reason ? ` · ${result.reason}` : ""),
     flags.length ? el("div", { class: "flags" }, ...flags) : null);

@@ -1,7 +1,7 @@
 // SQL tab: a plain-language question → generated SQL, the guard's verdict, the rows; or check SQL alone.
 import { getJSON, sendJSON } from "./api.js";
 import { t } from "./i18n.js";
-import { $, el, showError } from "./ui.js";
+import { $, el, fill, showError } from "./ui.js";
 
 export async function loadDatabases() {
   const select = $("#sql-db");
@@ -29,6 +29,7 @@ function verdict(allowed, violations = []) {
 async function runAsk(event) {
   event.preventDefault();
   showError(null);
+  if (!$("#sql-db").value) await loadDatabases();
   const out = $("#sql-output");
   out.replaceChildren(el("p", { class: "muted" }, t("sql.running")));
   let answer;
@@ -36,7 +37,7 @@ async function runAsk(event) {
     answer = await sendJSON("/api/sql", { database: $("#sql-db").value, question: $("#sql-input").value, dry_run: $("#sql-dry").checked });
   } catch (err) { out.replaceChildren(); return showError(err); }
   const failed = answer.attempts.filter((a) => !a.allowed || a.error);
-  out.replaceChildren(
+  fill(out,
     ...failed.map((a) => el("details", { class: "small" }, el("summary", {}, t("sql.attempt", { n: a.number }) + ": " + (a.error || "")),
       el("pre", { class: "sql" }, a.sql || "(no SQL)"), verdict(a.allowed, a.violations))),
     answer.ok ? el("div", {},
@@ -49,9 +50,10 @@ async function runAsk(event) {
 async function runCheck(event) {
   event.preventDefault();
   showError(null);
+  if (!$("#sql-db").value) await loadDatabases();
   let v;
   try { v = await sendJSON("/api/sql/check", { database: $("#sql-db").value, sql: $("#sql-check-input").value }); } catch (err) { return showError(err); }
-  $("#sql-output").replaceChildren(verdict(v.allowed, v.violations), v.sql ? el("pre", { class: "sql" }, v.sql) : null,
+  fill($("#sql-output"), verdict(v.allowed, v.violations), v.sql ? el("pre", { class: "sql" }, v.sql) : null,
     ...(v.rewrites || []).map((r) => el("p", { class: "small muted" }, r)));
 }
 

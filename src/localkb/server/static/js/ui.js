@@ -18,6 +18,11 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** Replace `node`'s children, leaving out null/undefined/false (conditional parts). */
+export function fill(node, ...children) {
+  node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+}
+
 export function escapeHtml(text) {
   return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
@@ -85,7 +90,7 @@ export async function openChunk(chunkId, terms = []) {
   try {
     const chunk = await getJSON(`/api/chunks/${encodeURIComponent(chunkId)}`);
     const text = el("div", { class: "text", html: highlight(chunk.text, terms) });
-    body.replaceChildren(
+    fill(body,
       el("h3", {}, `${t("chunk.title")} · ${shortSource(chunk.source)}`),
       el("div", { class: "meta small muted" },
         el("span", {}, t("chunk.position", { n: chunk.position })), " · ",
