@@ -184,7 +184,8 @@ def run_naive(kb: Any, llm: Any, question: str, k: int) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- report
 
-def summarise(rows: list[dict[str, Any]], removed: list[dict[str, Any]], chunk_pid: dict[str, str]) -> dict[str, Any]:
+def summarise(rows: list[dict[str, Any]], removed: list[dict[str, Any]],
+              chunk_pid: dict[str, str]) -> dict[str, Any]:
     n = len(rows)
     gold_in = sum(any(chunk_pid.get(c) == r["pid"] for c in r["context_ids"]) for r in rows)
     em = sum(r["em"] for r in rows)

@@ -178,7 +178,8 @@ def codes_table(log: Callable[[str], None]) -> tuple[str, dict[str, Any]]:
 
 def fusion_table(sets: list[tuple[str, str, Dataset]], log: Callable[[str], None]) -> tuple[str, dict[str, Any]]:
     variants = [("RRF (k=60)", {"fusion": "rrf"})] + [
-        (f"convex α={a}", {"fusion": "convex", "alpha": a}) for a in (0.3, 0.5, 0.7)]
+        (f"convex α={a}", {"fusion": "convex", "alpha": a}) for a in (0.3, 0.5, 0.7)] + [
+        ("convex-abs α=0.5", {"fusion": "convex-abs", "alpha": 0.5})]
     rows = ["| set | model | " + " | ".join(v for v, _ in variants) + " |",
             "|---|---|" + "---:|" * len(variants)]
     raw: dict[str, Any] = {}
@@ -271,13 +272,34 @@ def enrichment_table(ds: Dataset, log: Callable[[str], None]) -> tuple[str, dict
     return "\n".join(rows), raw
 
 
+def best_dense(kb: Any, texts: list[str]) -> np.ndarray:
+    """Each text's best cosine against the KB."""
+    vectors = kb.embedder.embed(texts)
+    return np.array([max((h.score for h in kb.store.search(v[None, :], 1)), default=-1.0) for v in vectors])
+
+
+def spread_sweep(kb: Any, answerable: list[str], unrelated: list[str]) -> dict[float, tuple[float, float]]:
+    """For several SPREAD factors: (share of answerable, share of unrelated) questions whose best cosine
+    falls below the cut-off, i.e. that dense mode answers with nothing."""
+    from localkb.search.thresholds import BANK_EN, BANK_ZH, corpus_language, cutoff_from
+
+    bank = best_dense(kb, list(BANK_ZH if corpus_language(kb) == "zh" else BANK_EN))
+    good, bad = best_dense(kb, answerable), best_dense(kb, unrelated)
+    out = {}
+    for z in (1.0, 1.5, 2.0, 3.0):
+        cut = cutoff_from(bank, z)
+        out[z] = (float(np.mean(good < cut)), float(np.mean(bad < cut)))
+    return out
+
+
 def calibration_table(log: Callable[[str], None], n: int, sets: dict[str, Dataset]) -> tuple[str, dict[str, Any]]:
     """Cut-off per KB and how often unrelated queries (another set's) are answered with nothing."""
     pairs = [("squad-dev", MINILM, "icd10"), ("squad-nyt", MINILM, "icd10"), ("icd10", MINILM, "squad-dev"),
              ("iso-countries", MINILM, "squad-nyt"), ("zh-idioms", MINILM, "squad-dev"),
              ("zh-idioms", USE, "squad-dev")]
     rows = ["| KB | model | cut-off (auto) | unrelated queries from | unrelated answered with nothing "
-            "(dense) | (hybrid + identifiers) |", "|---|---|---:|---|---:|---:|"]
+            "(dense) | (hybrid + identifiers) | SPREAD 1 / 1.5 / 2 / 3: answerable cut, unrelated cut (dense) |",
+            "|---|---|---:|---|---:|---:|---|"]
     raw: dict[str, Any] = {}
     for name, model, other in pairs:
         ds = sets.get(name) or load_dataset(fetch(name))
@@ -291,10 +313,14 @@ def calibration_table(log: Callable[[str], None], n: int, sets: dict[str, Datase
             r, _, _ = run(kb, unrelated, names, k=10, min_score="auto", **opts)
             cells.append(sum(1 for v in r.ranked.values() if not v) / len(keep))
         cal = kb.manifest.extra.get("calibration", {})
+        answerable = [ds.queries[q]["text"] for q in sorted(ds.queries) if ds.qrels.get(q)][:300]
+        sweep = spread_sweep(kb, answerable, [src.queries[q]["text"] for q in keep])
         raw[f"{name}/{model}"] = {"cutoff": cal.get("cutoff"), "abstained_dense": cells[0],
-                                  "abstained_hybrid": cells[1], "bank": cal.get("bank_scores")}
+                                  "abstained_hybrid": cells[1], "bank": cal.get("bank_scores"),
+                                  "sweep": {str(z): v for z, v in sweep.items()}}
+        sweep_text = " · ".join(f"{pct(a)} / {pct(u)}" for a, u in sweep.values())
         rows.append(f"| {name} | {'USE' if model == USE else 'MiniLM'} | {f3(cal.get('cutoff'))} | {other} "
-                    f"({len(keep)}) | {pct(cells[0])} | {pct(cells[1])} |")
+                    f"({len(keep)}) | {pct(cells[0])} | {pct(cells[1])} | {sweep_text} |")
         log(rows[-1])
         kb.close()
     return "\n".join(rows), raw
@@ -387,6 +413,10 @@ def main(argv: list[str] | None = None) -> int:
         "lexically.", "",
         enrich, "",
         "### Calibrated cut-off: unrelated questions (another set's queries) answered with nothing", "",
+        "The cut-off is `median + SPREAD × 1.4826 × MAD` of the best scores of a bank of everyday sentences "
+        "(docs/search.md); SPREAD = 1.5 is the default. The last column is the trade-off behind that choice: "
+        "for each SPREAD, the share of this KB's answerable questions and of the unrelated questions whose "
+        "best cosine is below the cut-off.", "",
         calib, "",
         "### Search latency at ~10k chunks", "",
         latency, "",

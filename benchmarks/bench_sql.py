@@ -27,9 +27,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import write_section  # noqa: E402
-from spider import build_filling, execution_match, exact_set_match, literals_by_column  # noqa: E402
-from sql_data import SPIDER_DEV_DBS, spider_dev  # noqa: E402
+from _report import write_section
+from spider import build_filling, exact_set_match, execution_match, literals_by_column
+from sql_data import SPIDER_DEV_DBS, spider_dev
 
 MODELS = {"0.5B": "qwen2.5-coder-0.5b", "1.5B": "qwen2.5-coder-1.5b"}
 FILLINGS = 4
@@ -166,6 +166,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=int(os.environ.get("LOCALKB_LLM_THREADS", "2")))
     parser.add_argument("--out", type=Path, default=None, help="also write every prediction as JSON here")
     parser.add_argument("--no-report", action="store_true", help="do not write docs/benchmarks.md")
+    parser.add_argument("--report-from", type=Path, default=None, metavar="JSON",
+                        help="only re-render the section from an earlier run's --out file")
+    parser.add_argument("--command", default=None, help="with --report-from: the command that produced it")
     args = parser.parse_args()
 
     questions, schemas = spider_dev()
@@ -175,6 +178,13 @@ def main() -> None:
         lits = literals_by_column([q["query"] for q in questions if q["db_id"] == db])
         fillings[db] = [build_filling(schemas[db], work / f"{db}-{s}.db", seed=s, literals=lits)
                         for s in range(FILLINGS)]
+    if args.report_from:
+        saved = json.loads(args.report_from.read_text())
+        asked = {r["question"] for r in saved[0]["rows"]}
+        picked = [q for q in questions if q["question"] in asked]
+        report(saved, picked, len(questions), _nonempty_share(picked, fillings), done=len(saved) == 4,
+               write=not args.no_report, command=args.command)
+        return
     picked = sample(questions, args.limit)
     examples = _Examples(questions)
     results: list[dict[str, Any]] = []
@@ -190,39 +200,40 @@ def main() -> None:
 
 
 def report(results: list[dict[str, Any]], picked: list[dict[str, Any]], total: int, nonempty: float,
-           done: bool, write: bool) -> None:
+           done: bool, write: bool, command: str | None = None) -> None:
     lines = [
         "## Text-to-SQL: Spider dev, raw prompt vs the `localkb sql` agent",
         "",
-        f"{len(picked)} questions per configuration (a fixed sample spread over the 10 development databases; "
+        (f"{len(picked)} questions per configuration (a fixed sample spread over the 10 development databases; "
         f"`--limit 0` runs all {total}). Execution accuracy: the prediction's result equals the gold "
         f"result on every one of {FILLINGS} synthetic fillings of the schema (consistent with its keys, seeded "
         "with the gold queries' literals; the real Spider databases are not shipped). Exact-set match is an "
         "approximation built on sqlglot (components as sets, values masked), not the official evaluator. "
-        "Greedy decoding, llama.cpp, Q4_K_M GGUF.",
+        "llama.cpp, Q4_K_M GGUF, greedy decoding (the agent's retries sample at temperature 0.3)."),
         "",
-        "| model | method | questions | execution accuracy | exact-set match (approx.) | attempts / question "
-        "| seconds / question |",
+        ("| model | method | questions | execution accuracy | exact-set match (approx.) | attempts / question "
+         "| seconds / question |"),
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        method = "raw prompt (schema + question, 1 reply)" if r["mode"] == "raw" else \
-            "agent (samples + examples + guard + ≤3 attempts)"
+        method = ("raw prompt (schema + question, 1 reply)" if r["mode"] == "raw"
+                  else "agent (samples + examples + guard + ≤3 attempts)")
         lines.append(f"| Qwen2.5-Coder {r['model']} | {method} | {r['n']} | {r['exec']:.1%} ({r['scored']} scored) "
                      f"| {r['esm']:.1%} | {r['attempts']:.2f} | {r['sec']:.1f} |")
     lines += [
         "",
-        f"Gold results are non-empty on at least one filling for {nonempty:.0%} of these questions (an empty "
+        (f"Gold results are non-empty on at least one filling for {nonempty:.0%} of these questions (an empty "
         "gold result is matched by any query that returns nothing, so it discriminates less). The agent's "
         "examples are other dev questions on the same database (paraphrases with the same gold SQL "
         "excluded), i.e. the situation after a user has stored verified examples with `localkb sql "
-        "add-example`. Sample values in the agent's prompt come from the first filling. The Spider schemas have "
-        "at most 11 tables, so embedding-based table selection (used above 8 tables) rarely changes the prompt here.",
+        "add-example`. Sample values in the agent's prompt come from the first filling. These 10 schemas have "
+        "at most 6 tables, so embedding-based table selection (used above 6 tables) never applies here. "
+        "Seconds include waiting for a CPU: the 2 cores were shared with other jobs during the run."),
     ]
     if not done:
         lines += ["", "_Partial: the run had not finished every configuration when this was written._"]
     if write:
-        write_section("sql", "\n".join(lines))
+        write_section("sql", "\n".join(lines), command)
     print("\n".join(lines))
 
 

@@ -20,6 +20,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from sqlglot.errors import SqlglotError
+
 TYPE_SQL = {"number": "INTEGER", "text": "TEXT", "time": "TEXT", "boolean": "INTEGER", "others": "TEXT"}
 
 
@@ -62,7 +64,7 @@ def literals_by_column(queries: list[str]) -> dict[str, list[Any]]:
     for sql in queries:
         try:
             tree = sqlglot.parse_one(sql, read="sqlite")
-        except Exception:
+        except SqlglotError:
             continue
         for node in tree.find_all(exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.In,
                                   exp.Between):
@@ -197,7 +199,7 @@ def run_sql(path: Path, sql: str, timeout: float = 5.0) -> list[tuple[Any, ...]]
 
 def execution_match(fillings: list[Path], gold: str, pred: str | None) -> bool | None:
     """True/False when the gold query runs on at least one filling; None when it runs on none."""
-    ordered = bool(re.search(r"\border\s+by\b", gold, re.I))
+    ordered = bool(re.search(r"\border\s+by\b", gold, re.IGNORECASE))
     usable = 0
     for path in fillings:
         g = run_sql(path, gold)
@@ -218,7 +220,7 @@ def _components(sql: str) -> dict[str, Any] | None:
 
     try:
         tree = sqlglot.parse_one(sql, read="sqlite")
-    except Exception:
+    except SqlglotError:
         return None
     if tree is None:
         return None
@@ -268,8 +270,8 @@ def exact_set_match(gold: str, pred: str | None) -> bool:
 
     try:
         pred = sqlglot.transpile(pred, read="sqlite", write="sqlite")[0]
-        pred = re.sub(r"\s+LIMIT\s+\d+\s*$", "", pred) if not re.search(r"\blimit\b", gold, re.I) else pred
-    except Exception:
+        pred = re.sub(r"\s+LIMIT\s+\d+\s*$", "", pred) if not re.search(r"\blimit\b", gold, re.IGNORECASE) else pred
+    except SqlglotError:
         return False
     g, p = _components(gold), _components(pred)
     return g is not None and g == p

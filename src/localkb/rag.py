@@ -29,7 +29,7 @@ _CITATION = re.compile(r"[\[【]\s*(\d{1,3}(?:\s*[,，、;]\s*\d{1,3})*)\s*[\]�
 
 class Searchable(Protocol):
     def search(self, query: str, k: int = 10, tags: list[str] | None = None,
-               min_score: float | None = None) -> SearchResult: ...
+               min_score: float | str | None = None) -> SearchResult: ...
 
 
 @dataclass
@@ -181,14 +181,14 @@ def _resolve_llm(llm: LLM | str | None, timeout: float, threads: int | None) -> 
 
 
 def answer(kb: Searchable, question: str, *, llm: LLM | str | None = None, k: int = 5,
-           min_score: float | None = None, tags: list[str] | None = None,
+           min_score: float | str | None = None, tags: list[str] | None = None,
            max_answer_tokens: int = DEFAULT_ANSWER_TOKENS, stream_cb: Callable[[str], None] | None = None,
            timeout: float = 120.0, threads: int | None = None) -> Answer:
     """Answer ``question`` from ``kb`` with ``llm`` (an LLM, a URI, or None for the default model).
 
     Args:
         k: passages to retrieve (before budgeting).
-        min_score: retrieval cut-off passed to ``kb.search`` (None: the KB's own default).
+        min_score: retrieval cut-off passed to ``kb.search`` (None: the KB's own; "none": no cut-off).
         max_answer_tokens: tokens kept free for the answer when fitting the prompt.
         stream_cb: called with each piece of the answer as the model produces it.
         timeout, threads: used when ``llm`` is a URI or None.

@@ -23,6 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 HERE = Path(__file__).parent
 THREADS = int(os.environ.get("LOCALKB_LLM_THREADS", "2"))
+STANDIN_DEFAULT_CTX = 512
 
 DOCS = {
     "zorblax.md": "# Zorblax\n\nThe Zorblax daemon listens on port 7781 by default. Its configuration file is "
@@ -136,10 +137,13 @@ def llama_server(gguf_05b: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def ollama_server(gguf_05b: Path) -> Iterator[str]:
-    """The Ollama stand-in serving the 0.5B as ``qwen2.5-coder:0.5b`` and MiniLM as ``all-minilm``;
-    yields ``http://127.0.0.1:PORT``."""
+    """The Ollama stand-in serving the 0.5B as ``qwen2.5-coder:0.5b`` and MiniLM as ``all-minilm``
+    (default ``num_ctx`` 512); yields ``http://127.0.0.1:PORT``."""
     cmd = [sys.executable, str(HERE / "ollama_standin.py"), "--model", f"qwen2.5-coder:0.5b={gguf_05b}",
-           "--embed", "all-minilm", "--port", "0", "--threads", str(THREADS)]
+           "--embed", "all-minilm", "--port", "0", "--threads", str(THREADS),
+           # Ollama's default window is 2,048; 512 shows the same silent truncation with prompts that
+           # a busy 2-core machine processes in seconds
+           "--default-num-ctx", str(STANDIN_DEFAULT_CTX)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         assert proc.stdout is not None
@@ -151,6 +155,12 @@ def ollama_server(gguf_05b: Path) -> Iterator[str]:
         yield url
     finally:
         _stop(proc)
+
+
+@pytest.fixture()
+def standin_default_ctx() -> int:
+    """The ``num_ctx`` the Ollama stand-in uses when a request sends none."""
+    return STANDIN_DEFAULT_CTX
 
 
 @pytest.fixture()

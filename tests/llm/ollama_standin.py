@@ -47,12 +47,13 @@ def now() -> str:
 class ChatModel:
     """One GGUF model, its chat template and a lock (a llama context serves one request at a time)."""
 
-    def __init__(self, name: str, path: Path, max_ctx: int, threads: int) -> None:
+    def __init__(self, name: str, path: Path, max_ctx: int, threads: int,
+                 default_ctx: int = DEFAULT_NUM_CTX) -> None:
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         started = time.perf_counter_ns()
-        self.name, self.path, self.max_ctx = name, path, max_ctx
+        self.name, self.path, self.max_ctx, self.default_ctx = name, path, max_ctx, default_ctx
         self.llama = Llama(model_path=str(path), n_ctx=max_ctx, n_threads=threads, n_threads_batch=threads,
                            verbose=False)
         self.load_ns = time.perf_counter_ns() - started
@@ -63,8 +64,8 @@ class ChatModel:
         vocab = self.llama
         self.formatter = Jinja2ChatFormatter(
             template=self.template,
-            eos_token=vocab.detokenize([vocab.token_eos()]).decode("utf-8", "replace"),
-            bos_token=vocab.detokenize([vocab.token_bos()]).decode("utf-8", "replace"),
+            eos_token=vocab.detokenize([vocab.token_eos()], special=True).decode("utf-8", "replace"),
+            bos_token=vocab.detokenize([vocab.token_bos()], special=True).decode("utf-8", "replace"),
         )
         self.quant = FILE_TYPES.get(int(meta.get("general.file_type", -1)), "unknown")
         self.size_label = meta.get("general.size_label", "")
@@ -82,11 +83,11 @@ class ChatModel:
     def render(self, messages: list[dict[str, Any]]) -> tuple[str, list[str]]:
         result = self.formatter(messages=messages)
         stops = result.stop if isinstance(result.stop, list) else ([result.stop] if result.stop else [])
-        return result.prompt, stops
+        return result.prompt, [x for x in stops if x]
 
     def generate(self, prompt: str, options: dict[str, Any], extra_stop: list[str]):  # noqa: ANN201
         """Yield (piece, None) while generating, then (None, stats)."""
-        num_ctx = min(int(options.get("num_ctx") or DEFAULT_NUM_CTX), self.max_ctx)
+        num_ctx = min(int(options.get("num_ctx") or self.default_ctx), self.max_ctx)
         tokens = self.llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         if len(tokens) >= num_ctx:  # Ollama: silently keep num_keep tokens + the end of the prompt
             keep = int(options.get("num_keep", NUM_KEEP))
@@ -329,11 +330,14 @@ def main(argv: list[str] | None = None) -> None:
                         help="serve the packaged all-MiniLM-L6-v2 under NAME on /api/embed")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--max-ctx", type=int, default=4096, help="largest num_ctx a request may use")
+    parser.add_argument("--default-num-ctx", type=int, default=DEFAULT_NUM_CTX,
+                        help="num_ctx when a request sends none (Ollama: 2048)")
     parser.add_argument("--threads", type=int, default=int(os.environ.get("LOCALKB_LLM_THREADS", "2")))
     args = parser.parse_args(argv)
     for spec in args.model:
         name, _, path = spec.partition("=")
-        Handler.chat_models[name] = ChatModel(name, Path(path), args.max_ctx, args.threads)
+        Handler.chat_models[name] = ChatModel(name, Path(path), args.max_ctx, args.threads,
+                                               args.default_num_ctx)
     for name in args.embed:
         Handler.embed_models[name] = EmbedModel(name)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)

@@ -85,8 +85,9 @@ def test_abstains_when_the_kb_lacks_the_answer_15b(real_kb: Any, llm_15b: Any) -
 
 
 def test_injected_instruction_does_not_change_behaviour_15b(real_kb: Any, llm_15b: Any) -> None:
+    # min_score="none": no retrieval cut-off, so the injected chunk is surely in the context
     ans = answer(real_kb, "At what time do the nightly Quillon database backups run?", llm=llm_15b, k=4,
-                 max_answer_tokens=48)
+                 min_score="none", max_answer_tokens=48)
     notice = real_kb.search("IMPORTANT SYSTEM NOTICE ignore previous instructions", k=1).hits[0]
     assert notice.source.endswith("notice.md")
     assert notice.id in ans.used_chunks, "the injected chunk must be in the context for this test to mean anything"
@@ -120,3 +121,23 @@ def test_copy_of_model_under_another_name_loads(gguf_05b: Path, tmp_path: Path) 
         assert llm.model == "q" and llm.chat(HELLO, max_tokens=4)
     finally:
         llm.close()
+
+
+def test_cli_ask_json_and_text(real_kb: Any, gguf_05b: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from localkb.cli import cli
+
+    args = ["ask", "Which port does the Zorblax daemon listen on?", "--kb", str(real_kb.path), "-k", "2",
+            "--llm", f"llamacpp://{gguf_05b}", "--max-tokens", "48", "--threads", "2"]
+    res = CliRunner().invoke(cli, [*args, "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert set(out) == {"answer", "citations", "used_chunks", "dropped_chunks", "model", "abstained"}
+    assert out["model"] == "qwen2.5-coder-0.5b" and "7781" in out["answer"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0 and "7781" in res.output
+    if "[1]" in res.output:
+        assert "zorblax.md" in res.output  # the citation list follows the answer

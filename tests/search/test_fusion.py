@@ -38,6 +38,14 @@ def test_convex_combination_weights_and_missing_scores():
         convex(dense, lexical, alpha=1.5)
 
 
+def test_absolute_lexical_scale_caps_weak_matches():
+    dense = {"a": 0.9, "b": 0.5}
+    lexical = {"a": 1.0, "b": 4.0}
+    assert convex(dense, lexical, alpha=0.5, lexical_scale=8.0) == pytest.approx({"a": 0.5625, "b": 0.25})
+    assert convex(dense, lexical, alpha=0.5, lexical_scale=2.0)["b"] == pytest.approx(0.5)  # capped at 1
+    assert fuse("convex-abs", dense, lexical, lexical_scale=8.0) == convex(dense, lexical, lexical_scale=8.0)
+
+
 def test_fuse_dispatch_and_order():
     assert order(fuse("rrf", {"a": 1.0}, {"b": 1.0})) == ["a", "b"]
     assert order({"a": 0.1, "b": 0.7}) == ["b", "a"]

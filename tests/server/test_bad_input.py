@@ -143,3 +143,24 @@ def test_token_required_on_every_api_request(token_server: LiveServer) -> None:
         assert c.get("/api/stats", headers={"X-API-Key": TOKEN}).status_code == 200
         # the page shell holds no KB data: it loads, then asks its user for the token
         assert c.get("/").status_code == 200 and c.get("/static/js/api.js").status_code == 200
+
+
+def test_cors_only_for_configured_origins(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from localkb.server.app import create_app
+
+    server = LiveServer(create_app(tmp_path_factory.mktemp("corskb") / "kb", token=TOKEN,
+                                   cors_origins=["http://tools.example"])).start()
+    try:
+        with server.client() as c:
+            pre = c.options("/api/search", headers={"Origin": "http://tools.example",
+                                                    "Access-Control-Request-Method": "POST",
+                                                    "Access-Control-Request-Headers": "x-api-key,content-type"})
+            assert pre.status_code == 200  # a preflight carries no token and must still be answered
+            assert pre.headers["access-control-allow-origin"] == "http://tools.example"
+            other = c.get("/api/stats", headers={"Origin": "http://evil.example", "X-API-Key": TOKEN})
+            assert other.status_code == 200 and "access-control-allow-origin" not in other.headers
+            ok = c.get("/api/stats", headers={"Origin": "http://tools.example", "X-API-Key": TOKEN})
+            assert ok.headers["access-control-allow-origin"] == "http://tools.example"
+            assert c.get("/api/stats", headers={"Origin": "http://tools.example"}).status_code == 401
+    finally:
+        server.stop()

@@ -71,7 +71,7 @@ def test_rejection_is_fed_back_and_corrected(shop_db: Path, tmp_path: Path) -> N
 
 
 def test_database_error_is_fed_back(shop_db: Path, tmp_path: Path) -> None:
-    agent, llm, audit = _agent(shop_db, tmp_path, [
+    agent, llm, _ = _agent(shop_db, tmp_path, [
         "SELECT name FROM customers WHERE id = 1 GROUP BY",  # parse error
         "SELECT sum(price) FROM products WHERE category = 'hardware'",
     ])
@@ -110,7 +110,7 @@ def test_dry_run_does_not_execute(shop_db: Path, tmp_path: Path) -> None:
     agent, _, audit = _agent(shop_db, tmp_path, ["SELECT * FROM orders"])
     ans = agent.ask("All orders", dry_run=True)
     assert ans.ok and ans.dry_run and ans.rows == [] and ans.sql == "SELECT * FROM orders LIMIT 100"
-    assert list(audit.entries())[0]["rows"] is None
+    assert next(iter(audit.entries()))["rows"] is None
 
 
 def test_empty_question(shop_db: Path, tmp_path: Path) -> None:
@@ -157,3 +157,13 @@ def test_large_schema_prompts_only_relevant_tables(tmp_path: Path) -> None:
     assert "CREATE TABLE planets" in prompt
     assert prompt.count("CREATE TABLE") <= 6
     assert "planets" in ans.tables and len(ans.tables) <= 6
+
+
+def test_nothing_runs_when_the_audit_log_cannot_be_written(shop_db: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    llm = ScriptedLLM(replies=["SELECT 1"])
+    agent = SQLAgent(Database(str(shop_db)), llm, audit=AuditLog(blocker / "audit.jsonl"), embedder=None)
+    with pytest.raises(SQLError, match="audit log"):
+        agent.ask("How many customers?")
+    assert llm.prompts == []

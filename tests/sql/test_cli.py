@@ -22,7 +22,8 @@ def _env(tmp_path: Path) -> dict[str, str]:
 def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("localkb")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "from localkb.cli import main; main()"]
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, env=_env(tmp_path), timeout=120)
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, env=_env(tmp_path), timeout=120,
+                          check=False)
 
 
 def test_check_rejects_with_every_violation(shop_db: Path, tmp_path: Path) -> None:

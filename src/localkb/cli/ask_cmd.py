@@ -16,7 +16,8 @@ from .common import echo_json, handle_errors, json_option, kb_option
                    "[default: $LOCALKB_LLM, else the provisioned Qwen GGUF].")
 @click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True,
               help="Passages to retrieve before fitting them into the context window.")
-@click.option("--min-score", type=float, default=None, help="Retrieval cut-off (default: the KB's own).")
+@click.option("--min-score", default=None,
+              help="Retrieval cut-off: 'auto' (default: the KB's calibrated one), 'none', or a number.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=120.0, show_default=True,
               help="Seconds to wait for the model before giving up.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
@@ -25,7 +26,7 @@ from .common import echo_json, handle_errors, json_option, kb_option
               help="Longest answer, in tokens (kept free when fitting the prompt).")
 @json_option
 @handle_errors
-def ask(question: str, kb: str | None, llm: str | None, k: int, min_score: float | None, timeout: float,
+def ask(question: str, kb: str | None, llm: str | None, k: int, min_score: str | None, timeout: float,
         threads: int | None, max_tokens: int, as_json: bool) -> None:
     """Answer QUESTION from the knowledge base with a local LLM, citing sources as [1], [2]…
 
@@ -36,6 +37,7 @@ def ask(question: str, kb: str | None, llm: str | None, k: int, min_score: float
     from ..errors import SearchError
     from ..kb import KnowledgeBase
     from ..rag import answer
+    from .search_cmd import parse_min_score
 
     if not question.strip():
         raise SearchError("The question is empty.")
@@ -48,8 +50,9 @@ def ask(question: str, kb: str | None, llm: str | None, k: int, min_score: float
         sys.stdout.flush()
 
     with KnowledgeBase.open(kb, create=False) as base:
-        result = answer(base, question, llm=llm, k=k, min_score=min_score, max_answer_tokens=max_tokens,
-                        stream_cb=show if live else None, timeout=timeout, threads=threads)
+        result = answer(base, question, llm=llm, k=k, min_score=parse_min_score(min_score),
+                        max_answer_tokens=max_tokens, stream_cb=show if live else None, timeout=timeout,
+                        threads=threads)
     if as_json:
         echo_json(result.to_dict())
         return

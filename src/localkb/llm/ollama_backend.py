@@ -1,4 +1,4 @@
-"""Models served by Ollama: ``ollama://MODEL`` (e.g. ``ollama://qwen2.5-coder:1.5b``), via the official client.
+"""Models served by Ollama: ``ollama://MODEL`` (e.g. ``ollama://qwen2.5-coder:1.5b``), official client.
 
 Host: ``LOCALKB_OLLAMA_HOST`` > ``OLLAMA_HOST`` > ``http://127.0.0.1:11434`` (``ollama://MODEL@HOST:PORT``
 also works). The context window is sent with every request as ``options.num_ctx``: left unset, Ollama
@@ -23,7 +23,7 @@ DEFAULT_CONTEXT = 4096
 
 
 def parse_ollama_uri(uri: str) -> tuple[str, str | None]:
-    """``ollama://qwen2.5-coder:1.5b`` → ``("qwen2.5-coder:1.5b", None)``; ``MODEL@HOST:PORT`` sets the host."""
+    """``ollama://qwen:1.5b`` → ``("qwen:1.5b", None)``; ``ollama://MODEL@HOST:PORT`` also sets the host."""
     rest = uri.split("://", 1)[1] if "://" in uri else ""
     model, _, host = rest.partition("@")
     if not model:

@@ -46,7 +46,8 @@ class OpenAILLM:
         try:
             import httpx
         except ImportError as exc:
-            raise MissingDependency("openai:// needs httpx: pip install 'localkb[llm]'", scheme="openai") from exc
+            raise MissingDependency("openai:// needs httpx: pip install 'localkb[llm]'",
+                                    scheme="openai") from exc
         self._httpx = httpx
         self.uri = uri
         self.timeout = float(timeout)

@@ -60,7 +60,7 @@ _FENCE = re.compile(r"<(/?\s*passage)", re.IGNORECASE)
 
 
 def language(question: str) -> str:
-    """``"zh"`` when Chinese makes up at least 30% of the words of ``question`` (1.5 Han characters a word)."""
+    """``"zh"`` when Chinese makes up 30% or more of the words of ``question`` (1.5 Han chars a word)."""
     han = len(_HAN.findall(question))
     latin_words = len(re.findall(r"[A-Za-z]+", question))
     if han == 0:
@@ -102,9 +102,12 @@ def build_messages(question: str, passages: Sequence[Passage], lang: str | None 
 # Phrases by which a model says the passages lack the answer. Matched against the start of the answer
 # (after stripping punctuation), or anywhere when the answer is short and cites nothing.
 _ABSTAIN_EN = re.compile(
-    r"^(i\s+(do\s*n[o']?t|don['’]t|do\s+not)\s+know|i\s+(cannot|can['’]t|am\s+unable\s+to)\s+(answer|find|determine)"
-    r"|(the\s+)?(passages?|context|documents?|text)\s+(does|do)\s*(n['’]?t|not)\s+(contain|mention|provide|say|include)"
-    r"|there\s+is\s+no\s+(information|mention)|no\s+(information|answer)\s+(is\s+)?(available|provided|given|found)"
+    r"^(i\s+(do\s*n[o']?t|don['’]t|do\s+not)\s+know"
+    r"|i\s+(cannot|can['’]t|am\s+unable\s+to)\s+(answer|find|determine)"
+    r"|(the\s+)?(passages?|context|documents?|text)\s+(does|do)\s*(n['’]?t|not)\s+"
+    r"(contain|mention|provide|say|include)"
+    r"|there\s+is\s+no\s+(information|mention)"
+    r"|no\s+(information|answer)\s+(is\s+)?(available|provided|given|found)"
     r"|not\s+(mentioned|stated|provided|specified)\s+in\s+the\s+(passages?|context|documents?))",
     re.IGNORECASE)
 _APOLOGY = re.compile(r"^(i['’]?m\s+sorry|i\s+am\s+sorry|sorry|unfortunately)[,.!]?\s*(but\s+)?(,\s*)?",

@@ -177,8 +177,9 @@ def search(kb: KnowledgeBase, query: str, *, k: int = 10, tags: Sequence[str] | 
                 if score > 0:
                     lexical[c] = score
         method = str(setting("fusion", fusion, fusion_mod.DEFAULT_FUSION)).lower()
+        scale = lex.ideal_score(tokens) if (lex is not None and method == "convex-abs") else None
         fused = fusion_mod.fuse(method, dense, {c: s for c, s in lexical.items() if s > 0},
-                                alpha=fusion_mod.DEFAULT_ALPHA if alpha is None else alpha)
+                                alpha=fusion_mod.DEFAULT_ALPHA if alpha is None else alpha, lexical_scale=scale)
     elif mode == "dense":
         fused = dict(dense)
     else:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 RRF_K = 60
 DEFAULT_ALPHA = 0.5
-FUSIONS = ("rrf", "convex")
+FUSIONS = ("rrf", "convex", "convex-abs")
 DEFAULT_FUSION = "convex"
 
 
@@ -49,21 +49,32 @@ def minmax(scores: Mapping[str, float]) -> dict[str, float]:
 
 
 def convex(dense: Mapping[str, float], lexical: Mapping[str, float], *,
-           alpha: float = DEFAULT_ALPHA) -> dict[str, float]:
-    """``alpha * minmax(dense) + (1 - alpha) * minmax(lexical)`` over the union of candidates."""
+           alpha: float = DEFAULT_ALPHA, lexical_scale: float | None = None) -> dict[str, float]:
+    """``alpha * minmax(dense) + (1 - alpha) * lexical'`` over the union of candidates.
+
+    ``lexical'`` is ``minmax(lexical)``, or, when ``lexical_scale`` (the BM25 a perfect match would get) is
+    given, ``min(1, lexical / lexical_scale)``: an absolute scale, so a weak lexical match (one common
+    query word) cannot weigh as much as a chunk holding every query word.
+    """
     if not 0.0 <= alpha <= 1.0:
         raise ValueError("alpha must be in [0, 1]")
-    d, lex = minmax(dense), minmax(lexical)
+    d = minmax(dense)
+    if lexical_scale is not None and lexical_scale > 0:
+        lex = {cid: min(1.0, max(0.0, s / lexical_scale)) for cid, s in lexical.items()}
+    else:
+        lex = minmax(lexical)
     return {cid: alpha * d.get(cid, 0.0) + (1 - alpha) * lex.get(cid, 0.0) for cid in set(d) | set(lex)}
 
 
 def fuse(method: str, dense: Mapping[str, float], lexical: Mapping[str, float], *,
-         alpha: float = DEFAULT_ALPHA, k: int = RRF_K) -> dict[str, float]:
-    """Dispatch to :func:`rrf` or :func:`convex` by name."""
+         alpha: float = DEFAULT_ALPHA, k: int = RRF_K, lexical_scale: float | None = None) -> dict[str, float]:
+    """Dispatch by name: ``rrf``, ``convex`` (min–max both) or ``convex-abs`` (BM25 on ``lexical_scale``)."""
     if method == "rrf":
         return rrf({"dense": dense, "lexical": lexical}, k=k)
     if method == "convex":
         return convex(dense, lexical, alpha=alpha)
+    if method == "convex-abs":
+        return convex(dense, lexical, alpha=alpha, lexical_scale=lexical_scale)
     raise ValueError(f"Unknown fusion '{method}' (choose from: {', '.join(FUSIONS)})")
 
 

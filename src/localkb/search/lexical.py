@@ -216,6 +216,24 @@ class LexicalIndex:
         indptr, indices = self._bm25.scores["indptr"], self._bm25.scores["indices"]
         return [self.ids[int(i)] for i in indices[indptr[tid]:indptr[tid + 1]]]
 
+    def ideal_score(self, tokens: list[str]) -> float:
+        """BM25 of a chunk of average length holding each query token once: ``sum(idf)`` (Lucene idf).
+
+        Tokens the corpus lacks count with the largest idf, so a query half made of unknown words can
+        reach at most about half of this. Used to put BM25 on an absolute [0, 1] scale for fusion.
+        """
+        self.ensure_fresh()
+        n = len(self.ids)
+        if self._bm25 is None or n == 0:
+            return 0.0
+        indptr = self._bm25.scores["indptr"]
+        total = 0.0
+        for token in tokens:
+            tid = self._bm25.vocab_dict.get(token)
+            df = 0 if tid is None else int(indptr[tid + 1] - indptr[tid])
+            total += float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
+        return total
+
     def has_all(self, tokens: list[str], allowed: Collection[str] | None = None) -> bool:
         """Does some chunk (among ``allowed``) contain every one of ``tokens``?"""
         self.ensure_fresh()

@@ -73,7 +73,7 @@ def _stream(c: ServerContext, body: AskRequest, fmt: str) -> Iterator[str]:
             events.put(("answer", result.to_dict()))
         except LocalKBError as exc:
             events.put(("error", {**exc.to_dict(), "status": exc.http_status}))
-        except Exception as exc:  # noqa: BLE001 - reported to the client as an error event
+        except Exception as exc:  # reported to the client as an error event
             log.exception("ask failed")
             events.put(("error", {"error": "InternalError", "message": f"{type(exc).__name__}: {exc}",
                                   "status": 500}))

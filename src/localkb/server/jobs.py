@@ -129,7 +129,7 @@ class JobRunner:
             job.status = "done"
         except LocalKBError as exc:
             job.error, job.status = exc.to_dict(), "failed"
-        except Exception as exc:  # noqa: BLE001 - a job must end with a status, never kill the worker
+        except Exception as exc:  # a job must end with a status, never kill the worker
             log.exception("ingest job %s failed", job.id)
             job.error, job.status = {"error": type(exc).__name__, "message": str(exc)}, "failed"
         finally:

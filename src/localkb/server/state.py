@@ -5,9 +5,9 @@ KB that are not thread-safe are wrapped here, without changing the KB itself:
 
 * the vector store (a FAISS index reallocates while vectors are added): every call under one lock;
   calls are short (the embedding happens before ``add``), so searches wait milliseconds, not seconds;
-* the embedder (a tokenizer must not be used by two threads at once): searches share one locked
-  instance, and the ingest worker embeds with its own instance, so a search never waits for an
-  ingest batch to be embedded;
+* the embedder (a tokenizer must not be used by two threads at once): searches share one instance,
+  one call at a time, and queries that arrive together are embedded in one batch; the ingest worker
+  embeds with its own instance, so a search never waits for an ingest batch to be embedded;
 * the LLM: opened once, on first use, and shared (the llama.cpp backend serialises its own calls).
 """
 from __future__ import annotations
@@ -90,15 +90,37 @@ class LockedStore:
             self._inner.close()
 
 
+class _Request:
+    __slots__ = ("done", "error", "result", "texts")
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = False
+
+
 class RoutedEmbedder:
-    """Searches share ``shared`` under a lock; the ingest worker thread uses its own instance."""
+    """Searches share ``shared``; the ingest worker thread uses its own instance.
+
+    Concurrent search requests are embedded together: while one batch runs, new texts queue up, and the
+    next caller to find the model idle embeds everything queued in one call (one forward pass for many
+    short queries costs little more than for one), in arrival order, so no request starves.
+    """
+
+    MAX_BATCH_TEXTS = 256
 
     def __init__(self, shared: Any, loader: Any) -> None:
         self._shared = shared
         self._loader = loader
-        self._lock = threading.Lock()
+        self._cv = threading.Condition()
+        self._queue: list[_Request] = []
+        self._busy = False
         self._private: Any = None
         self.worker: threading.Thread | None = None
+        #: (calls to the model, texts embedded) by the shared instance, for tests and tuning
+        self.batches = 0
+        self.batched_texts = 0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._shared, name)
@@ -108,22 +130,80 @@ class RoutedEmbedder:
             if self._private is None:
                 self._private = self._loader()
             return self._private.embed(texts, **kwargs)
-        with self._lock:
-            return self._shared.embed(texts, **kwargs)
+        if kwargs:  # unusual options: embed alone, still one call at a time
+            return self._run_alone(list(texts), kwargs)
+        request = _Request(list(texts))
+        with self._cv:
+            self._queue.append(request)
+            while not request.done:
+                if self._busy:
+                    self._cv.wait()
+                    continue
+                batch, size = [], 0
+                while self._queue and (not batch or size + len(self._queue[0].texts) <= self.MAX_BATCH_TEXTS):
+                    batch.append(self._queue.pop(0))
+                    size += len(batch[-1].texts)
+                self._busy = True
+                self._cv.release()
+                try:
+                    self._embed_batch(batch)
+                finally:
+                    self._cv.acquire()
+                    self._busy = False
+                    self._cv.notify_all()
+        if request.error is not None:
+            raise request.error
+        return request.result  # type: ignore[no-any-return]
+
+    def _embed_batch(self, batch: list[_Request]) -> None:
+        flat = [t for r in batch for t in r.texts]
+        try:
+            vectors = self._shared.embed(flat)
+        except BaseException as exc:  # noqa: BLE001 - every waiting caller gets the error
+            for r in batch:
+                r.error, r.done = exc, True
+            return
+        self.batches += 1
+        self.batched_texts += len(flat)
+        at = 0
+        for r in batch:
+            r.result, r.done = vectors[at:at + len(r.texts)], True
+            at += len(r.texts)
+
+    def _run_alone(self, texts: list[str], kwargs: dict[str, Any]) -> np.ndarray:
+        with self._cv:
+            while self._busy:
+                self._cv.wait()
+            self._busy = True
+        try:
+            return self._shared.embed(texts, **kwargs)  # type: ignore[no-any-return]
+        finally:
+            with self._cv:
+                self._busy = False
+                self._cv.notify_all()
+
+
+def fresh_embedder(spec: str) -> Any:
+    """A new embedder instance of its own (``load_embedder`` returns one shared instance per process)."""
+    from ..embedders import base
+    from ..embedders.resolve import resolve_model
+
+    build = getattr(base._build, "__wrapped__", None)  # the uncached constructor behind lru_cache
+    if build is None:
+        return base.load_embedder(spec)
+    return build(resolve_model(spec))
 
 
 def make_thread_safe(kb: KnowledgeBase) -> RoutedEmbedder:
     """Wrap ``kb``'s store and embedder (see the module docstring); returns the embedder wrapper."""
-    from ..embedders import load_embedder
-
     shared = kb.embedder  # loads and checks the model against the manifest
     store = kb.store
     spec = kb.manifest.model_id
-    spec = spec[len("local/"):] if spec.startswith("local/") else spec
-    routed = RoutedEmbedder(shared, lambda: load_embedder(spec))
-    with kb._lock:  # noqa: SLF001 - the KB exposes no setter; the wrappers keep its interface
-        kb._embedder = routed  # type: ignore[assignment]  # noqa: SLF001
-        kb._store = LockedStore(store)  # type: ignore[assignment]  # noqa: SLF001
+    spec = spec.removeprefix("local/")
+    routed = RoutedEmbedder(shared, lambda: fresh_embedder(spec))
+    with kb._lock:  # the KB exposes no setter; the wrappers keep its interface
+        kb._embedder = routed  # type: ignore[assignment]
+        kb._store = LockedStore(store)  # type: ignore[assignment]
     return routed
 
 

@@ -159,21 +159,26 @@ class SQLAgent:
         question = (question or "").strip()
         if not question:
             raise SQLError("The question is empty.")
+        self.audit.ensure_writable()
         start = time.monotonic()
         messages, tables, shots = self.prompt(question)
         guard = Guard(self.schema, max_rows=self.max_rows)
         attempts: list[Attempt] = []
+        problems: list[str] = []
+        first_user = messages[1]["content"]
         for number in range(1, self.max_attempts + 1):
-            reply = self.llm.chat(messages, max_tokens=self.max_tokens, temperature=0.0)
+            # greedy first; retries sample a little so that they can leave a rut
+            temperature = 0.0 if number == 1 else 0.3
+            reply = self.llm.chat(messages, max_tokens=self.max_tokens, temperature=temperature)
             sql = extract_sql(reply)
             verdict = guard.check(sql)
             attempt = Attempt(number, sql, verdict.allowed, [v.to_dict() for v in verdict.violations],
                               verdict.sql)
             attempts.append(attempt)
             if not sql:
-                reason = "the reply contained no SQL query."
+                reason = "A reply contained no SQL query."
             elif not verdict.allowed:
-                reason = "it was rejected by the guard: " + " ".join(v.message for v in verdict.violations)
+                reason = " ".join(v.message for v in verdict.violations)
             else:
                 reason = ""
             if verdict.allowed and verdict.sql is not None and dry_run:
@@ -186,7 +191,7 @@ class SQLAgent:
                 except SQLError as exc:
                     attempt.error = exc.message
                     self._log(question, attempt, None, exc.message, None)
-                    reason = f"the database returned an error: {exc.message}"
+                    reason = f"The database returned an error: {exc.message}"
                 else:
                     self._log(question, attempt, len(result.rows), None, result.elapsed_ms)
                     return SQLAnswer(question, True, verdict.sql, result.columns, result.rows, result.truncated,
@@ -194,8 +199,11 @@ class SQLAgent:
             else:
                 attempt.error = reason
                 self._log(question, attempt, None, None, None)
-            messages = [*messages, {"role": "assistant", "content": reply or "(empty reply)"},
-                        {"role": "user", "content": fix_prompt(reason, self.schema.dialect)}]
+            # a fresh prompt with the problems listed, not a conversation: small models copy their own
+            # previous reply (even when sampling), and the unchanged schema prefix stays in the LLM's cache
+            problems.append(reason)
+            messages = [messages[0], {"role": "user", "content": fix_prompt(first_user, problems,
+                                                                             self.schema.dialect)}]
         last = attempts[-1].error if attempts else None
         return SQLAnswer(question, False, None, [], [], False, attempts, tables, shots, dry_run,
                          error=f"No usable SQL after {len(attempts)} attempt(s); last problem: {last}",

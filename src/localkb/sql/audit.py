@@ -55,6 +55,14 @@ class AuditLog:
             raise SQLError(f"Cannot write the SQL audit log {self.path}: {exc.strerror or exc}") from exc
         return entry
 
+    def ensure_writable(self) -> None:
+        """Raise :class:`SQLError` now if the log cannot be appended to (nothing runs unaudited)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
+        except OSError as exc:
+            raise SQLError(f"Cannot write the SQL audit log {self.path}: {exc.strerror or exc}") from exc
+
     def entries(self) -> Iterator[dict[str, Any]]:
         """Read the log back (skipping a torn last line, if any)."""
         if not self.path.is_file():

@@ -19,7 +19,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote
 
 from ..errors import MissingDependency, SQLError
@@ -142,9 +142,7 @@ class Database:
         if self._sa_url.drivername == "postgresql" and not _importable("psycopg2") and _importable("psycopg"):
             self._sa_url = self._sa_url.set(drivername="postgresql+psycopg")  # psycopg 3 is what localkb[sql] installs
         connect_args: dict[str, Any] = {}
-        if self.backend == "postgresql":
-            connect_args["connect_timeout"] = max(1, int(self.timeout))
-        elif self.backend in ("mysql", "mariadb"):
+        if self.backend == "postgresql" or self.backend in ("mysql", "mariadb"):
             connect_args["connect_timeout"] = max(1, int(self.timeout))
         try:
             engine = create_engine(self._sa_url, connect_args=connect_args, pool_pre_ping=True)
@@ -239,7 +237,7 @@ class Database:
             self._sqlite = None
         self.engine.dispose()
 
-    def __enter__(self) -> Database:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -24,9 +24,9 @@ SYSTEM = (
 )
 
 FIX = (
-    "That query cannot be used: {reason}\n"
-    "Write a corrected {engine} SELECT query for the same question, using only the schema's tables and "
-    "columns. Reply with the SQL in a ```sql code block."
+    "### Problems with earlier attempts (do not repeat them)\n{problems}\n"
+    "Write a corrected {engine} SELECT query for the question, using only tables and columns listed in "
+    "the schema."
 )
 
 
@@ -43,14 +43,16 @@ def user_prompt(question: str, schema_text: str, examples: Sequence[Example] = (
     return "\n\n".join(parts)
 
 
-def fix_prompt(reason: str, dialect: str) -> str:
-    return FIX.format(reason=reason, engine=ENGINE_NAMES.get(dialect, dialect))
+def fix_prompt(first_user: str, problems: Sequence[str], dialect: str) -> str:
+    """The first user prompt again, followed by every problem found so far."""
+    listed = "\n".join(f"- {p}" for p in problems)
+    return first_user + "\n\n" + FIX.format(problems=listed, engine=ENGINE_NAMES.get(dialect, dialect))
 
 
-_FENCE = re.compile(r"```[ \t]*([A-Za-z]*)[ \t]*\n?(.*?)(?:```|$)", re.S)
+_FENCE = re.compile(r"```[ \t]*([A-Za-z]*)[ \t]*\n?(.*?)(?:```|$)", re.DOTALL)
 _STATEMENT_START = re.compile(
     r"^\s*(SELECT|WITH|INSERT|UPDATE|DELETE|DROP|ALTER|CREATE|PRAGMA|ATTACH|DETACH|REPLACE|TRUNCATE|MERGE|"
-    r"VACUUM|GRANT|COPY|VALUES|EXPLAIN|BEGIN|SET)\b", re.I | re.M)
+    r"VACUUM|GRANT|COPY|VALUES|EXPLAIN|BEGIN|SET)\b", re.IGNORECASE | re.MULTILINE)
 
 
 def extract_sql(reply: str) -> str:

@@ -69,7 +69,7 @@ SAFE_ANONYMOUS = frozenset({
     "log10", "mod", "pi", "degrees", "radians", "sin", "cos", "tan", "asin", "acos", "atan", "atan2",
     "row_number", "rank", "dense_rank", "ntile", "lag", "lead", "first_value", "last_value", "nth_value",
     "percent_rank", "cume_dist", "json_extract", "json_array_length", "json_type", "json_valid", "coalesce",
-    "nullif", "year", "month", "day", "dayofweek", "datediff", "date_format", "ifnull", "isnull", "char_length",
+    "nullif", "year", "month", "day", "dayofweek", "datediff", "date_format", "isnull", "char_length",
     "character_length", "bool_and", "bool_or", "every", "jsonb_extract_path_text", "json_extract_path_text",
 })
 
@@ -111,7 +111,8 @@ def no_writes(ctx: Context) -> list[Violation]:
                 kind = _kind(node)
                 if kind not in seen:
                     seen.add(kind)
-                    out.append(Violation("no_writes", f"{kind} inside the query is not allowed: the agent only reads."))
+                    out.append(Violation("no_writes",
+                                         f"{kind} inside the query is not allowed: the agent only reads."))
     return out
 
 
@@ -196,12 +197,16 @@ def known_columns(ctx: Context) -> list[Violation]:
                                          f"{_did_you_mean(name, table_obj.column_names)} Its columns: "
                                          f"{_list(table_obj.column_names)}."))
             elif name.lower() not in real_cols and name.lower() not in derived:
-                candidates = sorted({c.name for t in real_tables if t is not None for c in t.columns})
-                scope = f"in {_list([t.name for t in real_tables if t is not None])}" if candidates else "anywhere"
-                if not candidates:
+                tables = [t for t in real_tables if t is not None]
+                candidates = sorted({c.name for t in tables for c in t.columns})
+                if candidates:
+                    columns = " ".join(f"Columns of {t.name}: {_list(t.column_names)}." for t in tables)
+                    msg = (f"Unknown column '{name}' in {_list([t.name for t in tables])}."
+                           f"{_did_you_mean(name, candidates)} {columns}")
+                else:
                     candidates = sorted({c.name for t in ctx.schema.tables for c in t.columns})
-                out.append(Violation("unknown_column", f"Unknown column '{name}' {scope}."
-                                     f"{_did_you_mean(name, candidates)}"))
+                    msg = f"Unknown column '{name}'.{_did_you_mean(name, candidates)}"
+                out.append(Violation("unknown_column", msg))
     return _dedupe(out)
 
 
@@ -240,7 +245,7 @@ def _kind(node: Any) -> str:
     exp = _exp()
     if isinstance(node, exp.Command):
         return str(node.this).upper()
-    if isinstance(node, exp.Create) or isinstance(node, exp.Drop):
+    if isinstance(node, (exp.Create, exp.Drop)):
         return f"{node.key.upper()} {str(node.args.get('kind') or '').upper()}".strip()
     if isinstance(node, exp.Into):
         return "SELECT … INTO"

@@ -186,7 +186,7 @@ def _with_samples(db: Database, table: Table, n: int) -> Table:
 def _type_name(t: Any) -> str:
     try:
         return str(t)
-    except Exception:  # some dialect types cannot render without a dialect
+    except Exception:  # noqa: BLE001 - some dialect types cannot render without a dialect
         return type(t).__name__.upper()
 
 

@@ -90,7 +90,7 @@ export async function renderJobs() {
       el("span", { class: "name", title: names }, names),
       el("progress", { max: 1, value: frac }),
       el("span", { class: job.status === "failed" ? "status-bad" : job.status === "done" ? "status-ok" : "status-warn" },
-        `${job.status} · ${summary}`));
+        `${t("job." + job.status)} · ${summary}`));
   }));
 }
 

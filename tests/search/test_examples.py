@@ -1,0 +1,48 @@
+"""IBE vs OBE and friends on the bundled examples/ corpus (real MiniLM, FAISS, bm25s)."""
+from __future__ import annotations
+
+import pytest
+
+from localkb import KnowledgeBase
+
+from ..conftest import EXAMPLES
+
+CORPUS = EXAMPLES / "corpus"
+pytestmark = pytest.mark.skipif(not (CORPUS / "warehouse-glossary.md").exists(), reason="examples/ not present")
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory):
+    with KnowledgeBase.open(tmp_path_factory.mktemp("examples") / "kb") as kb:
+        kb.ingest([CORPUS])
+        yield kb
+
+
+@pytest.mark.parametrize("code", ["IBE", "OBE", "E11.9", "E11.8", "E10.9", "ERR-4012"])
+def test_top_hit_contains_the_exact_code(kb, code):
+    res = kb.search(code, k=5)
+    assert res.exact_match == {code: True}
+    assert res.hits and code in res.hits[0].matched_terms, [(h.source, h.matched_terms) for h in res.hits]
+    # every hit that holds the code ranks above every hit that does not
+    flags = [code in h.matched_terms for h in res.hits]
+    assert flags == sorted(flags, reverse=True)
+
+
+@pytest.mark.parametrize("query", ["What is an IBE?", "Who owns an OBE and how fast must it be logged?"])
+def test_questions_about_ibe_and_obe(kb, query):
+    code = "IBE" if "IBE" in query else "OBE"
+    res = kb.search(query, k=3)
+    assert code in res.hits[0].matched_terms
+    assert code in res.hits[0].text
+
+
+@pytest.mark.parametrize("code", ["E11.99", "ERR-4099", "IBX"])
+def test_codes_that_do_not_exist(kb, code):
+    res = kb.search(code)
+    assert res.exact_match == {code: False}
+    assert res.hits == [] and code in res.reason
+
+
+def test_chinese_keywords_in_the_examples(kb):
+    res = kb.search("入库异常", mode="lexical", k=3)
+    assert res.hits and "入库异常" in res.hits[0].text
