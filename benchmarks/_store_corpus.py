@@ -22,8 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _beir import fetch_package, read_members  # noqa: E402
-from datasets import PACKAGES, fetch  # noqa: E402
+from _beir import fetch_package, read_members
+from datasets import PACKAGES, fetch
 
 _DIR = "bigbench/benchmark_tasks/squad_shifts/"
 FILES = ["squaddev_v1.1.json", "new_wiki_v1.0.json", "nyt_v1.0.json", "reddit_v1.0.json",
@@ -64,11 +64,21 @@ def texts(total: int) -> list[str]:
     return out[:total]
 
 
-def load_vectors(n: int, queries: int, log=print) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Return (corpus vectors (n, 384), query vectors (queries, 384), all texts), embedding what is missing."""
-    all_texts = texts(n + queries)
+CORPUS = 100_000
+QUERIES = 500
+
+
+def load_vectors(n: int = CORPUS, queries: int = QUERIES, log=print) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Return (corpus vectors (n, 384), query vectors (queries, 384), all texts), embedding what is missing.
+
+    The cache always holds ``CORPUS + QUERIES`` texts: a smaller ``n`` is a prefix of the corpus and the
+    queries are always the same held-out texts.
+    """
+    if n > CORPUS or queries > QUERIES:
+        raise SystemExit(f"At most {CORPUS} corpus texts and {QUERIES} queries.")
+    all_texts = texts(CORPUS + QUERIES)
     key = hashlib.sha256("\n".join(all_texts).encode()).hexdigest()[:12]
-    folder = bench_dir() / f"squadshifts-{n + queries}-{key}"
+    folder = bench_dir() / f"squadshifts-{CORPUS + QUERIES}-{key}"
     folder.mkdir(exist_ok=True)
     final = folder / "vectors.npy"
     if not final.exists():
@@ -94,9 +104,9 @@ def load_vectors(n: int, queries: int, log=print) -> tuple[np.ndarray, np.ndarra
         for part in folder.glob("part-*.npy"):
             part.unlink()
     vecs = np.load(final)
-    return vecs[:n], vecs[n:], all_texts
+    return vecs[:n], vecs[CORPUS:CORPUS + queries], all_texts
 
 
 if __name__ == "__main__":
-    v, q, _ = load_vectors(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000, 500)
+    v, q, _ = load_vectors()
     print(v.shape, q.shape)

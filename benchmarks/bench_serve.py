@@ -209,10 +209,13 @@ def main(argv: list[str] | None = None) -> int:
         "with no search load."),
         "",
         ("On 2 cores, clients, server and ingest share the CPU: each search embeds the query with MiniLM "
-        "(the main cost), so throughput is bounded by the embedder, which searches share under one lock; "
-        "the ingest job embeds with its own model instance, so searches wait for CPU, not for the ingest."),
+        "(queries that arrive together are embedded in one batch), then runs FAISS, BM25 and fusion in "
+        "Python; the ingest job embeds with its own model instance, so searches wait for CPU, not for "
+        "the ingest."),
+        "",
         (f"Machine load average (1 min) at start / end: {load_before:.1f} / {load_after:.1f} "
         f"on {os.cpu_count()} CPUs (other work on the machine slows every figure here)."),
+        "",
         f"Total errors: {total_errors}.",
     ]
     md = "\n".join(lines)

@@ -232,7 +232,7 @@ def _copy_vectors(conn: sqlite3.Connection, manifest: Manifest, source: Any, tar
                 from .embedders import load_embedder
 
                 spec = manifest.model_id
-                embedder = load_embedder(spec[len("local/"):] if spec.startswith("local/") else spec)
+                embedder = load_embedder(spec.removeprefix("local/"))
                 manifest.check_model(embedder.id)
             vectors = np.asarray(embedder.embed([r[1] for r in rows]), dtype=np.float32)
             reembedded += len(ids)

@@ -75,7 +75,7 @@ class StoreFactory:
         for store in self.opened:
             try:
                 store.close()
-            except Exception:  # noqa: BLE001 - teardown of a store a test already closed
+            except Exception:  # noqa: BLE001, S110 - teardown of a store a test already closed
                 pass
 
 

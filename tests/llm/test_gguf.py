@@ -108,8 +108,10 @@ def test_register_and_list(home: Path) -> None:
     f.write_bytes(b"GGUF" + b"\0" * 16)
     assert gguf.register_gguf(f) == "my-model"
     rows = {r["name"]: r for r in gguf.list_gguf()}
-    assert rows["my-model"]["kind"] == "registered" and rows["my-model"]["uri"] == f"llamacpp://{f.resolve()}"
+    assert rows["my-model"]["source"] == "registered" and rows["my-model"]["uri"] == f"llamacpp://{f.resolve()}"
+    assert {"name", "kind", "source", "bytes", "path"} <= set(rows["my-model"])  # what `models list` prints
     assert rows["qwen2.5-coder-1.5b"]["provisioned"] is False and rows["qwen2.5-coder-1.5b"]["uri"] is None
+    assert "localkb models provision qwen2.5-coder-1.5b" in rows["qwen2.5-coder-1.5b"]["source"]
     assert json.loads((home / "home" / "gguf_models.json").read_text()) == {"my-model": str(f.resolve())}
 
 

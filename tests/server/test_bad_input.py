@@ -164,3 +164,23 @@ def test_cors_only_for_configured_origins(tmp_path_factory: pytest.TempPathFacto
             assert c.get("/api/stats", headers={"Origin": "http://tools.example"}).status_code == 401
     finally:
         server.stop()
+
+
+def test_symlink_leading_outside_the_roots_is_refused(client, corpus_dir: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("The launch code is 0000.", encoding="utf-8")
+    trap = corpus_dir / "trap"
+    trap.mkdir()
+    (trap / "fine.txt").write_text("Nothing to see here.", encoding="utf-8")
+    (trap / "leak.txt").symlink_to(secret)
+    before = _counts(client)
+    try:
+        r = client.post("/api/ingest/path", json={"paths": [str(trap)], "wait": True})
+        assert r.status_code == 403 and "leak.txt" in r.json()["message"]
+        r = client.post("/api/ingest/path", json={"paths": [str(trap / "leak.txt")], "wait": True})
+        assert r.status_code == 403  # the link itself resolves outside
+        assert _counts(client) == before
+    finally:
+        (trap / "leak.txt").unlink()
+        (trap / "fine.txt").unlink()
+        trap.rmdir()

@@ -129,5 +129,8 @@ def test_cli_end_to_end_json(chinook_db: Path, gguf: Path, tmp_path: Path) -> No
     assert dry.returncode == 0, dry.stderr
     assert "dry run" in dry.stdout and "artist" in dry.stdout.lower()
     audit = [json.loads(x) for x in (tmp_path / "home" / "sql-audit.jsonl").read_text().splitlines()]
-    assert audit[-1]["rows"] is None and audit[-2]["rows"] == 1
+    albums = [e for e in audit if e["question"] == "How many albums are there?" and e["allowed"]]
+    artists = [e for e in audit if e["question"] == "How many artists are there?"]
+    assert albums[-1]["rows"] == 1 and albums[-1]["executed_sql"]
+    assert artists[-1]["allowed"] and artists[-1]["rows"] is None  # dry run: checked, logged, not executed
     assert _sha(chinook_db) == before

@@ -12,6 +12,7 @@ import pytest
 
 from localkb.errors import StoreError
 from localkb.stores.base import open_store
+from tests.conftest import LOCALKB
 
 from .milvus_server import free_port, milvus_lite_server
 
@@ -115,9 +116,9 @@ def test_lite_file_held_by_another_process(tmp_path):
 def test_cli_prints_one_line_for_a_refused_connection(tmp_path):
     port = free_port()
     proc = subprocess.run(
-        [sys.executable, "-m", "localkb.cli", "ingest", str(tmp_path / "none.txt"), "--kb", str(tmp_path / "kb"),
-         "--store", f"milvus://127.0.0.1:{port}"], capture_output=True, text=True, timeout=120)
+        [LOCALKB, "ingest", str(tmp_path / "none.txt"), "--kb", str(tmp_path / "kb"),
+         "--store", f"milvus://127.0.0.1:{port}"], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
-        f"Error: Cannot connect to Milvus at http://127.0.0.1:{port}: Fail connecting to server on "
-        f"127.0.0.1:{port}, illegal connection params or server unavailable"]
+        (f"Error: Cannot connect to Milvus at http://127.0.0.1:{port}: Fail connecting to server on "
+         f"127.0.0.1:{port}, illegal connection params or server unavailable")]

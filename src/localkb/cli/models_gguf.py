@@ -44,8 +44,6 @@ def gguf_table_rows() -> list[dict[str, Any]]:
     """Rows for ``models list``: name, kind, status, size (MB), uri."""
     from ..llm.gguf import list_gguf
 
-    return [{"name": r["name"], "kind": f"gguf ({r['kind']})",
-             "status": "ready" if r["provisioned"] else
-             (f"run: localkb models provision {r['name']}" if r["kind"] == "packaged" else "missing file"),
-             "size_mb": round(r["size"] / 1e6) if r["size"] else None, "uri": r["uri"]}
+    return [{"name": r["name"], "kind": r["kind"], "status": "ready" if r["provisioned"] else r["source"],
+             "size_mb": round(r["bytes"] / 1e6) if r["bytes"] else None, "uri": r["uri"]}
             for r in list_gguf()]

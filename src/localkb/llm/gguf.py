@@ -225,20 +225,24 @@ def register_gguf(path: str | os.PathLike[str], name: str | None = None) -> str:
 def list_gguf() -> list[dict[str, Any]]:
     """Every GGUF file localkb knows: the packaged ones (provisioned or not) and registered files.
 
-    Each dict: ``name, kind ("packaged"|"registered"), provisioned, path, size, uri, description``.
+    Each dict (the same keys as ``models list`` rows): ``name, kind="gguf", source, bytes, path,
+    provisioned, uri`` (None until usable) and ``description``; ``source`` says what to do next.
     """
     rows: list[dict[str, Any]] = []
     for spec in PACKAGED.values():
         path = model_path(spec.name)
         ok = is_provisioned(spec.name)
-        rows.append({"name": spec.name, "kind": "packaged", "provisioned": ok, "path": str(path),
-                     "size": spec.size, "uri": f"llamacpp://{path}" if ok else None,
+        source = ("packaged (PyPI parts)" if ok
+                  else f"packaged, not provisioned: localkb models provision {spec.name}")
+        rows.append({"name": spec.name, "kind": "gguf", "source": source, "bytes": spec.size if ok else 0,
+                     "path": str(path), "provisioned": ok, "uri": f"llamacpp://{path}" if ok else None,
                      "description": spec.description})
     for key, raw in sorted(_read_registry().items()):
         path = Path(raw)
         exists = path.is_file()
-        rows.append({"name": key, "kind": "registered", "provisioned": exists, "path": raw,
-                     "size": path.stat().st_size if exists else None,
+        source = "registered" if exists else "registered, file missing"
+        rows.append({"name": key, "kind": "gguf", "source": source,
+                     "bytes": path.stat().st_size if exists else 0, "path": raw, "provisioned": exists,
                      "uri": f"llamacpp://{path}" if exists else None, "description": "registered GGUF"})
     return rows
 

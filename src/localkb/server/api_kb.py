@@ -45,7 +45,8 @@ def stats(request: Request) -> dict[str, Any]:
 def documents(request: Request, offset: Annotated[int, Query(ge=0)] = 0,
               limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     kb = ctx(request).kb
-    total = int(kb.db.scalar("SELECT COUNT(*) FROM documents") or 0)
+    found = kb.db.scalar("SELECT COUNT(*) FROM documents")
+    total = found if isinstance(found, int) else 0
     return {"total": total, "offset": offset, "limit": limit,
             "documents": kb.documents(offset=offset, limit=limit)}
 

@@ -139,7 +139,8 @@ class RoutedEmbedder:
                 if self._busy:
                     self._cv.wait()
                     continue
-                batch, size = [], 0
+                batch: list[_Request] = []
+                size = 0
                 while self._queue and (not batch or size + len(self._queue[0].texts) <= self.MAX_BATCH_TEXTS):
                     batch.append(self._queue.pop(0))
                     size += len(batch[-1].texts)

@@ -92,11 +92,26 @@ def check_server_path(raw: str, roots: Sequence[Path]) -> str:
     if not path.is_absolute():
         path = roots[0] / path  # relative paths are relative to the first root
     resolved = path.resolve()
-    for root in roots:
-        base = root.resolve()
-        if resolved == base or base in resolved.parents:
-            if not resolved.exists():
-                raise NotFound(f"No such file or folder: {raw}")
-            return str(resolved)
-    raise AccessDenied(f"{raw} is outside the folders this server may read "
-                       f"({', '.join(str(r) for r in roots)}).")
+    if not _inside(resolved, roots):
+        raise AccessDenied(f"{raw} is outside the folders this server may read "
+                           f"({', '.join(str(r) for r in roots)}).")
+    if not resolved.exists():
+        raise NotFound(f"No such file or folder: {raw}")
+    if resolved.is_dir():
+        _refuse_escaping_links(resolved, roots)
+    return str(resolved)
+
+
+def _inside(path: Path, roots: Sequence[Path]) -> bool:
+    return any(path == root.resolve() or root.resolve() in path.parents for root in roots)
+
+
+def _refuse_escaping_links(folder: Path, roots: Sequence[Path]) -> None:
+    """Ingesting a folder follows symlinked files: refuse a folder holding a link that leads outside."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in (*dirnames, *filenames):
+            entry = Path(dirpath) / name
+            if entry.is_symlink() and not _inside(entry.resolve(), roots):
+                raise AccessDenied(f"{entry} is a link to a place outside the folders this server may read; "
+                                   "remove it or ingest the folder's other files by name.")

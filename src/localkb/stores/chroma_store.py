@@ -66,7 +66,7 @@ class ChromaStore:
             n = min(n, len(allowed))
         try:
             res = self._col.query(query_embeddings=query, n_results=min(k, n), include=["distances"], **kwargs)
-        except Exception:  # noqa: BLE001 - Chroma fails ("Error finding id") on an allowed id it does not hold
+        except Exception:  # Chroma fails ("Error finding id") on an allowed id it does not hold
             if allowed is None:
                 raise
             present = self._col.get(ids=list(allowed), include=[])["ids"]

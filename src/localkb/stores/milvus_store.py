@@ -23,6 +23,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Collection, Sequence
+from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -83,7 +84,9 @@ def _auth_failure(exc: BaseException) -> str | None:
     """Did the server refuse the credentials? pymilvus wraps the gRPC error of a refused connect into a
     generic "Fail connecting" MilvusException, so look down the chain of causes."""
     seen: BaseException | None = exc
-    while seen is not None:
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:  # pymilvus does ``raise e from e``
+        visited.add(id(seen))
         code = getattr(seen, "code", None)
         name = getattr(code() if callable(code) else code, "name", "")
         details = getattr(seen, "details", None)
@@ -110,6 +113,8 @@ class MilvusStore:
         self.uri = uri
         self.dim = dim
         self.address, self.collection, self.lite = parse_milvus_uri(uri, base_dir)
+        if self.lite:  # the embedded server runs in this process and logs calls it does not implement
+            logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
         self._timeout = float(setting("milvus_timeout", None, 30))
         self._client: Any = None
         self._released = False
@@ -138,7 +143,7 @@ class MilvusStore:
                 grpc_options={"grpc.keepalive_permit_without_calls": False})
             client.list_collections(timeout=self._timeout)  # fails fast on a bad token
             return client
-        except Exception as exc:  # noqa: BLE001 - pymilvus raises MilvusException and grpc errors
+        except Exception as exc:
             text = _message(exc)
             if self.lite and "open local milvus failed" in text.lower():
                 raise StoreError(f"Cannot open {where}: it is missing, not a Milvus Lite folder, or in use "
@@ -189,7 +194,7 @@ class MilvusStore:
             return fn()
         except StoreError:
             raise
-        except Exception as exc:  # noqa: BLE001 - translate at the backend boundary
+        except Exception as exc:
             raise StoreError(f"Milvus {what} failed ({self.address}): {_message(exc)}", uri=self.uri) from exc
 
     # -- the Protocol -------------------------------------------------------------------------
@@ -202,7 +207,7 @@ class MilvusStore:
         for start in range(0, len(ids), WRITE_BATCH):
             rows = [{"id": cid, "vector": vec} for cid, vec in
                     zip(ids[start:start + WRITE_BATCH], arr[start:start + WRITE_BATCH].tolist())]
-            self._call(lambda: self._client.upsert(self.collection, rows, timeout=self._timeout), "upsert")
+            self._call(partial(self._client.upsert, self.collection, rows, timeout=self._timeout), "upsert")
             self._dirty = True
 
     def search(self, vector: np.ndarray, k: int, allowed: Collection[str] | None = None) -> list[VectorHit]:
@@ -230,7 +235,7 @@ class MilvusStore:
     def delete(self, ids: Sequence[str]) -> None:
         for start in range(0, len(ids), WRITE_BATCH):
             part = list(ids[start:start + WRITE_BATCH])
-            self._call(lambda: self._client.delete(self.collection, ids=part, timeout=self._timeout), "delete")
+            self._call(partial(self._client.delete, self.collection, ids=part, timeout=self._timeout), "delete")
             self._dirty = True
 
     def count(self) -> int:
@@ -264,8 +269,8 @@ class MilvusStore:
         found = 0
         for start in range(0, len(ids), WRITE_BATCH):
             part = list(ids[start:start + WRITE_BATCH])
-            rows = self._call(lambda: self._client.get(self.collection, ids=part, output_fields=["vector"],
-                                                       timeout=self._timeout), "get vectors")
+            rows = self._call(partial(self._client.get, self.collection, ids=part, output_fields=["vector"],
+                                      timeout=self._timeout), "get vectors")
             for row in rows:
                 out[pos[str(row["id"])]] = np.asarray(row["vector"], dtype=np.float32)
                 found += 1
@@ -287,7 +292,7 @@ class MilvusStore:
             if self._dirty:
                 try:
                     client.flush(self.collection, timeout=self._timeout)
-                except Exception:  # noqa: BLE001 - closing must not fail; the writes are in Milvus's log
+                except Exception:  # noqa: BLE001, S110 - closing must not fail; the writes are in Milvus's log
                     pass
             client.close()
         if self.lite and not self._released:
