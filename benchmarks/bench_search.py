@@ -7,6 +7,7 @@ Each corpus is embedded once per model into a KB under ``<localkb cache>/bench-s
 next run); every query is embedded once (a caching wrapper around the KB's embedder), so the modes
 differ only in retrieval. Sets come from ``benchmarks/datasets.py`` (see docs/datasets.md).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,13 +61,16 @@ class CachedEmbedder:
     def prime(self, texts: Sequence[str]) -> None:
         todo = list(dict.fromkeys(t for t in texts if t not in self.cache))
         for i in range(0, len(todo), 256):
-            batch = todo[i:i + 256]
+            batch = todo[i : i + 256]
             for text, vec in zip(batch, self.inner.embed(batch)):
                 self.cache[text] = vec
         if todo and self.file is not None:
             texts_all = list(self.cache)
-            np.savez(self.file, texts=np.array(texts_all, dtype=str),
-                     vectors=np.stack([self.cache[t] for t in texts_all]).astype(np.float32))
+            np.savez(
+                self.file,
+                texts=np.array(texts_all, dtype=str),
+                vectors=np.stack([self.cache[t] for t in texts_all]).astype(np.float32),
+            )
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         self.prime(texts)
@@ -87,12 +91,17 @@ def sample(ds: Dataset, n: int | None, seed: int = 13) -> Dataset:
     if n is None or len(ds.queries) <= n:
         return ds
     keep = sorted(random.Random(seed).sample(sorted(ds.queries), n))
-    return Dataset(ds.folder, ds.corpus, {q: ds.queries[q] for q in keep},
-                   {q: ds.qrels[q] for q in keep if q in ds.qrels})
+    return Dataset(
+        ds.folder,
+        ds.corpus,
+        {q: ds.queries[q] for q in keep},
+        {q: ds.qrels[q] for q in keep if q in ds.qrels},
+    )
 
 
-def run(kb: Any, ds: Dataset, names: dict[str, str], k: int = 100, **options: Any
-        ) -> tuple[Run, dict[str, Any], list[float]]:
+def run(
+    kb: Any, ds: Dataset, names: dict[str, str], k: int = 100, **options: Any
+) -> tuple[Run, dict[str, Any], list[float]]:
     """Search every query; returns the run, the per-query SearchResults' extras and latencies (ms)."""
     kb._embedder.prime([q["text"] for q in ds.queries.values()])
     out = Run()
@@ -121,9 +130,14 @@ def pct(x: float | None) -> str:
 
 
 # -- sections ------------------------------------------------------------------------------------
-def ranking_table(sets: list[tuple[str, str, Dataset]], log: Callable[[str], None]) -> tuple[str, dict[str, Any]]:
-    rows = ["| set | model | queries | mode | nDCG@10 | recall@10 | recall@100 | MRR@10 | abstained (auto) "
-            "| search p50 ms |", "|---|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+def ranking_table(
+    sets: list[tuple[str, str, Dataset]], log: Callable[[str], None]
+) -> tuple[str, dict[str, Any]]:
+    rows = [
+        "| set | model | queries | mode | nDCG@10 | recall@10 | recall@100 | MRR@10 | abstained (auto) "
+        "| search p50 ms |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
     raw: dict[str, Any] = {}
     for name, model, ds in sets:
         kb, names, built = open_kb(name, ds, model)
@@ -134,19 +148,27 @@ def ranking_table(sets: list[tuple[str, str, Dataset]], log: Callable[[str], Non
             r_auto, _, _ = run(kb, ds, names, min_score="auto", **opts)
             abst = sum(1 for q in ds.queries if q not in ds.should_abstain and not r_auto.ranked[q])
             judged = max(1, m["judged_queries"])
-            raw[f"{name}/{model}/{label}"] = {**m, "abstained_auto": abst / judged,
-                                               "p50_ms": statistics.median(times)}
-            rows.append(f"| {name} | {'USE' if model == USE else 'MiniLM'} | {len(ds.queries)} | {label} | "
-                        f"{f3(m['ndcg@10'])} | {f3(m['recall@10'])} | {f3(m['recall@100'])} | {f3(m['mrr@10'])} "
-                        f"| {pct(abst / judged)} | {statistics.median(times):.1f} |")
+            raw[f"{name}/{model}/{label}"] = {
+                **m,
+                "abstained_auto": abst / judged,
+                "p50_ms": statistics.median(times),
+            }
+            rows.append(
+                f"| {name} | {'USE' if model == USE else 'MiniLM'} | {len(ds.queries)} | {label} | "
+                f"{f3(m['ndcg@10'])} | {f3(m['recall@10'])} | {f3(m['recall@100'])} | {f3(m['mrr@10'])} "
+                f"| {pct(abst / judged)} | {statistics.median(times):.1f} |"
+            )
             log(rows[-1])
         kb.close()
     return "\n".join(rows), raw
 
 
 def codes_table(log: Callable[[str], None]) -> tuple[str, dict[str, Any]]:
-    rows = ["| set | mode | P@1 bare | P@1 in sentence | absent codes answered with no exact match "
-            "| absent codes: hits shown as if they matched |", "|---|---|---:|---:|---:|---:|"]
+    rows = [
+        "| set | mode | P@1 bare | P@1 in sentence | absent codes answered with no exact match "
+        "| absent codes: hits shown as if they matched |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     raw: dict[str, Any] = {}
     for name in ("icd10", "iso-countries"):
         ds = load_dataset(fetch(name))
@@ -165,23 +187,37 @@ def codes_table(log: Callable[[str], None]) -> tuple[str, dict[str, Any]]:
                     if not ranked or exact[qid].get(code) is False:
                         absent_ok += 1
                 else:
-                    p1[meta.get("kind", "bare")].append(1.0 if ranked[:1] and ranked[0] in ds.qrels[qid] else 0.0)
+                    p1[meta.get("kind", "bare")].append(
+                        1.0 if ranked[:1] and ranked[0] in ds.qrels[qid] else 0.0
+                    )
             vals = {k: (sum(v) / len(v) if v else None) for k, v in p1.items()}
             ok = absent_ok / absent_n if absent_n else None
-            raw[f"{name}/{label}"] = {"p1_bare": vals["bare"], "p1_sentence": vals["sentence"], "absent_ok": ok}
-            rows.append(f"| {name} | {label} | {f3(vals['bare'])} | {f3(vals['sentence'])} | {pct(ok)} "
-                        f"| {pct(None if ok is None else 1 - ok)} |")
+            raw[f"{name}/{label}"] = {
+                "p1_bare": vals["bare"],
+                "p1_sentence": vals["sentence"],
+                "absent_ok": ok,
+            }
+            rows.append(
+                f"| {name} | {label} | {f3(vals['bare'])} | {f3(vals['sentence'])} | {pct(ok)} "
+                f"| {pct(None if ok is None else 1 - ok)} |"
+            )
             log(rows[-1])
         kb.close()
     return "\n".join(rows), raw
 
 
-def fusion_table(sets: list[tuple[str, str, Dataset]], log: Callable[[str], None]) -> tuple[str, dict[str, Any]]:
-    variants = [("RRF (k=60)", {"fusion": "rrf"})] + [
-        (f"convex α={a}", {"fusion": "convex", "alpha": a}) for a in (0.3, 0.5, 0.7)] + [
-        ("convex-abs α=0.5", {"fusion": "convex-abs", "alpha": 0.5})]
-    rows = ["| set | model | " + " | ".join(v for v, _ in variants) + " |",
-            "|---|---|" + "---:|" * len(variants)]
+def fusion_table(
+    sets: list[tuple[str, str, Dataset]], log: Callable[[str], None]
+) -> tuple[str, dict[str, Any]]:
+    variants = (
+        [("RRF (k=60)", {"fusion": "rrf"})]
+        + [(f"convex α={a}", {"fusion": "convex", "alpha": a}) for a in (0.3, 0.5, 0.7)]
+        + [("convex-abs α=0.5", {"fusion": "convex-abs", "alpha": 0.5})]
+    )
+    rows = [
+        "| set | model | " + " | ".join(v for v, _ in variants) + " |",
+        "|---|---|" + "---:|" * len(variants),
+    ]
     raw: dict[str, Any] = {}
     for name, model, ds in sets:
         kb, names, _ = open_kb(name, ds, model)
@@ -197,7 +233,9 @@ def fusion_table(sets: list[tuple[str, str, Dataset]], log: Callable[[str], None
     return "\n".join(rows), raw
 
 
-def subset(ds: Dataset, max_docs: int, max_queries: int, *, by_title: bool = False, seed: int = 13) -> Dataset:
+def subset(
+    ds: Dataset, max_docs: int, max_queries: int, *, by_title: bool = False, seed: int = 13
+) -> Dataset:
     """A smaller corpus that keeps its hard negatives, and (at most ``max_queries``) questions on it.
 
     ``by_title``: whole articles in title order (SQuAD dev: every paragraph of an article stays, so the
@@ -229,7 +267,9 @@ def subset(ds: Dataset, max_docs: int, max_queries: int, *, by_title: bool = Fal
         others = [d for d in sorted(ds.corpus) if d not in keep]
         keep.update(rng.sample(others, max(0, min(len(others), max_docs - len(keep)))))
     qrels = {q: {d: g for d, g in ds.qrels[q].items() if d in keep} for q in qids}
-    return Dataset(ds.folder, {d: ds.corpus[d] for d in sorted(keep)}, {q: ds.queries[q] for q in qids}, qrels)
+    return Dataset(
+        ds.folder, {d: ds.corpus[d] for d in sorted(keep)}, {q: ds.queries[q] for q in qids}, qrels
+    )
 
 
 def enrichment_table(ds: Dataset, log: Callable[[str], None]) -> tuple[str, dict[str, Any]]:
@@ -240,7 +280,10 @@ def enrichment_table(ds: Dataset, log: Callable[[str], None]) -> tuple[str, dict
     variants: dict[str, tuple[Any, dict[str, str]]] = {}
     title_kb, title_names, _ = open_kb("squad-dev", ds, MINILM)
     variants["title inside the text"] = (title_kb, title_names)
-    for variant, key, enrich in (("no title", "notitle", None), ("title as tag, `--enrich tags`", "tags", ["tags"])):
+    for variant, key, enrich in (
+        ("no title", "notitle", None),
+        ("title as tag, `--enrich tags`", "tags", ["tags"]),
+    ):
         folder = base / f"squad-dev-{len(ds.corpus)}-minilm-{key}"
         kb = KnowledgeBase.open(folder, create=True, model=MINILM, enrich=enrich)
         by_title: dict[str, list[str]] = {}
@@ -292,14 +335,23 @@ def spread_sweep(kb: Any, answerable: list[str], unrelated: list[str]) -> dict[f
     return out
 
 
-def calibration_table(log: Callable[[str], None], n: int, sets: dict[str, Dataset]) -> tuple[str, dict[str, Any]]:
+def calibration_table(
+    log: Callable[[str], None], n: int, sets: dict[str, Dataset]
+) -> tuple[str, dict[str, Any]]:
     """Cut-off per KB and how often unrelated queries (another set's) are answered with nothing."""
-    pairs = [("squad-dev", MINILM, "icd10"), ("squad-nyt", MINILM, "icd10"), ("icd10", MINILM, "squad-dev"),
-             ("iso-countries", MINILM, "squad-nyt"), ("zh-idioms", MINILM, "squad-dev"),
-             ("zh-idioms", USE, "squad-dev")]
-    rows = ["| KB | model | cut-off (auto) | unrelated queries from | unrelated answered with nothing "
-            "(dense) | (hybrid + identifiers) | SPREAD 1 / 1.5 / 2 / 3: answerable cut, unrelated cut (dense) |",
-            "|---|---|---:|---|---:|---:|---|"]
+    pairs = [
+        ("squad-dev", MINILM, "icd10"),
+        ("squad-nyt", MINILM, "icd10"),
+        ("icd10", MINILM, "squad-dev"),
+        ("iso-countries", MINILM, "squad-nyt"),
+        ("zh-idioms", MINILM, "squad-dev"),
+        ("zh-idioms", USE, "squad-dev"),
+    ]
+    rows = [
+        "| KB | model | cut-off (auto) | unrelated queries from | unrelated answered with nothing "
+        "(dense) | (hybrid + identifiers) | SPREAD 1 / 1.5 / 2 / 3: answerable cut, unrelated cut (dense) |",
+        "|---|---|---:|---|---:|---:|---|",
+    ]
     raw: dict[str, Any] = {}
     for name, model, other in pairs:
         ds = sets.get(name) or load_dataset(fetch(name))
@@ -315,12 +367,18 @@ def calibration_table(log: Callable[[str], None], n: int, sets: dict[str, Datase
         cal = kb.manifest.extra.get("calibration", {})
         answerable = [ds.queries[q]["text"] for q in sorted(ds.queries) if ds.qrels.get(q)][:300]
         sweep = spread_sweep(kb, answerable, [src.queries[q]["text"] for q in keep])
-        raw[f"{name}/{model}"] = {"cutoff": cal.get("cutoff"), "abstained_dense": cells[0],
-                                  "abstained_hybrid": cells[1], "bank": cal.get("bank_scores"),
-                                  "sweep": {str(z): v for z, v in sweep.items()}}
+        raw[f"{name}/{model}"] = {
+            "cutoff": cal.get("cutoff"),
+            "abstained_dense": cells[0],
+            "abstained_hybrid": cells[1],
+            "bank": cal.get("bank_scores"),
+            "sweep": {str(z): v for z, v in sweep.items()},
+        }
         sweep_text = " · ".join(f"{pct(a)} / {pct(u)}" for a, u in sweep.values())
-        rows.append(f"| {name} | {'USE' if model == USE else 'MiniLM'} | {f3(cal.get('cutoff'))} | {other} "
-                    f"({len(keep)}) | {pct(cells[0])} | {pct(cells[1])} | {sweep_text} |")
+        rows.append(
+            f"| {name} | {'USE' if model == USE else 'MiniLM'} | {f3(cal.get('cutoff'))} | {other} "
+            f"({len(keep)}) | {pct(cells[0])} | {pct(cells[1])} | {sweep_text} |"
+        )
         log(rows[-1])
         kb.close()
     return "\n".join(rows), raw
@@ -345,7 +403,7 @@ def latency_table(log: Callable[[str], None]) -> tuple[str, dict[str, Any]]:
     t0 = time.perf_counter()
     lex.rebuild()
     rebuild_s = time.perf_counter() - t0
-    rows = [f"| mode | p50 ms | p95 ms |", "|---|---:|---:|"]
+    rows = ["| mode | p50 ms | p95 ms |", "|---|---:|---:|"]
     raw: dict[str, Any] = {"chunks": n, "bm25_rebuild_s": rebuild_s}
     for label, opts in MODES:
         _, _, times = run(kb, big, names, k=10, min_score="auto", **opts)
@@ -354,9 +412,11 @@ def latency_table(log: Callable[[str], None]) -> tuple[str, dict[str, Any]]:
         rows.append(f"| {label} | {p50:.1f} | {p95:.1f} |")
         log(rows[-1])
     kb.close()
-    head = (f"{n:,} chunks (all five sets in one KB, multilingual USE, FAISS flat), {len(queries)} queries "
-            f"(100 per set), k = 10, default cut-off; query embedding excluded. Rebuilding the BM25 matrix from "
-            f"the cached tokens after a change: {rebuild_s:.2f} s.")
+    head = (
+        f"{n:,} chunks (all five sets in one KB, multilingual USE, FAISS flat), {len(queries)} queries "
+        f"(100 per set), k = 10, default cut-off; query embedding excluded. Rebuilding the BM25 matrix from "
+        f"the cached tokens after a change: {rebuild_s:.2f} s."
+    )
     return head + "\n\n" + "\n".join(rows), raw
 
 
@@ -373,54 +433,81 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(f"[{time.perf_counter() - started:6.0f} s] {msg}", file=sys.stderr, flush=True)
 
-    squad = [("squad-dev", MINILM, subset(load_dataset(fetch("squad-dev")), args.docs, args.queries, by_title=True)),
-             ("squad-nyt", MINILM, subset(load_dataset(fetch("squad-nyt")), args.docs, args.queries))]
+    squad = [
+        (
+            "squad-dev",
+            MINILM,
+            subset(load_dataset(fetch("squad-dev")), args.docs, args.queries, by_title=True),
+        ),
+        ("squad-nyt", MINILM, subset(load_dataset(fetch("squad-nyt")), args.docs, args.queries)),
+    ]
     zh = subset(load_dataset(fetch("zh-idioms")), args.zh_docs, 300)
     zh_sets = [("zh-idioms", MINILM, zh), ("zh-idioms", USE, zh)]
     raw: dict[str, Any] = {}
     ranking, raw["ranking"] = ranking_table(squad + zh_sets, log)
     codes, raw["codes"] = codes_table(log)
     icd = load_dataset(fetch("icd10"))
-    judged_icd = Dataset(icd.folder, icd.corpus, {q: v for q, v in icd.queries.items() if q in icd.qrels}, icd.qrels)
+    judged_icd = Dataset(
+        icd.folder, icd.corpus, {q: v for q, v in icd.queries.items() if q in icd.qrels}, icd.qrels
+    )
     fusion, raw["fusion"] = fusion_table(squad + [("icd10", MINILM, judged_icd), ("zh-idioms", USE, zh)], log)
     enrich, raw["enrichment"] = enrichment_table(squad[0][2], log)
     latency, raw["latency"] = latency_table(log)
-    calib, raw["calibration"] = calibration_table(log, 200, {"squad-dev": squad[0][2], "squad-nyt": squad[1][2],
-                                                             "zh-idioms": zh})
-    body = "\n".join([
-        "## Search quality: dense, lexical, hybrid, identifier rules (`bench_search`)", "",
-        f"Real data (docs/datasets.md), subsets so that every corpus can be embedded on a shared 2-core box: "
-        f"SQuAD dev = whole articles up to {len(squad[0][2].corpus)} paragraphs, SQuADShifts NYT = "
-        f"{len(squad[1][2].corpus)} paragraphs (the relevant ones of the sampled questions plus random others), "
-        f"{len(squad[0][2].queries)} / {len(squad[1][2].queries)} questions; zh-idioms = "
-        f"{len(zh.corpus)} idioms and {len(zh.queries)} queries; ICD-10 and ISO sets whole. Seed 13. "
-        "Documents are ranked by their best chunk; ranking metrics use `min_score=none`; *abstained (auto)* "
-        "is the share of answerable questions that the default calibrated cut-off answered with nothing "
-        "(lower is better). *search p50* excludes embedding the query (vectors cached), i.e. it is the cost "
-        "of retrieval, fusion and the identifier rule at this corpus size.", "",
-        ranking, "",
-        "### Exact codes (ICD-10-CM, ISO 3166/4217), default cut-off (`auto`)", "",
-        "P@1: the document of the queried code is ranked first. *Absent codes* (assigned nowhere, near "
-        "misses of real codes): answered with no hits or with `exact_match[code] = false`; the last column "
-        "is the rest — near-misses returned as if they were the answer.", "",
-        codes, "",
-        "### Fusion (hybrid, identifier rule off, nDCG@10; ICD-10: only queries with a relevant code)", "",
-        fusion, "",
-        "### Tags and metadata in the text (SQuAD dev subset, MiniLM, nDCG@10)", "",
-        "The same paragraphs and questions as above; the article title is left out, written into the text, or "
-        "given as a tag "
-        "that `--enrich tags` prepends (`[tags: Super Bowl 50]`) to what is embedded and indexed "
-        "lexically.", "",
-        enrich, "",
-        "### Calibrated cut-off: unrelated questions (another set's queries) answered with nothing", "",
-        "The cut-off is `median + SPREAD × 1.4826 × MAD` of the best scores of a bank of everyday sentences "
-        "(docs/search.md); SPREAD = 1.5 is the default. The last column is the trade-off behind that choice: "
-        "for each SPREAD, the share of this KB's answerable questions and of the unrelated questions whose "
-        "best cosine is below the cut-off.", "",
-        calib, "",
-        "### Search latency at ~10k chunks", "",
-        latency, "",
-    ])
+    calib, raw["calibration"] = calibration_table(
+        log, 200, {"squad-dev": squad[0][2], "squad-nyt": squad[1][2], "zh-idioms": zh}
+    )
+    body = "\n".join(
+        [
+            "## Search quality: dense, lexical, hybrid, identifier rules (`bench_search`)",
+            "",
+            f"Real data (docs/datasets.md), subsets so that every corpus can be embedded on a shared 2-core box: "
+            f"SQuAD dev = whole articles up to {len(squad[0][2].corpus)} paragraphs, SQuADShifts NYT = "
+            f"{len(squad[1][2].corpus)} paragraphs (the relevant ones of the sampled questions plus random others), "
+            f"{len(squad[0][2].queries)} / {len(squad[1][2].queries)} questions; zh-idioms = "
+            f"{len(zh.corpus)} idioms and {len(zh.queries)} queries; ICD-10 and ISO sets whole. Seed 13. "
+            "Documents are ranked by their best chunk; ranking metrics use `min_score=none`; *abstained (auto)* "
+            "is the share of answerable questions that the default calibrated cut-off answered with nothing "
+            "(lower is better). *search p50* excludes embedding the query (vectors cached), i.e. it is the cost "
+            "of retrieval, fusion and the identifier rule at this corpus size.",
+            "",
+            ranking,
+            "",
+            "### Exact codes (ICD-10-CM, ISO 3166/4217), default cut-off (`auto`)",
+            "",
+            "P@1: the document of the queried code is ranked first. *Absent codes* (assigned nowhere, near "
+            "misses of real codes): answered with no hits or with `exact_match[code] = false`; the last column "
+            "is the rest — near-misses returned as if they were the answer.",
+            "",
+            codes,
+            "",
+            "### Fusion (hybrid, identifier rule off, nDCG@10; ICD-10: only queries with a relevant code)",
+            "",
+            fusion,
+            "",
+            "### Tags and metadata in the text (SQuAD dev subset, MiniLM, nDCG@10)",
+            "",
+            "The same paragraphs and questions as above; the article title is left out, written into the text, or "
+            "given as a tag "
+            "that `--enrich tags` prepends (`[tags: Super Bowl 50]`) to what is embedded and indexed "
+            "lexically.",
+            "",
+            enrich,
+            "",
+            "### Calibrated cut-off: unrelated questions (another set's queries) answered with nothing",
+            "",
+            "The cut-off is `median + SPREAD × 1.4826 × MAD` of the best scores of a bank of everyday sentences "
+            "(docs/search.md); SPREAD = 1.5 is the default. The last column is the trade-off behind that choice: "
+            "for each SPREAD, the share of this KB's answerable questions and of the unrelated questions whose "
+            "best cosine is below the cut-off.",
+            "",
+            calib,
+            "",
+            "### Search latency at ~10k chunks",
+            "",
+            latency,
+            "",
+        ]
+    )
     print(body)
     if args.json:
         args.json.write_text(json.dumps(raw, indent=2, default=str), encoding="utf-8")

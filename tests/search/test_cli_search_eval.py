@@ -1,4 +1,5 @@
 """The real ``localkb`` console script: search modes and errors, ``eval retrieval`` on a tiny BEIR folder."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,16 @@ from tests.conftest import run_cli
 from tests.search.test_eval import write_beir
 
 CORPUS = [
-    {"_id": "ibe", "title": "IBE", "text": "IBE stands for Inbound Exception, raised when a shipment arrives damaged."},
-    {"_id": "obe", "title": "OBE", "text": "OBE stands for Outbound Exception, raised when an order cannot leave."},
+    {
+        "_id": "ibe",
+        "title": "IBE",
+        "text": "IBE stands for Inbound Exception, raised when a shipment arrives damaged.",
+    },
+    {
+        "_id": "obe",
+        "title": "OBE",
+        "text": "OBE stands for Outbound Exception, raised when an order cannot leave.",
+    },
     {"_id": "e119", "text": "E11.9 — Type 2 diabetes mellitus without complications."},
     {"_id": "e118", "text": "E11.8 — Type 2 diabetes mellitus with unspecified complications."},
     {"_id": "dock", "text": "The warehouse opens at six in the morning; trucks unload at the north dock."},
@@ -32,19 +41,33 @@ def dataset(tmp_path_factory):
 
 def test_eval_retrieval_json_and_trec_run(dataset, tmp_path, isolated_home):
     run_file = tmp_path / "run.txt"
-    proc = run_cli("eval", "retrieval", str(dataset), "--json", "--run", str(run_file), "-k", "10",
-                   "--kb", str(tmp_path / "kb"))
+    proc = run_cli(
+        "eval",
+        "retrieval",
+        str(dataset),
+        "--json",
+        "--run",
+        str(run_file),
+        "-k",
+        "10",
+        "--kb",
+        str(tmp_path / "kb"),
+    )
     assert proc.returncode == 0, proc.stderr
     m = json.loads(proc.stdout)
-    assert m["mode"] == "hybrid" and m["queries"] == 5 and m["judged_queries"] == 3 and m["should_abstain"] == 2
+    assert (
+        m["mode"] == "hybrid" and m["queries"] == 5 and m["judged_queries"] == 3 and m["should_abstain"] == 2
+    )
     assert m["p@1"] == 1.0 and m["ndcg@10"] == 1.0 and m["recall@10"] == 1.0
     assert m["abstention_recall"] == 1.0 and m["abstention_precision"] == 1.0
     lines = run_file.read_text().splitlines()
     qids = {line.split()[0] for line in lines}
     assert qids == {"q-ibe", "q-e119", "q-dock"}  # abstained queries have no lines
-    first = [line.split() for line in lines if line.startswith("q-ibe ")][0]
+    first = next(line.split() for line in lines if line.startswith("q-ibe "))
     assert first[1:4] == ["Q0", "ibe", "1"] and first[5] == "localkb-hybrid"
-    again = run_cli("eval", "retrieval", str(dataset), "--json", "--kb", str(tmp_path / "kb"), "--mode", "lexical")
+    again = run_cli(
+        "eval", "retrieval", str(dataset), "--json", "--kb", str(tmp_path / "kb"), "--mode", "lexical"
+    )
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["mode"] == "lexical"
 
@@ -85,8 +108,10 @@ def test_search_cli_modes_and_errors(tmp_path, isolated_home):
     assert data["hits"][0]["source"].endswith("ibe.txt")
     proc = run_cli("search", "E11.99", "--kb", kb)
     assert proc.returncode == 0 and "E11.99" in proc.stdout + proc.stderr
-    for args, message in ((["--mode", "fuzzy"], "Unknown search mode 'fuzzy'"),
-                          (["--min-score", "high"], "'high' is not a number")):
+    for args, message in (
+        (["--mode", "fuzzy"], "Unknown search mode 'fuzzy'"),
+        (["--min-score", "high"], "'high' is not a number"),
+    ):
         proc = run_cli("search", "IBE", "--kb", kb, *args)
         assert proc.returncode in (1, 2) and message in proc.stderr and "Traceback" not in proc.stderr
     proc = run_cli("search", "x" * 100_000, "--kb", kb)

@@ -1,4 +1,5 @@
 """Evaluation: metrics (pure), BEIR loading with clear errors on broken files, TREC run output."""
+
 from __future__ import annotations
 
 import json
@@ -13,15 +14,30 @@ from localkb.search.eval import Run, load_dataset, query_metrics, score, write_t
 def write_beir(root, corpus=None, queries=None, qrels=None):
     root.mkdir(parents=True, exist_ok=True)
     (root / "qrels").mkdir(exist_ok=True)
-    corpus = corpus if corpus is not None else [{"_id": "d1", "text": "alpha"}, {"_id": "d2", "text": "beta"},
-                                                {"_id": "d3", "title": "T", "text": "gamma"}]
-    queries = queries if queries is not None else [{"_id": "q1", "text": "alpha?"}, {"_id": "q2", "text": "beta?"},
-                                                   {"_id": "q3", "text": "nothing here"}]
+    corpus = (
+        corpus
+        if corpus is not None
+        else [
+            {"_id": "d1", "text": "alpha"},
+            {"_id": "d2", "text": "beta"},
+            {"_id": "d3", "title": "T", "text": "gamma"},
+        ]
+    )
+    queries = (
+        queries
+        if queries is not None
+        else [
+            {"_id": "q1", "text": "alpha?"},
+            {"_id": "q2", "text": "beta?"},
+            {"_id": "q3", "text": "nothing here"},
+        ]
+    )
     (root / "corpus.jsonl").write_text("".join(json.dumps(r) + "\n" for r in corpus), encoding="utf-8")
     (root / "queries.jsonl").write_text("".join(json.dumps(r) + "\n" for r in queries), encoding="utf-8")
     (root / "qrels" / "test.tsv").write_text(
         qrels if qrels is not None else "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\nq2\td3\t2\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return root
 
 
@@ -62,12 +78,23 @@ def test_missing_file_is_named(tmp_path):
         load_dataset(tmp_path / "nope")
 
 
-@pytest.mark.parametrize("name, content, where", [
-    ("corpus.jsonl", '{"_id": "d1", "text": "a"}\n{"_id": "d2", "text": \n', "corpus.jsonl:2: not valid JSON"),
-    ("corpus.jsonl", '{"_id": "d1"}\n', "corpus.jsonl:1: each line needs"),
-    ("queries.jsonl", '{"_id": "q1", "text": "a"}\n\n["list"]\n', "queries.jsonl:3: each line needs"),
-    ("corpus.jsonl", '{"_id": "d1", "text": "a"}\n{"_id": "d1", "text": "b"}\n', "corpus.jsonl:2: duplicate _id"),
-])
+@pytest.mark.parametrize(
+    "name, content, where",
+    [
+        (
+            "corpus.jsonl",
+            '{"_id": "d1", "text": "a"}\n{"_id": "d2", "text": \n',
+            "corpus.jsonl:2: not valid JSON",
+        ),
+        ("corpus.jsonl", '{"_id": "d1"}\n', "corpus.jsonl:1: each line needs"),
+        ("queries.jsonl", '{"_id": "q1", "text": "a"}\n\n["list"]\n', "queries.jsonl:3: each line needs"),
+        (
+            "corpus.jsonl",
+            '{"_id": "d1", "text": "a"}\n{"_id": "d1", "text": "b"}\n',
+            "corpus.jsonl:2: duplicate _id",
+        ),
+    ],
+)
 def test_malformed_jsonl_names_file_and_line(tmp_path, name, content, where):
     root = write_beir(tmp_path / "ds")
     (root / name).write_text(content, encoding="utf-8")
@@ -75,12 +102,15 @@ def test_malformed_jsonl_names_file_and_line(tmp_path, name, content, where):
         load_dataset(root)
 
 
-@pytest.mark.parametrize("qrels, where", [
-    ("query-id\tcorpus-id\tscore\nq1 d1 1\n", "test.tsv:2: expected"),
-    ("q1\td1\tx\n", "test.tsv:1: expected"),
-    ("q1\td9\t1\n", "test.tsv:1: unknown corpus id 'd9'"),
-    ("q7\td1\t1\n", "test.tsv:1: unknown query id 'q7'"),
-])
+@pytest.mark.parametrize(
+    "qrels, where",
+    [
+        ("query-id\tcorpus-id\tscore\nq1 d1 1\n", "test.tsv:2: expected"),
+        ("q1\td1\tx\n", "test.tsv:1: expected"),
+        ("q1\td9\t1\n", "test.tsv:1: unknown corpus id 'd9'"),
+        ("q7\td1\t1\n", "test.tsv:1: unknown query id 'q7'"),
+    ],
+)
 def test_malformed_qrels_name_file_and_line(tmp_path, qrels, where):
     root = write_beir(tmp_path / "ds", qrels=qrels)
     with pytest.raises(DatasetError, match=where.replace(".", r"\.")):

@@ -1,4 +1,5 @@
 """IBE vs OBE and friends on the bundled examples/ corpus (real MiniLM, FAISS, bm25s)."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,7 +9,9 @@ from localkb import KnowledgeBase
 from ..conftest import EXAMPLES
 
 CORPUS = EXAMPLES / "corpus"
-pytestmark = pytest.mark.skipif(not (CORPUS / "warehouse-glossary.md").exists(), reason="examples/ not present")
+pytestmark = pytest.mark.skipif(
+    not (CORPUS / "warehouse-glossary.md").exists(), reason="examples/ not present"
+)
 
 
 @pytest.fixture(scope="module")

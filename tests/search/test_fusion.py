@@ -1,4 +1,5 @@
 """Fusion functions (pure)."""
+
 from __future__ import annotations
 
 import pytest

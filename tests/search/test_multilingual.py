@@ -1,6 +1,7 @@
 """Chinese end to end with the packaged multilingual model (USE) and with a multilingual MiniLM that a user
 has in the Hugging Face cache (built here from the packaged all-MiniLM files: the weights cannot be
 downloaded on this machine, so this checks resolution and the KB path, not the model's quality)."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,4 +1,5 @@
 """Search on real components: packaged MiniLM, FAISS (and Chroma) files on disk, SQLite, bm25s, jieba."""
+
 from __future__ import annotations
 
 import shutil
@@ -10,10 +11,10 @@ from localkb.errors import SearchError
 from localkb.search.lexical import lexical_index
 
 DOCS = {
-    "ibe.md": "# IBE\n\nIBE stands for Inbound Exception. An IBE is raised when a shipment arrives damaged at the "
-              "receiving dock and must be inspected before it is stored.",
+    "ibe.md": "# IBE\n\nIBE stands for Inbound Exception. An IBE is raised when a shipment arrives damaged "
+    "at the receiving dock and must be inspected before it is stored.",
     "obe.md": "# OBE\n\nOBE stands for Outbound Exception. An OBE is raised when an order cannot leave the "
-              "warehouse because a shipment is damaged at the shipping dock.",
+    "warehouse because a shipment is damaged at the shipping dock.",
     "codes.txt": "E11.8 — Type 2 diabetes mellitus with unspecified complications.",
     "codes9.txt": "E11.9 — Type 2 diabetes mellitus without complications.",
     "aus.txt": "AUS / AU — Australia. ISO 3166-1 numeric code 036.",
@@ -54,9 +55,15 @@ def test_ibe_is_not_obe(kb, query):
     assert all(not h.matched_terms for h in res.hits if "ibe.md" not in h.source)
 
 
-@pytest.mark.parametrize("query, expected", [("E11.9", "codes9.txt"), ("E11.8", "codes.txt"),
-                                             ("Which country has the code AUT?", "aut.txt"),
-                                             ("AUS", "aus.txt")])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("E11.9", "codes9.txt"),
+        ("E11.8", "codes.txt"),
+        ("Which country has the code AUT?", "aut.txt"),
+        ("AUS", "aus.txt"),
+    ],
+)
 def test_exact_codes_rank_first_in_every_mode(kb, query, expected):
     for mode in ("hybrid", "dense", "lexical"):
         res = kb.search(query, k=3, mode=mode, min_score="none")
@@ -96,11 +103,20 @@ def test_lexical_scores_are_bm25(kb):
     assert kb.search("zebra xylophone", mode="lexical").hits == []
 
 
-UNRELATED = ["how long should I bake sourdough bread at home", "best way to learn to play the violin",
-             "What is the boiling point of water on Mount Everest?", "How do I renew my passport?",
-             "symptoms of the common cold", "Which planets have rings?"]
-RELATED = ["when is an IBE raised", "What time does the warehouse open?", "where do trucks unload",
-           "Who was the prime minister of Shu?"]
+UNRELATED = [
+    "how long should I bake sourdough bread at home",
+    "best way to learn to play the violin",
+    "What is the boiling point of water on Mount Everest?",
+    "How do I renew my passport?",
+    "symptoms of the common cold",
+    "Which planets have rings?",
+]
+RELATED = [
+    "when is an IBE raised",
+    "What time does the warehouse open?",
+    "where do trucks unload",
+    "Who was the prime minister of Shu?",
+]
 
 
 def test_unrelated_queries_abstain_with_calibrated_cutoff(kb):

@@ -1,4 +1,5 @@
 """Calibration bookkeeping (pure): when a stored cut-off must be measured again."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Tokenisation rules (pure): English, Chinese, mixed text and code-like tokens."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,19 +7,26 @@ import pytest
 from localkb.search.tokenize import STOP_WORDS, has_cjk, raw_tokens, tokenize, word_count
 
 
-@pytest.mark.parametrize("code, parts", [
-    ("IBE", ["ibe"]),
-    ("E11.9", ["e11.9", "e11", "9"]),
-    ("ISO-8859-1", ["iso-8859-1", "iso", "8859", "1"]),
-    ("SKU-1234", ["sku-1234", "sku", "1234"]),
-    ("ERR-4012", ["err-4012", "err", "4012"]),
-])
+@pytest.mark.parametrize(
+    "code, parts",
+    [
+        ("IBE", ["ibe"]),
+        ("E11.9", ["e11.9", "e11", "9"]),
+        ("ISO-8859-1", ["iso-8859-1", "iso", "8859", "1"]),
+        ("SKU-1234", ["sku-1234", "sku", "1234"]),
+        ("ERR-4012", ["err-4012", "err", "4012"]),
+    ],
+)
 def test_code_like_tokens_are_kept_whole_plus_their_parts(code, parts):
     assert tokenize(f"see {code} here") == ["see", *parts]
 
 
 def test_near_miss_codes_do_not_share_the_whole_token():
-    assert "e11.9" in tokenize("E11.9") and "e11.9" not in tokenize("E11.8") and "e11.9" not in tokenize("E11.91")
+    assert (
+        "e11.9" in tokenize("E11.9")
+        and "e11.9" not in tokenize("E11.8")
+        and "e11.9" not in tokenize("E11.91")
+    )
 
 
 def test_sentence_end_and_slash_do_not_glue_codes():

@@ -2,12 +2,14 @@
 
 Open the page, drop a file on it and upload another, see them listed, search and see the hit with
 highlighted terms, ask and see a citation that opens the cited chunk, switch to Chinese, use the SQL
-tab. Screenshots are kept in tests/artifacts/ (the search one is copied to docs/img/web.png).
+tab. Screenshots are kept in tests/artifacts/ (with LOCALKB_UPDATE_SCREENSHOT=1 the search one is copied to docs/img/web.png).
 
-Needs: ``apt-get install chromium`` and ``pip install playwright`` (never ``playwright install``: the
-browser comes from Debian). The ask step uses the real packaged GGUF (``LOCALKB_TEST_LLM_MODEL``,
-default qwen2.5-coder-1.5b, which cites reliably; the 0.5B often answers without citing) when it is provisioned and llama-cpp-python is installed, else the
-scripted LLM (the page's streaming and citation links are what is tested here).
+Needs: ``apt-get install chromium`` (and ``fonts-wqy-microhei`` so the Chinese UI renders in the
+screenshot) and ``pip install playwright`` — never ``playwright install``: the browser comes from Debian.
+The ask and SQL steps use the real packaged GGUF (``LOCALKB_TEST_LLM_MODEL``, default
+qwen2.5-coder-1.5b, which cites reliably; the 0.5B often answers without citing) when it is provisioned
+and llama-cpp-python is installed, else the scripted LLM (then the page's streaming, citation links and
+SQL view are what is tested).
 """
 from __future__ import annotations
 
@@ -80,6 +82,7 @@ def shot(page: object, name: str) -> Path:
 
 def test_page_end_to_end(page_server: tuple[LiveServer, bool], browser: object, tmp_path: Path) -> None:
     server, real = page_server
+    print(f"LLM: {'the real packaged GGUF' if real else 'scripted (no provisioned GGUF here)'}")
     context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")  # type: ignore[attr-defined]
     page = context.new_page()
     errors: list[str] = []
@@ -176,9 +179,10 @@ def test_page_end_to_end(page_server: tuple[LiveServer, bool], browser: object, 
 
     assert not errors, errors
     context.close()
-    img = ROOT / "docs" / "img"
-    img.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(ARTIFACTS / "web-search.png", img / "web.png")
+    if os.environ.get("LOCALKB_UPDATE_SCREENSHOT"):  # refresh the README's picture on request only
+        img = ROOT / "docs" / "img"
+        img.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ARTIFACTS / "web-search.png", img / "web.png")
 
 
 def test_page_asks_for_the_token(tmp_path_factory: pytest.TempPathFactory, browser: object) -> None:

@@ -1,4 +1,5 @@
 """``localkb eval``: retrieval quality on a BEIR-layout dataset."""
+
 from __future__ import annotations
 
 import sys
@@ -16,26 +17,53 @@ def eval_group() -> None:
     pass
 
 
-@eval_group.command(help="Score retrieval on DATASET_DIR (corpus.jsonl, queries.jsonl, qrels/test.tsv): "
-                         "nDCG@10, recall@10, recall@100, MRR@10, P@1, and abstention precision/recall for queries "
-                         "that have no relevant document.\n\n"
-                         "Builds a temporary KB from the corpus, or builds/reuses the one at --kb.")
+@eval_group.command(
+    help="Score retrieval on DATASET_DIR (corpus.jsonl, queries.jsonl, qrels/test.tsv): "
+    "nDCG@10, recall@10, recall@100, MRR@10, P@1, and abstention precision/recall for queries "
+    "that have no relevant document.\n\n"
+    "Builds a temporary KB from the corpus, or builds/reuses the one at --kb."
+)
 @click.argument("dataset_dir", type=click.Path(file_okay=False))
-@click.option("--kb", "kb", type=click.Path(file_okay=False), default=None,
-              help="KB folder to build the corpus into, or reuse if it was built from the same corpus "
-                   "[default: a temporary folder].")
+@click.option(
+    "--kb",
+    "kb",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="KB folder to build the corpus into, or reuse if it was built from the same corpus "
+    "[default: a temporary folder].",
+)
 @click.option("--mode", default=None, help="dense, lexical or hybrid [default: hybrid].")
 @click.option("--model", default=None, help="Embedding model for a new KB (e.g. 'multilingual').")
-@click.option("--min-score", default="auto", show_default=True,
-              help="Cut-off: a number, 'auto' (calibrated) or 'none'.")
-@click.option("-k", "k", type=click.IntRange(1, 1000), default=100, show_default=True,
-              help="Documents retrieved per query (and written to --run).")
-@click.option("--run", "run_file", type=click.Path(dir_okay=False), default=None,
-              help="Also write the ranked lists here in TREC run format (qid Q0 docid rank score tag).")
+@click.option(
+    "--min-score", default="auto", show_default=True, help="Cut-off: a number, 'auto' (calibrated) or 'none'."
+)
+@click.option(
+    "-k",
+    "k",
+    type=click.IntRange(1, 1000),
+    default=100,
+    show_default=True,
+    help="Documents retrieved per query (and written to --run).",
+)
+@click.option(
+    "--run",
+    "run_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the ranked lists here in TREC run format (qid Q0 docid rank score tag).",
+)
 @json_option
 @handle_errors
-def retrieval(dataset_dir: str, kb: str | None, mode: str | None, model: str | None, min_score: str, k: int,
-              run_file: str | None, as_json: bool) -> None:
+def retrieval(
+    dataset_dir: str,
+    kb: str | None,
+    mode: str | None,
+    model: str | None,
+    min_score: str,
+    k: int,
+    run_file: str | None,
+    as_json: bool,
+) -> None:
     from ..search.engine import resolve_min_score, resolve_mode
     from ..search.eval import load_dataset, prepare_kb, run_queries, score, write_trec
     from .progress import ingest_progress
@@ -54,11 +82,18 @@ def retrieval(dataset_dir: str, kb: str | None, mode: str | None, model: str | N
             base, names = prepare_kb(ds, kb_path, model=model, progress=progress)
         with base:
             with _query_progress(enabled=not as_json, total=len(ds.queries)) as qprogress:
-                run = run_queries(ds, lambda q: base.search(q, k=k, min_score=cut, mode=mode), names,
-                                  progress=qprogress)
+                run = run_queries(
+                    ds, lambda q: base.search(q, k=k, min_score=cut, mode=mode), names, progress=qprogress
+                )
             model_id = base.manifest.model_id
-        metrics: dict[str, Any] = {"dataset": str(Path(dataset_dir)), "mode": mode, "model": model_id,
-                                   "min_score": min_score, "k": k, **score(ds, run)}
+        metrics: dict[str, Any] = {
+            "dataset": str(Path(dataset_dir)),
+            "mode": mode,
+            "model": model_id,
+            "min_score": min_score,
+            "k": k,
+            **score(ds, run),
+        }
         if run_file:
             metrics["run_file"] = run_file
             metrics["run_lines"] = write_trec(run, run_file, tag=f"localkb-{mode}")
@@ -68,10 +103,19 @@ def retrieval(dataset_dir: str, kb: str | None, mode: str | None, model: str | N
     if as_json:
         echo_json(metrics)
         return
-    click.echo(f"{metrics['queries']} queries ({metrics['judged_queries']} judged, "
-               f"{metrics['should_abstain']} without a relevant document), mode {mode}, model {model_id}")
-    for name in ("ndcg@10", "recall@10", "recall@100", "mrr@10", "p@1", "abstention_precision",
-                 "abstention_recall"):
+    click.echo(
+        f"{metrics['queries']} queries ({metrics['judged_queries']} judged, "
+        f"{metrics['should_abstain']} without a relevant document), mode {mode}, model {model_id}"
+    )
+    for name in (
+        "ndcg@10",
+        "recall@10",
+        "recall@100",
+        "mrr@10",
+        "p@1",
+        "abstention_precision",
+        "abstention_recall",
+    ):
         value = metrics[name]
         click.echo(f"  {name:<21} {'n/a' if value is None else f'{value:.4f}'}")
     click.echo(f"  {'abstained':<21} {metrics['abstained']}")

@@ -37,9 +37,14 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray: ...
 
 
-def load_embedder(spec: str | None = None, *, cache_folder: str | None = None) -> Embedder:
-    """Resolve ``spec`` to local files (never the network) and build the embedder (once per process)."""
-    return _build(resolve_model(spec, cache_folder=cache_folder))
+def load_embedder(spec: str | None = None, *, cache_folder: str | None = None, shared: bool = True) -> Embedder:
+    """Resolve ``spec`` to local files (never the network) and build the embedder.
+
+    With ``shared`` (the default) one instance per model is built per process and reused; ``shared=False``
+    builds a private instance (the server gives its ingest worker one, so searches never wait on it).
+    """
+    ref = resolve_model(spec, cache_folder=cache_folder)
+    return _build(ref) if shared else _build.__wrapped__(ref)
 
 
 @functools.lru_cache(maxsize=4)

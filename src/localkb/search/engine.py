@@ -12,6 +12,7 @@ Every hit also carries ``scores`` = {"dense", "lexical", "fused"} (what is known
 identifier rule (``search.identifiers``) and ``min_score`` (``search.thresholds``) are documented in
 docs/search.md.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from ..errors import SearchError
 from ..inspect import chunk_records, chunks_with_tags
 from ..results import Hit, SearchResult
 from . import fusion as fusion_mod
-from .identifiers import apply_rule, find_codes, is_code, matched_codes
+from .identifiers import apply_rule, find_codes, matched_codes
 from .tokenize import STOP_WORDS, tokenize, word_count
 
 if TYPE_CHECKING:
@@ -44,8 +45,10 @@ def validate_query(query: str) -> str:
     if query is None or not str(query).strip():
         raise SearchError("Empty query: give some words to search for.")
     if len(query) > MAX_QUERY_CHARS:
-        raise SearchError(f"Query too long ({len(query):,} characters; the limit is {MAX_QUERY_CHARS:,}). "
-                          "Search for the key sentence or words instead.")
+        raise SearchError(
+            f"Query too long ({len(query):,} characters; the limit is {MAX_QUERY_CHARS:,}). "
+            "Search for the key sentence or words instead."
+        )
     if word_count(str(query)) == 0:
         raise SearchError("The query has no words, only punctuation or symbols.")
     return str(query).strip()
@@ -93,9 +96,18 @@ def only_codes(query: str, codes: list[str]) -> bool:
     return all(w in code_tokens for w in words)
 
 
-def search(kb: KnowledgeBase, query: str, *, k: int = 10, tags: Sequence[str] | None = None,
-           min_score: float | str | None = None, mode: str | None = None, identifiers: bool = True,
-           fusion: str | None = None, alpha: float | None = None) -> SearchResult:
+def search(
+    kb: KnowledgeBase,
+    query: str,
+    *,
+    k: int = 10,
+    tags: Sequence[str] | None = None,
+    min_score: float | str | None = None,
+    mode: str | None = None,
+    identifiers: bool = True,
+    fusion: str | None = None,
+    alpha: float | None = None,
+) -> SearchResult:
     """Search ``kb``. See the module docstring for modes and score scales.
 
     Args:
@@ -113,12 +125,18 @@ def search(kb: KnowledgeBase, query: str, *, k: int = 10, tags: Sequence[str] | 
     tokens = tokenize(query)
     codes = find_codes(query) if identifiers else []
     if not tokens and not codes:
-        return SearchResult(query, [], mode, None,
-                            reason="The query has only stop words; add a word that says what to look for.")
+        return SearchResult(
+            query,
+            [],
+            mode,
+            None,
+            reason="The query has only stop words; add a word that says what to look for.",
+        )
     allowed = allowed_ids(kb, tags)
     if allowed is not None and not allowed:
-        return SearchResult(query, [], mode, None,
-                            reason=f"No document has the tag(s): {', '.join(tags or [])}.")
+        return SearchResult(
+            query, [], mode, None, reason=f"No document has the tag(s): {', '.join(tags or [])}."
+        )
     if kb.store.count() == 0:
         return SearchResult(query, [], mode, None, reason="The knowledge base is empty.")
     depth = max(k, DEPTH)
@@ -152,8 +170,10 @@ def search(kb: KnowledgeBase, query: str, *, k: int = 10, tags: Sequence[str] | 
         texts = {cid: row["embed_text"] for cid, row in kb.db.chunks_text(pool_ids).items()}
         matches = {cid: m for cid, m in matched_codes(texts, codes).items() if m}
         exact = {code: any(code in m for m in matches.values()) for code in codes}
-        extra = sorted((c for c in matches if c not in dense and c not in lexical),
-                       key=lambda c: (-len(matches[c]), -_lex_at(lex, all_lex, c), c))[:EXACT_CAP]
+        extra = sorted(
+            (c for c in matches if c not in dense and c not in lexical),
+            key=lambda c: (-len(matches[c]), -_lex_at(lex, all_lex, c), c),
+        )[:EXACT_CAP]
         if mode != "lexical" and vector is not None and extra:
             dense.update({h.id: h.score for h in kb.store.search(vector, len(extra), allowed=set(extra))})
         if mode != "dense":
@@ -162,15 +182,25 @@ def search(kb: KnowledgeBase, query: str, *, k: int = 10, tags: Sequence[str] | 
             dense.update({c: dense.get(c, -1.0) for c in extra})
         if only_codes(query, codes) and not any(exact.values()):
             missing = ", ".join(f"'{c}'" for c in codes)
-            return SearchResult(query, [], mode, None, exact_match=exact,
-                                reason=f"No chunk contains {missing} exactly (near-misses are not shown).")
+            return SearchResult(
+                query,
+                [],
+                mode,
+                None,
+                exact_match=exact,
+                reason=f"No chunk contains {missing} exactly (near-misses are not shown).",
+            )
 
     # fill in the other signal for every candidate so the fused score and the cut-off see both
     if mode == "hybrid":
         missing_dense = [c for c in lexical if c not in dense]
         if missing_dense and vector is not None:
-            dense.update({h.id: h.score for h in kb.store.search(vector, len(missing_dense),
-                                                                  allowed=set(missing_dense))})
+            dense.update(
+                {
+                    h.id: h.score
+                    for h in kb.store.search(vector, len(missing_dense), allowed=set(missing_dense))
+                }
+            )
         for c in dense:
             if c not in lexical and lex is not None:
                 score = _lex_at(lex, all_lex, c)
@@ -178,8 +208,13 @@ def search(kb: KnowledgeBase, query: str, *, k: int = 10, tags: Sequence[str] | 
                     lexical[c] = score
         method = str(setting("fusion", fusion, fusion_mod.DEFAULT_FUSION)).lower()
         scale = lex.ideal_score(tokens) if (lex is not None and method == "convex-abs") else None
-        fused = fusion_mod.fuse(method, dense, {c: s for c, s in lexical.items() if s > 0},
-                                alpha=fusion_mod.DEFAULT_ALPHA if alpha is None else alpha, lexical_scale=scale)
+        fused = fusion_mod.fuse(
+            method,
+            dense,
+            {c: s for c, s in lexical.items() if s > 0},
+            alpha=fusion_mod.DEFAULT_ALPHA if alpha is None else alpha,
+            lexical_scale=scale,
+        )
     elif mode == "dense":
         fused = dict(dense)
     else:
@@ -208,15 +243,20 @@ def search(kb: KnowledgeBase, query: str, *, k: int = 10, tags: Sequence[str] | 
             if best < threshold and not matches and not (lex is not None and lex.has_all(tokens, allowed)):
                 order = []
             else:
-                order = [c for c in order if dense.get(c, -1.0) >= threshold or lexical.get(c, 0.0) > 0
-                         or c in matches]
+                order = [
+                    c
+                    for c in order
+                    if dense.get(c, -1.0) >= threshold or lexical.get(c, 0.0) > 0 or c in matches
+                ]
         else:
             order = [c for c in order if dense.get(c, -1.0) >= threshold]
         if not order:
             how = "the KB's calibrated cut-off" if cut == "auto" else "the cut-off"
             on = "BM25 score" if mode == "lexical" else "similarity"
-            reason = (f"Nothing relevant: no chunk's {on} reached {how} ({threshold:.3f}). "
-                      "Use --min-score none to see the closest chunks anyway.")
+            reason = (
+                f"Nothing relevant: no chunk's {on} reached {how} ({threshold:.3f}). "
+                "Use --min-score none to see the closest chunks anyway."
+            )
 
     top = order[:k]
     records = chunk_records(kb, top)
@@ -232,12 +272,26 @@ def search(kb: KnowledgeBase, query: str, *, k: int = 10, tags: Sequence[str] | 
             scores["lexical"] = lexical.get(cid, 0.0)
         if mode == "hybrid":
             scores["fused"] = fused.get(cid, 0.0)
-        hits.append(Hit(id=cid, score=float(fused.get(cid, 0.0)), text=rec["text"], source=rec["source"],
-                        sources=rec["sources"], tags=rec["tags"], doc_id=rec["doc_id"],
-                        position=rec["position"], scores=scores, matched_terms=list(matches.get(cid, []))))
+        hits.append(
+            Hit(
+                id=cid,
+                score=float(fused.get(cid, 0.0)),
+                text=rec["text"],
+                source=rec["source"],
+                sources=rec["sources"],
+                tags=rec["tags"],
+                doc_id=rec["doc_id"],
+                position=rec["position"],
+                scores=scores,
+                matched_terms=list(matches.get(cid, [])),
+            )
+        )
     if not hits and reason is None:
-        reason = "Nothing matched: no chunk contains any of the query's words." if mode == "lexical" \
+        reason = (
+            "Nothing matched: no chunk contains any of the query's words."
+            if mode == "lexical"
             else "Nothing matched."
+        )
     return SearchResult(query, hits, mode, threshold, reason=reason, exact_match=exact)
 
 

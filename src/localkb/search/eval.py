@@ -12,6 +12,7 @@ over the queries that have relevant documents; an abstention there scores 0.
 
 Documents are ranked by their best chunk (a document split into several chunks appears once).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -47,8 +48,10 @@ class Dataset:
 
 def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     if not path.is_file():
-        raise DatasetError(f"{path} is missing (a BEIR folder needs corpus.jsonl, queries.jsonl and "
-                           "qrels/test.tsv).", path=str(path))
+        raise DatasetError(
+            f"{path} is missing (a BEIR folder needs corpus.jsonl, queries.jsonl and qrels/test.tsv).",
+            path=str(path),
+        )
     try:
         fh = open(path, encoding="utf-8")
     except OSError as exc:
@@ -61,11 +64,15 @@ def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise DatasetError(f"{path}:{lineno}: not valid JSON ({exc.msg}).", path=str(path),
-                                       line=lineno) from exc
+                    raise DatasetError(
+                        f"{path}:{lineno}: not valid JSON ({exc.msg}).", path=str(path), line=lineno
+                    ) from exc
                 if not isinstance(row, dict) or "_id" not in row or not isinstance(row.get("text"), str):
-                    raise DatasetError(f"{path}:{lineno}: each line needs \"_id\" and a string \"text\".",
-                                       path=str(path), line=lineno)
+                    raise DatasetError(
+                        f'{path}:{lineno}: each line needs "_id" and a string "text".',
+                        path=str(path),
+                        line=lineno,
+                    )
                 yield lineno, row
         except UnicodeDecodeError as exc:
             raise DatasetError(f"{path}: not UTF-8 text ({exc.reason}).", path=str(path)) from exc
@@ -106,14 +113,18 @@ def load_dataset(folder: str | Path, split: str = "test") -> Dataset:
             if lineno == 1 and parts[0].strip().lower() in ("query-id", "query_id", "qid"):
                 continue
             if len(parts) != 3 or not parts[2].strip().lstrip("-").isdigit():
-                raise DatasetError(f"{path}:{lineno}: expected query-id<TAB>corpus-id<TAB>integer score.",
-                                   path=str(path), line=lineno)
+                raise DatasetError(
+                    f"{path}:{lineno}: expected query-id<TAB>corpus-id<TAB>integer score.",
+                    path=str(path),
+                    line=lineno,
+                )
             qid, did = parts[0].strip(), parts[1].strip()
             if qid not in queries:
                 raise DatasetError(f"{path}:{lineno}: unknown query id {qid!r}.", path=str(path), line=lineno)
             if did not in corpus:
-                raise DatasetError(f"{path}:{lineno}: unknown corpus id {did!r}.", path=str(path),
-                                   line=lineno)
+                raise DatasetError(
+                    f"{path}:{lineno}: unknown corpus id {did!r}.", path=str(path), line=lineno
+                )
             qrels.setdefault(qid, {})[did] = int(parts[2])
     return Dataset(root, corpus, queries, qrels)
 
@@ -143,9 +154,14 @@ def write_corpus(ds: Dataset, folder: Path, ids_file: Path) -> dict[str, str]:
     return names
 
 
-def prepare_kb(ds: Dataset, kb_path: Path, *, model: str | None = None, store: str | None = None,
-               progress: Callable[[str, int, int], None] | None = None
-               ) -> tuple[KnowledgeBase, dict[str, str]]:
+def prepare_kb(
+    ds: Dataset,
+    kb_path: Path,
+    *,
+    model: str | None = None,
+    store: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[KnowledgeBase, dict[str, str]]:
     """Open (or build) a KB holding the dataset's corpus; returns it and file name → corpus id.
 
     The corpus is written to ``KB/eval-corpus/`` (file → id map in ``KB/eval-ids.json``) and ingested.
@@ -163,12 +179,16 @@ def prepare_kb(ds: Dataset, kb_path: Path, *, model: str | None = None, store: s
     if ids_file.is_file():
         saved = json.loads(ids_file.read_text(encoding="utf-8"))
         if saved.get("digest") != corpus_digest(ds):
-            raise DatasetError(f"The KB at {kb_path} was built from another corpus; give a new --kb folder.",
-                               path=str(kb_path))
+            raise DatasetError(
+                f"The KB at {kb_path} was built from another corpus; give a new --kb folder.",
+                path=str(kb_path),
+            )
         names = dict(saved["names"])
     elif (kb_path / "manifest.json").exists():
-        raise DatasetError(f"{kb_path} is a KB that was not built by 'localkb eval'; give a new --kb folder.",
-                           path=str(kb_path))
+        raise DatasetError(
+            f"{kb_path} is a KB that was not built by 'localkb eval'; give a new --kb folder.",
+            path=str(kb_path),
+        )
     kb = KnowledgeBase.open(kb_path, create=True, model=model, store=store)
     if names is None:
         names = write_corpus(ds, files, ids_file)
@@ -188,8 +208,9 @@ class Run:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def run_queries(ds: Dataset, search: SearchFn, names: dict[str, str],
-                progress: Callable[[int, int], None] | None = None) -> Run:
+def run_queries(
+    ds: Dataset, search: SearchFn, names: dict[str, str], progress: Callable[[int, int], None] | None = None
+) -> Run:
     """Search every query; map chunks to documents (best chunk wins)."""
     run = Run()
     total = len(ds.queries)
@@ -237,20 +258,24 @@ def score(ds: Dataset, run: Run) -> dict[str, Any]:
     for qid in judged:
         for name, value in query_metrics([d for d, _ in run.ranked.get(qid, [])], ds.qrels[qid]).items():
             sums[name] = sums.get(name, 0.0) + value
-    out: dict[str, Any] = {name: (sums.get(name, 0.0) / len(judged) if judged else None)
-                           for name in ("ndcg@10", "recall@10", "recall@100", "mrr@10", "p@1")}
+    out: dict[str, Any] = {
+        name: (sums.get(name, 0.0) / len(judged) if judged else None)
+        for name in ("ndcg@10", "recall@10", "recall@100", "mrr@10", "p@1")
+    }
     abstained = {q for q, r in run.ranked.items() if not r}
     should = ds.should_abstain
     hit = len(abstained & should)
-    out.update({
-        "queries": len(ds.queries),
-        "judged_queries": len(judged),
-        "should_abstain": len(should),
-        "abstained": len(abstained),
-        "abstention_precision": (hit / len(abstained)) if abstained else None,
-        "abstention_recall": (hit / len(should)) if should else None,
-        "errors": len(run.errors),
-    })
+    out.update(
+        {
+            "queries": len(ds.queries),
+            "judged_queries": len(judged),
+            "should_abstain": len(should),
+            "abstained": len(abstained),
+            "abstention_precision": (hit / len(abstained)) if abstained else None,
+            "abstention_recall": (hit / len(should)) if should else None,
+            "errors": len(run.errors),
+        }
+    )
     return out
 
 

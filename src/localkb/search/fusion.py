@@ -11,6 +11,7 @@ mapping simply did not get a score from it (it was not retrieved by it, or score
 
 The default (:data:`DEFAULT_FUSION`) was chosen by measurement (benchmarks/bench_search.py).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -27,8 +28,9 @@ def ranks(scores: Mapping[str, float]) -> dict[str, int]:
     return {cid: n for n, (cid, _) in enumerate(ordered, 1)}
 
 
-def rrf(signals: Mapping[str, Mapping[str, float]], *, k: int = RRF_K,
-        weights: Mapping[str, float] | None = None) -> dict[str, float]:
+def rrf(
+    signals: Mapping[str, Mapping[str, float]], *, k: int = RRF_K, weights: Mapping[str, float] | None = None
+) -> dict[str, float]:
     """Reciprocal rank fusion of ``{signal: {id: score}}`` → ``{id: fused}`` (higher is better)."""
     out: dict[str, float] = {}
     for name, scores in signals.items():
@@ -48,8 +50,13 @@ def minmax(scores: Mapping[str, float]) -> dict[str, float]:
     return {cid: (s - lo) / (hi - lo) for cid, s in scores.items()}
 
 
-def convex(dense: Mapping[str, float], lexical: Mapping[str, float], *,
-           alpha: float = DEFAULT_ALPHA, lexical_scale: float | None = None) -> dict[str, float]:
+def convex(
+    dense: Mapping[str, float],
+    lexical: Mapping[str, float],
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    lexical_scale: float | None = None,
+) -> dict[str, float]:
     """``alpha * minmax(dense) + (1 - alpha) * lexical'`` over the union of candidates.
 
     ``lexical'`` is ``minmax(lexical)``, or, when ``lexical_scale`` (the BM25 a perfect match would get) is
@@ -66,8 +73,15 @@ def convex(dense: Mapping[str, float], lexical: Mapping[str, float], *,
     return {cid: alpha * d.get(cid, 0.0) + (1 - alpha) * lex.get(cid, 0.0) for cid in set(d) | set(lex)}
 
 
-def fuse(method: str, dense: Mapping[str, float], lexical: Mapping[str, float], *,
-         alpha: float = DEFAULT_ALPHA, k: int = RRF_K, lexical_scale: float | None = None) -> dict[str, float]:
+def fuse(
+    method: str,
+    dense: Mapping[str, float],
+    lexical: Mapping[str, float],
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    k: int = RRF_K,
+    lexical_scale: float | None = None,
+) -> dict[str, float]:
     """Dispatch by name: ``rrf``, ``convex`` (min–max both) or ``convex-abs`` (BM25 on ``lexical_scale``)."""
     if method == "rrf":
         return rrf({"dense": dense, "lexical": lexical}, k=k)

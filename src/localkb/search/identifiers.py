@@ -21,6 +21,7 @@ candidates even when neither retriever found them. When no chunk contains a code
 (``exact_match[code] = False``) and the hits are near-misses, never flagged as matches; when the query
 is *only* codes and none is found, there are no hits at all.
 """
+
 from __future__ import annotations
 
 import re

@@ -16,9 +16,11 @@ How it stays current. bm25s indexes are static (a CSC matrix of precomputed BM25
    made by another process, from the chunk ids in SQLite (checked only when ``chunks.sqlite`` or its WAL
    changed on disk, so an idle KB costs one ``stat`` per search).
 
-Measured (docs/search.md): rebuilding the matrix takes well under a second at 10k chunks; a search is a
-sparse column sum (milliseconds).
+Measured (docs/benchmarks.md, "Search latency"): rebuilding the matrix from cached tokens took 3.3 s at
+11k chunks on a busy 2-core box (it grows linearly: expect tens of seconds at 100k); a lexical search is a
+sparse column sum, 0.5 ms p50 at 11k chunks.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,8 +52,9 @@ class LexicalIndex:
         self.folder = Path(kb.path) / "lexical"
         self.folder.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._cache = sqlite3.connect(str(self.folder / "tokens.sqlite"), check_same_thread=False,
-                                      isolation_level=None, timeout=30)
+        self._cache = sqlite3.connect(
+            str(self.folder / "tokens.sqlite"), check_same_thread=False, isolation_level=None, timeout=30
+        )
         self._cache.execute("PRAGMA journal_mode=WAL")
         self._cache.execute("CREATE TABLE IF NOT EXISTS tokens (id TEXT PRIMARY KEY, toks TEXT NOT NULL)")
         self._cache.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
@@ -79,16 +82,20 @@ class LexicalIndex:
 
     def _forget(self, ids: list[str]) -> None:
         for i in range(0, len(ids), BATCH):
-            batch = ids[i:i + BATCH]
+            batch = ids[i : i + BATCH]
             self._cache.execute(f"DELETE FROM tokens WHERE id IN ({','.join('?' * len(batch))})", batch)
 
     def _tokenise_missing(self, ids: Iterable[str]) -> int:
         ids = list(ids)
         have: set[str] = set()
         for i in range(0, len(ids), BATCH):
-            batch = ids[i:i + BATCH]
-            have.update(r[0] for r in self._cache.execute(
-                f"SELECT id FROM tokens WHERE id IN ({','.join('?' * len(batch))})", batch))
+            batch = ids[i : i + BATCH]
+            have.update(
+                r[0]
+                for r in self._cache.execute(
+                    f"SELECT id FROM tokens WHERE id IN ({','.join('?' * len(batch))})", batch
+                )
+            )
         missing = [i for i in ids if i not in have]
         rows = self.kb.db.chunks_text(missing)
         values = [(cid, " ".join(tokenize(row["embed_text"]))) for cid, row in rows.items()]
@@ -149,8 +156,10 @@ class LexicalIndex:
         if retriever is not None:
             retriever.save(str(target))
         tmp = self.folder / f"current.json.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps({"tokenizer": TOKENIZER_VERSION, "folder": name if retriever else None,
-                                   "ids": ids}), encoding="utf-8")
+        tmp.write_text(
+            json.dumps({"tokenizer": TOKENIZER_VERSION, "folder": name if retriever else None, "ids": ids}),
+            encoding="utf-8",
+        )
         os.replace(tmp, self.folder / "current.json")
         for old in self.folder.glob("bm25-*"):
             if old.name != name:
@@ -190,8 +199,9 @@ class LexicalIndex:
             return np.zeros(len(self.ids), dtype=np.float32)
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
 
-    def top(self, scores: np.ndarray, n: int,
-            allowed: Collection[str] | None = None) -> list[tuple[str, float]]:
+    def top(
+        self, scores: np.ndarray, n: int, allowed: Collection[str] | None = None
+    ) -> list[tuple[str, float]]:
         """The ``n`` best chunks with a positive score, best first, optionally only ``allowed`` ones."""
         if scores.size == 0 or n <= 0:
             return []
@@ -214,7 +224,7 @@ class LexicalIndex:
         if tid is None:
             return []
         indptr, indices = self._bm25.scores["indptr"], self._bm25.scores["indices"]
-        return [self.ids[int(i)] for i in indices[indptr[tid]:indptr[tid + 1]]]
+        return [self.ids[int(i)] for i in indices[indptr[tid] : indptr[tid + 1]]]
 
     def ideal_score(self, tokens: list[str]) -> float:
         """BM25 of a chunk of average length holding each query token once: ``sum(idf)`` (Lucene idf).
@@ -246,7 +256,7 @@ class LexicalIndex:
             tid = self._bm25.vocab_dict.get(token)
             if tid is None:
                 return False
-            docs = np.asarray(indices[indptr[tid]:indptr[tid + 1]])
+            docs = np.asarray(indices[indptr[tid] : indptr[tid + 1]])
             common = docs if common is None else np.intersect1d(common, docs, assume_unique=True)
             if common.size == 0:
                 return False

@@ -11,15 +11,17 @@ higher than the best of 100 for any query). So the cut-off is measured, not assu
    (``median + SPREAD * 1.4826 * MAD``): a query whose best chunk scores no better than unrelated text
    does here is answered with no hits and a reason. Median and MAD, not mean and max, because a bank
    sentence that happens to be on the KB's subject is an outlier that must not move the cut-off much.
-   ``SPREAD`` = 1.5 was chosen by measurement (docs/search.md): with MiniLM on the SQuAD dev / NYT /
-   ICD-10 benchmark KBs it answers 98 / 98 / 89% of unrelated questions (another set's) with nothing
-   while cutting 3 / 14 / 4% of answerable ones by their best cosine; SPREAD = 1 cut fewer answerable
-   questions (1 / 8 / 1%) but let 12–14% of unrelated ones through, and far more on tiny KBs.
+   ``SPREAD`` = 1.5 was chosen by measurement (docs/benchmarks.md, "Calibrated cut-off"): with MiniLM on
+   the SQuAD dev / NYT / ICD-10 benchmark KBs it answers 98 / 98 / 89% of unrelated questions (another
+   set's) with nothing while cutting 3 / 15 / 4% of answerable ones by their best cosine; SPREAD = 1 cut
+   fewer answerable questions (1 / 8 / 1%) but let 12–17% of unrelated ones through, and far more on tiny
+   KBs.
 
 The result is stored in ``manifest.extra["calibration"]`` with the model id and chunk count it was
 measured on, and measured again when the model differs or the chunk count has changed by more than
 half. Calibrating costs one embedding batch of ~50 sentences and ~50 searches.
 """
+
 from __future__ import annotations
 
 import time
@@ -88,14 +90,38 @@ BANK_EN = (
     "Easy card tricks to impress friends",
 )
 BANK_ZH = (
-    "鸡蛋要煮多久才能溏心？", "我家的猫总是抓沙发怎么办？", "怎样去除地毯上的红酒渍？", "周末去海边需要带什么？",
-    "阳台上怎么种西红柿？", "自行车爆胎了怎么补？", "裁判给了他一张黄牌。", "奶奶给孙子织了一条围巾。",
-    "昨晚下雨，山路很泥泞。", "怎么教小狗坐下？", "柠檬蛋糕的简单做法", "乐队又加演了一首老歌。",
-    "面团为什么发不起来？", "他换了一个新的水龙头垫圈。", "哪些室内植物不需要太多阳光？", "米饭可以冷冻以后再加热吗？",
-    "渡轮因为大雾晚点了。", "怎样把菜刀磨快？", "秋天树叶为什么会变色？", "孩子们堆了一个胡萝卜鼻子的雪人。",
-    "新鲜罗勒怎么保存？", "口香糖粘在头发上怎么办？", "马拉松选手九点经过公园。", "冬天多肉植物需要浇水吗？",
-    "门轴吱吱响怎么处理？", "野餐因为雷雨取消了。", "一天喝多少咖啡算多？", "旧电池在哪里回收？",
-    "怎样折一个飞得远的纸飞机？", "袜子总是在洗衣机里丢一只。", "小猫在纸箱里睡着了。", "铸铁锅怎么清洗？",
+    "鸡蛋要煮多久才能溏心？",
+    "我家的猫总是抓沙发怎么办？",
+    "怎样去除地毯上的红酒渍？",
+    "周末去海边需要带什么？",
+    "阳台上怎么种西红柿？",
+    "自行车爆胎了怎么补？",
+    "裁判给了他一张黄牌。",
+    "奶奶给孙子织了一条围巾。",
+    "昨晚下雨，山路很泥泞。",
+    "怎么教小狗坐下？",
+    "柠檬蛋糕的简单做法",
+    "乐队又加演了一首老歌。",
+    "面团为什么发不起来？",
+    "他换了一个新的水龙头垫圈。",
+    "哪些室内植物不需要太多阳光？",
+    "米饭可以冷冻以后再加热吗？",
+    "渡轮因为大雾晚点了。",
+    "怎样把菜刀磨快？",
+    "秋天树叶为什么会变色？",
+    "孩子们堆了一个胡萝卜鼻子的雪人。",
+    "新鲜罗勒怎么保存？",
+    "口香糖粘在头发上怎么办？",
+    "马拉松选手九点经过公园。",
+    "冬天多肉植物需要浇水吗？",
+    "门轴吱吱响怎么处理？",
+    "野餐因为雷雨取消了。",
+    "一天喝多少咖啡算多？",
+    "旧电池在哪里回收？",
+    "怎样折一个飞得远的纸飞机？",
+    "袜子总是在洗衣机里丢一只。",
+    "小猫在纸箱里睡着了。",
+    "铸铁锅怎么清洗？",
 )
 
 
@@ -115,7 +141,7 @@ class Calibration:
 
 
 def corpus_language(kb: KnowledgeBase, sample: int = 200) -> str:
-    """"zh" when most of a sample of chunks contain CJK text, else "en"."""
+    """ "zh" when most of a sample of chunks contain CJK text, else "en"."""
     rows = kb.db.query("SELECT text FROM chunks ORDER BY id LIMIT ?", (sample,))
     if not rows:
         return "en"
@@ -145,10 +171,17 @@ def measure(kb: KnowledgeBase, spread: float = SPREAD) -> Calibration | None:
             best.append(hits[0].score)
     scores = np.asarray(best, dtype=np.float64)
     return Calibration(
-        cutoff=round(cutoff_from(scores, spread), 4), method=METHOD, spread=spread,
-        model=kb.manifest.model_id, chunks=n, language=language,
-        bank_scores={"min": round(float(scores.min()), 4), "median": round(float(np.median(scores)), 4),
-                     "max": round(float(scores.max()), 4)},
+        cutoff=round(cutoff_from(scores, spread), 4),
+        method=METHOD,
+        spread=spread,
+        model=kb.manifest.model_id,
+        chunks=n,
+        language=language,
+        bank_scores={
+            "min": round(float(scores.min()), 4),
+            "median": round(float(np.median(scores)), 4),
+            "max": round(float(scores.max()), 4),
+        },
         measured_at=time.time(),
     )
 

@@ -14,6 +14,7 @@ Rules (the same for documents and queries, so a query token matches what was ind
 ``TOKENIZER_VERSION`` changes whenever these rules change: lexical indexes built with another version
 are rebuilt automatically.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,7 +31,8 @@ _TOKEN_RE = re.compile(rf"(?P<cjk>[{_CJK_RANGES}]+)|(?P<code>{_CODE})|(?P<word>{
 _CJK_RE = re.compile(f"[{_CJK_RANGES}]")
 _PART_RE = re.compile(rf"{_ALNUM}+")
 
-STOP_WORDS = frozenset("""
+STOP_WORDS = frozenset(
+    """
 a an and are as at be been being but by can could did do does doing for from had has have having he her
 here hers him his how i if in into is it its itself me my no nor not of on or our ours she should so
 some such than that the their theirs them then there these they this those to too very was we were what
@@ -38,7 +40,8 @@ when where which while who whom why will with would you your yours yourself am a
 after again against before below between both down during each few further more most off once only other
 out over own same under until up s t don
 的 了 是 在 和 与 及 或 也 就 都 而 之 其 这 那 着 呢 吗 吧 啊 把 被 让 给 对 从 向 于 以 为
-""".split())
+""".split()
+)
 
 _jieba_lock = threading.Lock()
 _jieba = None

@@ -186,13 +186,9 @@ class RoutedEmbedder:
 
 def fresh_embedder(spec: str) -> Any:
     """A new embedder instance of its own (``load_embedder`` returns one shared instance per process)."""
-    from ..embedders import base
-    from ..embedders.resolve import resolve_model
+    from ..embedders import load_embedder
 
-    build = getattr(base._build, "__wrapped__", None)  # the uncached constructor behind lru_cache
-    if build is None:
-        return base.load_embedder(spec)
-    return build(resolve_model(spec))
+    return load_embedder(spec, shared=False)
 
 
 def make_thread_safe(kb: KnowledgeBase) -> RoutedEmbedder:
