@@ -169,7 +169,17 @@ class KnowledgeBase:
 
         limit = float(max_file_mb or setting("max_file_mb", None, 100))
         with self._writing():
-            return run_ingest(self, paths, tags=tags, prune=prune, max_file_mb=limit, progress=progress)
+            report = run_ingest(self, paths, tags=tags, prune=prune, max_file_mb=limit, progress=progress)
+            if report.added or report.updated or report.removed:
+                self._refresh_derived()
+        return report
+
+    def _refresh_derived(self) -> None:
+        """Bring derived indexes up to date while the writer still holds the lock, so the first search
+        after an ingest (often in another process) finds them built."""
+        from .search.lexical import lexical_index
+
+        lexical_index(self).ensure_fresh()
 
     def delete_document(self, doc_id: int) -> bool:
         from .ingest.pipeline import remove_document
@@ -179,6 +189,7 @@ class KnowledgeBase:
                 return False
             remove_document(self, doc_id)
             self.store.flush()
+            self._refresh_derived()
             return True
 
     def _writing(self) -> _Writing:
@@ -256,6 +267,11 @@ class KnowledgeBase:
 
     def close(self) -> None:
         with self._lock:
+            for ext in self._extensions.values():
+                closer = getattr(ext, "close", None)
+                if callable(closer):
+                    closer()
+            self._extensions.clear()
             if self._store is not None:
                 self._store.close()
                 self._store = None

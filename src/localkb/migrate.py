@@ -112,11 +112,24 @@ def migrate(kb: str | os.PathLike[str], to: str, *, out: str | os.PathLike[str] 
         with _readonly(src / "chunks.sqlite") as conn:
             total = int(conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
             source_store = None if reembed else open_store(manifest.store, manifest.dim, base_dir=str(src))
-            target = open_store(uri, manifest.dim, base_dir=str(dest))
+            target = None
             try:
-                if not state.get("last_id") and target.count():
-                    raise StoreError(f"The target store {uri} already holds {target.count()} vectors; use an "
-                                     f"empty one (for Milvus: ?collection=NEW_NAME).")
+                target = open_store(uri, manifest.dim, base_dir=str(dest))
+                if not state.get("started"):
+                    if target.count():
+                        raise StoreError(f"The target store {uri} already holds {target.count()} vectors; use "
+                                         f"an empty one (for Milvus: ?collection=NEW_NAME).")
+                    state["started"] = True  # from here on, vectors in the target are ours: resume over them
+                    _save_state(dest, state)
+            except BaseException:
+                if target is not None:
+                    target.close()
+                if source_store is not None:
+                    source_store.close()
+                if not state.get("started"):
+                    shutil.rmtree(dest, ignore_errors=True)  # we created it: leave nothing behind
+                raise
+            try:
                 copied, reembedded = _copy_vectors(conn, manifest, source_store, target, dest, state,
                                                    total, batch_size, delay, progress)
                 target.flush()

@@ -122,3 +122,19 @@ def test_non_utf8_file_is_a_clear_error(tmp_path):
     (root / "corpus.jsonl").write_bytes(b'{"_id": "d1", "text": "\xff\xfe"}\n')
     with pytest.raises(DatasetError, match="not UTF-8"):
         load_dataset(root)
+
+
+def test_prepare_kb_refuses_a_kb_it_did_not_build(tmp_path):
+    from localkb.search.eval import prepare_kb
+
+    ds = load_dataset(write_beir(tmp_path / "ds"))
+    other = tmp_path / "somebody-elses-kb"
+    other.mkdir()
+    (other / "manifest.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(DatasetError, match="not built by 'localkb eval'"):
+        prepare_kb(ds, other)
+    built = tmp_path / "eval-kb"
+    built.mkdir()
+    (built / "eval-ids.json").write_text(json.dumps({"digest": "another corpus", "names": {}}), encoding="utf-8")
+    with pytest.raises(DatasetError, match="built from another corpus"):
+        prepare_kb(ds, built)

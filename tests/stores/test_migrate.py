@@ -75,6 +75,7 @@ def test_migrate_to_a_milvus_server(source_kb, tmp_path, milvus_address):
     assert _ids(_results(tmp_path / "kb-server")) == _ids(_results(source_kb))
     with pytest.raises(StoreError, match="already holds .* vectors"):  # never mix two KBs in one collection
         migrate(source_kb, uri, out=tmp_path / "kb-server-2")
+    assert not (tmp_path / "kb-server-2").exists()
 
 
 def test_reembed_from_chunk_text(source_kb, tmp_path):

@@ -113,12 +113,14 @@ def test_lite_file_held_by_another_process(tmp_path):
     store.close()
 
 
-def test_cli_prints_one_line_for_a_refused_connection(tmp_path):
+def test_cli_prints_one_line_for_a_refused_connection(source_kb, tmp_path):
     port = free_port()
+    out = tmp_path / "kb-server"
     proc = subprocess.run(
-        [LOCALKB, "ingest", str(tmp_path / "none.txt"), "--kb", str(tmp_path / "kb"),
-         "--store", f"milvus://127.0.0.1:{port}"], capture_output=True, text=True, timeout=120, check=False)
+        [LOCALKB, "migrate", "--kb", str(source_kb), "--to", f"milvus://127.0.0.1:{port}", "--out", str(out)],
+        capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
         (f"Error: Cannot connect to Milvus at http://127.0.0.1:{port}: Fail connecting to server on "
          f"127.0.0.1:{port}, illegal connection params or server unavailable")]
+    assert not out.exists()  # nothing left behind
