@@ -223,7 +223,9 @@ def table(results: dict[str, dict[str, Any]], args: argparse.Namespace, chunks: 
         f"{args.removed} whose gold paragraph was removed from the KB; KB of {args.corpus} paragraphs "
         f"({chunks} chunks; gold paragraphs plus other paragraphs of the same articles), packaged "
         f"all-MiniLM-L6-v2 + FAISS; LLM {args.model} Q4_K_M in process, greedy, "
-        f"{args.ctx}-token window, k={args.k}, ≤{ANSWER_TOKENS} answer tokens, {args.threads} threads.",
+        f"{args.ctx}-token window, k={args.k}, ≤{ANSWER_TOKENS} answer tokens, {args.threads} threads; "
+        f"1-minute load average {args.load[0]:.1f} at the start and {args.load[1]:.1f} at the end (on a "
+        "shared machine seconds per answer grow with the load).",
         "",
         "| system | gold paragraph in context | EM | F1 | answer contains gold | cited chunk holds the answer "
         "| answers with a citation | abstains when paragraph removed ↑ | abstains when answerable ↓ "
@@ -279,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     from localkb.llm.base import open_llm
     from localkb.llm.gguf import ensure_model
 
+    load_start = os.getloadavg()[0]
     corpus, queries, answers = load(fetch("squad-dev"))
     picked = sample(answers, args.questions + args.removed, args.seed)
     answerable, removed = picked[:args.questions], picked[args.questions:]
@@ -307,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{'ABSTAIN ' if out['abstained'] else ''}{out['answer'][:80]!r}", file=sys.stderr)
         results[name] = summarise(rows, gone, chunk_pid)
     llm.close()
+    args.load = (load_start, os.getloadavg()[0])
     md = table(results, args, len(chunk_pid))
     print(md)
     if not args.no_write:

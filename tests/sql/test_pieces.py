@@ -101,3 +101,17 @@ def test_examples_store_overlap_fallback_and_replace(tmp_path: Path) -> None:
     again = ExampleStore(tmp_path / "ex.sqlite", embedder=False)
     assert len(again.all("db1")) == 2
     again.close()
+
+
+def test_sqlite_double_quoted_strings_are_made_explicit(shop_db: Path) -> None:
+    from localkb.sql.guard import Guard
+
+    with Database(str(shop_db)) as db:
+        guard = Guard(introspect(db, samples=0))
+        verdict = guard.check('SELECT name FROM customers WHERE country = "UK"')
+        assert verdict.allowed and "country = 'UK'" in (verdict.sql or "")
+        assert any('"UK"' in note for note in verdict.rewrites)
+        assert db.run(verdict.sql).rows == [("Ada",)]
+        assert guard.check('SELECT "name" FROM customers').sql == 'SELECT "name" FROM customers LIMIT 1000'
+        assert not guard.check("SELECT c.\"nmae\" FROM customers AS c").allowed  # qualified: still an error
+        assert not guard.check("SELECT nmae FROM customers").allowed  # unquoted: still an error

@@ -70,6 +70,9 @@ class Guard:
         statements, error = self._parse(text)
         if error is not None:
             return Verdict(False, [Violation("parse", error)], text)
+        notes: list[str] = []
+        if self.dialect == "sqlite" and self.schema is not None:
+            statements, notes = _sqlite_string_identifiers(statements, self.schema)
         ctx = Context(statements, self.schema, self.dialect, self.max_rows)
         violations: list[Violation] = []
         for rule in self.rules:
@@ -77,7 +80,7 @@ class Guard:
         if violations:
             return Verdict(False, violations, text)
         final, rewrites = self._enforce_limit(statements[0])
-        return Verdict(True, [], text, final.sql(dialect=self.dialect, comments=False), rewrites)
+        return Verdict(True, [], text, final.sql(dialect=self.dialect, comments=False), notes + rewrites)
 
     def _parse(self, text: str) -> tuple[list[Any], str | None]:
         import sqlglot
@@ -112,6 +115,34 @@ class Guard:
             st.args["limit"].set("expression", exp.Literal.number(self.max_rows))
             return st, [f"lowered LIMIT {value} to {self.max_rows}"]
         return st, []
+
+
+def _sqlite_string_identifiers(statements: list[Any], schema: Schema) -> tuple[list[Any], list[str]]:
+    """SQLite reads a double-quoted name that matches no column as a string ("Math" = 'Math').
+
+    Make that explicit, so the rules and the executed SQL agree with what SQLite would do. Unquoted
+    or qualified names are left alone (an unknown one is still an error).
+    """
+    from sqlglot import exp
+
+    from .rules import _derived_names
+
+    columns = {c.name.lower() for t in schema.tables for c in t.columns}
+    out, notes = [], []
+    for st in statements:
+        names = columns | {n.lower() for n in _derived_names(st)}
+        targets = [c for c in st.find_all(exp.Column)
+                   if not c.table and isinstance(c.this, exp.Identifier) and c.this.quoted
+                   and c.name.lower() not in names]
+        if targets:
+            st = st.copy()
+            for col in [c for c in st.find_all(exp.Column)
+                        if not c.table and isinstance(c.this, exp.Identifier) and c.this.quoted
+                        and c.name.lower() not in names]:
+                notes.append(f'read "{col.name}" as the string \'{col.name}\' (SQLite does the same)')
+                col.replace(exp.Literal.string(col.name))
+        out.append(st)
+    return out, notes
 
 
 def _plain(text: str) -> str:
