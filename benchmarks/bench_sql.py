@@ -169,6 +169,7 @@ def main() -> None:
     parser.add_argument("--report-from", type=Path, default=None, metavar="JSON",
                         help="only re-render the section from an earlier run's --out file")
     parser.add_argument("--command", default=None, help="with --report-from: the command that produced it")
+    parser.add_argument("--note", default=None, help="with --report-from: one more paragraph for the section")
     args = parser.parse_args()
 
     questions, schemas = spider_dev()
@@ -183,7 +184,7 @@ def main() -> None:
         asked = {r["question"] for r in saved[0]["rows"]}
         picked = [q for q in questions if q["question"] in asked]
         report(saved, picked, len(questions), _nonempty_share(picked, fillings), done=len(saved) == 4,
-               write=not args.no_report, command=args.command)
+               write=not args.no_report, command=args.command, note=args.note)
         return
     picked = sample(questions, args.limit)
     examples = _Examples(questions)
@@ -200,7 +201,7 @@ def main() -> None:
 
 
 def report(results: list[dict[str, Any]], picked: list[dict[str, Any]], total: int, nonempty: float,
-           done: bool, write: bool, command: str | None = None) -> None:
+           done: bool, write: bool, command: str | None = None, note: str | None = None) -> None:
     lines = [
         "## Text-to-SQL: Spider dev, raw prompt vs the `localkb sql` agent",
         "",
@@ -230,6 +231,8 @@ def report(results: list[dict[str, Any]], picked: list[dict[str, Any]], total: i
         "at most 6 tables, so embedding-based table selection (used above 6 tables) never applies here. "
         "Seconds include waiting for a CPU: the 2 cores were shared with other jobs during the run."),
     ]
+    if note:
+        lines += ["", note]
     if not done:
         lines += ["", "_Partial: the run had not finished every configuration when this was written._"]
     if write:

@@ -15,7 +15,8 @@ its memory (RSS growth from before its library is imported to after the build) i
 - ``milvus-lite``: localkb's ``MilvusStore`` on ``milvus://./kb.db`` (Milvus Lite 3.x, embedded).
 
 Inserts go in batches of 1,000 (as ingestion does) and end with ``flush()``; searches are single
-queries, one after another, k=10.
+queries, one after another, k=10: once right after the build, and once more after closing and reopening
+the store from disk (what a later ``localkb search`` or the server sees).
 """
 from __future__ import annotations
 
