@@ -18,14 +18,15 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
-from _beir import load_beir  # noqa: E402
-from datasets import fetch  # noqa: E402
+import numpy as np
+from _beir import load_beir
+from datasets import fetch
 
 K = 10
 
@@ -106,10 +107,10 @@ def main(argv: list[str] | None = None) -> int:
             judged = [(q, r["text"]) for q, r in queries.items() if qrels.get(q)]
             if name == "squad-dev":
                 judged = random.Random(13).sample(judged, min(args.queries, len(judged)))
-            systems = {"localkb lexical (bm25s + localkb tokenizer)": lambda: localkb_bm25(docs)}
+            systems = {"localkb lexical (bm25s + localkb tokenizer)": partial(localkb_bm25, docs)}
             for analyzer in ("standard",):
-                systems[f"Milvus Lite BM25 ({analyzer} analyzer)"] = (
-                    lambda a=analyzer: milvus_bm25(docs, a, Path(tmp) / name))
+                systems[f"Milvus Lite BM25 ({analyzer} analyzer)"] = partial(milvus_bm25, docs, analyzer,
+                                                                             Path(tmp) / name)
             for label, build in systems.items():
                 (Path(tmp) / name).mkdir(exist_ok=True)
                 t = time.perf_counter()

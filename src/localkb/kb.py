@@ -34,9 +34,10 @@ ChunkListener = Callable[["KnowledgeBase", list[str], list[str]], None]
 
 
 def store_uri(store: str | None) -> str:
-    """``faiss`` → ``faiss://index``; full URIs pass through."""
-    value = setting("store", store, DEFAULT_STORE)
-    return value if "://" in value else f"{value.lower()}://index"
+    """The store URI for a new KB: ``faiss`` → ``faiss://index``; full URIs pass through."""
+    from .stores.base import store_uri as uri_for
+
+    return uri_for(str(setting("store", store, DEFAULT_STORE)))
 
 
 class KnowledgeBase:

@@ -33,8 +33,6 @@ from .manifest import MANIFEST, Manifest
 from .registry import resolve, split_uri
 
 STATE = ".migrate-state.json"
-#: what ``--to milvus`` (a bare scheme) means
-DEFAULT_URIS = {"milvus": "milvus://./kb.db"}
 #: never copied from the source folder (besides its vector store's own files)
 _SKIP = {MANIFEST, "chunks.sqlite", "chunks.sqlite-wal", "chunks.sqlite-shm", ".lock", STATE,
          ".ingest-in-progress"}
@@ -59,9 +57,9 @@ class MigrateReport:
 
 def target_uri(to: str) -> str:
     """``milvus`` → ``milvus://./kb.db``, ``chroma`` → ``chroma://index``; full URIs pass through."""
-    if "://" in to:
-        return to
-    return DEFAULT_URIS.get(to.lower(), f"{to.lower()}://index")
+    from .stores.base import store_uri
+
+    return store_uri(to)
 
 
 def default_out(kb: Path, uri: str) -> Path:

@@ -27,6 +27,17 @@ STORES: dict[str, str] = {
 }
 
 
+#: what a bare store name means inside a KB folder (``--store milvus`` is Milvus Lite, embedded)
+DEFAULT_URIS: dict[str, str] = {"milvus": "milvus://./kb.db"}
+
+
+def store_uri(name: str) -> str:
+    """``faiss`` → ``faiss://index``, ``milvus`` → ``milvus://./kb.db``; full URIs pass through."""
+    if "://" in name:
+        return name
+    return DEFAULT_URIS.get(name.lower(), f"{name.lower()}://index")
+
+
 @dataclass(frozen=True)
 class VectorHit:
     id: str
