@@ -81,14 +81,15 @@ def assert_consistent(kb: KnowledgeBase) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("store,kill_after,flush_every", [
-    ("faiss", 1, 4096),      # right after the first batch is committed, nothing flushed yet
-    ("faiss", 120, 32),      # mid-way, after several flushes
-    ("faiss", 240, 32),      # late
-    ("chroma", 80, 4096),   # Chroma persists on add: vectors may exist without their chunks
+@pytest.mark.parametrize("store,kill_at,flush_every", [
+    ("faiss", 0.0, 4096),    # right after the first batch is committed, nothing flushed yet
+    ("faiss", 0.4, 32),      # mid-way, after several flushes
+    ("faiss", 0.8, 32),      # late
+    ("chroma", 0.4, 4096),   # Chroma persists on add: vectors may exist without their chunks
 ])
-def test_sigkill_during_ingest_leaves_a_consistent_kb(corpus, reference, tmp_path, store, kill_after, flush_every):
+def test_sigkill_during_ingest_leaves_a_consistent_kb(corpus, reference, tmp_path, store, kill_at, flush_every):
     kb_dir = tmp_path / "kb"
+    kill_after = max(1, int(kill_at * len(reference)))  # chunks committed when the kill comes
     killed = ingest_and_kill(corpus, kb_dir, store, kill_after, flush_every)
     assert killed, "ingest finished before the kill point: make the corpus larger"
     with KnowledgeBase.open(kb_dir) as kb:

@@ -46,16 +46,18 @@ def live(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path, music_db: P
     """No token, ingest roots = the corpus folder, one database, scripted LLM, 1 MB upload limit."""
     from localkb.server.app import create_app
 
-    os.environ["LOCALKB_SQL_AUDIT"] = str(tmp_path_factory.mktemp("audit") / "audit.jsonl")
-    os.environ["LOCALKB_HOME"] = str(tmp_path_factory.mktemp("home"))
-    app = create_app(tmp_path_factory.mktemp("kb") / "kb", upload_roots=[corpus_dir],
-                     databases={"music": f"sqlite:///{music_db}"}, max_upload_mb=1.0, llm=scripted_llm())
-    server = LiveServer(app).start()
-    with server.client() as c:
-        r = c.post("/api/ingest/path", json={"paths": [str(corpus_dir / "docs")], "wait": True, "tags": ["corpus"]})
-        assert r.status_code == 200 and r.json()["status"] == "done", r.text
-    yield server
-    server.stop()
+    with pytest.MonkeyPatch.context() as mp:  # session-wide, but must not leak into other test folders
+        mp.setenv("LOCALKB_HOME", str(tmp_path_factory.mktemp("home")))
+        app = create_app(tmp_path_factory.mktemp("kb") / "kb", upload_roots=[corpus_dir],
+                         databases={"music": f"sqlite:///{music_db}"}, max_upload_mb=1.0, llm=scripted_llm(),
+                         sql_audit=str(tmp_path_factory.mktemp("audit") / "audit.jsonl"))
+        server = LiveServer(app).start()
+        with server.client() as c:
+            r = c.post("/api/ingest/path",
+                       json={"paths": [str(corpus_dir / "docs")], "wait": True, "tags": ["corpus"]})
+            assert r.status_code == 200 and r.json()["status"] == "done", r.text
+        yield server
+        server.stop()
 
 
 @pytest.fixture()

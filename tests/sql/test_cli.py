@@ -15,7 +15,8 @@ from localkb.cli import cli
 
 def _env(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ, LOCALKB_HOME=str(tmp_path / "home"), OMP_NUM_THREADS="1")
-    env.pop("LOCALKB_DB", None)
+    for name in ("LOCALKB_DB", "LOCALKB_SQL_AUDIT", "LOCALKB_SQL_EXAMPLES"):  # only LOCALKB_HOME decides here
+        env.pop(name, None)
     return env
 
 

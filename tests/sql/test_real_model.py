@@ -116,6 +116,8 @@ def test_cli_end_to_end_json(chinook_db: Path, gguf: Path, tmp_path: Path) -> No
     pytest.importorskip("llama_cpp")
     before = _sha(chinook_db)
     env = dict(os.environ, LOCALKB_HOME=str(tmp_path / "home"), OMP_NUM_THREADS="1", OMP_WAIT_POLICY="PASSIVE")
+    for name in ("LOCALKB_SQL_AUDIT", "LOCALKB_SQL_EXAMPLES"):
+        env.pop(name, None)
     exe = Path(sys.executable).with_name("localkb")
     res = subprocess.run([str(exe), "sql", "How many albums are there?", "--db", str(chinook_db),
                           "--llm", f"llamacpp://{gguf}", "--json"],
