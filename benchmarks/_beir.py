@@ -226,42 +226,15 @@ def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
 def load_beir(folder: Path) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, dict[str, int]]]:
     """Read a BEIR folder: ``(corpus by id, queries by id, qrels {qid: {docid: score}})``.
 
+    One reader serves the benchmarks and ``localkb eval``: this delegates to ``localkb.search.eval``.
+
     Raises:
         DatasetError: a file is missing or a line is malformed (the message names file and line).
     """
-    def rows(name: str) -> Iterator[tuple[int, dict[str, Any]]]:
-        path = folder / name
-        if not path.is_file():
-            raise DatasetError(f"{path} is missing", path=str(path))
-        with open(path, encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DatasetError(f"{path}:{lineno}: not JSON ({exc.msg})", path=str(path), line=lineno) from exc
-                if not isinstance(row, dict) or "_id" not in row or "text" not in row:
-                    raise DatasetError(f"{path}:{lineno}: needs '_id' and 'text'", path=str(path), line=lineno)
-                yield lineno, row
+    from localkb.search.eval import load_dataset
 
-    corpus = {str(r["_id"]): r for _, r in rows("corpus.jsonl")}
-    queries = {str(r["_id"]): r for _, r in rows("queries.jsonl")}
-    qrels: dict[str, dict[str, int]] = {}
-    path = folder / "qrels" / "test.tsv"
-    if not path.is_file():
-        raise DatasetError(f"{path} is missing", path=str(path))
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            parts = line.rstrip("\n").split("\t")
-            if lineno == 1 and parts[:2] == ["query-id", "corpus-id"]:
-                continue
-            if not line.strip():
-                continue
-            if len(parts) != 3 or not parts[2].lstrip("-").isdigit():
-                raise DatasetError(f"{path}:{lineno}: expected query-id, corpus-id, score", path=str(path), line=lineno)
-            qrels.setdefault(parts[0], {})[parts[1]] = int(parts[2])
-    return corpus, queries, qrels
+    ds = load_dataset(folder)
+    return ds.corpus, ds.queries, ds.qrels
 
 
 def publish(tmp: Path, final: Path) -> None:

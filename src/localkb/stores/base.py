@@ -8,7 +8,7 @@ by the embedder), higher is better, in [-1, 1]; ``distance`` is ``1 - score``.
 """
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -93,8 +93,8 @@ def store_path(rest: str, base_dir: str | None) -> str:
     return os.path.normpath(path)
 
 
-def as_matrix(vectors: np.ndarray, dim: int) -> np.ndarray:
-    """Validate shape and dtype once for every store."""
+def as_matrix(vectors: np.ndarray, dim: int, rows: int | None = None) -> np.ndarray:
+    """Validate shape and dtype once for every store (``rows``: how many ids the vectors go with)."""
     from ..errors import StoreError
 
     arr = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32))
@@ -102,7 +102,25 @@ def as_matrix(vectors: np.ndarray, dim: int) -> np.ndarray:
         arr = arr.reshape(1, -1)
     if arr.shape[1] != dim:
         raise StoreError(f"Vector dimension {arr.shape[1]} does not match the store's dimension {dim}.")
+    if rows is not None and rows != arr.shape[0]:
+        raise StoreError(f"{rows} ids for {arr.shape[0]} vectors.")
     return arr
+
+
+def gather_vectors(ids: Sequence[str], dim: int, found: Iterable[tuple[str, Sequence[float]]],
+                   where: str) -> np.ndarray:
+    """Place the ``(id, vector)`` pairs an engine returned in the order of ``ids``; every id must be there."""
+    from ..errors import StoreError
+
+    out = np.zeros((len(ids), dim), dtype=np.float32)
+    pos = {cid: i for i, cid in enumerate(ids)}
+    seen = 0
+    for cid, vec in found:
+        out[pos[str(cid)]] = np.asarray(vec, dtype=np.float32)
+        seen += 1
+    if seen != len(ids):
+        raise StoreError(f"{len(ids) - seen} of {len(ids)} ids are not in {where}.")
+    return out
 
 
 def vid(chunk_id: str) -> int:

@@ -9,12 +9,12 @@ Chroma persists on every call, so ``flush`` has nothing to do.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 import numpy as np
 
 from ..errors import StoreError
-from .base import VectorHit, as_matrix, split_uri, store_path
+from .base import VectorHit, as_matrix, gather_vectors, split_uri, store_path
 
 COLLECTION = "localkb"
 
@@ -47,9 +47,7 @@ class ChromaStore:
     def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         if not len(ids):
             return
-        arr = as_matrix(vectors, self.dim)
-        if len(ids) != arr.shape[0]:
-            raise StoreError(f"{len(ids)} ids for {arr.shape[0]} vectors.")
+        arr = as_matrix(vectors, self.dim, rows=len(ids))
         for i in range(0, len(ids), self._batch):
             self._col.upsert(ids=list(ids[i:i + self._batch]), embeddings=arr[i:i + self._batch])
 
@@ -96,17 +94,12 @@ class ChromaStore:
         Raises:
             StoreError: an id is not in the collection.
         """
-        out = np.zeros((len(ids), self.dim), dtype=np.float32)
-        pos = {cid: i for i, cid in enumerate(ids)}
-        found = 0
-        for i in range(0, len(ids), self._batch):
-            res = self._col.get(ids=list(ids[i:i + self._batch]), include=["embeddings"])
-            for cid, vec in zip(res["ids"], res["embeddings"]):
-                out[pos[cid]] = np.asarray(vec, dtype=np.float32)
-                found += 1
-        if found != len(ids):
-            raise StoreError(f"{len(ids) - found} of {len(ids)} ids are not in the Chroma store {self.path}.")
-        return out
+        def pairs() -> Iterator[tuple[str, Sequence[float]]]:
+            for i in range(0, len(ids), self._batch):
+                res = self._col.get(ids=list(ids[i:i + self._batch]), include=["embeddings"])
+                yield from zip(res["ids"], res["embeddings"])
+
+        return gather_vectors(ids, self.dim, pairs(), f"the Chroma store {self.path}")
 
     def flush(self) -> None:
         pass

@@ -34,9 +34,7 @@ class ExactStore:
         self._pos = {cid: i for i, cid in enumerate(self._ids)}
 
     def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
-        arr = as_matrix(vectors, self.dim)
-        if len(ids) != arr.shape[0]:
-            raise StoreError(f"{len(ids)} ids for {arr.shape[0]} vectors.")
+        arr = as_matrix(vectors, self.dim, rows=len(ids))
         self.delete([i for i in ids if i in self._pos])
         self._ids.extend(ids)
         self._vecs = np.vstack([self._vecs, arr])

@@ -53,9 +53,7 @@ class FaissStore:
     def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         if not len(ids):
             return
-        arr = as_matrix(vectors, self.dim)
-        if len(ids) != arr.shape[0]:
-            raise StoreError(f"{len(ids)} ids for {arr.shape[0]} vectors.")
+        arr = as_matrix(vectors, self.dim, rows=len(ids))
         keys = np.array([vid(i) for i in ids], dtype=np.int64)
         self._index.remove_ids(keys)  # upsert: IndexIDMap2 would keep a second copy otherwise
         self._index.add_with_ids(arr, keys)

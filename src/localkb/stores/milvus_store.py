@@ -22,7 +22,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -31,7 +31,7 @@ import numpy as np
 
 from ..config import setting
 from ..errors import ConfigError, StoreError
-from .base import VectorHit, as_matrix, split_uri, store_path
+from .base import VectorHit, as_matrix, gather_vectors, split_uri, store_path
 
 DEFAULT_COLLECTION = "localkb"
 OWNER = "localkb"
@@ -201,9 +201,7 @@ class MilvusStore:
     def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         if not len(ids):
             return
-        arr = as_matrix(vectors, self.dim)
-        if len(ids) != arr.shape[0]:
-            raise StoreError(f"{len(ids)} ids for {arr.shape[0]} vectors.")
+        arr = as_matrix(vectors, self.dim, rows=len(ids))
         for start in range(0, len(ids), WRITE_BATCH):
             rows = [{"id": cid, "vector": vec} for cid, vec in
                     zip(ids[start:start + WRITE_BATCH], arr[start:start + WRITE_BATCH].tolist())]
@@ -264,20 +262,14 @@ class MilvusStore:
         Raises:
             StoreError: an id is not in the store.
         """
-        out = np.zeros((len(ids), self.dim), dtype=np.float32)
-        pos = {cid: i for i, cid in enumerate(ids)}
-        found = 0
-        for start in range(0, len(ids), WRITE_BATCH):
-            part = list(ids[start:start + WRITE_BATCH])
-            rows = self._call(partial(self._client.get, self.collection, ids=part, output_fields=["vector"],
-                                      timeout=self._timeout), "get vectors")
-            for row in rows:
-                out[pos[str(row["id"])]] = np.asarray(row["vector"], dtype=np.float32)
-                found += 1
-        if found != len(ids):
-            raise StoreError(f"{len(ids) - found} of {len(ids)} ids are not in Milvus collection "
-                             f"'{self.collection}'.", uri=self.uri)
-        return out
+        def pairs() -> Iterator[tuple[str, Sequence[float]]]:
+            for start in range(0, len(ids), WRITE_BATCH):
+                part = list(ids[start:start + WRITE_BATCH])
+                rows = self._call(partial(self._client.get, self.collection, ids=part, output_fields=["vector"],
+                                          timeout=self._timeout), "get vectors")
+                yield from ((str(row["id"]), row["vector"]) for row in rows)
+
+        return gather_vectors(ids, self.dim, pairs(), f"Milvus collection '{self.collection}' ({self.uri})")
 
     def flush(self) -> None:
         """Seal what was written into segments (Milvus has already acknowledged every write durably in
