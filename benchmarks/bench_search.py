@@ -361,7 +361,7 @@ def calibration_table(
         keep = random.Random(7).sample(judged, min(n, len(judged)))
         unrelated = Dataset(src.folder, ds.corpus, {q: src.queries[q] for q in keep}, {})
         cells = []
-        for label, opts in (MODES[0], MODES[3]):
+        for _label, opts in (MODES[0], MODES[3]):
             r, _, _ = run(kb, unrelated, names, k=10, min_score="auto", **opts)
             cells.append(sum(1 for v in r.ranked.values() if not v) / len(keep))
         cal = kb.manifest.extra.get("calibration", {})

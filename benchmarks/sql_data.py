@@ -99,7 +99,7 @@ def build_chinook(dest: Path) -> Path:
     rows = _chinook_rows()
     conn = sqlite3.connect(dest)
     try:
-        for model, (table, cols) in CHINOOK_SCHEMA.items():
+        for _model, (table, cols) in CHINOOK_SCHEMA.items():
             defs = [] if table == "playlist_track" else ["id INTEGER PRIMARY KEY"]
             defs += [f"{col} {typ}" for _, col, typ, _ in cols]
             if table == "playlist_track":

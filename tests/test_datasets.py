@@ -42,7 +42,7 @@ squad = _load("_squad")
 idioms = _load("_idioms")
 datasets = _load("datasets")
 
-from localkb.errors import DatasetError
+from localkb.errors import DatasetError  # noqa: E402
 
 # --------------------------------------------------------------------------- _report
 

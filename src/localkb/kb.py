@@ -94,8 +94,8 @@ class KnowledgeBase:
             int(chunk_overlap if chunk_overlap is not None else setting("chunk_overlap", None, 30)),
         )
         uri = store_uri(store)
-        from .stores.base import STORES
         from .registry import resolve, split_uri
+        from .stores.base import STORES
 
         resolve("store", split_uri(uri)[0], STORES)  # fail on a misspelt store before creating anything
         enrich_fields = list(enrich or [])
@@ -109,7 +109,7 @@ class KnowledgeBase:
             localkb_version=__version__,
         )
         kb = cls(folder, manifest, embedder)
-        kb.store  # create the store's files before the manifest marks the KB as existing
+        _ = kb.store  # create the store's files before the manifest marks the KB as existing
         manifest.save(folder)
         return kb
 

@@ -22,10 +22,10 @@ class WriteLock:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 self._fd = fd
                 return
-            except BlockingIOError:
+            except BlockingIOError as exc:
                 if time.monotonic() >= deadline:
                     os.close(fd)
-                    raise KBLocked(f"Another localkb process is writing to {self.path.parent}; try again later.")
+                    raise KBLocked(f"Another localkb process is writing to {self.path.parent}; try again later.") from exc
                 time.sleep(0.1)
 
     def try_acquire(self) -> bool:

@@ -22,7 +22,7 @@ import os
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ class OllamaError(Exception):
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 class ChatModel:
@@ -73,7 +73,7 @@ class ChatModel:
         with open(path, "rb") as fh:
             self.digest = hashlib.sha256(fh.read(1 << 20) + str(stat.st_size).encode()).hexdigest()
         self.size = stat.st_size
-        self.modified = datetime.fromtimestamp(stat.st_mtime, timezone.utc).isoformat()
+        self.modified = datetime.fromtimestamp(stat.st_mtime, UTC).isoformat()
         self.lock = threading.Lock()
 
     def details(self) -> dict[str, Any]:

