@@ -51,7 +51,8 @@ models: install-test
 	$(BIN)/localkb models provision qwen2.5-coder-1.5b
 
 test: install-test models
-	OMP_NUM_THREADS=2 $(BIN)/python -m pytest -q
+	$(BIN)/ruff check src tests benchmarks
+	OMP_NUM_THREADS=2 $(BIN)/python -m pytest -q --durations=15
 
 lint:
 	$(BIN)/python -m ruff check src tests benchmarks
