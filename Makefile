@@ -28,7 +28,7 @@ demo: install
 	@echo "== ingest examples/ into $(DEMO_KB) =="
 	$(BIN)/localkb ingest examples/corpus --kb $(DEMO_KB) --tag example; test $$? -le 3
 	$(BIN)/localkb stats --kb $(DEMO_KB)
-	@for q in "What does IBE stand for?" "OBE" "E11.9" "三国演义 诸葛亮" "How do I ingest documents offline?"; do \
+	@for q in "What does IBE stand for?" "OBE" "E11.9" "E11.99" "入库异常" "桃园结义" "What is the capital of Peru?"; do \
 	  echo; echo "== localkb search \"$$q\" =="; $(BIN)/localkb search "$$q" --kb $(DEMO_KB) -k 3 || exit 1; done
 
 # llama-cpp-python has no binary wheel: build it once (5-14 min on 2 cores) and keep the wheel in ~/.cache.

@@ -13,8 +13,11 @@ def print_hits(result: SearchResult) -> None:
     if not result.hits:
         click.echo(f"No results. {result.reason or ''}".strip())
         return
+    if any(hit.matched_terms for hit in result.hits):
+        click.echo("(hits marked ✓ contain the query's code exactly and rank above those that do not)")
     for n, hit in enumerate(result.hits, 1):
         tags = f"  [{', '.join(hit.tags)}]" if hit.tags else ""
-        click.secho(f"{n}. {hit.score:.3f}  {hit.source}{tags}", bold=True)
+        exact = f"  ✓ {' '.join(hit.matched_terms)}" if hit.matched_terms else ""
+        click.secho(f"{n}. {hit.score:.3f}  {hit.source}{tags}{exact}", bold=True)
         text = " ".join(hit.text.split())
         click.echo(f"   {text[:300]}{'…' if len(text) > 300 else ''}")
