@@ -31,7 +31,7 @@ from datasets import fetch  # noqa: E402
 
 from localkb.config import cache_dir  # noqa: E402
 from localkb.search import engine  # noqa: E402
-from localkb.search.eval import Dataset, Run, load_dataset, prepare_kb, score  # noqa: E402
+from localkb.search.eval import Dataset, Run, load_dataset, prepare_kb, rank_documents, score  # noqa: E402
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 USE = "multilingual"
@@ -111,12 +111,7 @@ def run(
         t0 = time.perf_counter()
         result = engine.search(kb, row["text"], k=k, **options)
         times.append((time.perf_counter() - t0) * 1000)
-        seen: dict[str, float] = {}
-        for hit in result.hits:
-            did = names.get(Path(hit.source).name)
-            if did is not None and did not in seen:
-                seen[did] = hit.score
-        out.ranked[qid] = list(seen.items())
+        out.ranked[qid] = rank_documents(result, names)
         extras[qid] = result.exact_match
     return out, extras, times
 

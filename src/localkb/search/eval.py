@@ -221,15 +221,20 @@ def run_queries(
             run.errors[qid] = exc.message
             run.ranked[qid] = []
             continue
-        seen: dict[str, float] = {}
-        for hit in result.hits:
-            did = names.get(Path(hit.source).name)
-            if did is not None and did not in seen:
-                seen[did] = hit.score
-        run.ranked[qid] = list(seen.items())
+        run.ranked[qid] = rank_documents(result, names)
         if progress:
             progress(n, total)
     return run
+
+
+def rank_documents(result: SearchResult, names: dict[str, str]) -> list[tuple[str, float]]:
+    """Documents in the order of their best chunk (``names``: file name → corpus ``_id``)."""
+    seen: dict[str, float] = {}
+    for hit in result.hits:
+        did = names.get(Path(hit.source).name)
+        if did is not None and did not in seen:
+            seen[did] = hit.score
+    return list(seen.items())
 
 
 def dcg(gains: list[float]) -> float:
