@@ -71,11 +71,12 @@ class KnowledgeBase:
             manifest = Manifest.load(folder)
             embedder = None
             if model is not None:
+                from .embedders import load_embedder
                 from .embedders.resolve import canonical, resolve_model
 
-                requested = canonical(model)
-                if requested != manifest.model_id:
-                    manifest.check_model(resolve_model(model).id)
+                if canonical(model) != manifest.model_id:
+                    manifest.check_model(resolve_model(model).id)  # cheap: fails before loading anything
+                    embedder = load_embedder(model)  # the same model, found another way: use it
             if store is not None and store_uri(store).split("://")[0] != manifest.store.split("://")[0]:
                 raise ConfigError(
                     f"This KB stores its vectors in '{manifest.store}'; it was created that way. "
@@ -103,8 +104,12 @@ class KnowledgeBase:
         if bad:
             raise ConfigError(f"Unknown enrich field(s): {', '.join(bad)} (use tags, title, source or meta.NAME)")
         folder.mkdir(parents=True, exist_ok=True)
+        spec = str(model or "")
+        if spec and Path(spec).expanduser().exists():
+            spec = str(Path(spec).expanduser().resolve())
         manifest = Manifest(
             model_id=embedder.id, model_backend=embedder.backend, dim=embedder.dim, normalize=embedder.normalize,
+            model_spec=spec,
             store=uri, chunk_size=settings.size, chunk_overlap=settings.overlap, enrich=enrich_fields,
             localkb_version=__version__,
         )
@@ -125,12 +130,8 @@ class KnowledgeBase:
         with self._lock:
             if self._embedder is None:
                 from .embedders import load_embedder
-                from .embedders.resolve import DEFAULT_MODEL, USE_MODEL
 
-                spec = self.manifest.model_id
-                if spec.startswith("local/"):
-                    spec = spec[len("local/"):]
-                self._embedder = load_embedder(spec if spec not in (DEFAULT_MODEL, USE_MODEL) else spec)
+                self._embedder = load_embedder(self.manifest.model_spec or self.manifest.model_id)
                 self.manifest.check_model(self._embedder.id)
             return self._embedder
 

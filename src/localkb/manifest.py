@@ -27,6 +27,8 @@ class Manifest:
     metric: str = "cosine"
     chunk_size: int = 180
     chunk_overlap: int = 30
+    #: how to find the model again: an absolute folder for a model given by path, else its name ("" = model_id)
+    model_spec: str = ""
     #: which document tags / metadata fields are prepended to the text that is embedded and indexed
     enrich: list[str] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
