@@ -34,7 +34,9 @@ class Embedder(Protocol):
     #: longest input in the model's own tokens (longer text is truncated by the model)
     max_tokens: int
 
-    def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray: ...
+    def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        """L2-normalised float32 ``(len(texts), dim)``; safe to call from several threads."""
+        ...
 
 
 def load_embedder(spec: str | None = None, *, cache_folder: str | None = None, shared: bool = True) -> Embedder:

@@ -4,6 +4,7 @@ Not a sentence-transformers model: it shows that any embedder fits behind the sa
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,13 +30,15 @@ class USEEmbedder:
         import os
 
         self._model = USE(threads=int(os.environ.get("LOCALKB_EMBED_THREADS") or 2))
+        self._lock = threading.Lock()  # one encode at a time: the server calls from several threads
         self.id = ref.id
         self.path = ref.path
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [self._model.encode(list(texts[i:i + batch_size])) for i in range(0, len(texts), batch_size)]
+        with self._lock:
+            parts = [self._model.encode(list(texts[i:i + batch_size])) for i in range(0, len(texts), batch_size)]
         return normalise(np.vstack(parts))
 
     def count_tokens(self, text: str) -> int:

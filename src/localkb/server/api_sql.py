@@ -41,21 +41,6 @@ def _url(c: ServerContext, name: str) -> str:
     return url
 
 
-class _LockedEmbedder:
-    """The examples store and the table picker share one default embedder, one call at a time."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-        self._lock = threading.Lock()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def embed(self, texts: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            return self._inner.embed(texts, **kwargs)
-
-
 def _embedder(request: Request) -> Any:
     with _embedder_lock:
         cached = getattr(request.app.state, "sql_embedder", None)
@@ -63,7 +48,7 @@ def _embedder(request: Request) -> Any:
             from ..sql.agent import load_default_embedder
 
             inner = load_default_embedder()
-            cached = _LockedEmbedder(inner) if inner else False
+            cached = inner or False  # embedders serialise their own calls (one encode at a time)
             request.app.state.sql_embedder = cached
         return cached
 
