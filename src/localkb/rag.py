@@ -28,8 +28,8 @@ _CITATION = re.compile(r"[\[【]\s*(\d{1,3}(?:\s*[,，、;]\s*\d{1,3})*)\s*[\]�
 
 
 class Searchable(Protocol):
-    def search(self, query: str, k: int = 10, tags: list[str] | None = None,
-               min_score: float | str | None = None) -> SearchResult: ...
+    def search(self, query: str, *, k: int = 10, tags: Sequence[str] | None = None,
+               min_score: float | str | None = None, mode: str | None = None) -> SearchResult: ...
 
 
 @dataclass

@@ -42,9 +42,7 @@ class AskRequest(BaseModel):
 def _answer(c: ServerContext, body: AskRequest, stream_cb: Any = None) -> Any:
     from ..rag import answer
 
-    # KnowledgeBase.search takes k, tags… as keywords, which is how rag calls it (its Protocol is stricter)
-    kb: Any = c.kb
-    return answer(kb, body.question, llm=c.llm.get(), k=body.k, min_score=body.min_score,
+    return answer(c.kb, body.question, llm=c.llm.get(), k=body.k, min_score=body.min_score,
                   tags=body.tags or None, max_answer_tokens=body.max_tokens, stream_cb=stream_cb)
 
 
