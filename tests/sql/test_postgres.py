@@ -8,7 +8,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -18,16 +17,12 @@ import pytest
 from localkb.errors import SQLError
 from localkb.sql.executor import Database
 
+from ..procs import free_port
+
 
 def _bin(name: str) -> str | None:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return found[-1] if found else shutil.which(name)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +39,7 @@ def pg_url():
     pgdata = data / "data"
     subprocess.run([*as_user, initdb, "-D", str(pgdata), "-U", "kb", "--auth=trust", "-E", "UTF8"],
                    check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {data}"
     subprocess.run([*as_user, pg_ctl, "-D", str(pgdata), "-o", opts, "-w", "-l", str(data / "log"), "start"],
                    check=True, capture_output=True)

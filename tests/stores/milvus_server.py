@@ -13,13 +13,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..procs import free_port, stop_process
+
 HERE = Path(__file__).resolve().parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
@@ -49,9 +45,4 @@ def milvus_lite_server(data_dir: Path, *, token: str | None = None) -> Iterator[
         wait_for_port(port, proc)
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)

@@ -14,7 +14,8 @@ from localkb.errors import StoreError
 from localkb.stores.base import open_store
 from tests.conftest import LOCALKB
 
-from .milvus_server import free_port, milvus_lite_server
+from ..procs import free_port
+from .milvus_server import milvus_lite_server
 
 
 def test_connection_refused_fails_fast():
