@@ -25,7 +25,7 @@ install: $(BIN)/python
 	$(PIP) install -q -e ".[chroma,multilingual]"
 
 demo: install
-	@echo "== ingest examples/ into $(DEMO_KB) =="
+	@echo "== ingest examples/corpus into $(DEMO_KB) =="
 	$(BIN)/localkb ingest examples/corpus --kb $(DEMO_KB) --tag example; test $$? -le 3
 	$(BIN)/localkb stats --kb $(DEMO_KB)
 	@for q in "What does IBE stand for?" "OBE" "E11.9" "E11.99" "入库异常" "桃园结义" "What is the capital of Peru?"; do \
