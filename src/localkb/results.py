@@ -1,4 +1,5 @@
 """Typed values that cross the library boundary (CLI, HTTP and Python API all return these)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -37,6 +38,8 @@ class SearchResult:
     reason: str | None = None
     #: per code-like token in the query: does any chunk contain it verbatim?
     exact_match: dict[str, bool] = field(default_factory=dict)
+    #: hybrid convex fusion: the weights the dense and lexical signals got for this query
+    weights: dict[str, float] | None = None
 
     @property
     def abstained(self) -> bool:
@@ -49,6 +52,7 @@ class SearchResult:
             "min_score": self.min_score,
             "reason": self.reason,
             "exact_match": self.exact_match,
+            "weights": self.weights,
             "hits": [h.to_dict() for h in self.hits],
         }
 
@@ -70,6 +74,8 @@ class IngestReport:
     chunks: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     embedded: int = 0
+    #: advice for people, e.g. an English-only model on a mostly Chinese KB
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,4 +85,5 @@ class IngestReport:
             "removed": self.removed,
             "chunks": self.chunks,
             "skipped": [asdict(s) for s in self.skipped],
+            "notes": list(self.notes),
         }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from localkb.search.fusion import convex, fuse, minmax, order, ranks, rrf
+from localkb.search.fusion import convex, evidence_weights, fuse, minmax, order, ranks, rrf, strength
 
 
 def test_ranks_are_one_based_and_ties_break_by_id():
@@ -39,12 +39,32 @@ def test_convex_combination_weights_and_missing_scores():
         convex(dense, lexical, alpha=1.5)
 
 
-def test_absolute_lexical_scale_caps_weak_matches():
-    dense = {"a": 0.9, "b": 0.5}
-    lexical = {"a": 1.0, "b": 4.0}
-    assert convex(dense, lexical, alpha=0.5, lexical_scale=8.0) == pytest.approx({"a": 0.5625, "b": 0.25})
-    assert convex(dense, lexical, alpha=0.5, lexical_scale=2.0)["b"] == pytest.approx(0.5)  # capped at 1
-    assert fuse("convex-abs", dense, lexical, lexical_scale=8.0) == convex(dense, lexical, lexical_scale=8.0)
+def test_strength_is_a_clipped_ramp():
+    assert strength(0.2, 0.2, 0.3) == 0.0
+    assert strength(0.25, 0.2, 0.3) == pytest.approx(0.5)
+    assert strength(0.9, 0.2, 0.3) == 1.0
+    assert strength(-1.0, 0.2, 0.3) == 0.0
+    assert strength(0.3, 0.3, 0.3) == 1.0 and strength(0.29, 0.3, 0.3) == 0.0  # degenerate: a step
+
+
+def test_evidence_weights_scale_each_signal_by_its_strength():
+    assert evidence_weights(0.5, 1.0, 1.0) == pytest.approx((0.5, 0.5))
+    assert evidence_weights(0.5, 1.0, 0.25) == pytest.approx((0.8, 0.2))
+    assert evidence_weights(0.5, 0.0, 0.3) == pytest.approx((0.0, 1.0))
+    assert evidence_weights(0.7, 0.0, 0.0) == pytest.approx((0.7, 0.3))  # nothing convincing: plain split
+    with pytest.raises(ValueError):
+        evidence_weights(1.2, 1.0, 1.0)
+
+
+def test_weak_lexical_evidence_cannot_outvote_dense():
+    # the lexical list is one incidental word: min-max would stretch its best chunk to 1.0
+    dense = {"right": 0.62, "wrong": 0.40}
+    lexical = {"wrong": 0.3}
+    plain = fuse("convex-fixed", dense, lexical, alpha=0.5)
+    assert plain["right"] == pytest.approx(plain["wrong"])  # a tie the lexical noise created
+    weighted = fuse("convex", dense, lexical, alpha=0.5, strengths=(1.0, 0.2))
+    assert order(weighted) == ["right", "wrong"]
+    assert fuse("convex", dense, lexical, strengths=(1.0, 1.0)) == plain
 
 
 def test_fuse_dispatch_and_order():

@@ -8,6 +8,7 @@ import pytest
 
 from localkb import KnowledgeBase
 from localkb.errors import SearchError
+from localkb.search import engine
 from localkb.search.lexical import lexical_index
 
 DOCS = {
@@ -86,6 +87,30 @@ def test_result_json_carries_exact_match_and_scores(kb):
     hit = data["hits"][0]
     assert set(hit["scores"]) == {"dense", "lexical", "fused"} and hit["matched_terms"] == ["IBE"]
     assert 0 <= hit["score"] <= 1 and -1 <= hit["scores"]["dense"] <= 1 and hit["scores"]["lexical"] > 0
+
+
+def test_fusion_weights_follow_each_signals_evidence(kb):
+    # both signals strong: the plain 0.5 / 0.5 split
+    res = kb.search("when is an IBE raised", min_score="none")
+    assert res.weights == {"dense": 0.5, "lexical": 0.5} and res.to_dict()["weights"] == res.weights
+    # only incidental words match lexically ("the", "morning", "unloading" is not "unload"): BM25 gets less say
+    res = kb.search(
+        "At what hour in the morning can lorries start unloading their cargo near the northern loading bay "
+        "entrance",
+        min_score="none",
+    )
+    assert 0 < res.weights["lexical"] < 0.5 and sources(res)[0] == "hours.txt"
+    # no query word in any chunk: dense alone decides
+    res = kb.search("what time do the lorries arrive", min_score="none")
+    assert res.weights == {"dense": 1.0, "lexical": 0.0} and sources(res)[0] == "hours.txt"
+    assert engine.search(kb, "IBE", mode="hybrid", fusion="rrf").weights is None
+    assert engine.search(kb, "IBE", fusion="convex-fixed", alpha=0.7).weights == {
+        "dense": 0.7,
+        "lexical": 0.3,
+    }
+    with pytest.raises(SearchError, match="Unknown fusion"):
+        engine.search(kb, "IBE", fusion="max")
+    assert kb.search("IBE", mode="dense").weights is None
 
 
 @pytest.mark.parametrize("mode", ["lexical", "hybrid"])

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ..kb import KnowledgeBase
+    from .lexical import LexicalIndex
 
 MAX_QUERY_CHARS = 10_000
 MODES = ("hybrid", "dense", "lexical")
@@ -38,6 +39,9 @@ DEFAULT_MODE = "hybrid"
 DEPTH = 50
 #: at most this many chunks holding an exact code are added to the candidates / checked
 EXACT_CAP = 200
+#: under ``min_score="auto"``, a hybrid query whose best cosine is below the cut-off is still answered
+#: when its best BM25 reaches this share of the ideal score (see docs/search.md "Thresholds")
+ANSWER_COVERAGE = 0.2
 
 
 def validate_query(query: str) -> str:
@@ -142,6 +146,8 @@ def search(
     depth = max(k, DEPTH)
 
     dense: dict[str, float] = {}
+    weights: dict[str, float] | None = None
+    coverage = 0.0
     vector = None
     if mode in ("dense", "hybrid"):
         vector = kb.embedder.embed([query])
@@ -206,15 +212,8 @@ def search(
                 score = _lex_at(lex, all_lex, c)
                 if score > 0:
                     lexical[c] = score
-        method = str(setting("fusion", fusion, fusion_mod.DEFAULT_FUSION)).lower()
-        scale = lex.ideal_score(tokens) if (lex is not None and method == "convex-abs") else None
-        fused = fusion_mod.fuse(
-            method,
-            dense,
-            {c: s for c, s in lexical.items() if s > 0},
-            alpha=fusion_mod.DEFAULT_ALPHA if alpha is None else alpha,
-            lexical_scale=scale,
-        )
+        coverage = lexical_coverage(lex, tokens, lexical)
+        fused, weights = fuse_hybrid(kb, dense, lexical, coverage, fusion=fusion, alpha=alpha)
     elif mode == "dense":
         fused = dict(dense)
     else:
@@ -240,7 +239,8 @@ def search(
             order = [c for c in order if dense.get(c, -1.0) >= threshold or (cut == "auto" and c in matches)]
         elif cut == "auto":
             best = max(dense.values(), default=-1.0)
-            if best < threshold and not matches and not (lex is not None and lex.has_all(tokens, allowed)):
+            lexical_answer = coverage >= ANSWER_COVERAGE or (lex is not None and lex.has_all(tokens, allowed))
+            if best < threshold and not matches and not lexical_answer:
                 order = []
             else:
                 order = [
@@ -292,7 +292,48 @@ def search(
             if mode == "lexical"
             else "Nothing matched."
         )
-    return SearchResult(query, hits, mode, threshold, reason=reason, exact_match=exact)
+    return SearchResult(query, hits, mode, threshold, reason=reason, exact_match=exact, weights=weights)
+
+
+def lexical_coverage(lex: LexicalIndex | None, tokens: list[str], lexical: dict[str, float]) -> float:
+    """The best candidate's BM25 as a share of the score of a chunk holding every query word once
+    (``LexicalIndex.ideal_score``): near 0 when only incidental words matched; can exceed 1."""
+    best = max(lexical.values(), default=0.0)
+    if lex is None or best <= 0:
+        return 0.0
+    ideal = lex.ideal_score(tokens)
+    return best / ideal if ideal > 0 else 0.0
+
+
+def fuse_hybrid(
+    kb: KnowledgeBase,
+    dense: dict[str, float],
+    lexical: dict[str, float],
+    coverage: float,
+    *,
+    fusion: str | None = None,
+    alpha: float | None = None,
+) -> tuple[dict[str, float], dict[str, float] | None]:
+    """Fused scores and the (dense, lexical) weights used (None for RRF). See ``search.fusion``."""
+    method = str(setting("fusion", fusion, fusion_mod.DEFAULT_FUSION)).lower()
+    alpha = fusion_mod.DEFAULT_ALPHA if alpha is None else float(alpha)
+    strengths = (1.0, 1.0)
+    if method == "convex" and dense:
+        from .thresholds import dense_strength
+
+        strengths = (
+            dense_strength(kb, max(dense.values())),
+            fusion_mod.strength(coverage, 0.0, fusion_mod.LEXICAL_FULL_COVERAGE),
+        )
+    positive = {c: s for c, s in lexical.items() if s > 0}
+    try:
+        fused = fusion_mod.fuse(method, dense, positive, alpha=alpha, strengths=strengths)
+    except ValueError as exc:
+        raise SearchError(str(exc)) from None
+    if method == "rrf":
+        return fused, None
+    wd, wl = fusion_mod.evidence_weights(alpha, *strengths)  # (alpha, 1 - alpha) for convex-fixed
+    return fused, {"dense": round(wd, 4), "lexical": round(wl, 4)}
 
 
 def _lex_at(lex: object, all_lex: np.ndarray | None, chunk_id: str) -> float:

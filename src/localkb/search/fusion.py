@@ -8,8 +8,16 @@ mapping simply did not get a score from it (it was not retrieved by it, or score
 * :func:`convex` — normalised convex combination: each signal min–max normalised over the candidates
   to [0, 1] (a missing score counts as 0), then ``alpha * dense + (1 - alpha) * lexical``. Scores are in
   [0, 1] but relative to this query's candidates, never comparable across queries.
+* :func:`evidence_weights` — the default ``convex`` fusion does not give both signals a fixed say: each
+  one's weight is scaled by how strong *its* best candidate is for this query (:func:`strength`), so a
+  signal that found nothing better than noise cannot, after min–max stretching, outvote one that did.
+  The engine measures the two strengths: dense — the best cosine against the KB's calibration (0 at the
+  median best score of unrelated sentences, 1 at the calibrated cut-off); lexical — the best BM25 as a
+  share of what a chunk holding every query word would score (1 from :data:`LEXICAL_FULL_COVERAGE` up).
+  ``convex-fixed`` is the plain fixed-``alpha`` combination.
 
-The default (:data:`DEFAULT_FUSION`) was chosen by measurement (benchmarks/bench_search.py).
+The default (:data:`DEFAULT_FUSION`) and its constants were chosen by measurement
+(benchmarks/bench_search.py, docs/search.md "Fusion").
 """
 
 from __future__ import annotations
@@ -18,8 +26,10 @@ from collections.abc import Mapping
 
 RRF_K = 60
 DEFAULT_ALPHA = 0.5
-FUSIONS = ("rrf", "convex", "convex-abs")
+FUSIONS = ("convex", "convex-fixed", "rrf")
 DEFAULT_FUSION = "convex"
+#: the lexical signal has full strength once the best chunk's BM25 reaches this share of the ideal score
+LEXICAL_FULL_COVERAGE = 0.1
 
 
 def ranks(scores: Mapping[str, float]) -> dict[str, int]:
@@ -51,26 +61,32 @@ def minmax(scores: Mapping[str, float]) -> dict[str, float]:
 
 
 def convex(
-    dense: Mapping[str, float],
-    lexical: Mapping[str, float],
-    *,
-    alpha: float = DEFAULT_ALPHA,
-    lexical_scale: float | None = None,
+    dense: Mapping[str, float], lexical: Mapping[str, float], *, alpha: float = DEFAULT_ALPHA
 ) -> dict[str, float]:
-    """``alpha * minmax(dense) + (1 - alpha) * lexical'`` over the union of candidates.
-
-    ``lexical'`` is ``minmax(lexical)``, or, when ``lexical_scale`` (the BM25 a perfect match would get) is
-    given, ``min(1, lexical / lexical_scale)``: an absolute scale, so a weak lexical match (one common
-    query word) cannot weigh as much as a chunk holding every query word.
-    """
+    """``alpha * minmax(dense) + (1 - alpha) * minmax(lexical)`` over the union of candidates."""
     if not 0.0 <= alpha <= 1.0:
         raise ValueError("alpha must be in [0, 1]")
-    d = minmax(dense)
-    if lexical_scale is not None and lexical_scale > 0:
-        lex = {cid: min(1.0, max(0.0, s / lexical_scale)) for cid, s in lexical.items()}
-    else:
-        lex = minmax(lexical)
+    d, lex = minmax(dense), minmax(lexical)
     return {cid: alpha * d.get(cid, 0.0) + (1 - alpha) * lex.get(cid, 0.0) for cid in set(d) | set(lex)}
+
+
+def strength(value: float, floor: float, full: float) -> float:
+    """How strong a signal's best score is, in [0, 1]: 0 at or below ``floor``, 1 from ``full`` up, linear
+    between (a step at ``full`` when ``full <= floor``)."""
+    if full <= floor:
+        return 1.0 if value >= full else 0.0
+    return min(1.0, max(0.0, (value - floor) / (full - floor)))
+
+
+def evidence_weights(alpha: float, dense_strength: float, lexical_strength: float) -> tuple[float, float]:
+    """The (dense, lexical) weights, summing to 1: ``alpha`` and ``1 - alpha`` each scaled by its signal's
+    strength. Both strengths 0 (neither signal found anything convincing) → the plain ``alpha`` split."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError("alpha must be in [0, 1]")
+    wd, wl = alpha * max(0.0, dense_strength), (1 - alpha) * max(0.0, lexical_strength)
+    if wd + wl <= 0:
+        return alpha, 1 - alpha
+    return wd / (wd + wl), wl / (wd + wl)
 
 
 def fuse(
@@ -80,15 +96,16 @@ def fuse(
     *,
     alpha: float = DEFAULT_ALPHA,
     k: int = RRF_K,
-    lexical_scale: float | None = None,
+    strengths: tuple[float, float] = (1.0, 1.0),
 ) -> dict[str, float]:
-    """Dispatch by name: ``rrf``, ``convex`` (min–max both) or ``convex-abs`` (BM25 on ``lexical_scale``)."""
+    """Dispatch by name: ``convex`` (weights from ``strengths`` = (dense, lexical), see
+    :func:`evidence_weights`), ``convex-fixed`` (``alpha`` as given) or ``rrf``."""
     if method == "rrf":
         return rrf({"dense": dense, "lexical": lexical}, k=k)
     if method == "convex":
+        return convex(dense, lexical, alpha=evidence_weights(alpha, *strengths)[0])
+    if method == "convex-fixed":
         return convex(dense, lexical, alpha=alpha)
-    if method == "convex-abs":
-        return convex(dense, lexical, alpha=alpha, lexical_scale=lexical_scale)
     raise ValueError(f"Unknown fusion '{method}' (choose from: {', '.join(FUSIONS)})")
 
 

@@ -11,11 +11,15 @@ higher than the best of 100 for any query). So the cut-off is measured, not assu
    (``median + SPREAD * 1.4826 * MAD``): a query whose best chunk scores no better than unrelated text
    does here is answered with no hits and a reason. Median and MAD, not mean and max, because a bank
    sentence that happens to be on the KB's subject is an outlier that must not move the cut-off much.
+   The cut-off is **capped at the highest bank score**: a query that scores above every one of ~50
+   unrelated sentences is answered even when their scores are widely spread (a news corpus, where
+   everyday subjects are half-related, put ``median + 1.5 SD`` above the whole bank and cut a third of
+   the answerable questions of SQuADShifts NYT; with the cap, a fifth of them).
    ``SPREAD`` = 1.5 was chosen by measurement (docs/benchmarks.md, "Calibrated cut-off"): with MiniLM on
-   the SQuAD dev / NYT / ICD-10 benchmark KBs it answers 98 / 98 / 89% of unrelated questions (another
-   set's) with nothing while cutting 3 / 15 / 4% of answerable ones by their best cosine; SPREAD = 1 cut
-   fewer answerable questions (1 / 8 / 1%) but let 12–17% of unrelated ones through, and far more on tiny
-   KBs.
+   the SQuAD dev / NYT / ICD-10 benchmark KBs it answers 100 / 100 / 89% of unrelated questions (another
+   set's) with nothing while cutting 2 / 20 / 4% of answerable ones by their best cosine (in hybrid mode
+   a strong BM25 match also answers: 0 / 3% cut on SQuAD dev / NYT); SPREAD = 1 let 12–14% of unrelated
+   questions through on SQuAD dev and ICD-10, and far more on tiny KBs.
 
 The result is stored in ``manifest.extra["calibration"]`` with the model id and chunk count it was
 measured on, and measured again when the model differs or the chunk count has changed by more than
@@ -35,7 +39,7 @@ from .tokenize import has_cjk
 if TYPE_CHECKING:
     from ..kb import KnowledgeBase
 
-METHOD = "unrelated-bank-mad-v2"
+METHOD = "unrelated-bank-mad-v3"
 SPREAD = 1.5
 RECALIBRATE_RATIO = 1.5
 
@@ -150,10 +154,11 @@ def corpus_language(kb: KnowledgeBase, sample: int = 200) -> str:
 
 
 def cutoff_from(scores: np.ndarray, spread: float = SPREAD) -> float:
-    """``median + spread * 1.4826 * MAD`` of the bank's best scores (pure)."""
+    """``median + spread * 1.4826 * MAD`` of the bank's best scores, but never above the highest of them
+    (pure; see the module docstring)."""
     med = float(np.median(scores))
     mad = float(np.median(np.abs(scores - med)))
-    return med + spread * 1.4826 * mad
+    return min(med + spread * 1.4826 * mad, float(np.max(scores)))
 
 
 def measure(kb: KnowledgeBase, spread: float = SPREAD) -> Calibration | None:
@@ -196,12 +201,12 @@ def stale(record: dict[str, Any] | None, model: str, chunks: int) -> bool:
     return not (1 / RECALIBRATE_RATIO <= max(chunks, 1) / was <= RECALIBRATE_RATIO)
 
 
-def auto_cutoff(kb: KnowledgeBase) -> float | None:
-    """The KB's calibrated cut-off on the dense score, measured and stored on first use."""
+def calibration(kb: KnowledgeBase) -> dict[str, Any] | None:
+    """The KB's stored calibration record (see :class:`Calibration`), measured and stored on first use or
+    when stale; None for an empty KB."""
     record = kb.manifest.extra.get("calibration")
-    chunks = kb.store.count()
-    if not stale(record, kb.manifest.model_id, chunks):
-        return float(record["cutoff"])  # type: ignore[index]
+    if not stale(record, kb.manifest.model_id, kb.store.count()):
+        return record  # type: ignore[no-any-return]
     cal = measure(kb)
     if cal is None:
         return None
@@ -210,4 +215,21 @@ def auto_cutoff(kb: KnowledgeBase) -> float | None:
         kb.manifest.save(kb.path)
     except OSError:
         pass  # a read-only KB still gets a cut-off for this session
-    return cal.cutoff
+    return kb.manifest.extra["calibration"]  # type: ignore[no-any-return]
+
+
+def auto_cutoff(kb: KnowledgeBase) -> float | None:
+    """The KB's calibrated cut-off on the dense score."""
+    record = calibration(kb)
+    return None if record is None else float(record["cutoff"])
+
+
+def dense_strength(kb: KnowledgeBase, best: float) -> float:
+    """How far the query's best cosine rises above what unrelated text scores on this KB: 0 at the median
+    of the bank's best scores, 1 at the calibrated cut-off (see ``fusion.strength``)."""
+    from .fusion import strength
+
+    record = calibration(kb)
+    if record is None:
+        return 1.0
+    return strength(best, float(record["bank_scores"]["median"]), float(record["cutoff"]))

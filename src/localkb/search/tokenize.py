@@ -9,7 +9,8 @@ Rules (the same for documents and queries, so a query token matches what was ind
   (whole token, rare, high IDF) far above documents holding only ``E11.8``.
 * Runs of CJK characters are segmented with jieba (``cut_for_search``, deterministic), loaded lazily and
   quietly on first use; a run jieba cannot split further is kept as one token.
-* English and a few Chinese function words are stop words (dropped from documents and queries).
+* English and a few Chinese function words and question words (怎么, 如何, 什么, 哪些…) are stop words
+  (dropped from documents and queries), so a question's wording does not decide what it matches.
 
 ``TOKENIZER_VERSION`` changes whenever these rules change: lexical indexes built with another version
 are rebuilt automatically.
@@ -21,7 +22,7 @@ import re
 import threading
 from functools import lru_cache
 
-TOKENIZER_VERSION = "1"
+TOKENIZER_VERSION = "3"
 
 #: letters/digits joined by . - _ (E11.9, ISO-8859-1, SKU-1234, v2.3.1) — one token plus its parts
 _CJK_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
@@ -40,6 +41,7 @@ when where which while who whom why will with would you your yours yourself am a
 after again against before below between both down during each few further more most off once only other
 out over own same under until up s t don
 的 了 是 在 和 与 及 或 也 就 都 而 之 其 这 那 着 呢 吗 吧 啊 把 被 让 给 对 从 向 于 以 为
+怎么 怎样 怎么样 如何 什么 为什么 为何 哪 哪些 哪个 哪里 哪儿 谁 多少 多久 几 请问 是否 么
 """.split()
 )
 
