@@ -174,6 +174,13 @@ class KnowledgeBase:
             report = run_ingest(self, paths, tags=tags, prune=prune, max_file_mb=limit, progress=progress)
             if report.added or report.updated or report.removed:
                 self._refresh_derived()
+        if report.added or report.updated:
+            from .embedders.resolve import language_note
+            from .search.thresholds import corpus_language
+
+            note = language_note(self.manifest.model_id, corpus_language(self))
+            if note:
+                report.notes.append(note)
         return report
 
     def _refresh_derived(self) -> None:

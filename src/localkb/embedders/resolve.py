@@ -183,3 +183,19 @@ def pull_model(name: str, cache_folder: str | None = None) -> Path:
         os.environ["HF_HUB_OFFLINE"] = "1"
         constants.HF_HUB_OFFLINE = True
     return Path(path)
+
+
+#: models whose vocabulary is (nearly) English-only: Chinese text embeds as noise
+ENGLISH_ONLY = frozenset({DEFAULT_MODEL})
+
+
+def language_note(model_id: str, language: str) -> str | None:
+    """Advice when an English-only model embeds a mostly Chinese KB (``language`` as measured by
+    ``search.thresholds.corpus_language``), else None."""
+    if language != "zh" or model_id not in ENGLISH_ONLY:
+        return None
+    return (
+        f"most of this KB is Chinese, but its model ({model_id.rsplit('/', 1)[-1]}) is English-only: keyword "
+        "search works, questions in other words will not. For Chinese, create the KB with --model multilingual "
+        "(docs/search.md)."
+    )
