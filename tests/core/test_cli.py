@@ -29,7 +29,9 @@ def test_ingest_search_stats_json_end_to_end(tmp_path):
                    "--tag", "demo")
     assert proc.returncode == 3, proc.stderr  # finished, some files skipped
     report = json.loads(proc.stdout)  # nothing but the JSON on stdout
-    assert set(report) == {"added", "updated", "unchanged", "removed", "chunks", "skipped"}
+    assert set(report) == {"added", "updated", "unchanged", "removed", "chunks", "skipped", "notes"}
+    # the bundled corpus is mostly Chinese chunks (a novel's chapter) and the default model English-only
+    assert len(report["notes"]) == 1 and "--model multilingual" in report["notes"][0]
     assert report["added"] >= 12 and report["chunks"] > 0
     assert {s["path"].rsplit("/", 1)[-1] for s in report["skipped"]} >= {"binary.txt", "empty.md"}
     assert all(set(s) == {"path", "error"} and s["error"] for s in report["skipped"])
