@@ -71,42 +71,38 @@ PACKAGES: dict[str, Package] = {
 }
 
 _SQUAD_DIR = "bigbench/benchmark_tasks/squad_shifts/"
+_SQUAD_LICENCE = "CC BY-SA 4.0 (SQuAD / SQuADShifts). Do not commit the data."
+
+
+def _squad_set(stem: str, *, titled: bool, source: str, how: str) -> dict[str, Any]:
+    """A SQuAD-format file of the BIG-bench ``squad_shifts`` task (``stem``.json + ``stem``_removed.json)."""
+    data, removed = _SQUAD_DIR + stem + ".json", _SQUAD_DIR + stem + "_removed.json"
+    return {
+        "package": "bigbench",
+        "members": [data, removed],
+        "build": lambda m, seed: build_squad(m[data], m[removed], titled=titled),
+        "source": source + f" as shipped in the BIG-bench `squad_shifts` task (bigbench==1.0.0, `{stem}.json`, "
+                  f"answers listed in `{stem}_removed.json` dropped).",
+        "licence": _SQUAD_LICENCE,
+        "how": how,
+    }
+
 
 #: name -> (package, members to read, builder, source/licence text for the README)
 SETS: dict[str, dict[str, Any]] = {
-    "squad-dev": {
-        "package": "bigbench",
-        "members": [_SQUAD_DIR + "squaddev_v1.1.json", _SQUAD_DIR + "squaddev_v1.1_removed.json"],
-        "build": lambda m, seed: build_squad(m[_SQUAD_DIR + "squaddev_v1.1.json"],
-                                             m[_SQUAD_DIR + "squaddev_v1.1_removed.json"], titled=True),
-        "source": "SQuAD v1.1 development set (Rajpurkar et al., 2016), as shipped in the BIG-bench "
-                  "`squad_shifts` task (bigbench==1.0.0, `squaddev_v1.1.json`, answers listed in "
-                  "`squaddev_v1.1_removed.json` dropped).",
-        "licence": "CC BY-SA 4.0 (SQuAD). Do not commit the data.",
-        "how": "corpus = the unique paragraphs (title = article title); query = every question; qrel = "
-               "the paragraph it was asked about; answers.jsonl = the human answer spans (for EM/F1).",
-    },
-    "squad-nyt": {
-        "package": "bigbench",
-        "members": [_SQUAD_DIR + "nyt_v1.0.json", _SQUAD_DIR + "nyt_v1.0_removed.json"],
-        "build": lambda m, seed: build_squad(m[_SQUAD_DIR + "nyt_v1.0.json"],
-                                             m[_SQUAD_DIR + "nyt_v1.0_removed.json"], titled=False),
-        "source": "SQuADShifts, New York Times articles (Miller et al., 2020), as shipped in the BIG-bench "
-                  "`squad_shifts` task (bigbench==1.0.0, `nyt_v1.0.json`, `nyt_v1.0_removed.json` honoured).",
-        "licence": "CC BY-SA 4.0 (SQuADShifts). Do not commit the data.",
-        "how": "as squad-dev; the source 'title' is the article URL, so documents have an empty title.",
-    },
-    "squad-newwiki": {
-        "package": "bigbench",
-        "members": [_SQUAD_DIR + "new_wiki_v1.0.json", _SQUAD_DIR + "new_wiki_v1.0_removed.json"],
-        "build": lambda m, seed: build_squad(m[_SQUAD_DIR + "new_wiki_v1.0.json"],
-                                             m[_SQUAD_DIR + "new_wiki_v1.0_removed.json"], titled=True),
-        "source": "SQuADShifts, new Wikipedia articles (Miller et al., 2020), as shipped in the BIG-bench "
-                  "`squad_shifts` task (bigbench==1.0.0, `new_wiki_v1.0.json`, `new_wiki_v1.0_removed.json` "
-                  "honoured).",
-        "licence": "CC BY-SA 4.0 (SQuADShifts). Do not commit the data.",
-        "how": "as squad-dev. Held out: no search constant was chosen on this set.",
-    },
+    "squad-dev": _squad_set(
+        "squaddev_v1.1", titled=True, source="SQuAD v1.1 development set (Rajpurkar et al., 2016),",
+        how="corpus = the unique paragraphs (title = article title); query = every question; qrel = the paragraph "
+            "it was asked about; answers.jsonl = the human answer spans (for EM/F1).",
+    ),
+    "squad-nyt": _squad_set(
+        "nyt_v1.0", titled=False, source="SQuADShifts, New York Times articles (Miller et al., 2020),",
+        how="as squad-dev; the source 'title' is the article URL, so documents have an empty title.",
+    ),
+    "squad-newwiki": _squad_set(
+        "new_wiki_v1.0", titled=True, source="SQuADShifts, new Wikipedia articles (Miller et al., 2020),",
+        how="as squad-dev. Held out: no search constant was chosen on this set.",
+    ),
     "icd10": {
         "package": "simple-icd-10-cm",
         "members": ["simple_icd_10_cm/data/icd10c-tabular-April-1-2026.xml",
