@@ -37,8 +37,8 @@ llama-wheel: $(BIN)/python
 	  CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) wheel --no-deps -w $(WHEELS) "$(LLAMA)"
 
 # Debian packages some tests need: Chromium (+ a CJK font) for the web page test, driven by Playwright
-# (which never downloads a browser), and a PostgreSQL server for the SQL agent's PostgreSQL path.
-APT_PKGS := chromium fonts-wqy-microhei postgresql
+# (which never downloads a browser), and PostgreSQL and MariaDB servers for the SQL agent's server paths.
+APT_PKGS := chromium fonts-wqy-microhei postgresql mariadb-server
 system-deps:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

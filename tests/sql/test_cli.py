@@ -82,7 +82,8 @@ def test_schema_command(shop_db: Path, tmp_path: Path) -> None:
     (["sql", "How many customers?", "--db", "postgress://localhost/x", "--llm", "scripted://"], "Did you mean"),
     (["sql", "   ", "--db", "DB", "--llm", "scripted://"], "question is empty"),
     (["sql", "How many customers?", "--llm", "scripted://"], "No database given"),
-    (["sql", "check", "SELECT 1", "--db", "mysql://u@127.0.0.1:9/x"], "driver"),
+    (["sql", "check", "SELECT 1", "--db", "mysql://u@127.0.0.1:9/x"], "Cannot connect to mysql://u@127.0.0.1:9/x"),
+    (["sql", "check", "SELECT 1", "--db", "mysql+mysqldb://u@127.0.0.1:9/x"], "driver"),
 ])
 def test_bad_input_one_line(args: list[str], fragment: str, shop_db: Path, tmp_path: Path) -> None:
     args = [str(shop_db) if a == "DB" else a for a in args]

@@ -108,3 +108,10 @@ def test_guard_checks_against_the_introspected_postgres_schema(pg_url):
     assert not bad.allowed and {v.rule for v in bad.violations} >= {"single_statement", "select_only"}
     assert not unknown.allowed and "name" in " ".join(v.message for v in unknown.violations)
     assert ok.allowed and "LIMIT" in (ok.sql or "")
+
+
+def test_percent_signs_are_sql_not_placeholders(pg_url):
+    url, _ = pg_url
+    with Database(url, timeout=5) as db:
+        assert db.run("SELECT name FROM customer WHERE name LIKE 'A%' ORDER BY name").rows == [("Ann",)]
+        assert db.run("SELECT 7 % 4 AS r").rows == [(3,)]

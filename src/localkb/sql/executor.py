@@ -9,7 +9,7 @@ The database engine itself refuses writes, whatever SQL reaches it:
   that run past the timeout.
 * PostgreSQL runs every statement in a ``READ ONLY`` transaction with ``SET LOCAL statement_timeout``,
   rolled back afterwards. MySQL/MariaDB use ``SET SESSION TRANSACTION READ ONLY`` and
-  ``max_execution_time``.
+  ``max_execution_time`` (MySQL) / ``max_statement_time`` (MariaDB).
 
 Other engines are refused: localkb cannot promise they are read-only.
 """
@@ -24,6 +24,8 @@ from urllib.parse import quote
 
 from ..errors import MissingDependency, SQLError
 
+#: MariaDB "max_statement_time exceeded", MySQL "maximum statement execution time exceeded"
+MYSQL_TIMEOUT_ERRORS = frozenset({1969, 3024})
 #: SQLAlchemy backend name → sqlglot dialect name
 DIALECTS = {"sqlite": "sqlite", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3", ".db3")
@@ -141,6 +143,8 @@ class Database:
         self.path = None  # type: ignore[assignment]
         if self._sa_url.drivername == "postgresql" and not _importable("psycopg2") and _importable("psycopg"):
             self._sa_url = self._sa_url.set(drivername="postgresql+psycopg")  # psycopg 3 is what localkb[sql] installs
+        if self._sa_url.drivername in ("mysql", "mariadb") and not _importable("MySQLdb") and _importable("pymysql"):
+            self._sa_url = self._sa_url.set(drivername=f"{self._sa_url.drivername}+pymysql")  # as is pymysql
         connect_args: dict[str, Any] = {}
         if self.backend == "postgresql" or self.backend in ("mysql", "mariadb"):
             connect_args["connect_timeout"] = max(1, int(self.timeout))
@@ -207,9 +211,13 @@ class Database:
                     conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
                 else:
                     conn.exec_driver_sql("SET SESSION TRANSACTION READ ONLY")
-                    conn.exec_driver_sql(f"SET SESSION max_execution_time = {ms}")
+                    if getattr(self.engine.dialect, "is_mariadb", False):  # seconds, every statement
+                        conn.exec_driver_sql(f"SET SESSION max_statement_time = {ms / 1000:.3f}")
+                    else:  # MySQL: milliseconds, SELECT only (the only kind the guard lets through)
+                        conn.exec_driver_sql(f"SET SESSION max_execution_time = {ms}")
                 try:
-                    result = conn.exec_driver_sql(sql)
+                    # no parameters: the driver must not read the % of LIKE 'A%' as a placeholder
+                    result = conn.exec_driver_sql(sql, execution_options={"no_parameters": True})
                     columns = list(result.keys()) if result.returns_rows else []
                     rows = [tuple(r) for r in result.fetchmany(cap + 1)] if result.returns_rows else []
                     result.close()
@@ -217,7 +225,8 @@ class Database:
                     conn.rollback()
         except DBAPIError as exc:
             text = _first_line(exc)
-            if "statement timeout" in text or "max_execution_time" in text:
+            errno = (getattr(exc.orig, "args", None) or (None,))[0]
+            if "statement timeout" in text or errno in MYSQL_TIMEOUT_ERRORS:
                 raise SQLError(f"The query ran longer than {limit:g} s and was stopped.", timeout=True) from exc
             raise SQLError(f"The database refused the query: {text}") from exc
         except SQLAlchemyError as exc:
