@@ -55,10 +55,12 @@ models: install-test
 
 test: install-test models
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m mypy src/localkb
 	OMP_NUM_THREADS=2 $(BIN)/python -m pytest -q --durations=15
 
 lint:
 	$(BIN)/python -m ruff check src tests benchmarks
+	$(BIN)/python -m mypy src/localkb
 
 clean:
 	rm -rf $(DEMO_KB) build dist src/*.egg-info .pytest_cache

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 MIGRATIONS: list[str] = [
     # 1: the initial schema
@@ -88,7 +89,7 @@ class Database:
             cur.row_factory = sqlite3.Row
             return cur.fetchall()
 
-    def scalar(self, sql: str, params: Sequence[object] = ()) -> object:
+    def scalar(self, sql: str, params: Sequence[object] = ()) -> Any:
         with self._lock:
             row = self.conn.execute(sql, params).fetchone()
         return row[0] if row else None

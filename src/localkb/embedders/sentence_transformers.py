@@ -34,7 +34,10 @@ class STEmbedder:
             raise ModelError(f"Cannot load model {ref.id} from {ref.path}: {exc}") from exc
         self.id = ref.id
         self.path = ref.path
-        self.dim = int(self._model.get_embedding_dimension())
+        dim = self._model.get_embedding_dimension()
+        if not dim:
+            raise ModelError(f"Model {ref.id} at {ref.path} does not say its embedding dimension.")
+        self.dim = int(dim)
         self.max_tokens = int(self._model.max_seq_length or 256)
         self._lock = threading.Lock()  # one encode at a time: the server calls from several threads
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +25,8 @@ from .files import Candidate, check_paths, read_bytes, walk
 from .loaders import Loaded, load
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from ..kb import KnowledgeBase
 
 BATCH_CHUNKS = 256
@@ -212,12 +214,12 @@ def _remove_document(kb: KnowledgeBase, doc_id: int) -> None:
 remove_document = _remove_document
 
 
-def prune_missing(kb: KnowledgeBase, paths: Sequence[str | os.PathLike[str]], known: dict[str, object]) -> int:
+def prune_missing(kb: KnowledgeBase, paths: Sequence[str | os.PathLike[str]], known: Mapping[str, sqlite3.Row]) -> int:
     """Remove documents that lived under an ingested folder and whose file is gone. Returns how many."""
     roots = [str(Path(p).expanduser().resolve()) for p in paths if Path(p).expanduser().is_dir()]
     removed = 0
     for path, row in known.items():
         if any(path.startswith(root + os.sep) for root in roots) and not os.path.exists(path):
-            _remove_document(kb, row["id"])  # type: ignore[index]
+            _remove_document(kb, row["id"])
             removed += 1
     return removed

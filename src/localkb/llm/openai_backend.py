@@ -34,7 +34,8 @@ def base_url_from_uri(uri: str) -> tuple[str, str | None]:
         raise ConfigError(f"No host in {uri!r}; expected openai://HOST:PORT/v1")
     proto = "https" if scheme.lower() == "openai+https" else "http"
     path = parts.path.rstrip("/") or "/v1"
-    model = (parse_qs(parts.query).get("model") or [None])[0]
+    models = parse_qs(parts.query).get("model")
+    model = models[0] if models else None
     return f"{proto}://{parts.netloc}{path}", model
 
 

@@ -277,7 +277,7 @@ def raise_if_strict(exc: Exception) -> None:
 
 def lexical_index(kb: KnowledgeBase) -> LexicalIndex:
     """The KB's lexical index (one per open KB)."""
-    return kb.extension(EXTENSION, LexicalIndex)  # type: ignore[no-any-return]
+    return kb.extension(EXTENSION, LexicalIndex)
 
 
 def attach(kb: KnowledgeBase) -> None:

@@ -206,7 +206,7 @@ def calibration(kb: KnowledgeBase) -> dict[str, Any] | None:
     when stale; None for an empty KB."""
     record = kb.manifest.extra.get("calibration")
     if not stale(record, kb.manifest.model_id, kb.store.count()):
-        return record  # type: ignore[no-any-return]
+        return record
     cal = measure(kb)
     if cal is None:
         return None
@@ -215,7 +215,7 @@ def calibration(kb: KnowledgeBase) -> dict[str, Any] | None:
         kb.manifest.save(kb.path)
     except OSError:
         pass  # a read-only KB still gets a cut-off for this session
-    return kb.manifest.extra["calibration"]  # type: ignore[no-any-return]
+    return kb.manifest.extra["calibration"]
 
 
 def auto_cutoff(kb: KnowledgeBase) -> float | None:

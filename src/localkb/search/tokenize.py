@@ -49,7 +49,7 @@ _jieba_lock = threading.Lock()
 _jieba = None
 
 
-def _segmenter():  # type: ignore[no-untyped-def]
+def _segmenter():
     """jieba, imported and initialised once, without its "Building prefix dict" chatter."""
     global _jieba
     if _jieba is None:

@@ -72,7 +72,7 @@ def schema(request: Request, database: str) -> dict[str, Any]:
     from ..sql import Database, introspect
 
     with Database(_url(ctx(request), database)) as db:
-        return introspect(db).to_dict()  # type: ignore[no-any-return]
+        return introspect(db).to_dict()
 
 
 @router.post("", summary="Answer a question with one guarded, read-only SELECT (as `localkb sql --json`)")

@@ -26,4 +26,4 @@ class ServerContext:
 
 
 def ctx(request: Request) -> ServerContext:
-    return request.app.state.localkb  # type: ignore[no-any-return]
+    return request.app.state.localkb

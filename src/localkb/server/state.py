@@ -154,7 +154,7 @@ class RoutedEmbedder:
                     self._cv.notify_all()
         if request.error is not None:
             raise request.error
-        return request.result  # type: ignore[no-any-return]
+        return request.result
 
     def _embed_batch(self, batch: list[_Request]) -> None:
         flat = [t for r in batch for t in r.texts]
@@ -177,7 +177,7 @@ class RoutedEmbedder:
                 self._cv.wait()
             self._busy = True
         try:
-            return self._shared.embed(texts, **kwargs)  # type: ignore[no-any-return]
+            return self._shared.embed(texts, **kwargs)
         finally:
             with self._cv:
                 self._busy = False
@@ -199,8 +199,8 @@ def make_thread_safe(kb: KnowledgeBase) -> RoutedEmbedder:
     spec = spec.removeprefix("local/")
     routed = RoutedEmbedder(shared, lambda: fresh_embedder(spec))
     with kb._lock:  # the KB exposes no setter; the wrappers keep its interface
-        kb._embedder = routed  # type: ignore[assignment]
-        kb._store = LockedStore(store)  # type: ignore[assignment]
+        kb._embedder = routed
+        kb._store = LockedStore(store)
     return routed
 
 

@@ -56,14 +56,14 @@ class ChromaStore:
         if n == 0 or k <= 0:
             return []
         query = as_matrix(vector, self.dim)
-        kwargs: dict[str, object] = {}
+        only: list[str] | None = None
         if allowed is not None:
             if not allowed:
                 return []
-            kwargs["ids"] = list(allowed)
+            only = list(allowed)
             n = min(n, len(allowed))
         try:
-            res = self._col.query(query_embeddings=query, n_results=min(k, n), include=["distances"], **kwargs)
+            res = self._col.query(query_embeddings=query, n_results=min(k, n), include=["distances"], ids=only)
         except Exception:  # Chroma fails ("Error finding id") on an allowed id it does not hold
             if allowed is None:
                 raise
@@ -72,7 +72,8 @@ class ChromaStore:
                 return []
             res = self._col.query(query_embeddings=query, n_results=min(k, len(present)),
                                   include=["distances"], ids=present)
-        return [VectorHit(cid, 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], res["distances"][0])]
+        distances = res["distances"] or [[]]
+        return [VectorHit(cid, 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], distances[0])]
 
     def delete(self, ids: Sequence[str]) -> None:
         for i in range(0, len(ids), self._batch):
@@ -97,7 +98,7 @@ class ChromaStore:
         def pairs() -> Iterator[tuple[str, Sequence[float]]]:
             for i in range(0, len(ids), self._batch):
                 res = self._col.get(ids=list(ids[i:i + self._batch]), include=["embeddings"])
-                yield from zip(res["ids"], res["embeddings"])
+                yield from zip(res["ids"], res["embeddings"] if res["embeddings"] is not None else [])
 
         return gather_vectors(ids, self.dim, pairs(), f"the Chroma store {self.path}")
 

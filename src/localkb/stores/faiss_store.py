@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Collection, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +28,7 @@ class FaissStore:
     def __init__(self, uri: str, dim: int, base_dir: str | None = None) -> None:
         import faiss  # lazy: heavy
 
-        self._faiss = faiss
+        self._faiss: Any = faiss
         self.uri = uri
         self.dim = dim
         self.path = store_path(split_uri(uri)[1], base_dir)
@@ -35,6 +36,8 @@ class FaissStore:
         self._index_file = os.path.join(self.path, "index.faiss")
         self._map = sqlite3.connect(os.path.join(self.path, "ids.sqlite"), check_same_thread=False)
         self._map.execute("CREATE TABLE IF NOT EXISTS ids (vid INTEGER PRIMARY KEY, id TEXT NOT NULL)")
+        # faiss's stubs describe the SWIG classes loosely (numpy arrays where they say IDSelector)
+        self._index: Any
         if os.path.exists(self._index_file):
             try:
                 self._index = faiss.read_index(self._index_file)
