@@ -129,6 +129,7 @@ def test_page_end_to_end(page_server: tuple[LiveServer, bool], browser: object, 
     expect(first.locator("mark").first).to_be_visible()
     assert float(first.locator(".score").inner_text()) > 0.3
     expect(page.locator("#search-meta")).not_to_contain_text("null")
+    expect(page.locator("#search-meta")).to_contain_text("weights dense")
     first.click()
     expect(page.locator("#chunk-dialog")).to_be_visible()
     expect(page.locator("#chunk-body .text")).to_contain_text("three times")

@@ -90,7 +90,8 @@ export async function renderJobs() {
       el("span", { class: "name", title: names }, names),
       el("progress", { max: 1, value: frac }),
       el("span", { class: job.status === "failed" ? "status-bad" : job.status === "done" ? "status-ok" : "status-warn" },
-        `${t("job." + job.status)} · ${summary}`));
+        `${t("job." + job.status)} · ${summary}`),
+      ...(r?.notes || []).map((note) => el("div", { class: "muted note" }, note)));
   }));
 }
 

@@ -44,7 +44,9 @@ async function runSearch(event) {
       `${found ? "✓" : "✗"} ${term}`));
   fill($("#search-meta"),
     el("div", {}, t("search.hits", { n: result.hits.length, mode: result.mode }),
-      result.min_score != null ? ` · min ${result.min_score.toFixed(3)}` : "", result.reason ? ` · ${result.reason}` : ""),
+      result.min_score != null ? ` · min ${result.min_score.toFixed(3)}` : "",
+      result.weights ? ` · ${t("search.weights", { dense: result.weights.dense.toFixed(2), lexical: result.weights.lexical.toFixed(2) })}` : "",
+      result.reason ? ` · ${result.reason}` : ""),
     flags.length ? el("div", { class: "flags" }, ...flags) : null);
   const top = result.hits.length ? Math.max(...result.hits.map((h) => h.score)) : 0;
   $("#search-results").replaceChildren(...result.hits.map((h) => renderHit(h, terms, top)));
