@@ -5,7 +5,8 @@ Modes (``MODES``; default ``hybrid``, or the ``search_mode`` setting):
 
 * ``dense``   — cosine similarity of the query and chunk embeddings; ``Hit.score`` in [-1, 1].
 * ``lexical`` — BM25 over the chunks' tokens (``search.lexical``); ``Hit.score`` ≥ 0, unbounded.
-* ``hybrid``  — both, fused by ``search.fusion`` (default: normalised convex combination);
+* ``hybrid``  — both, fused by ``search.fusion`` (default: normalised convex combination whose weights
+  follow each signal's evidence for this query, reported in ``SearchResult.weights``);
   ``Hit.score`` in [0, 1] for convex (relative to the query's candidates), small positive for RRF.
 
 Every hit also carries ``scores`` = {"dense", "lexical", "fused"} (what is known in that mode). The
