@@ -17,7 +17,7 @@ docs/search.md.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..config import setting
 from ..errors import SearchError
@@ -142,9 +142,18 @@ def search(
         return SearchResult(
             query, [], mode, None, reason=f"No document has the tag(s): {', '.join(tags or [])}."
         )
-    if kb.store.count() == 0:
+    chunks = kb.store.count()
+    if chunks == 0:
         return SearchResult(query, [], mode, None, reason="The knowledge base is empty.")
     depth = max(k, DEPTH)
+    method = str(setting("fusion", fusion, fusion_mod.DEFAULT_FUSION)).lower()
+    # the KB's calibration (measured once, then read from the manifest) serves both the evidence-weighted
+    # fusion and the auto cut-off: fetched once per search
+    calibration: dict[str, Any] | None = None
+    if (mode == "hybrid" and method == "convex") or (cut == "auto" and mode != "lexical"):
+        from .thresholds import calibration_record
+
+        calibration = calibration_record(kb, chunks)
 
     dense: dict[str, float] = {}
     weights: dict[str, float] | None = None
@@ -214,7 +223,7 @@ def search(
                 if score > 0:
                     lexical[c] = score
         coverage = lexical_coverage(lex, tokens, lexical)
-        fused, weights = fuse_hybrid(kb, dense, lexical, coverage, fusion=fusion, alpha=alpha)
+        fused, weights = fuse_hybrid(dense, lexical, coverage, method, calibration, alpha=alpha)
     elif mode == "dense":
         fused = dict(dense)
     else:
@@ -226,10 +235,8 @@ def search(
     # the cut-off (see docs/search.md "Thresholds")
     threshold: float | None = None
     if cut == "auto":
-        if mode != "lexical":
-            from .thresholds import auto_cutoff
-
-            threshold = auto_cutoff(kb)
+        if mode != "lexical" and calibration is not None:
+            threshold = float(calibration["cutoff"])
     elif cut is not None:
         threshold = float(cut)
     reason = None
@@ -240,8 +247,12 @@ def search(
             order = [c for c in order if dense.get(c, -1.0) >= threshold or (cut == "auto" and c in matches)]
         elif cut == "auto":
             best = max(dense.values(), default=-1.0)
-            lexical_answer = coverage >= ANSWER_COVERAGE or (lex is not None and lex.has_all(tokens, allowed))
-            if best < threshold and not matches and not lexical_answer:
+            if (
+                best < threshold
+                and not matches
+                and coverage < ANSWER_COVERAGE
+                and not (lex is not None and lex.has_all(tokens, allowed))
+            ):
                 order = []
             else:
                 order = [
@@ -307,23 +318,23 @@ def lexical_coverage(lex: LexicalIndex | None, tokens: list[str], lexical: dict[
 
 
 def fuse_hybrid(
-    kb: KnowledgeBase,
     dense: dict[str, float],
     lexical: dict[str, float],
     coverage: float,
+    method: str,
+    calibration: dict[str, Any] | None,
     *,
-    fusion: str | None = None,
     alpha: float | None = None,
 ) -> tuple[dict[str, float], dict[str, float] | None]:
-    """Fused scores and the (dense, lexical) weights used (None for RRF). See ``search.fusion``."""
-    method = str(setting("fusion", fusion, fusion_mod.DEFAULT_FUSION)).lower()
+    """Fused scores and the (dense, lexical) weights used (None for RRF). See ``search.fusion``;
+    ``calibration`` is the KB's record (``thresholds.calibration_record``), used by ``convex``."""
     alpha = fusion_mod.DEFAULT_ALPHA if alpha is None else float(alpha)
     strengths = (1.0, 1.0)
     if method == "convex" and dense:
         from .thresholds import dense_strength
 
         strengths = (
-            dense_strength(kb, max(dense.values())),
+            dense_strength(calibration, max(dense.values())),
             fusion_mod.strength(coverage, 0.0, fusion_mod.LEXICAL_FULL_COVERAGE),
         )
     positive = {c: s for c, s in lexical.items() if s > 0}

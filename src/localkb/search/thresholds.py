@@ -201,11 +201,11 @@ def stale(record: dict[str, Any] | None, model: str, chunks: int) -> bool:
     return not (1 / RECALIBRATE_RATIO <= max(chunks, 1) / was <= RECALIBRATE_RATIO)
 
 
-def calibration(kb: KnowledgeBase) -> dict[str, Any] | None:
+def calibration_record(kb: KnowledgeBase, chunks: int | None = None) -> dict[str, Any] | None:
     """The KB's stored calibration record (see :class:`Calibration`), measured and stored on first use or
-    when stale; None for an empty KB."""
+    when stale; None for an empty KB. ``chunks``: the store's count, when the caller already has it."""
     record = kb.manifest.extra.get("calibration")
-    if not stale(record, kb.manifest.model_id, kb.store.count()):
+    if not stale(record, kb.manifest.model_id, kb.store.count() if chunks is None else chunks):
         return record
     cal = measure(kb)
     if cal is None:
@@ -218,18 +218,12 @@ def calibration(kb: KnowledgeBase) -> dict[str, Any] | None:
     return kb.manifest.extra["calibration"]
 
 
-def auto_cutoff(kb: KnowledgeBase) -> float | None:
-    """The KB's calibrated cut-off on the dense score."""
-    record = calibration(kb)
-    return None if record is None else float(record["cutoff"])
-
-
-def dense_strength(kb: KnowledgeBase, best: float) -> float:
-    """How far the query's best cosine rises above what unrelated text scores on this KB: 0 at the median
-    of the bank's best scores, 1 at the calibrated cut-off (see ``fusion.strength``)."""
+def dense_strength(record: dict[str, Any] | None, best: float) -> float:
+    """How far the query's best cosine rises above what unrelated text scores on a KB (``record``: its
+    calibration): 0 at the median of the bank's best scores, 1 at the calibrated cut-off (see
+    ``fusion.strength``); 1 without a calibration."""
     from .fusion import strength
 
-    record = calibration(kb)
     if record is None:
         return 1.0
     return strength(best, float(record["bank_scores"]["median"]), float(record["cutoff"]))
