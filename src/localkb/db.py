@@ -48,6 +48,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX doc_tags_tag ON doc_tags(tag);
     """,
+    # 2: a write generation, bumped by every writer after its vector store is durable, so a long-running
+    # process (the server) notices another process's writes before it searches or writes stale vectors
+    """
+    CREATE TABLE kb_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    INSERT INTO kb_state(key, value) VALUES ('generation', 0);
+    """,
 ]
 
 
@@ -93,6 +99,19 @@ class Database:
         with self._lock:
             row = self.conn.execute(sql, params).fetchone()
         return row[0] if row else None
+
+    def generation(self) -> int:
+        """How many writes have completed on this KB (any process); see migration 2."""
+        return int(self.scalar("SELECT value FROM kb_state WHERE key='generation'") or 0)
+
+    def bump_generation(self) -> int:
+        """Record one more completed write; returns the new generation."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE kb_state SET value = value + 1 WHERE key='generation'")
+            return int(conn.execute("SELECT value FROM kb_state WHERE key='generation'").fetchone()[0])
+
+    def chunk_count(self) -> int:
+        return int(self.scalar("SELECT COUNT(*) FROM chunks") or 0)
 
     def chunk_ids(self) -> set[str]:
         return {r[0] for r in self.query("SELECT id FROM chunks")}

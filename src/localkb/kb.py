@@ -49,6 +49,10 @@ class KnowledgeBase:
         self.db = Database(path / "chunks.sqlite")
         self._embedder = embedder
         self._store: VectorStore | None = None
+        #: the write generation (``chunks.sqlite``) the store in memory reflects; see :meth:`sync`
+        self._generation = -1
+        #: what opening or writing had to repair, for people (the CLI prints them, JSON carries them)
+        self.notes: list[str] = []
         self._lock = threading.RLock()
         self._listeners: list[ChunkListener] = []
         self._extensions: dict[str, Any] = {}
@@ -67,25 +71,35 @@ class KnowledgeBase:
         manifest; giving a different model later raises ``ModelMismatch``.
         """
         folder = kb_dir(path)
-        if (folder / MANIFEST).exists():
-            manifest = Manifest.load(folder)
-            embedder = None
-            if model is not None:
-                from .embedders import load_embedder
-                from .embedders.resolve import canonical, resolve_model
+        if not (folder / MANIFEST).exists():
+            if not create:
+                raise KBNotFound(f"No knowledge base at {folder} (create one with: localkb ingest PATH --kb {folder})")
+            created = cls._create(folder, model=model, store=store, chunk_size=chunk_size,
+                                  chunk_overlap=chunk_overlap, enrich=enrich)
+            if created is not None:
+                return created
+            # another process created it while this one waited for the lock: open theirs
+        manifest = Manifest.load(folder)
+        embedder = None
+        if model is not None:
+            from .embedders import load_embedder
+            from .embedders.resolve import canonical, resolve_model
 
-                if canonical(model) != manifest.model_id:
-                    manifest.check_model(resolve_model(model).id)  # cheap: fails before loading anything
-                    embedder = load_embedder(model)  # the same model, found another way: use it
-            if store is not None and store_uri(store).split("://")[0] != manifest.store.split("://")[0]:
-                raise ConfigError(
-                    f"This KB stores its vectors in '{manifest.store}'; it was created that way. "
-                    f"To move it, use: localkb migrate --kb {folder} --to {store_uri(store)}")
-            kb = cls(folder, manifest, embedder)
-            kb._recover_if_interrupted()
-            return kb
-        if not create:
-            raise KBNotFound(f"No knowledge base at {folder} (create one with: localkb ingest PATH --kb {folder})")
+            if canonical(model) != manifest.model_id:
+                manifest.check_model(resolve_model(model).id)  # cheap: fails before loading anything
+                embedder = load_embedder(model)  # the same model, found another way: use it
+        if store is not None and store_uri(store).split("://")[0] != manifest.store.split("://")[0]:
+            raise ConfigError(
+                f"This KB stores its vectors in '{manifest.store}'; it was created that way. "
+                f"To move it, use: localkb migrate --kb {folder} --to {store_uri(store)}")
+        kb = cls(folder, manifest, embedder)
+        kb._check_on_open()
+        return kb
+
+    @classmethod
+    def _create(cls, folder: Path, *, model: str | None, store: str | None, chunk_size: int | None,
+                chunk_overlap: int | None, enrich: Sequence[str] | None) -> KnowledgeBase | None:
+        """Create a KB under the write lock; None if another process created it first."""
         from .embedders import load_embedder
         from .ingest.chunking import ChunkSettings
 
@@ -104,19 +118,25 @@ class KnowledgeBase:
         if bad:
             raise ConfigError(f"Unknown enrich field(s): {', '.join(bad)} (use tags, title, source or meta.NAME)")
         folder.mkdir(parents=True, exist_ok=True)
-        spec = str(model or "")
-        if spec and Path(spec).expanduser().exists():
-            spec = str(Path(spec).expanduser().resolve())
-        manifest = Manifest(
-            model_id=embedder.id, model_backend=embedder.backend, dim=embedder.dim, normalize=embedder.normalize,
-            model_spec=spec,
-            store=uri, chunk_size=settings.size, chunk_overlap=settings.overlap, enrich=enrich_fields,
-            localkb_version=__version__,
-        )
-        kb = cls(folder, manifest, embedder)
-        _ = kb.store  # create the store's files before the manifest marks the KB as existing
-        manifest.save(folder)
-        return kb
+        lock = WriteLock(folder)
+        lock.acquire(timeout=float(setting("lock_timeout", None, 30)))
+        try:
+            if (folder / MANIFEST).exists():
+                return None
+            spec = str(model or "")
+            if spec and Path(spec).expanduser().exists():
+                spec = str(Path(spec).expanduser().resolve())
+            manifest = Manifest(
+                model_id=embedder.id, model_backend=embedder.backend, dim=embedder.dim,
+                normalize=embedder.normalize, model_spec=spec, store=uri, chunk_size=settings.size,
+                chunk_overlap=settings.overlap, enrich=enrich_fields, localkb_version=__version__,
+            )
+            kb = cls(folder, manifest, embedder)
+            _ = kb.store  # create the store's files before the manifest marks the KB as existing
+            manifest.save(folder)
+            return kb
+        finally:
+            lock.release()
 
     def __enter__(self) -> KnowledgeBase:
         return self
@@ -141,8 +161,39 @@ class KnowledgeBase:
             if self._store is None:
                 from .stores.base import open_store
 
+                generation = self.db.generation()  # read first: a write after it makes the next sync reload
                 self._store = open_store(self.manifest.store, self.manifest.dim, base_dir=str(self.path))
+                self._generation = generation
             return self._store
+
+    def sync(self, *, force: bool = False) -> bool:
+        """Reload the vector store from disk if another process wrote since this one loaded it.
+
+        Every write bumps a generation counter in ``chunks.sqlite`` when it starts and again once its
+        vectors are durable; a long-running process (the server) calls this before each search and a
+        writer calls it right after taking the write lock, so nobody searches or rewrites a stale index.
+        Returns True if the store was reloaded.
+        """
+        with self._lock:
+            if self._store is None:
+                return False
+            generation = self.db.generation()
+            if generation == self._generation and not force:
+                return False
+            reload = getattr(self._store, "reload", None)
+            if callable(reload):
+                reload()
+            else:  # a store without reload: open it again
+                from .stores.base import open_store
+
+                self._store.close()
+                self._store = open_store(self.manifest.store, self.manifest.dim, base_dir=str(self.path))
+            self._generation = generation
+            return True
+
+    def _bump_generation(self) -> None:
+        with self._lock:
+            self._generation = self.db.bump_generation()
 
     def extension(self, name: str, factory: Callable[[KnowledgeBase], Any]) -> Any:
         """A per-KB singleton built on first use (the lexical index, calibration, …)."""
@@ -174,6 +225,7 @@ class KnowledgeBase:
             report = run_ingest(self, paths, tags=tags, prune=prune, max_file_mb=limit, progress=progress)
             if report.added or report.updated or report.removed:
                 self._refresh_derived()
+        report.notes[:0] = self.take_notes()
         if report.added or report.updated:
             from .embedders.resolve import language_note
             from .search.thresholds import corpus_language
@@ -204,41 +256,100 @@ class KnowledgeBase:
     def _writing(self) -> _Writing:
         return _Writing(self)
 
-    def _recover_if_interrupted(self) -> None:
-        """After a killed ingest, make SQLite and the store agree again (cheap; needs no model)."""
-        if not (self.path / DIRTY).exists():
-            return
+    def take_notes(self) -> list[str]:
+        """The repair notes gathered so far (and forget them)."""
+        notes, self.notes = self.notes, []
+        return notes
+
+    def _check_on_open(self) -> None:
+        """Make SQLite, the vector store and the lexical index agree, if no writer is busy (cheap when they do).
+
+        A writer that was killed leaves its marker; a KB damaged by an older localkb (two writers at
+        once) has fewer vectors than chunks. Either is repaired from ``chunks.sqlite`` and said in
+        :attr:`notes`. While another process holds the write lock, differences are legitimate (it is
+        half-way through a batch) and that writer checks them itself.
+        """
         lock = WriteLock(self.path)
         if not lock.try_acquire():
-            return  # a live ingest holds the lock: its marker is legitimate
+            return
         try:
-            self.repair()
+            interrupted = (self.path / DIRTY).exists()
+            self.sync(force=interrupted)
+            if interrupted or not self._counts_agree():
+                self._repair_and_note(interrupted)
+                self._bump_generation()
+            self._refresh_lexical()
             (self.path / DIRTY).unlink(missing_ok=True)
         finally:
             lock.release()
 
+    def _counts_agree(self) -> bool:
+        return self.store.count() == self.db.chunk_count()
+
+    def _refresh_lexical(self) -> None:
+        from .search.lexical import lexical_index
+
+        index = lexical_index(self)
+        before = index.count()
+        index.ensure_fresh()
+        if index.count() != before:
+            self.notes.append(f"Rebuilt the lexical index from chunks.sqlite: it held {before} chunks, "
+                              f"the KB has {index.count()}.")
+
+    def _repair_and_note(self, interrupted: bool) -> dict[str, int]:
+        fixed = self.repair()
+        if any(fixed.values()):
+            why = "an earlier write was interrupted" if interrupted else "the vector store and chunks.sqlite disagreed"
+            self.notes.append(
+                f"Repaired the KB ({why}): {fixed['reembedded']} missing vectors re-embedded from chunks.sqlite, "
+                f"{fixed['orphan_vectors']} vectors without a chunk deleted"
+                + (f", {fixed['chunks_without_vectors']} chunks forgotten (their documents will be re-ingested)"
+                   if fixed["chunks_without_vectors"] else "") + ".")
+        return fixed
+
     def repair(self) -> dict[str, int]:
-        """Delete vectors that have no chunk; forget chunks that have no vector (their documents are marked
-        stale so the next ingest re-embeds them). Returns what was fixed."""
+        """Make the vector store match ``chunks.sqlite``, the source of truth.
+
+        Vectors without a chunk are deleted; chunks without a vector are embedded again from their
+        ``embed_text``. If the model cannot be loaded, those chunks are forgotten instead and their
+        documents marked stale, so the next ingest re-embeds them. Returns what was fixed.
+        """
+        from .errors import LocalKBError
+
         store_ids = self.store.ids()
         db_ids = self.db.chunk_ids()
         orphans = sorted(store_ids - db_ids)
         missing = sorted(db_ids - store_ids)
+        reembedded = forgotten = 0
         if orphans:
             self.store.delete(orphans)
         if missing:
-            with self.db.transaction() as conn:
-                for i in range(0, len(missing), 500):
-                    batch = missing[i:i + 500]
-                    marks = ",".join("?" * len(batch))
-                    conn.execute(f"UPDATE documents SET content_hash='' WHERE id IN "
-                                 f"(SELECT doc_id FROM doc_chunks WHERE chunk_id IN ({marks}))", batch)
-                    conn.execute(f"DELETE FROM doc_chunks WHERE chunk_id IN ({marks})", batch)
-                    conn.execute(f"DELETE FROM chunks WHERE id IN ({marks})", batch)
+            try:
+                reembedded = self._reembed(missing)
+            except LocalKBError:
+                forgotten = self._forget_chunks(missing)
         if orphans or missing:
             self.store.flush()
-            self.on_chunks_changed(added=[], removed=orphans + missing)
-        return {"orphan_vectors": len(orphans), "chunks_without_vectors": len(missing)}
+            self.on_chunks_changed(added=missing if reembedded else [], removed=orphans + ([] if reembedded else missing))
+        return {"orphan_vectors": len(orphans), "reembedded": reembedded, "chunks_without_vectors": forgotten}
+
+    def _reembed(self, ids: list[str]) -> int:
+        for i in range(0, len(ids), 256):
+            batch = ids[i:i + 256]
+            rows = self.db.chunks_text(batch)
+            self.store.add(batch, self.embedder.embed([rows[c]["embed_text"] for c in batch]))
+        return len(ids)
+
+    def _forget_chunks(self, missing: list[str]) -> int:
+        with self.db.transaction() as conn:
+            for i in range(0, len(missing), 500):
+                batch = missing[i:i + 500]
+                marks = ",".join("?" * len(batch))
+                conn.execute(f"UPDATE documents SET content_hash='' WHERE id IN "
+                             f"(SELECT doc_id FROM doc_chunks WHERE chunk_id IN ({marks}))", batch)
+                conn.execute(f"DELETE FROM doc_chunks WHERE chunk_id IN ({marks})", batch)
+                conn.execute(f"DELETE FROM chunks WHERE id IN ({marks})", batch)
+        return len(missing)
 
     # -- reading ------------------------------------------------------------------------------
     def search(self, query: str, *, k: int = 10, tags: Sequence[str] | None = None,
@@ -246,6 +357,7 @@ class KnowledgeBase:
         """Search the KB. ``score``: higher is better (cosine similarity in dense mode)."""
         from .search.engine import search
 
+        self.sync()
         return search(self, query, k=k, tags=tags, min_score=min_score, mode=mode)
 
     def ask(self, question: str, **kwargs: Any) -> Any:
@@ -288,24 +400,39 @@ class KnowledgeBase:
 
 
 class _Writing:
-    """Hold the write lock and the "ingest in progress" marker for the duration of a write."""
+    """Hold the write lock and the "write in progress" marker for the duration of a write.
+
+    On entry, after the lock: reload the store if another process wrote (or died writing), bump the
+    generation (readers elsewhere will reload), and repair if the store and SQLite disagree. On exit:
+    flush the store, bump the generation again, remove the marker, release the lock.
+    """
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self.lock = WriteLock(kb.path)
 
     def __enter__(self) -> None:
+        kb = self.kb
         self.lock.acquire(timeout=float(setting("lock_timeout", None, 30)))
-        marker = self.kb.path / DIRTY
-        if marker.exists():
-            self.kb.repair()
-        marker.touch()
+        try:
+            marker = kb.path / DIRTY
+            interrupted = marker.exists()
+            _ = kb.store
+            kb.sync(force=interrupted)
+            marker.touch()
+            kb._bump_generation()
+            if interrupted or not kb._counts_agree():
+                kb._repair_and_note(interrupted)
+        except BaseException:
+            self.lock.release()
+            raise
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         try:
             # SQLite commits batch by batch, so even after an error what it holds matches the store in
             # memory: persist the store and the KB is consistent again.
             self.kb.store.flush()
+            self.kb._bump_generation()
             (self.kb.path / DIRTY).unlink(missing_ok=True)
         finally:
             self.lock.release()

@@ -85,6 +85,11 @@ class LockedStore:
         with self._lock:
             self._inner.flush()
 
+    def reload(self) -> None:
+        """Re-read the store from disk (the KB calls it when another process wrote, see ``KnowledgeBase.sync``)."""
+        with self._lock:
+            self._inner.reload()
+
     def close(self) -> None:
         with self._lock:
             self._inner.close()

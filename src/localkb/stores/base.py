@@ -71,6 +71,11 @@ class VectorStore(Protocol):
         """Make everything added so far durable, atomically."""
         ...
 
+    def reload(self) -> None:
+        """Drop what this process holds in memory and read the store's state on disk again (another
+        process wrote it). Only called between writes, under the KB's write lock or by a reader."""
+        ...
+
     def close(self) -> None: ...
 
 

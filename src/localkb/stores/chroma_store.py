@@ -4,7 +4,8 @@
 - ``embedding_function=None``: Chroma never loads (or downloads) its default model;
 - telemetry off; ``upsert`` by chunk id (Chroma's ``add`` silently ignores existing ids);
 - cosine space, so ``score = 1 - distance`` matches every other store.
-Chroma persists on every call, so ``flush`` has nothing to do.
+Chroma persists on every call, so ``flush`` has nothing to do; ``reload`` opens a fresh Chroma system
+after another process wrote (Chroma's in-memory HNSW segment would not see its vectors).
 """
 from __future__ import annotations
 
@@ -24,25 +25,43 @@ class ChromaStore:
 
     def __init__(self, uri: str, dim: int, base_dir: str | None = None) -> None:
         os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-        import chromadb
-        from chromadb.config import Settings
-
         self.uri = uri
         self.dim = dim
         self.path = store_path(split_uri(uri)[1], base_dir)
         os.makedirs(self.path, exist_ok=True)
+        self._open()
+
+    def _open(self) -> None:
+        import chromadb
+        from chromadb.config import Settings
+
         try:
             self._client = chromadb.PersistentClient(
                 path=self.path, settings=Settings(anonymized_telemetry=False, allow_reset=False))
             self._col = self._client.get_or_create_collection(
                 COLLECTION, embedding_function=None,
-                metadata={"hnsw:space": "cosine", "localkb_dim": dim})
+                metadata={"hnsw:space": "cosine", "localkb_dim": self.dim})
         except Exception as exc:  # noqa: BLE001 - chromadb raises many types
             raise StoreError(f"Cannot open Chroma at {self.path}: {exc}") from exc
         recorded = (self._col.metadata or {}).get("localkb_dim")
-        if recorded is not None and int(recorded) != dim:
-            raise StoreError(f"Chroma collection at {self.path} holds {recorded}-d vectors, expected {dim}.")
+        if recorded is not None and int(recorded) != self.dim:
+            raise StoreError(f"Chroma collection at {self.path} holds {recorded}-d vectors, expected {self.dim}.")
         self._batch = max(1, int(self._client.get_max_batch_size()))
+
+    def reload(self) -> None:
+        """Drop this process's Chroma system for the folder and open it again.
+
+        Chroma keeps one system per folder and process, and its HNSW segment in memory does not see
+        another process's writes (``count`` and ``get`` do, ``query`` does not), so after another writer
+        the only way to search what it wrote is a new system.
+        """
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        system = SharedSystemClient._identifier_to_system.pop(self.path, None)
+        SharedSystemClient._identifier_to_refcount.pop(self.path, None)
+        if system is not None:
+            system.stop()
+        self._open()
 
     def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         if not len(ids):

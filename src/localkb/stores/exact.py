@@ -22,16 +22,23 @@ class ExactStore:
         self.dim = dim
         self.path = store_path(split_uri(uri)[1], base_dir)
         os.makedirs(self.path, exist_ok=True)
-        self._ids: list[str] = []
-        self._vecs = np.zeros((0, dim), dtype=np.float32)
         self._file = os.path.join(self.path, "store.npz")
+        self._load()
+
+    def _load(self) -> None:
+        self._ids: list[str] = []
+        self._vecs = np.zeros((0, self.dim), dtype=np.float32)
         if os.path.exists(self._file):
             with np.load(self._file, allow_pickle=False) as data:
                 self._ids = [str(x) for x in data["ids"]]
                 self._vecs = data["vectors"].astype(np.float32)
-            if self._vecs.shape[1] != dim:
-                raise StoreError(f"{self._file} holds {self._vecs.shape[1]}-d vectors, expected {dim}.")
+            if self._vecs.shape[1] != self.dim:
+                raise StoreError(f"{self._file} holds {self._vecs.shape[1]}-d vectors, expected {self.dim}.")
         self._pos = {cid: i for i, cid in enumerate(self._ids)}
+
+    def reload(self) -> None:
+        """Forget the in-memory vectors and read the file (another process wrote it)."""
+        self._load()
 
     def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         arr = as_matrix(vectors, self.dim, rows=len(ids))

@@ -5,6 +5,10 @@ Layout of ``faiss://DIR``::
     DIR/index.faiss   the index (native FAISS format, no pickle)
     DIR/ids.sqlite    int64 id → chunk id (the int is derived from the hash, see ``base.vid``)
 
+The whole index lives in memory and ``flush`` rewrites the file, so a process must ``reload`` after
+another one wrote (the KB does it when the write generation in ``chunks.sqlite`` moved, see ``kb.py``);
+otherwise its next flush would put back the file as it was before the other writer.
+
 Persistence is atomic: the id map is committed first (extra rows are harmless because the int is a
 function of the chunk id), then the index is written to a temp file, fsynced and renamed over the old.
 FAISS's ``IndexIDMap2`` does not deduplicate, so ``add`` removes existing ids before adding (upsert).
@@ -38,20 +42,29 @@ class FaissStore:
         self._map.execute("CREATE TABLE IF NOT EXISTS ids (vid INTEGER PRIMARY KEY, id TEXT NOT NULL)")
         # faiss's stubs describe the SWIG classes loosely (numpy arrays where they say IDSelector)
         self._index: Any
+        self._load()
+
+    def _load(self) -> None:
+        """(Re)read the index and the id map from disk, dropping whatever this process held in memory."""
+        faiss = self._faiss
         if os.path.exists(self._index_file):
             try:
                 self._index = faiss.read_index(self._index_file)
             except RuntimeError as exc:
                 raise StoreError(f"Cannot read FAISS index {self._index_file}: {exc}") from exc
-            if self._index.d != dim:
+            if self._index.d != self.dim:
                 raise StoreError(
-                    f"FAISS index {self._index_file} has dimension {self._index.d}, expected {dim}."
+                    f"FAISS index {self._index_file} has dimension {self._index.d}, expected {self.dim}."
                 )
         else:
-            self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+            self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
         self._pending: dict[int, str] = {}
         self._names: dict[int, str] = dict(self._map.execute("SELECT vid, id FROM ids"))
         self._dirty = False
+
+    def reload(self) -> None:
+        """Forget the in-memory index and read the one on disk (another process wrote it)."""
+        self._load()
 
     def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         if not len(ids):

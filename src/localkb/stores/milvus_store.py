@@ -278,6 +278,10 @@ class MilvusStore:
             self._call(lambda: self._client.flush(self.collection, timeout=self._timeout), "flush")
             self._dirty = False
 
+    def reload(self) -> None:
+        """Nothing to re-read: every call asks the Milvus engine, which holds the only copy of the vectors
+        (Milvus Lite additionally locks its file, so no second process can write it meanwhile)."""
+
     def close(self) -> None:
         client, self._client = self._client, None
         if client is not None:
