@@ -86,3 +86,12 @@ def test_bad_files_are_skipped_and_good_files_still_ingested(tmp_path):
         # skipped files leave nothing behind, and a second run skips them again without side effects
         again = kb.ingest([CORPUS, BAD, huge], max_file_mb=1)
         assert again.embedded == 0 and again.added == 0
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("latin1-short.txt", "A naïve approach: Größere Lieferungen."),
+    ("cp1252-quotes.txt", "“Déjà vu”, she said — the café’s crème brûlée costs 5 €."),
+])
+def test_short_western_text_is_decoded_exactly(name, expected):
+    """Issue 12, defect 6: short Latin-1 text came out as 'naďve' (cp1250) or with a stray CJK character."""
+    assert read(BAD / name).text.strip() == expected

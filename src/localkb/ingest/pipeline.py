@@ -21,7 +21,7 @@ from ..config import setting
 from ..errors import LoaderError
 from ..results import IngestReport, Skipped
 from .chunking import ChunkSettings, split_text
-from .files import Candidate, check_paths, read_bytes, walk
+from .files import Candidate, check_paths, read_file, walk
 from .loaders import Loaded, load
 
 if TYPE_CHECKING:
@@ -99,17 +99,16 @@ def run_ingest(kb: KnowledgeBase, paths: Sequence[str | os.PathLike[str]], *, ta
         if progress:
             progress("read", n, total)
         try:
-            data = read_bytes(cand.path, int(max_file_mb * 1e6))
+            data, stat = read_file(cand.path, int(max_file_mb * 1e6))
             digest = hashlib.sha256(data).hexdigest()
             old = known.get(key)
             if old is not None and old["content_hash"] == digest and doc_tags.get(old["id"], []) == tagset:
                 report.unchanged += 1
                 continue
             loaded = load(cand.path, data)
-        except LoaderError as exc:
+        except LoaderError as exc:  # one bad file never stops the run (files.py turns OS errors into these)
             report.skipped.append(Skipped(cand.source, exc.message))
             continue
-        stat = cand.path.stat()
         doc = _Doc(cand, digest, len(data), stat.st_mtime, loaded, existing_id=old["id"] if old else None)
         prefix = enrich_prefix(manifest.enrich, tagset, loaded, cand.source)
         for text in split_text(loaded.text, settings):
