@@ -10,6 +10,7 @@ after another process wrote (Chroma's in-memory HNSW segment would not see its v
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Collection, Iterator, Sequence
 
 import numpy as np
@@ -18,6 +19,9 @@ from ..errors import StoreError
 from .base import VectorHit, as_matrix, gather_vectors, split_uri, store_path
 
 COLLECTION = "localkb"
+#: open ChromaStore instances per folder in this process (they share one Chroma system)
+_users: dict[str, int] = {}
+_users_lock = threading.Lock()
 
 
 class ChromaStore:
@@ -29,6 +33,11 @@ class ChromaStore:
         self.dim = dim
         self.path = store_path(split_uri(uri)[1], base_dir)
         os.makedirs(self.path, exist_ok=True)
+        with _users_lock:
+            if not _users.get(self.path):  # nobody here uses the cached system: it may be stale, drop it
+                _drop_system(self.path, stop=True)
+            _users[self.path] = _users.get(self.path, 0) + 1
+        self._closed = False
         self._open()
 
     def _open(self) -> None:
@@ -55,12 +64,8 @@ class ChromaStore:
         another process's writes (``count`` and ``get`` do, ``query`` does not), so after another writer
         the only way to search what it wrote is a new system.
         """
-        from chromadb.api.shared_system_client import SharedSystemClient
-
-        system = SharedSystemClient._identifier_to_system.pop(self.path, None)
-        SharedSystemClient._identifier_to_refcount.pop(self.path, None)
-        if system is not None:
-            system.stop()
+        with _users_lock:
+            _drop_system(self.path, stop=_users.get(self.path, 0) <= 1)  # others keep theirs until they reload
         self._open()
 
     def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
@@ -125,4 +130,17 @@ class ChromaStore:
         pass
 
     def close(self) -> None:
-        pass
+        with _users_lock:
+            if not self._closed:
+                self._closed = True
+                _users[self.path] = max(0, _users.get(self.path, 0) - 1)
+
+
+def _drop_system(path: str, *, stop: bool) -> None:
+    """Forget this process's cached Chroma system for ``path``, so the next client reads the folder anew."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    system = SharedSystemClient._identifier_to_system.pop(path, None)
+    SharedSystemClient._identifier_to_refcount.pop(path, None)
+    if system is not None and stop:
+        system.stop()
