@@ -176,10 +176,14 @@ def _prepare_destination(src: Path, dest: Path, uri: str) -> dict[str, Any]:
         if state.get("source") != str(src) or state.get("store") != uri:
             raise KBError(f"{dest} holds an unfinished migration from {state.get('source')} to "
                           f"{state.get('store')}; finish it with the same --kb and --to, or delete {dest}.")
-        return state
-    if dest.exists() and any(dest.iterdir()):
+        if state.get("prepared", True):
+            return state
+        shutil.rmtree(dest)  # killed while copying the snapshot: it is ours, start it again
+    elif dest.exists() and any(dest.iterdir()):
         raise KBError(f"{dest} already exists and is not an unfinished migration; choose another --out.")
     dest.mkdir(parents=True, exist_ok=True)
+    # the state file comes first, so a run killed while copying is recognised (and redone) next time
+    _save_state(dest, {"source": str(src), "store": uri, "done": 0, "last_id": "", "prepared": False})
     with _readonly(src / "chunks.sqlite") as conn, sqlite3.connect(dest / "chunks.sqlite") as copy:
         conn.backup(copy)
     copy.close()
@@ -191,7 +195,7 @@ def _prepare_destination(src: Path, dest: Path, uri: str) -> dict[str, Any]:
             shutil.copytree(entry, dest / entry.name)
         else:
             shutil.copy2(entry, dest / entry.name)
-    state = {"source": str(src), "store": uri, "done": 0, "last_id": ""}
+    state = {"source": str(src), "store": uri, "done": 0, "last_id": "", "prepared": True}
     _save_state(dest, state)
     return state
 

@@ -135,3 +135,23 @@ def test_cli_error_is_one_line(source_kb, tmp_path):
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [f"Error: No knowledge base at {tmp_path / 'none'}."]
+
+
+def test_migration_killed_while_copying_the_snapshot_is_redone(source_kb, tmp_path, monkeypatch):
+    """Found by benchmarks/bench_faults.py: a SIGKILL after the new folder was made but before the
+    migration's state was saved left a folder the next run refused ("already exists")."""
+    import localkb.migrate as mig
+
+    out = tmp_path / "kb-faiss"
+
+    def killed(src):  # runs after the SQLite snapshot is copied, before the state says "prepared"
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mig, "_store_entry", killed)
+    with pytest.raises(KeyboardInterrupt):
+        migrate(source_kb, "faiss", out=out)
+    assert (out / "chunks.sqlite").exists() and not (out / "manifest.json").exists()
+    monkeypatch.undo()
+    report = migrate(source_kb, "faiss", out=out)
+    assert report.resumed_at == 0 and report.chunks > 0
+    assert _ids(_results(out)) == _ids(_results(source_kb))
