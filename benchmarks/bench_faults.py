@@ -361,10 +361,11 @@ def main(argv: list[str] | None = None) -> int:
         work.mkdir()
         row = rows[(scenario, store)]
         t0 = time.perf_counter()
-        tally = Counter()
+        tally: Counter[str] = Counter()
 
         def check(kb: Path, expected: dict[str, str] | None, raw: bool, n: int = n, scenario: str = scenario,
-                  store: str = store, row: Counter[str] = row, tally: Counter[str] = tally) -> None:
+                  store: str = store, row: Counter[str] = row, tally: Counter[str] = tally,
+                  runner: Runner = runner, findings: list[str] = findings) -> None:
             docs = _sentences_of(kb) if expected is None else dict(expected)
             v = runner.run("verify", kb=str(kb), expected=docs, raw=raw)
             tag = f"trial {n} ({scenario}, {store})"
