@@ -12,7 +12,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .errors import KBLocked
+from .errors import KBError, KBLocked
 
 LOCK_FILE = ".lock"
 
@@ -33,17 +33,21 @@ class WriteLock:
 
         Raises:
             KBLocked: another process (or another claim in this one) holds it.
+            KBError: the lock file cannot be created or opened (a read-only folder).
         """
         try:
             self._lock.acquire(timeout=max(0.0, timeout), poll_interval=0.05)
         except Timeout as exc:
             raise KBLocked(f"Another localkb process is writing to {self.path.parent}; try again later.") from exc
+        except OSError as exc:
+            raise KBError(f"Cannot take the write lock {self.path}: {exc.strerror or exc}") from exc
 
     def try_acquire(self) -> bool:
+        """Take the lock if it is free right now; False if it is held or cannot be taken (read-only KB)."""
         try:
             self.acquire(timeout=0)
             return True
-        except KBLocked:
+        except KBError:
             return False
 
     def release(self) -> None:

@@ -179,7 +179,7 @@ def _prepare_destination(src: Path, dest: Path, uri: str) -> dict[str, Any]:
         if state.get("prepared", True):
             return state
         shutil.rmtree(dest)  # killed while copying the snapshot: it is ours, start it again
-    elif dest.exists() and any(dest.iterdir()):
+    elif dest.exists() and any(not e.name.startswith(".migrate") for e in dest.iterdir()):  # our temp state aside
         raise KBError(f"{dest} already exists and is not an unfinished migration; choose another --out.")
     dest.mkdir(parents=True, exist_ok=True)
     # the state file comes first, so a run killed while copying is recognised (and redone) next time

@@ -68,8 +68,18 @@ def start_ingest(paths: list[Path], kb_dir: Path, store: str) -> subprocess.Pope
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-@pytest.mark.parametrize("store", ["faiss", "chroma"])
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+MILVUS = pytest.param("milvus", marks=pytest.mark.skipif(not _has("milvus_lite"), reason="needs localkb[milvus]"))
+
+
+@pytest.mark.parametrize("store", ["faiss", "chroma", MILVUS])
 def test_two_ingests_started_together_on_a_new_kb(tmp_path, store):
+    """Milvus Lite locks its file to one process: the second writer waits for it, it does not fail."""
     docs_a = write_corpus(tmp_path / "a", "a", 8)
     docs_b = write_corpus(tmp_path / "b", "b", 8)
     kb_dir = tmp_path / "kb"
@@ -171,4 +181,38 @@ def test_a_kb_missing_vectors_is_repaired_on_open_and_says_so(tmp_path):
                            capture_output=True, text=True, timeout=300)
     assert "Repaired" not in again.stderr  # consistent since
     assert_consistent(kb_dir)
+    assert_searchable(kb_dir, docs)
+
+
+def test_the_write_lock_is_one_claim_per_holder_and_dies_with_it(tmp_path):
+    """filelock (issue 19) keeps the old behaviour: a held lock → KBLocked with the same message, in the
+    CLI one line and exit 1; a SIGKILLed holder frees it at once."""
+    import signal
+    import sys
+
+    from localkb.errors import KBLocked
+    from localkb.lock import WriteLock
+
+    docs = write_corpus(tmp_path / "a", "a", 1)
+    kb_dir = tmp_path / "kb"
+    with KnowledgeBase.open(kb_dir) as kb:
+        kb.ingest([tmp_path / "a"])
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
+                               "from localkb.lock import WriteLock; WriteLock(Path(sys.argv[1])).acquire(); "
+                               "print('held', flush=True); time.sleep(600)", str(kb_dir)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        mine = WriteLock(kb_dir)
+        with pytest.raises(KBLocked, match=f"Another localkb process is writing to {kb_dir}; try again later."):
+            mine.acquire(timeout=0.2)
+        proc = subprocess.run([LOCALKB, "ingest", str(tmp_path / "a"), "--kb", str(kb_dir)], capture_output=True,
+                              text=True, timeout=300, env={**os.environ, "LOCALKB_LOCK_TIMEOUT": "1"})
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        assert "Another localkb process is writing to" in proc.stderr
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    assert mine.try_acquire()  # the OS dropped the dead holder's lock
+    mine.release()
     assert_searchable(kb_dir, docs)

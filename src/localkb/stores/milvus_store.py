@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from functools import partial
 from typing import Any, TypeVar
@@ -76,6 +77,16 @@ def parse_milvus_uri(uri: str, base_dir: str | None) -> tuple[str, str, bool]:
     return address, collection, False
 
 
+def _lite_locked(exc: BaseException) -> bool:
+    """Did Milvus Lite refuse because another process holds its data folder's lock?"""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if type(seen).__name__ == "DataDirLockedError" or "holds the lock" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _message(exc: BaseException) -> str:
     return str(getattr(exc, "message", "") or exc).strip() or type(exc).__name__
 
@@ -124,13 +135,28 @@ class MilvusStore:
             with _lite_lock:
                 _lite_users[self.address] = _lite_users.get(self.address, 0) + 1
         try:
-            self._client = self._connect()
+            self._client = self._connect_waiting()
             self._ensure_collection()
         except BaseException:
             self.close()
             raise
 
     # -- opening ------------------------------------------------------------------------------
+    def _connect_waiting(self) -> Any:
+        """Connect; for Milvus Lite, wait (up to ``lock_timeout``) while another process holds its file.
+
+        The KB's write lock is released a moment before the previous writer closes Milvus Lite, so the
+        next writer would otherwise find the file still locked and fail.
+        """
+        deadline = time.monotonic() + float(setting("lock_timeout", None, 30))
+        while True:
+            try:
+                return self._connect()
+            except StoreError as exc:
+                if not (self.lite and _lite_locked(exc)) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.2)
+
     def _connect(self) -> Any:
         token = str(setting("milvus_token", None, "") or "")
         where = f"Milvus Lite file {self.address}" if self.lite else f"Milvus at {self.address}"
