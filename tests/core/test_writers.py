@@ -198,7 +198,7 @@ def test_the_write_lock_is_one_claim_per_holder_and_dies_with_it(tmp_path):
     with KnowledgeBase.open(kb_dir) as kb:
         kb.ingest([tmp_path / "a"])
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
-                               "from localkb.lock import WriteLock; WriteLock(Path(sys.argv[1])).acquire(); "
+                               "from localkb.lock import WriteLock; held = WriteLock(Path(sys.argv[1])); held.acquire(); "
                                "print('held', flush=True); time.sleep(600)", str(kb_dir)],
                               stdout=subprocess.PIPE, text=True)
     try:
