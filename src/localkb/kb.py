@@ -308,48 +308,13 @@ class KnowledgeBase:
         return fixed
 
     def repair(self) -> dict[str, int]:
-        """Make the vector store match ``chunks.sqlite``, the source of truth.
+        """Make the vector store match ``chunks.sqlite`` (see ``localkb.repair``); returns what was fixed."""
+        from .repair import reconcile
 
-        Vectors without a chunk are deleted; chunks without a vector are embedded again from their
-        ``embed_text``. If the model cannot be loaded, those chunks are forgotten instead and their
-        documents marked stale, so the next ingest re-embeds them. Returns what was fixed.
-        """
-        from .errors import LocalKBError
-
-        store_ids = self.store.ids()
-        db_ids = self.db.chunk_ids()
-        orphans = sorted(store_ids - db_ids)
-        missing = sorted(db_ids - store_ids)
-        reembedded = forgotten = 0
-        if orphans:
-            self.store.delete(orphans)
-        if missing:
-            try:
-                reembedded = self._reembed(missing)
-            except LocalKBError:
-                forgotten = self._forget_chunks(missing)
-        if orphans or missing:
-            self.store.flush()
-            self.on_chunks_changed(added=missing if reembedded else [], removed=orphans + ([] if reembedded else missing))
-        return {"orphan_vectors": len(orphans), "reembedded": reembedded, "chunks_without_vectors": forgotten}
-
-    def _reembed(self, ids: list[str]) -> int:
-        for i in range(0, len(ids), 256):
-            batch = ids[i:i + 256]
-            rows = self.db.chunks_text(batch)
-            self.store.add(batch, self.embedder.embed([rows[c]["embed_text"] for c in batch]))
-        return len(ids)
-
-    def _forget_chunks(self, missing: list[str]) -> int:
-        with self.db.transaction() as conn:
-            for i in range(0, len(missing), 500):
-                batch = missing[i:i + 500]
-                marks = ",".join("?" * len(batch))
-                conn.execute(f"UPDATE documents SET content_hash='' WHERE id IN "
-                             f"(SELECT doc_id FROM doc_chunks WHERE chunk_id IN ({marks}))", batch)
-                conn.execute(f"DELETE FROM doc_chunks WHERE chunk_id IN ({marks})", batch)
-                conn.execute(f"DELETE FROM chunks WHERE id IN ({marks})", batch)
-        return len(missing)
+        fixed = reconcile(self.db, self.store, lambda: self.embedder.embed)
+        if fixed.added or fixed.removed:
+            self.on_chunks_changed(added=fixed.added, removed=fixed.removed)
+        return fixed.counts()
 
     # -- reading ------------------------------------------------------------------------------
     def search(self, query: str, *, k: int = 10, tags: Sequence[str] | None = None,
