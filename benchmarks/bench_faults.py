@@ -116,8 +116,11 @@ def _do_delete(kb: str, names: list[str]) -> dict[str, Any]:
     return {"deleted": len(ids)}
 
 
-def _do_migrate(kb: str, to: str, out: str) -> dict[str, Any]:
+def _do_migrate(kb: str, to: str, out: str, delay: float = 0.0) -> dict[str, Any]:
     from localkb.migrate import migrate
+
+    if delay:  # seconds per batch: makes the run long enough to be killed part-way
+        os.environ["LOCALKB_MIGRATE_BATCH_DELAY"] = str(delay)
 
     return {"migrate": migrate(kb, to, out=out, batch_size=4).to_dict()}
 
@@ -297,8 +300,9 @@ def trial(runner: Runner, scenario: str, store: str, rng: random.Random, work: P
         elif moved.get("crash"):
             notes.append(moved["crash"].strip().splitlines()[-1])
     elif scenario == "kill ingest":
+        new_a.update(write_docs(work / "a", rng, 12, "k"))  # a longer run, so most kills land inside it
         proc, _ = runner.start("ingest", kb=str(kb), paths=[str(work / "a")], store=store)
-        time.sleep(rng.uniform(0.0, 1.2))
+        time.sleep(rng.uniform(0.0, 1.0))
         faults = int(proc.is_alive())
         proc.kill()
         proc.join()
@@ -308,7 +312,7 @@ def trial(runner: Runner, scenario: str, store: str, rng: random.Random, work: P
     elif scenario == "kill delete":
         doomed = rng.sample(sorted(base), 3)
         proc, _ = runner.start("delete", kb=str(kb), names=doomed)
-        time.sleep(rng.uniform(0.0, 0.6))
+        time.sleep(rng.uniform(0.0, 0.3))
         faults = int(proc.is_alive())
         proc.kill()
         proc.join()
@@ -319,7 +323,7 @@ def trial(runner: Runner, scenario: str, store: str, rng: random.Random, work: P
         check(kb, expected, True)
     elif scenario == "kill migrate":
         out = work / "kb-moved"
-        proc, _ = runner.start("migrate", kb=str(kb), to=other, out=str(out))
+        proc, _ = runner.start("migrate", kb=str(kb), to=other, out=str(out), delay=0.1)
         time.sleep(rng.uniform(0.0, 0.8))
         faults = int(proc.is_alive())
         proc.kill()
