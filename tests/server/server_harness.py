@@ -50,7 +50,9 @@ class LiveServer:
         self.sock.close()
 
     def client(self, **kw: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=120, **kw)
+        """A client that sends the intent header, as the page does (a plain form POST is refused without it)."""
+        headers = {"X-LocalKB-Request": "1", **kw.pop("headers", {})}
+        return httpx.Client(base_url=self.url, timeout=120, headers=headers, **kw)
 
 
 def scripted_llm() -> Any:
