@@ -1,0 +1,115 @@
+"""Memory and time bombs straight through the read-only executor on a real SQLite file (the guard
+bypassed): each is stopped with a clear SQLError, quickly, without a large memory spike, and the file
+is byte-identical afterwards. And the guard: FETCH FIRST handled, a crashing rule is a rejection."""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from localkb.errors import SQLError
+from localkb.sql.executor import Database
+from localkb.sql.guard import Guard
+from localkb.sql.rules import RULES, Violation
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql_guard"
+
+#: statements that would allocate hundreds of MB or run for ever, and the error each must end with
+BOMBS = {
+    "printf_star": ("SELECT printf('%.*c', 900000000, 'a')", "printf"),
+    "format_width": ("SELECT length(format('%0900000000d', 1))", "printf"),
+    "computed_width": ("SELECT length(printf('%.*c', 30000 * 30000, 'a'))", "printf"),
+    "doubling_cte": ("WITH RECURSIVE r(x) AS (SELECT 'a' UNION ALL SELECT x || x FROM r) "
+                     "SELECT length(x) FROM r", "too big"),
+    "fan_out_cte": ("WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r, (SELECT 1 UNION ALL SELECT 2)) "
+                    "SELECT count(*) FROM r", "memory|longer than"),
+    "sorted_cte": ("WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) "
+                   "SELECT printf('%.*c', 1000, 'a') || x AS s FROM r ORDER BY s DESC LIMIT 1", "memory|longer than"),
+    "wide_rows": ("WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r WHERE x < 100) "
+                  "SELECT printf('%.*c', 1900000, 'a') FROM r", "larger than"),
+    "zeroblob": ("SELECT length(zeroblob(900000000))", "not authorized|too big"),
+    "replace_growth": ("SELECT length(replace(printf('%.*c', 1500000, 'a'), 'a', 'aaaaaaaaaa'))", "too big"),
+}
+
+
+def rss() -> int:
+    with open("/proc/self/statm", "rb") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+class PeakRSS:
+    """Samples this process's resident size every 5 ms while in the ``with`` block."""
+
+    def __enter__(self) -> PeakRSS:
+        self.base = rss()
+        self.peak = self.base
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, rss())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss())
+
+    @property
+    def growth_mb(self) -> float:
+        return (self.peak - self.base) / 1e6
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Database]]:
+    import sqlite3
+
+    path = tmp_path_factory.mktemp("bombs") / "shop.db"
+    conn = sqlite3.connect(path)
+    conn.executescript((FIXTURES / "schema.sql").read_text())
+    conn.commit()
+    conn.close()
+    db = Database(str(path), timeout=3)
+    yield path, db
+    db.close()
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("name", list(BOMBS))
+def test_bomb_is_stopped_quickly_and_small(shop: tuple[Path, Database], name: str) -> None:
+    path, db = shop
+    sql, message = BOMBS[name]
+    before = digest(path)
+    started = time.monotonic()
+    with PeakRSS() as peak, pytest.raises(SQLError, match=message):
+        db.run(sql)
+    assert time.monotonic() - started < 3 + 2.0, name
+    assert peak.growth_mb < 400, f"{name}: grew {peak.growth_mb:.0f} MB"
+    assert digest(path) == before
+    assert db.run("SELECT count(*) FROM customers").rows  # the connection still works afterwards
+
+
+def test_fetch_first_is_capped_not_a_crash() -> None:
+    guard = Guard(None, dialect="postgres", max_rows=10)
+    verdict = guard.check("SELECT a FROM t ORDER BY a OFFSET 5 ROWS FETCH NEXT 50 ROWS ONLY")
+    assert verdict.allowed and verdict.sql == "SELECT a FROM t ORDER BY a LIMIT 10 OFFSET 5"
+    assert any("lowered" in r for r in verdict.rewrites)
+
+
+def test_a_crashing_rule_is_a_rejection_with_a_reason() -> None:
+    def broken(ctx: object) -> list[Violation]:
+        raise KeyError("expression")
+
+    verdict = Guard(None, rules=(*RULES, broken)).check("SELECT 1")
+    assert not verdict.allowed
+    assert [v.rule for v in verdict.violations] == ["guard_error"]
+    assert "broken" in verdict.violations[0].message and "KeyError" in verdict.violations[0].message
