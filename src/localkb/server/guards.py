@@ -146,6 +146,16 @@ def _too_large(limit: int) -> dict[str, Any]:
                        "(raise it with `localkb serve --max-upload-mb`)."}
 
 
+#: largest request head (request line + headers) the server reads; a larger one is refused by the HTTP parser
+MAX_HEADER_BYTES = 64 * 1024
+
+
+def uvicorn_limits() -> dict[str, Any]:
+    """uvicorn settings that bound what a client can make the server hold: the h11 parser (httptools has
+    no limit on header size) with :data:`MAX_HEADER_BYTES`, and no ``Server`` header."""
+    return {"http": "h11", "h11_max_incomplete_event_size": MAX_HEADER_BYTES, "server_header": False}
+
+
 # --- Host and Origin: what keeps a web page in the user's browser from driving this server -------------
 
 #: the names a loopback server answers to; any other ``Host`` (``evil.example`` after DNS rebinding) is refused

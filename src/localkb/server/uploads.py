@@ -1,7 +1,7 @@
 """Where uploads may go and which server-side paths may be ingested.
 
 Uploads are written under ``KB/uploads/`` only: the client's file name is reduced to a plain base name
-(no folders, no ``..``, no control characters, no leading dots), and every file is written to a
+(no folders, no ``..``, no control, bidi-override or invisible characters, no leading dots), and every file is written to a
 temporary name in that folder and renamed into place, so nothing outside it is ever created or
 overwritten. Re-uploading a name replaces that upload (and re-ingests it: the document is updated).
 """
@@ -21,6 +21,10 @@ from .errors import AccessDenied, NotFound
 
 MAX_NAME_BYTES = 180
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
+#: Unicode categories never kept in a stored name: controls, format characters (the bidi overrides that
+#: make ``invoice\u202efdp.exe`` display as ``invoiceexe.pdf``, zero-width characters, BOM), line and
+#: paragraph separators, surrogates, private-use and unassigned code points
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 
 
 def safe_filename(name: str | None) -> str:
@@ -33,6 +37,8 @@ def safe_filename(name: str | None) -> str:
     """
     raw = unicodedata.normalize("NFC", name or "")
     base = re.split(r"[/\\]", raw)[-1]
+    base = "".join(" " if unicodedata.category(ch) == "Zs" else ch for ch in base
+                   if unicodedata.category(ch) not in _INVISIBLE)
     base = _UNSAFE.sub("", base).strip().lstrip(".").strip()
     if not base or base in (".", ".."):
         raise ConfigError(f"Unusable upload file name {name!r}.")
