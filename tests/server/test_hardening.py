@@ -43,3 +43,12 @@ def test_bidi_and_invisible_characters_are_stripped_from_upload_names(client, li
     doc = next(d for d in client.get("/api/documents", params={"limit": 500}).json()["documents"]
                if d["path"].endswith("invoicefdp.txt"))
     assert client.delete(f"/api/documents/{doc['id']}").status_code == 200
+
+
+def test_found_by_fuzzing_huge_offset_and_overlong_path_are_4xx(client) -> None:
+    """Two 500s schemathesis found (benchmarks/bench_faults_server.py): an offset SQLite cannot hold and a
+    path component longer than the file system allows."""
+    r = client.get("/api/documents", params={"offset": 10**30})
+    assert r.status_code == 422, r.text
+    r = client.post("/api/ingest/path", json={"paths": ["x" * 5000]})
+    assert r.status_code == 400 and "Unusable path" in r.json()["message"], r.text

@@ -43,7 +43,7 @@ def stats(request: Request) -> dict[str, Any]:
 
 
 @router.get("/documents", summary="List documents, a page at a time")
-def documents(request: Request, offset: Annotated[int, Query(ge=0)] = 0,
+def documents(request: Request, offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
               limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     kb = ctx(request).kb
     found = kb.db.scalar("SELECT COUNT(*) FROM documents")

@@ -94,14 +94,19 @@ def check_server_path(raw: str, roots: Sequence[Path]) -> str:
                            "to allow folders under DIR.")
     if not raw or "\x00" in raw:
         raise ConfigError("Empty or invalid path.")
-    path = Path(raw).expanduser()
-    if not path.is_absolute():
-        path = roots[0] / path  # relative paths are relative to the first root
-    resolved = path.resolve()
-    if not _inside(resolved, roots):
+    try:
+        path = Path(raw).expanduser()
+        if not path.is_absolute():
+            path = roots[0] / path  # relative paths are relative to the first root
+        resolved = path.resolve()
+        inside = _inside(resolved, roots)
+        exists = inside and resolved.exists()
+    except (OSError, RuntimeError, ValueError) as exc:  # name too long, symlink loop, bad ~user
+        raise ConfigError(f"Unusable path {raw[:200]!r}: {getattr(exc, 'strerror', None) or exc}.") from exc
+    if not inside:
         raise AccessDenied(f"{raw} is outside the folders this server may read "
                            f"({', '.join(str(r) for r in roots)}).")
-    if not resolved.exists():
+    if not exists:
         raise NotFound(f"No such file or folder: {raw}")
     if resolved.is_dir():
         _refuse_escaping_links(resolved, roots)
@@ -118,6 +123,12 @@ def _refuse_escaping_links(folder: Path, roots: Sequence[Path]) -> None:
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for name in (*dirnames, *filenames):
             entry = Path(dirpath) / name
-            if entry.is_symlink() and not _inside(entry.resolve(), roots):
+            if not entry.is_symlink():
+                continue
+            try:
+                target = entry.resolve()
+            except (OSError, RuntimeError):  # a loop or an unreadable link: the ingest reports it as skipped
+                continue
+            if not _inside(target, roots):
                 raise AccessDenied(f"{entry} is a link to a place outside the folders this server may read; "
                                    "remove it or ingest the folder's other files by name.")
