@@ -4,7 +4,7 @@ is byte-identical afterwards. And the guard: FETCH FIRST handled, a crashing rul
 from __future__ import annotations
 
 import hashlib
-import threading
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +17,10 @@ from localkb.sql.guard import Guard
 from localkb.sql.rules import RULES, Violation
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sql_guard"
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+from bench_faults_server import PeakRSS  # noqa: E402 - one RSS sampler for the test and the campaign
+
 
 def _bombs() -> dict[str, tuple[str, str]]:
     """name → (statement, pattern of the error that must stop it), from tests/fixtures/sql_guard/bombs/."""
@@ -30,36 +34,6 @@ def _bombs() -> dict[str, tuple[str, str]]:
 
 #: statements that would allocate hundreds of MB or run for ever, and the error each must end with
 BOMBS = _bombs()
-
-
-def rss() -> int:
-    with open("/proc/self/statm", "rb") as f:
-        return int(f.read().split()[1]) * 4096
-
-
-class PeakRSS:
-    """Samples this process's resident size every 5 ms while in the ``with`` block."""
-
-    def __enter__(self) -> PeakRSS:
-        self.base = rss()
-        self.peak = self.base
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, rss())
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, rss())
-
-    @property
-    def growth_mb(self) -> float:
-        return (self.peak - self.base) / 1e6
 
 
 @pytest.fixture(scope="module")
