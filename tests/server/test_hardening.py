@@ -52,3 +52,13 @@ def test_found_by_fuzzing_huge_offset_and_overlong_path_are_4xx(client) -> None:
     assert r.status_code == 422, r.text
     r = client.post("/api/ingest/path", json={"paths": ["x" * 5000]})
     assert r.status_code == 400 and "Unusable path" in r.json()["message"], r.text
+
+
+def test_fetch_first_through_the_sql_endpoint_is_a_verdict_not_a_500(client) -> None:
+    r = client.post("/api/sql/check", json={"database": "music",
+                                            "sql": "SELECT name FROM artist OFFSET 1 ROWS FETCH NEXT 5 ROWS ONLY"})
+    assert r.status_code == 200, r.text
+    assert r.json()["allowed"] and r.json()["sql"].endswith("LIMIT 5 OFFSET 1")
+    r = client.post("/api/sql/check", json={"database": "music",
+                                            "sql": "SELECT name FROM artist FETCH FIRST 50 PERCENT ROWS ONLY"})
+    assert r.status_code == 200 and not r.json()["allowed"]

@@ -78,7 +78,7 @@ class Guard:
     def _judge(self, text: str, statements: list[Any]) -> Verdict:
         notes: list[str] = []
         if self.dialect == "sqlite" and self.schema is not None:
-            statements, notes = _sqlite_string_identifiers(statements, self.schema)
+            statements, notes = _sqlite_string_identifiers(statements, self.schema, text)
         ctx = Context(statements, self.schema, self.dialect, self.max_rows)
         violations: list[Violation] = []
         for rule in self.rules:
@@ -133,11 +133,13 @@ class Guard:
         return st, []
 
 
-def _sqlite_string_identifiers(statements: list[Any], schema: Schema) -> tuple[list[Any], list[str]]:
+def _sqlite_string_identifiers(statements: list[Any], schema: Schema, text: str) -> tuple[list[Any], list[str]]:
     """SQLite reads a double-quoted name that matches no column as a string ("Math" = 'Math').
 
-    Make that explicit, so the rules and the executed SQL agree with what SQLite would do. Unquoted
-    or qualified names are left alone (an unknown one is still an error).
+    Make that explicit, so the rules and the executed SQL agree with what SQLite would do. Unquoted,
+    qualified, `backtick` or [bracket] quoted names are left alone (SQLite does not read those as
+    strings: an unknown one is still an error). sqlglot does not record the quote character, so a name
+    counts as double-quoted only if ``"name"`` appears in the text.
     """
     from sqlglot import exp
 
@@ -147,14 +149,13 @@ def _sqlite_string_identifiers(statements: list[Any], schema: Schema) -> tuple[l
     out, notes = [], []
     for st in statements:
         names = columns | {n.lower() for n in _derived_names(st)}
-        targets = [c for c in st.find_all(exp.Column)
-                   if not c.table and isinstance(c.this, exp.Identifier) and c.this.quoted
-                   and c.name.lower() not in names]
-        if targets:
+        def is_target(c: Any, names: set[str] = names) -> bool:
+            return (not c.table and isinstance(c.this, exp.Identifier) and c.this.quoted
+                    and c.name.lower() not in names and f'"{c.name}"' in text)
+
+        if any(is_target(c) for c in st.find_all(exp.Column)):
             st = st.copy()
-            for col in [c for c in st.find_all(exp.Column)
-                        if not c.table and isinstance(c.this, exp.Identifier) and c.this.quoted
-                        and c.name.lower() not in names]:
+            for col in [c for c in st.find_all(exp.Column) if is_target(c)]:
                 notes.append(f'read "{col.name}" as the string \'{col.name}\' (SQLite does the same)')
                 col.replace(exp.Literal.string(col.name))
         out.append(st)
