@@ -314,6 +314,49 @@ def guard_fuzz(work: Path, *, rounds: int, timeout: float = 3.0, seed: int = 7, 
     return result
 
 
+def guard_fuzz_postgres(*, rounds: int, seed: int = 7, limit: int | None = None) -> dict[str, Any] | None:
+    """The rejected fixtures (every dialect) and their mutants straight through the executor on a private
+    PostgreSQL server (tests/sql/servers.py); None when PostgreSQL is not installed."""
+    sys.path.insert(0, str(ROOT))
+    from _pytest.outcomes import Skipped
+
+    from localkb.errors import SQLError
+    from localkb.sql.executor import Database
+    from tests.sql.servers import postgres
+
+    names = {"customers": "customer", "products": "orders", "order_items": "orders"}
+    rng = random.Random(seed)
+    statements: list[str] = []
+    for path in sorted((GUARD_FIXTURES / "rejected").glob("*.sql")):
+        _, sql = _fixture_sql(path)
+        for old, new in names.items():
+            sql = re.sub(rf"\b{old}\b", new, sql, flags=re.IGNORECASE)
+        statements.append(sql)
+        for _ in range(rounds):
+            statements.extend(m for _, m in mutations(sql, rng))
+    statements = statements[:limit] if limit else statements
+    result: dict[str, Any] = {"statements": 0, "executor_ran": 0, "writes": 0, "crashes": 0, "worst_seconds": 0.0}
+    try:
+        with postgres() as server:
+            before = server.snapshot()
+            with Database(server.url, timeout=3) as db:
+                for sql in statements:
+                    result["statements"] += 1
+                    started = time.monotonic()
+                    try:
+                        db.run(sql)
+                        result["executor_ran"] += 1
+                    except SQLError:
+                        pass
+                    except Exception:  # noqa: BLE001 - the executor must only raise SQLError
+                        result["crashes"] += 1
+                    result["worst_seconds"] = max(result["worst_seconds"], time.monotonic() - started)
+            result["writes"] = int(server.snapshot() != before)
+    except Skipped:
+        return None
+    return result
+
+
 # -- 3. cross-site requests from another local origin, in Chromium ------------------------------------
 ATTACK_PAGE = """<!doctype html><meta charset="utf-8"><title>attack</title>
 <iframe name="sink" style="display:none"></iframe>
@@ -478,6 +521,8 @@ def main() -> None:
         (work / "guard").mkdir()
         guard = guard_fuzz(work / "guard", rounds=args.guard_rounds)
         print("guard", json.dumps(guard), flush=True)
+        pg = guard_fuzz_postgres(rounds=args.guard_rounds)
+        print("postgres", json.dumps(pg), flush=True)
         xsite: dict[str, Any] | None = None
         if not args.skip_browser and Path(CHROMIUM).exists():
             (work / "xsite").mkdir()
@@ -495,6 +540,10 @@ def main() -> None:
         f"guard allowed {guard['guard_allowed']}; executor ran {guard['executor_ran']} | 0 writes, bounded | "
         f"**{guard['writes']}** writes, {guard['crashes']} crashes; worst {guard['worst_seconds']:.2f} s, "
         f"worst RSS growth {guard['worst_rss_mb']:.0f} MB |",
+        *([f"| Executor fuzz, PostgreSQL 15 (guard bypassed) | {pg['statements']:,} mutated rejected fixtures "
+            f"(all dialects); the server ran {pg['executor_ran']} | 0 writes | **{pg['writes']}** writes "
+            f"(data and catalogue unchanged), {pg['crashes']} crashes; worst {pg['worst_seconds']:.2f} s |"]
+          if pg else []),
         f"| Memory/time bombs (executor, guard bypassed) | {guard['bombs']} statements | all stopped with a reason | "
         f"**{guard['bombs_stopped']}/{guard['bombs']}** stopped; worst {guard['bomb_worst_seconds']:.2f} s, "
         f"worst RSS growth {guard['bomb_worst_rss_mb']:.0f} MB |",

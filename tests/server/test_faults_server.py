@@ -46,3 +46,11 @@ def test_cross_site_pages_get_nothing_accepted(tmp_path: Path) -> None:
     assert result["accepted"] == 0, result["accepted_examples"]  # …and none was accepted
     assert result["rebind_page_status"] == 403
     assert result["documents_after"] == result["documents_before"] == 2 and result["uploads"] == []
+
+
+def test_executor_fuzz_on_postgresql_writes_nothing() -> None:
+    result = campaign.guard_fuzz_postgres(rounds=1, limit=250)
+    if result is None:
+        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
+    assert result["statements"] == 250 and result["writes"] == 0 and result["crashes"] == 0, result
+    assert result["worst_seconds"] < 6
