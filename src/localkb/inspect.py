@@ -36,6 +36,7 @@ def stats(kb: KnowledgeBase) -> dict[str, Any]:
         "store": m.store,
         "chunk_size": m.chunk_size,
         "chunk_overlap": m.chunk_overlap,
+        "chunking": m.chunking(),
         "enrich": m.enrich,
         "formats": formats,
         "tags": tags,
