@@ -1,9 +1,9 @@
 """Chunking follows paragraphs and sentences, in English and Chinese (pure logic)."""
 from __future__ import annotations
 
-import pytest
-
 from pathlib import Path
+
+import pytest
 
 from localkb.ingest.chunking import ChunkSettings, chunks_for, split_text, units
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from localkb.search.thresholds import BANK_EN, BANK_ZH, METHOD, SPREAD, stale
+from localkb.errors import SearchError
+from localkb.search.thresholds import BANK_EN, BANK_ZH, METHOD, SPREAD, parse_min_score, stale
 
 
 def record(**kw):
@@ -51,3 +52,28 @@ def test_cutoff_never_exceeds_the_best_unrelated_score():
     bank = np.array([0.10, 0.12, 0.14, 0.16, 0.18, 0.20, 0.22])
     # 0.16 + 3 robust SD would be 0.34, above every unrelated sentence: capped at the bank's best
     assert cutoff_from(bank, spread=3.0) == pytest.approx(0.22)
+
+
+@pytest.mark.parametrize("value, parsed", [
+    (None, None), ("auto", "auto"), (" AUTO ", "auto"), ("none", "none"), ("Off", "none"), ("0.4", 0.4),
+    (0.25, 0.25), (1, 1.0), ("-0.1", -0.1),
+])
+def test_one_parse_of_min_score(value, parsed):
+    assert parse_min_score(value) == parsed
+
+
+@pytest.mark.parametrize("value", ["high", "", "nan", "inf", True, [0.3]])
+def test_bad_min_score_values_are_refused(value):
+    with pytest.raises(SearchError, match="min_score"):
+        parse_min_score(value)
+
+
+def test_engine_reads_none_as_the_setting_and_no_cutoff_as_off(monkeypatch):
+    from localkb.search.engine import resolve_min_score
+    from localkb.search.thresholds import NO_CUTOFF
+
+    monkeypatch.delenv("LOCALKB_MIN_SCORE", raising=False)
+    assert resolve_min_score(None) == "auto"
+    assert resolve_min_score(NO_CUTOFF) is None
+    monkeypatch.setenv("LOCALKB_MIN_SCORE", "none")
+    assert resolve_min_score(None) is None and resolve_min_score(0.3) == 0.3

@@ -7,12 +7,14 @@ from .common import echo_json, handle_errors, json_option, kb_option
 
 
 def parse_min_score(value: str | None) -> float | str | None:
-    if value is None or value.lower() in ("auto", "none"):
-        return value.lower() if value else None
+    """``--min-score`` through the shared parser (``search.thresholds.parse_min_score``); bad → usage error."""
+    from ..errors import SearchError
+    from ..search.thresholds import parse_min_score as parse
+
     try:
-        return float(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a number, 'auto' or 'none'") from None
+        return parse(value)
+    except SearchError as exc:
+        raise click.BadParameter(exc.message, param_hint="'--min-score'") from None
 
 
 @click.command(help="Search the knowledge base. Scores: higher is better; the scale depends on --mode "

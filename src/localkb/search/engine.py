@@ -71,19 +71,13 @@ def resolve_mode(mode: str | None) -> str:
 
 
 def resolve_min_score(min_score: float | str | None) -> float | str | None:
-    """A number, "auto" or None (no cut-off). ``None`` given → the ``min_score`` setting, default "auto"."""
-    value = setting("min_score", min_score, "auto")
-    if isinstance(value, str):
-        low = value.strip().lower()
-        if low == "auto":
-            return "auto"
-        if low in ("none", "off", ""):
-            return None
-        try:
-            return float(low)
-        except ValueError:
-            raise SearchError(f"min_score must be a number, 'auto' or 'none', not '{value}'.") from None
-    return float(value)
+    """The cut-off to apply: a number, "auto", or None (no cut-off). ``min_score=None`` → the ``min_score``
+    setting (default "auto"); ``"none"`` (``thresholds.NO_CUTOFF``) turns it off. Parsed by
+    ``thresholds.parse_min_score``."""
+    from .thresholds import NO_CUTOFF, parse_min_score
+
+    value = parse_min_score(setting("min_score", parse_min_score(min_score), "auto"))
+    return None if value in (NO_CUTOFF, None) else value
 
 
 def allowed_ids(kb: KnowledgeBase, tags: Sequence[str] | None) -> set[str] | None:
