@@ -28,8 +28,8 @@ half. Calibrating costs one embedding batch of ~50 sentences and ~50 searches.
 
 from __future__ import annotations
 
-import time
 import math
+import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
