@@ -45,3 +45,7 @@ def search(query: str, kb: str | None, k: int, tags: tuple[str, ...], min_score:
     from .render import print_hits
 
     print_hits(result)
+    cal = result.calibration
+    if cal is not None and result.min_score is not None:
+        click.secho(f"(cut-off {result.min_score:.3f}: {cal['query_language']} query, held against the "
+                    f"{cal['bank']} bank of unrelated questions on this KB)", dim=True)
