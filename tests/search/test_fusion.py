@@ -81,8 +81,8 @@ def test_zscore_and_dbsf_follow_the_signal_that_stands_out():
     # dense barely separates its candidates; BM25 singles out "c": both distribution-aware fusions pick it
     dense = {"a": 0.52, "b": 0.51, "c": 0.50, "d": 0.49}
     lexical = {"c": 9.0, "a": 1.0}
-    for fuse in (zscore, dbsf):
-        ranked = sorted(fuse(dense, lexical, alpha=0.5).items(), key=lambda kv: -kv[1])
-        assert ranked[0][0] == "c", fuse.__name__
+    for method in (zscore, dbsf):
+        ranked = sorted(method(dense, lexical, alpha=0.5).items(), key=lambda kv: -kv[1])
+        assert ranked[0][0] == "c", method.__name__
     with pytest.raises(ValueError):
         zscore(dense, lexical, alpha=1.5)
