@@ -430,11 +430,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=2000, help="queries sampled per SQuAD set (seeded)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw figures here")
+    parser.add_argument("--generalise", action="store_true",
+                        help="only the 'search-generalise' section: fusion chosen by cross-validation, cut-off "
+                             "shares, stemming, the mixed-language KB and the bundled corpus (issue 11)")
+    parser.add_argument("--stemming-json", action="store_true", help=argparse.SUPPRESS)  # child of --generalise
     args = parser.parse_args(argv)
     started = time.perf_counter()
 
     def log(msg: str) -> None:
         print(f"[{time.perf_counter() - started:6.0f} s] {msg}", file=sys.stderr, flush=True)
+
+    if args.generalise or args.stemming_json:
+        from _generalise_main import generalise
+
+        return generalise(args, log)
 
     squad = [
         (

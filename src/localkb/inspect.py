@@ -20,6 +20,8 @@ def folder_bytes(path: str | os.PathLike[str]) -> int:
 
 
 def stats(kb: KnowledgeBase) -> dict[str, Any]:
+    from .search.lexical import describe as lexical_describe
+
     m = kb.manifest
     db = kb.db
     formats = {r["format"]: r["n"] for r in db.query("SELECT format, COUNT(*) AS n FROM documents GROUP BY format")}
@@ -36,6 +38,8 @@ def stats(kb: KnowledgeBase) -> dict[str, Any]:
         "store": m.store,
         "chunk_size": m.chunk_size,
         "chunk_overlap": m.chunk_overlap,
+        "chunking": m.chunking(),
+        "lexical": lexical_describe(kb.path),
         "enrich": m.enrich,
         "formats": formats,
         "tags": tags,

@@ -101,12 +101,12 @@ class KnowledgeBase:
                 chunk_overlap: int | None, enrich: Sequence[str] | None) -> KnowledgeBase | None:
         """Create a KB under the write lock; None if another process created it first."""
         from .embedders import load_embedder
-        from .ingest.chunking import ChunkSettings
+        from .ingest.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE, ChunkSettings
 
         embedder = load_embedder(model)
         settings = ChunkSettings(
-            int(chunk_size or setting("chunk_size", None, 180)),
-            int(chunk_overlap if chunk_overlap is not None else setting("chunk_overlap", None, 30)),
+            int(chunk_size or setting("chunk_size", None, DEFAULT_SIZE)),
+            int(chunk_overlap if chunk_overlap is not None else setting("chunk_overlap", None, DEFAULT_OVERLAP)),
         )
         uri = store_uri(store)
         from .registry import resolve, split_uri

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import KBError, ModelMismatch
+from .ingest.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE, LEGACY_RECIPE, LEGACY_UNIT, RECIPE, UNIT
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -25,8 +26,13 @@ class Manifest:
     normalize: bool
     store: str  # URI, e.g. "faiss://index" (relative paths are inside the KB folder)
     metric: str = "cosine"
-    chunk_size: int = 180
-    chunk_overlap: int = 30
+    chunk_size: int = DEFAULT_SIZE
+    chunk_overlap: int = DEFAULT_OVERLAP
+    #: what chunk_size counts: "model-tokens" (the embedder's tokenizer, enrichment prefix included) or
+    #: "words" (KBs built before chunks were measured in model tokens; re-ingesting re-chunks them)
+    chunk_unit: str = UNIT
+    #: version of the splitting rules (``ingest.chunking.RECIPE``) the chunks were made with
+    chunk_recipe: str = RECIPE
     #: how to find the model again: an absolute folder for a model given by path, else its name ("" = model_id)
     model_spec: str = ""
     #: which document tags / metadata fields are prepended to the text that is embedded and indexed
@@ -45,6 +51,20 @@ class Manifest:
                 kb_model=self.model_id, requested=model_id,
             )
 
+    def chunking(self) -> dict[str, Any]:
+        """The chunking recipe: unit, size, overlap, recipe version, and documents still to re-chunk."""
+        pending = self.extra.get("rechunk_pending") or []
+        current = (self.chunk_unit, self.chunk_recipe) == (UNIT, RECIPE)
+        note = None
+        if not current:
+            note = (f"chunks were made with an older recipe ({self.chunk_size} {self.chunk_unit}, "
+                    f"{self.chunk_recipe}); search works, and the next ingest re-chunks every document")
+        elif pending:
+            note = f"{len(pending)} document(s) still have chunks from an older recipe: ingest them again"
+        return {"unit": self.chunk_unit, "size": self.chunk_size, "overlap": self.chunk_overlap,
+                "recipe": self.chunk_recipe, "tokenizer": self.model_id if current else None,
+                "current": current and not pending, "documents_to_rechunk": len(pending), "note": note}
+
     def save(self, kb_dir: Path) -> None:
         tmp = kb_dir / (MANIFEST + ".tmp")
         tmp.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False), encoding="utf-8")
@@ -62,4 +82,6 @@ class Manifest:
         if data.get("schema_version", 0) > SCHEMA_VERSION:
             raise KBError(f"{path} was written by a newer localkb (schema {data['schema_version']}).")
         known = {f for f in cls.__dataclass_fields__}
+        if "chunk_unit" not in data:  # written before chunks were measured in model tokens
+            data["chunk_unit"], data["chunk_recipe"] = LEGACY_UNIT, LEGACY_RECIPE
         return cls(**{k: v for k, v in data.items() if k in known})

@@ -40,6 +40,9 @@ class SearchResult:
     exact_match: dict[str, bool] = field(default_factory=dict)
     #: hybrid convex fusion: the weights the dense and lexical signals got for this query
     weights: dict[str, float] | None = None
+    #: the calibration used for this query (``min_score="auto"`` / evidence weights): the query's
+    #: language, the bank it was held against, that bank's cut-off and median on this KB
+    calibration: dict[str, Any] | None = None
 
     @property
     def abstained(self) -> bool:
@@ -53,6 +56,7 @@ class SearchResult:
             "reason": self.reason,
             "exact_match": self.exact_match,
             "weights": self.weights,
+            "calibration": self.calibration,
             "hits": [h.to_dict() for h in self.hits],
         }
 

@@ -78,6 +78,15 @@ def test_eval_human_output(dataset, isolated_home):
     assert "ndcg@10" in proc.stdout and "abstention_recall" in proc.stdout
 
 
+def test_eval_min_score_none_turns_the_cut_off_off(dataset, tmp_path, isolated_home):
+    kb = str(tmp_path / "kb")
+    runs = {cut: json.loads(run_cli("eval", "retrieval", str(dataset), "--json", "--kb", kb, "--mode", "dense",
+                                    "--min-score", cut).stdout) for cut in ("auto", "none")}
+    assert runs["auto"]["abstained"] == 2  # the bread question is refused by the calibrated cut-off …
+    assert runs["none"]["abstained"] == 1  # … and answered without it (only the absent code stays empty)
+    assert runs["none"]["min_score"] == "none"
+
+
 def test_eval_bad_dataset_names_file_and_line(tmp_path, isolated_home):
     root = write_beir(tmp_path / "bad", CORPUS, QUERIES, QRELS)
     (root / "queries.jsonl").write_text('{"_id": "q1", "text": "ok"}\n{oops\n', encoding="utf-8")

@@ -74,3 +74,34 @@ def test_unrelated_questions_abstain_in_both_languages(kb, query):
     res = kb.search(query)
     assert res.hits == [], [(h.text[:40], h.scores) for h in res.hits]
     assert "cut-off" in res.reason
+
+
+def test_lexical_search_finds_other_forms_of_a_word(kb):
+    res = kb.search("escalate", mode="lexical", k=3)
+    assert res.hits and "escalation" in res.hits[0].text.lower(), [h.text[:60] for h in res.hits]
+
+
+def test_stats_show_the_stemmer_and_an_old_lexical_index_rebuilds_itself(tmp_path):
+    import json
+    import shutil
+
+    from localkb.search.lexical import EXTENSION
+
+    folder = tmp_path / "kb"
+    with KnowledgeBase.open(folder) as base:
+        base.ingest([CORPUS / "exception-handling.pdf"])
+        lex = base.stats()["lexical"]
+        assert (lex["stemmer"], lex["current"]) == ("snowball-english", True)
+    # as an index built before stemming left it: tokenizer "3", no stemmer recorded
+    current = folder / "lexical" / "current.json"
+    data = json.loads(current.read_text(encoding="utf-8"))
+    data["tokenizer"] = "3"
+    data.pop("stemmer")
+    current.write_text(json.dumps(data), encoding="utf-8")
+    shutil.rmtree(folder / "lexical" / data["folder"])
+    with KnowledgeBase.open(folder, create=False) as base:
+        lex = base.stats()["lexical"]
+        assert lex["current"] is False and "rebuilds" in lex["note"]
+        assert base.search("escalate", mode="lexical").hits  # the search rebuilt it, stemmed
+        assert base.stats()["lexical"]["current"] is True
+        assert base.extension(EXTENSION, lambda kb: None).rebuilds == 1

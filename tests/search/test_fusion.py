@@ -72,3 +72,17 @@ def test_fuse_dispatch_and_order():
     assert order({"a": 0.1, "b": 0.7}) == ["b", "a"]
     with pytest.raises(ValueError, match="Unknown fusion"):
         fuse("max", {}, {})
+
+
+def test_zscore_and_dbsf_follow_the_signal_that_stands_out():
+    from localkb.search.fusion import dbsf, zscore, zscores
+
+    assert zscores({"a": 1.0, "b": 1.0}) == {"a": 0.0, "b": 0.0}
+    # dense barely separates its candidates; BM25 singles out "c": both distribution-aware fusions pick it
+    dense = {"a": 0.52, "b": 0.51, "c": 0.50, "d": 0.49}
+    lexical = {"c": 9.0, "a": 1.0}
+    for method in (zscore, dbsf):
+        ranked = sorted(method(dense, lexical, alpha=0.5).items(), key=lambda kv: -kv[1])
+        assert ranked[0][0] == "c", method.__name__
+    with pytest.raises(ValueError):
+        zscore(dense, lexical, alpha=1.5)

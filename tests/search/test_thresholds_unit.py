@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from localkb.search.thresholds import BANK_EN, BANK_ZH, METHOD, SPREAD, stale
+from localkb.errors import SearchError
+from localkb.search.thresholds import (
+    BANK_EN,
+    BANK_ZH,
+    METHOD,
+    SPREAD,
+    STRICT_SPREAD,
+    auto_answers,
+    parse_min_score,
+    script_language,
+    stale,
+)
 
 
 def record(**kw):
-    return {"method": METHOD, "model": "m", "chunks": 1000, "cutoff": 0.3, "spread": SPREAD, **kw}
+    return {"method": METHOD, "model": "m", "chunks": 1000, "cutoff": 0.3, "spread": SPREAD,
+            "strict_spread": STRICT_SPREAD, **kw}
 
 
 def test_fresh_record_is_reused():
@@ -51,3 +63,51 @@ def test_cutoff_never_exceeds_the_best_unrelated_score():
     bank = np.array([0.10, 0.12, 0.14, 0.16, 0.18, 0.20, 0.22])
     # 0.16 + 3 robust SD would be 0.34, above every unrelated sentence: capped at the bank's best
     assert cutoff_from(bank, spread=3.0) == pytest.approx(0.22)
+
+
+@pytest.mark.parametrize("value, parsed", [
+    (None, None), ("auto", "auto"), (" AUTO ", "auto"), ("none", "none"), ("Off", "none"), ("0.4", 0.4),
+    (0.25, 0.25), (1, 1.0), ("-0.1", -0.1),
+])
+def test_one_parse_of_min_score(value, parsed):
+    assert parse_min_score(value) == parsed
+
+
+@pytest.mark.parametrize("value", ["high", "", "nan", "inf", True, [0.3]])
+def test_bad_min_score_values_are_refused(value):
+    with pytest.raises(SearchError, match="min_score"):
+        parse_min_score(value)
+
+
+def test_engine_reads_none_as_the_setting_and_no_cutoff_as_off(monkeypatch):
+    from localkb.search.engine import resolve_min_score
+    from localkb.search.thresholds import NO_CUTOFF
+
+    monkeypatch.delenv("LOCALKB_MIN_SCORE", raising=False)
+    assert resolve_min_score(None) == "auto"
+    assert resolve_min_score(NO_CUTOFF) is None
+    monkeypatch.setenv("LOCALKB_MIN_SCORE", "none")
+    assert resolve_min_score(None) is None and resolve_min_score(0.3) == 0.3
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("How is an inbound exception escalated?", "en"), ("入库异常怎么处理？", "zh"), ("IBE 是什么意思？", "zh"),
+    ("入库异常 damaged goods at the dock", "mixed"), ("E11.9", "en"), ("", "en"),
+])
+def test_script_language(text, lang):
+    assert script_language(text) == lang
+
+
+CAL = {"cutoff": 0.30, "strict": 0.40, "median": 0.2}
+
+
+@pytest.mark.parametrize("best, exact, lexical_strong, words_found, answered", [
+    (0.10, True, False, False, True),    # an exact code answers whatever the cosine
+    (0.10, False, True, False, True),    # strong words answer even when dense is weak
+    (0.35, False, False, True, True),    # at the cut-off, with a query word in the KB
+    (0.35, False, False, False, False),  # at the cut-off but no word of it anywhere: not enough …
+    (0.45, False, False, False, True),   # … unless dense alone clears the stronger bar
+    (0.25, False, False, True, False),   # below the cut-off, words incidental: refused
+])
+def test_auto_answers_when_any_one_signal_is_strong(best, exact, lexical_strong, words_found, answered):
+    assert auto_answers(best, CAL, exact=exact, lexical_strong=lexical_strong, words_found=words_found) is answered

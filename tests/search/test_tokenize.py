@@ -60,3 +60,28 @@ def test_word_count_and_cjk_detection():
     assert word_count("?!... --- ***") == 0
     assert word_count("hello, 世界") == 2
     assert has_cjk("abc 中") and not has_cjk("abc")
+
+
+def test_english_words_are_stemmed_so_forms_of_a_word_meet():
+    assert tokenize("escalate")[0] == tokenize("escalation")[0] == tokenize("escalated")[0]
+    assert tokenize("damaged parcels arrive") == tokenize("damage parcel arrives")
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("IBE AUS OBES", ["ibe", "aus", "obes"]),           # acronyms in capitals: never stemmed
+    ("E11.9 SKU-1234", ["e11.9", "e11", "9", "sku-1234", "sku", "1234"]),  # codes and their parts
+    ("covid19 abc", ["covid19", "abc"]),                # digits, three letters
+    ("入库异常", ["入库", "异常"]),                       # CJK never stemmed
+])
+def test_codes_acronyms_and_chinese_are_not_stemmed(text, kept):
+    assert tokenize(text) == kept
+
+
+def test_stop_words_are_matched_before_stemming():
+    assert tokenize("Does doing") == []  # "does"/"doing" are stop words; their stems would not be
+
+
+def test_the_stemmer_is_part_of_the_tokenizer_id():
+    from localkb.search.tokenize import STEMMER, TOKENIZER_ID
+
+    assert STEMMER == "snowball-english" and TOKENIZER_ID.endswith("+snowball-english")

@@ -64,12 +64,14 @@ def retrieval(
     run_file: str | None,
     as_json: bool,
 ) -> None:
-    from ..search.engine import resolve_min_score, resolve_mode
+    from ..search.engine import resolve_mode
     from ..search.eval import load_dataset, prepare_kb, run_queries, score, write_trec
     from .progress import ingest_progress
 
     mode = resolve_mode(mode)
-    cut = resolve_min_score(min_score)
+    from .search_cmd import parse_min_score
+
+    cut = parse_min_score(min_score)  # "none" stays "none": the engine reads None as "the setting"
     ds = load_dataset(dataset_dir)
     tmp = None
     if kb is None:

@@ -7,12 +7,14 @@ from .common import echo_json, handle_errors, json_option, kb_option
 
 
 def parse_min_score(value: str | None) -> float | str | None:
-    if value is None or value.lower() in ("auto", "none"):
-        return value.lower() if value else None
+    """``--min-score`` through the shared parser (``search.thresholds.parse_min_score``); bad → usage error."""
+    from ..errors import SearchError
+    from ..search.thresholds import parse_min_score as parse
+
     try:
-        return float(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a number, 'auto' or 'none'") from None
+        return parse(value)
+    except SearchError as exc:
+        raise click.BadParameter(exc.message, param_hint="'--min-score'") from None
 
 
 @click.command(help="Search the knowledge base. Scores: higher is better; the scale depends on --mode "
@@ -43,3 +45,7 @@ def search(query: str, kb: str | None, k: int, tags: tuple[str, ...], min_score:
     from .render import print_hits
 
     print_hits(result)
+    cal = result.calibration
+    if cal is not None and result.min_score is not None:
+        click.secho(f"(cut-off {result.min_score:.3f}: {cal['query_language']} query, held against the "
+                    f"{cal['bank']} bank of unrelated questions on this KB)", dim=True)

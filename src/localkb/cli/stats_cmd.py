@@ -20,6 +20,12 @@ def stats(kb: str | None, as_json: bool) -> None:
         return
     for key in ("path", "documents", "chunks", "model", "dim", "store", "chunk_size", "chunk_overlap", "bytes"):
         click.echo(f"{key:>14}: {info[key]}")
+    ch = info["chunking"]
+    click.echo(f"{'chunking':>14}: {ch['size']} {ch['unit']}, overlap {ch['overlap']}, {ch['recipe']}"
+               + (f" — {ch['note']}" if ch["note"] else ""))
+    lex = info["lexical"]
+    click.echo(f"{'lexical':>14}: BM25, tokenizer {lex['tokenizer']}, stemming {lex['stemmer']}"
+               + (f" — {lex['note']}" if lex["note"] else ""))
     if info["formats"]:
         click.echo(f"{'formats':>14}: " + ", ".join(f"{k} {v}" for k, v in info["formats"].items()))
     if info["tags"]:

@@ -31,11 +31,16 @@ class Embedder(Protocol):
     backend: str
     dim: int
     normalize: bool
-    #: longest input in the model's own tokens (longer text is truncated by the model)
+    #: longest text the model embeds whole, in its own tokens, special tokens excluded (longer text is
+    #: truncated by the model): chunking keeps every chunk, enrichment prefix included, within it
     max_tokens: int
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         """L2-normalised float32 ``(len(texts), dim)``; safe to call from several threads."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """How many of the model's tokens ``text`` is (special tokens excluded), as ``max_tokens`` counts."""
         ...
 
 

@@ -38,7 +38,10 @@ class STEmbedder:
         if not dim:
             raise ModelError(f"Model {ref.id} at {ref.path} does not say its embedding dimension.")
         self.dim = int(dim)
-        self.max_tokens = int(self._model.max_seq_length or 256)
+        # the window holds [CLS] … [SEP]: what a chunk may use is the rest (254 of MiniLM's 256)
+        tokenizer = self._model.tokenizer
+        specials = int(tokenizer.num_special_tokens_to_add()) if hasattr(tokenizer, "num_special_tokens_to_add") else 2
+        self.max_tokens = int(self._model.max_seq_length or 256) - specials
         self._lock = threading.Lock()  # one encode at a time: the server calls from several threads
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
@@ -52,4 +55,5 @@ class STEmbedder:
         return np.ascontiguousarray(out, dtype=np.float32)
 
     def count_tokens(self, text: str) -> int:
+        """Word pieces of ``text`` (no [CLS]/[SEP]), as the model's tokenizer splits it."""
         return len(self._model.tokenizer.tokenize(text))

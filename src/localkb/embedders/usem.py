@@ -18,7 +18,9 @@ class USEEmbedder:
     backend = "usem"
     normalize = True
     dim = 512
-    max_tokens = 512
+    #: USE reads its whole input (no truncation), but the longer a text, the blurrier its one vector:
+    #: chunks are kept within 512 sentencepiece tokens like a transformer's window
+    max_tokens = 510
 
     def __init__(self, ref: ModelRef) -> None:
         try:
@@ -42,4 +44,5 @@ class USEEmbedder:
         return normalise(np.vstack(parts))
 
     def count_tokens(self, text: str) -> int:
-        return len(text.split()) + sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+        """Sentencepiece tokens of ``text`` with the model's own tokenizer (no <s>/</s>)."""
+        return len(self._model._tokenizer.encode(text, add_bos=False, add_eos=False))

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from ..config import setting
 from ..errors import LoaderError
 from ..results import IngestReport, Skipped
-from .chunking import ChunkSettings, split_text
+from .chunking import Chunker
 from .files import Candidate, check_paths, read_file, walk
 from .loaders import Loaded, load
 
@@ -69,13 +69,15 @@ def run_ingest(kb: KnowledgeBase, paths: Sequence[str | os.PathLike[str]], *, ta
     check_paths(list(paths))
     report = IngestReport()
     db, manifest = kb.db, kb.manifest
-    settings = ChunkSettings(manifest.chunk_size, manifest.chunk_overlap)
+    chunker = Chunker(manifest, lambda: kb.embedder)  # chunks in the model's tokens (ingest.chunking)
     tagset = sorted({t.strip() for t in tags if t.strip()})
     known = {r["path"]: r for r in db.query("SELECT id, path, content_hash, root FROM documents")}
     doc_tags: dict[int, list[str]] = {}
     for r in db.query("SELECT doc_id, tag FROM doc_tags ORDER BY tag"):
         doc_tags.setdefault(r["doc_id"], []).append(r["tag"])
     have = db.chunk_ids()
+    rechunk = chunker.begin(known)
+    rechunked: set[str] = set()
     batch_chunks = int(setting("ingest_batch", None, BATCH_CHUNKS))
     flush_every = int(setting("flush_every", None, FLUSH_EVERY))
 
@@ -102,7 +104,8 @@ def run_ingest(kb: KnowledgeBase, paths: Sequence[str | os.PathLike[str]], *, ta
             data, stat = read_file(cand.path, int(max_file_mb * 1e6))
             digest = hashlib.sha256(data).hexdigest()
             old = known.get(key)
-            if old is not None and old["content_hash"] == digest and doc_tags.get(old["id"], []) == tagset:
+            if (old is not None and old["content_hash"] == digest and doc_tags.get(old["id"], []) == tagset
+                    and key not in rechunk):
                 report.unchanged += 1
                 continue
             loaded = load(cand.path, data)
@@ -111,13 +114,19 @@ def run_ingest(kb: KnowledgeBase, paths: Sequence[str | os.PathLike[str]], *, ta
             continue
         doc = _Doc(cand, digest, len(data), stat.st_mtime, loaded, existing_id=old["id"] if old else None)
         prefix = enrich_prefix(manifest.enrich, tagset, loaded, cand.source)
-        for text in split_text(loaded.text, settings):
+        try:
+            texts = chunker.chunks(loaded.text, prefix)
+        except ValueError as exc:
+            report.skipped.append(Skipped(cand.source, f"cannot chunk: {exc}"))
+            continue
+        for text in texts:
             embed_text = prefix + text
             doc.chunks.append((chunk_id(embed_text), text, embed_text))
         if not doc.chunks:
             report.skipped.append(Skipped(cand.source, "no text found in file"))
             continue
         pending.append(doc)
+        rechunked.add(key)
         pending_new += sum(1 for c in doc.chunks if c[0] not in have)
         if pending_new >= batch_chunks:
             since_flush += _commit(kb, pending, have, tagset, report, progress)
@@ -130,6 +139,9 @@ def run_ingest(kb: KnowledgeBase, paths: Sequence[str | os.PathLike[str]], *, ta
     if prune:
         report.removed += prune_missing(kb, paths, known)
     kb.store.flush()
+    existing = {r["path"] for r in db.query("SELECT path FROM documents")}
+    if chunker.finish(rechunked, existing, report.notes):
+        manifest.save(kb.path)
     report.chunks = int(db.scalar("SELECT COUNT(*) FROM chunks") or 0)
     return report
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .lexical import LexicalIndex
 
 MAX_QUERY_CHARS = 10_000
+LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
 MODES = ("hybrid", "dense", "lexical")
 DEFAULT_MODE = "hybrid"
 #: candidates taken from each retriever before fusion (at least k)
@@ -71,19 +72,13 @@ def resolve_mode(mode: str | None) -> str:
 
 
 def resolve_min_score(min_score: float | str | None) -> float | str | None:
-    """A number, "auto" or None (no cut-off). ``None`` given → the ``min_score`` setting, default "auto"."""
-    value = setting("min_score", min_score, "auto")
-    if isinstance(value, str):
-        low = value.strip().lower()
-        if low == "auto":
-            return "auto"
-        if low in ("none", "off", ""):
-            return None
-        try:
-            return float(low)
-        except ValueError:
-            raise SearchError(f"min_score must be a number, 'auto' or 'none', not '{value}'.") from None
-    return float(value)
+    """The cut-off to apply: a number, "auto", or None (no cut-off). ``min_score=None`` → the ``min_score``
+    setting (default "auto"); ``"none"`` (``thresholds.NO_CUTOFF``) turns it off. Parsed by
+    ``thresholds.parse_min_score``."""
+    from .thresholds import NO_CUTOFF, parse_min_score
+
+    value = parse_min_score(setting("min_score", parse_min_score(min_score), "auto"))
+    return None if value in (NO_CUTOFF, None) else value
 
 
 def allowed_ids(kb: KnowledgeBase, tags: Sequence[str] | None) -> set[str] | None:
@@ -151,9 +146,9 @@ def search(
     # fusion and the auto cut-off: fetched once per search
     calibration: dict[str, Any] | None = None
     if (mode == "hybrid" and method == "convex") or (cut == "auto" and mode != "lexical"):
-        from .thresholds import calibration_record
+        from .thresholds import calibration_record, for_query
 
-        calibration = calibration_record(kb, chunks)
+        calibration = for_query(calibration_record(kb, chunks), query)  # the query's language's bank
 
     dense: dict[str, float] = {}
     weights: dict[str, float] | None = None
@@ -165,7 +160,7 @@ def search(
     lexical: dict[str, float] = {}
     all_lex: np.ndarray | None = None
     lex = None
-    if mode in ("lexical", "hybrid") or codes:
+    if mode in ("lexical", "hybrid") or codes or cut == "auto":  # dense "auto" asks: is any query word here?
         from .lexical import lexical_index
 
         lex = lexical_index(kb)
@@ -243,17 +238,16 @@ def search(
     if threshold is not None:
         if mode == "lexical":
             order = [c for c in order if lexical.get(c, 0.0) >= threshold]
-        elif mode == "dense":
-            order = [c for c in order if dense.get(c, -1.0) >= threshold or (cut == "auto" and c in matches)]
-        elif cut == "auto":
-            best = max(dense.values(), default=-1.0)
-            if (
-                best < threshold
-                and not matches
-                and coverage < ANSWER_COVERAGE
-                and not (lex is not None and lex.has_all(tokens, allowed))
-            ):
+        elif cut == "auto" and calibration is not None:
+            from .thresholds import auto_answers
+
+            strong_words = coverage >= ANSWER_COVERAGE or (lex is not None and lex.has_all(tokens, allowed))
+            found = all_lex is not None and all_lex.size > 0 and float(all_lex.max()) > 0
+            if not auto_answers(max(dense.values(), default=-1.0), calibration, exact=bool(matches),
+                                lexical_strong=mode == "hybrid" and strong_words, words_found=found):
                 order = []
+            elif mode == "dense":
+                order = [c for c in order if dense.get(c, -1.0) >= threshold or c in matches]
             else:
                 order = [
                     c
@@ -263,7 +257,9 @@ def search(
         else:
             order = [c for c in order if dense.get(c, -1.0) >= threshold]
         if not order:
-            how = "the KB's calibrated cut-off" if cut == "auto" else "the cut-off"
+            how = "the cut-off"
+            if cut == "auto" and calibration is not None:
+                how = f"the KB's calibrated cut-off for {LANGUAGE_NAMES.get(calibration['bank'], calibration['bank'])} questions"
             on = "BM25 score" if mode == "lexical" else "similarity"
             reason = (
                 f"Nothing relevant: no chunk's {on} reached {how} ({threshold:.3f}). "
@@ -304,7 +300,8 @@ def search(
             if mode == "lexical"
             else "Nothing matched."
         )
-    return SearchResult(query, hits, mode, threshold, reason=reason, exact_match=exact, weights=weights)
+    return SearchResult(query, hits, mode, threshold, reason=reason, exact_match=exact, weights=weights,
+                        calibration=calibration)
 
 
 def lexical_coverage(lex: LexicalIndex | None, tokens: list[str], lexical: dict[str, float]) -> float:
@@ -327,7 +324,7 @@ def fuse_hybrid(
     alpha: float | None = None,
 ) -> tuple[dict[str, float], dict[str, float] | None]:
     """Fused scores and the (dense, lexical) weights used (None for RRF). See ``search.fusion``;
-    ``calibration`` is the KB's record (``thresholds.calibration_record``), used by ``convex``."""
+    ``calibration`` is the query's calibration (``thresholds.for_query``), used by ``convex``."""
     alpha = fusion_mod.DEFAULT_ALPHA if alpha is None else float(alpha)
     strengths = (1.0, 1.0)
     if method == "convex" and dense:

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 
 RRF_K = 60
 DEFAULT_ALPHA = 0.5
-FUSIONS = ("convex", "convex-fixed", "rrf")
+FUSIONS = ("convex", "convex-fixed", "rrf", "zscore", "dbsf")
 DEFAULT_FUSION = "convex"
 #: the lexical signal has full strength once the best chunk's BM25 reaches this share of the ideal score
 LEXICAL_FULL_COVERAGE = 0.1
@@ -70,6 +70,48 @@ def convex(
     return {cid: alpha * d.get(cid, 0.0) + (1 - alpha) * lex.get(cid, 0.0) for cid in set(d) | set(lex)}
 
 
+def zscores(scores: Mapping[str, float]) -> dict[str, float]:
+    """Standardise to mean 0, SD 1 over the candidates (all equal → 0)."""
+    if not scores:
+        return {}
+    values = list(scores.values())
+    mean = sum(values) / len(values)
+    sd = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5
+    return {cid: 0.0 if sd <= 0 else (s - mean) / sd for cid, s in scores.items()}
+
+
+def zscore(
+    dense: Mapping[str, float], lexical: Mapping[str, float], *, alpha: float = DEFAULT_ALPHA
+) -> dict[str, float]:
+    """``alpha * z(dense) + (1 - alpha) * z(lexical)``, each signal standardised over the union of
+    candidates (a candidate a signal did not score gets that signal's lowest score): a signal whose best
+    candidate stands far above its others pulls harder than one whose scores are all alike."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError("alpha must be in [0, 1]")
+    ids = set(dense) | set(lexical)
+    lo_d, lo_l = min(dense.values(), default=0.0), min(lexical.values(), default=0.0)
+    d = zscores({c: dense.get(c, lo_d) for c in ids})
+    lex = zscores({c: lexical.get(c, lo_l) for c in ids})
+    return {c: alpha * d[c] + (1 - alpha) * lex[c] for c in ids}
+
+
+def dbsf(
+    dense: Mapping[str, float], lexical: Mapping[str, float], *, alpha: float = DEFAULT_ALPHA
+) -> dict[str, float]:
+    """Distribution-based score fusion: each signal scaled to [0, 1] between mean - 3 SD and mean + 3 SD
+    of its candidates' scores (clipped), then combined with weights ``alpha`` and ``1 - alpha``."""
+    ids = set(dense) | set(lexical)
+    lo_d, lo_l = min(dense.values(), default=0.0), min(lexical.values(), default=0.0)
+
+    def scaled(scores: dict[str, float]) -> dict[str, float]:
+        z = zscores(scores)
+        return {c: min(1.0, max(0.0, (v + 3.0) / 6.0)) for c, v in z.items()}
+
+    d = scaled({c: dense.get(c, lo_d) for c in ids})
+    lex = scaled({c: lexical.get(c, lo_l) for c in ids})
+    return {c: alpha * d[c] + (1 - alpha) * lex[c] for c in ids}
+
+
 def strength(value: float, floor: float, full: float) -> float:
     """How strong a signal's best score is, in [0, 1]: 0 at or below ``floor``, 1 from ``full`` up, linear
     between (a step at ``full`` when ``full <= floor``)."""
@@ -106,6 +148,10 @@ def fuse(
         return convex(dense, lexical, alpha=evidence_weights(alpha, *strengths)[0])
     if method == "convex-fixed":
         return convex(dense, lexical, alpha=alpha)
+    if method == "zscore":
+        return zscore(dense, lexical, alpha=alpha)
+    if method == "dbsf":
+        return dbsf(dense, lexical, alpha=alpha)
     raise ValueError(f"Unknown fusion '{method}' (choose from: {', '.join(FUSIONS)})")
 
 

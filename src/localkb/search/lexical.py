@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import KBError
-from .tokenize import TOKENIZER_VERSION, tokenize
+from .tokenize import STEMMER, TOKENIZER_ID, tokenize
 
 if TYPE_CHECKING:
     from ..kb import KnowledgeBase
@@ -59,9 +59,9 @@ class LexicalIndex:
         self._cache.execute("CREATE TABLE IF NOT EXISTS tokens (id TEXT PRIMARY KEY, toks TEXT NOT NULL)")
         self._cache.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         version = self._cache.execute("SELECT value FROM meta WHERE key='tokenizer'").fetchone()
-        if version is None or version[0] != TOKENIZER_VERSION:
+        if version is None or version[0] != TOKENIZER_ID:
             self._cache.execute("DELETE FROM tokens")
-            self._cache.execute("INSERT OR REPLACE INTO meta VALUES ('tokenizer', ?)", (TOKENIZER_VERSION,))
+            self._cache.execute("INSERT OR REPLACE INTO meta VALUES ('tokenizer', ?)", (TOKENIZER_ID,))
         self.ids: list[str] = []
         self.pos: dict[str, int] = {}
         self._bm25: Any = None
@@ -157,7 +157,8 @@ class LexicalIndex:
             retriever.save(str(target))
         tmp = self.folder / f"current.json.{os.getpid()}.tmp"
         tmp.write_text(
-            json.dumps({"tokenizer": TOKENIZER_VERSION, "folder": name if retriever else None, "ids": ids}),
+            json.dumps({"tokenizer": TOKENIZER_ID, "stemmer": STEMMER, "folder": name if retriever else None,
+                        "ids": ids}),
             encoding="utf-8",
         )
         os.replace(tmp, self.folder / "current.json")
@@ -171,7 +172,7 @@ class LexicalIndex:
             return
         try:
             data = json.loads(current.read_text(encoding="utf-8"))
-            if data.get("tokenizer") != TOKENIZER_VERSION:
+            if data.get("tokenizer") != TOKENIZER_ID:
                 return
             retriever = None
             if data.get("folder"):
@@ -273,6 +274,20 @@ def raise_if_strict(exc: Exception) -> None:
     """Loading a damaged derived index falls back to a rebuild; set LOCALKB_STRICT_LEXICAL=1 to fail."""
     if os.environ.get("LOCALKB_STRICT_LEXICAL"):
         raise KBError(f"Cannot load the lexical index: {exc}") from exc
+
+
+def describe(kb_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The lexical index as saved (for ``localkb stats``): its tokenizer id and stemmer, chunks, and
+    whether it is current (an index from another tokenizer or stemmer is rebuilt by the next search)."""
+    try:
+        data = json.loads((Path(kb_path) / "lexical" / "current.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    built = data.get("tokenizer")
+    return {"tokenizer": built, "stemmer": data.get("stemmer", "none" if built else None),
+            "chunks": len(data.get("ids") or []), "current": built == TOKENIZER_ID,
+            "note": None if built == TOKENIZER_ID else
+            f"built with tokenizer {built or 'none yet'}; the next search rebuilds it with {TOKENIZER_ID}"}
 
 
 def lexical_index(kb: KnowledgeBase) -> LexicalIndex:

@@ -4,9 +4,13 @@ A cosine of 0.5 means different things for different models (MiniLM spreads scor
 Universal Sentence Encoder bunches them) and for different corpora (the best of 100,000 chunks scores
 higher than the best of 100 for any query). So the cut-off is measured, not assumed:
 
-1. A fixed bank of everyday sentences on many unrelated subjects (:data:`BANK_EN`, or :data:`BANK_ZH`
-   when most of the KB is Chinese) is embedded with the KB's model and searched against the KB.
-2. Each bank sentence's best cosine is what a query *about nothing in this KB* scores here.
+1. Fixed banks of everyday sentences on many unrelated subjects, one per query language
+   (:data:`BANK_EN`, :data:`BANK_ZH`), are embedded with the KB's model and searched against the KB.
+2. Each bank sentence's best cosine is what a query *in that language about nothing in this KB* scores
+   here. A query is held against the bank of **its own** language (:func:`script_language`, by script;
+   :func:`for_query`), not the KB's majority: on a mostly Chinese KB built with English-only MiniLM,
+   Chinese text scores high against Chinese chunks whatever it means, and English questions must not
+   inherit that cut-off.
 3. The cut-off sits :data:`SPREAD` robust standard deviation(s) above the median of those best scores
    (``median + SPREAD * 1.4826 * MAD``): a query whose best chunk scores no better than unrelated text
    does here is answered with no hits and a reason. Median and MAD, not mean and max, because a bank
@@ -21,26 +25,66 @@ higher than the best of 100 for any query). So the cut-off is measured, not assu
    a strong BM25 match also answers: 0 / 3% cut on SQuAD dev / NYT); SPREAD = 1 let 12–14% of unrelated
    questions through on SQuAD dev and ICD-10, and far more on tiny KBs.
 
-The result is stored in ``manifest.extra["calibration"]`` with the model id and chunk count it was
-measured on, and measured again when the model differs or the chunk count has changed by more than
-half. Calibrating costs one embedding batch of ~50 sentences and ~50 searches.
+The result (every bank's cut-off, the chunks' languages) is stored in ``manifest.extra["calibration"]``
+with the model id and chunk count it was measured on, and measured again when the model differs or the chunk count has changed by more than
+half. Calibrating costs one embedding batch of ~80 sentences and ~80 searches.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import time
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ..errors import SearchError
 from .tokenize import has_cjk
 
 if TYPE_CHECKING:
     from ..kb import KnowledgeBase
 
-METHOD = "unrelated-bank-mad-v3"
+#: ``min_score`` value that turns the cut-off off (``kb.search(q, min_score=NO_CUTOFF)``); ``None`` means
+#: "the ``min_score`` setting" (default "auto")
+NO_CUTOFF: Literal["none"] = "none"
+MinScore = float | Literal["auto", "none"] | None
+
+
+def parse_min_score(value: object) -> MinScore:
+    """The one parse of a ``min_score`` value (CLI, HTTP, Python): a number, ``"auto"``, ``"none"`` /
+    ``"off"`` (:data:`NO_CUTOFF`), or ``None`` (use the setting). Strings are trimmed and case-folded.
+
+    Raises:
+        SearchError: anything else (including NaN and infinities).
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low == "auto":
+            return "auto"
+        if low in ("none", "off"):
+            return NO_CUTOFF
+        try:
+            number = float(low)
+        except ValueError:
+            raise SearchError(f"min_score '{value}' is not a number, 'auto' or 'none'.") from None
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        raise SearchError(f"min_score {value!r} is not a number, 'auto' or 'none'.")
+    if not math.isfinite(number):
+        raise SearchError(f"min_score must be a finite number, not '{value}'.")
+    return number
+
+
+METHOD = "unrelated-bank-mad-v4-per-language"
 SPREAD = 1.5
+#: the stronger bar (``median + STRICT_SPREAD`` robust SDs, capped at the bank's best) that dense alone must
+#: clear when no word of the query occurs anywhere in the KB (see :func:`auto_answers`)
+STRICT_SPREAD = 3.0
 RECALIBRATE_RATIO = 1.5
 
 BANK_EN = (
@@ -129,23 +173,47 @@ BANK_ZH = (
 )
 
 
+#: the bank of each query language (:func:`script_language`)
+BANKS = {"en": BANK_EN, "zh": BANK_ZH}
+#: a text is Chinese ("zh") when at least this share of its units (CJK characters + Latin words) are CJK,
+#: English ("en") when at most ``1 - ZH_SHARE``; in between it is "mixed"
+ZH_SHARE = 0.6
+_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]{2,}")
+
+
+def script_language(text: str) -> str:
+    """ "zh", "en" or "mixed" by script (CJK characters against Latin words); "en" for neither."""
+    cjk = len(_CJK_CHAR.findall(text))
+    latin = len(_LATIN_WORD.findall(text))
+    if cjk + latin == 0:
+        return "en"
+    share = cjk / (cjk + latin)
+    return "zh" if share >= ZH_SHARE else "en" if share <= 1 - ZH_SHARE else "mixed"
+
+
 @dataclass
 class Calibration:
+    """One bank's calibration on a KB: the cut-off and the bank's best-score summary."""
+
     cutoff: float
-    method: str
-    spread: float
-    model: str
-    chunks: int
     language: str
     bank_scores: dict[str, float]
-    measured_at: float
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+def chunk_languages(kb: KnowledgeBase, sample: int = 2000) -> dict[str, int]:
+    """How many of a sample of chunks are "en", "zh" and "mixed" (:func:`script_language`)."""
+    out = {"en": 0, "zh": 0, "mixed": 0}
+    for r in kb.db.query("SELECT text FROM chunks ORDER BY id LIMIT ?", (sample,)):
+        out[script_language(r["text"])] += 1
+    return out
+
+
 def corpus_language(kb: KnowledgeBase, sample: int = 200) -> str:
-    """ "zh" when most of a sample of chunks contain CJK text, else "en"."""
+    """ "zh" when most of a sample of chunks contain CJK text, else "en" (for the ingest's model note)."""
     rows = kb.db.query("SELECT text FROM chunks ORDER BY id LIMIT ?", (sample,))
     if not rows:
         return "en"
@@ -161,14 +229,8 @@ def cutoff_from(scores: np.ndarray, spread: float = SPREAD) -> float:
     return min(med + spread * 1.4826 * mad, float(np.max(scores)))
 
 
-def measure(kb: KnowledgeBase, spread: float = SPREAD) -> Calibration | None:
-    """Run the calibration (see the module docstring); None for an empty KB."""
-    n = kb.store.count()
-    if n == 0:
-        return None
-    language = corpus_language(kb)
-    bank = BANK_ZH if language == "zh" else BANK_EN
-    vectors = kb.embedder.embed(list(bank))
+def _measure_bank(kb: KnowledgeBase, language: str, spread: float) -> Calibration:
+    vectors = kb.embedder.embed(list(BANKS[language]))
     best = []
     for row in vectors:
         hits = kb.store.search(row[None, :], 1)
@@ -177,32 +239,49 @@ def measure(kb: KnowledgeBase, spread: float = SPREAD) -> Calibration | None:
     scores = np.asarray(best, dtype=np.float64)
     return Calibration(
         cutoff=round(cutoff_from(scores, spread), 4),
-        method=METHOD,
-        spread=spread,
-        model=kb.manifest.model_id,
-        chunks=n,
         language=language,
         bank_scores={
             "min": round(float(scores.min()), 4),
             "median": round(float(np.median(scores)), 4),
             "max": round(float(scores.max()), 4),
+            "strict": round(cutoff_from(scores, STRICT_SPREAD), 4),
         },
-        measured_at=time.time(),
     )
+
+
+def measure(kb: KnowledgeBase, spread: float = SPREAD) -> dict[str, Any] | None:
+    """Calibrate every bank on the KB (see the module docstring); None for an empty KB.
+
+    Each bank is searched against the whole KB — what a query of its language searches — so its best
+    scores are the null distribution of that language's unrelated questions *here*, whatever the mix of
+    languages in the chunks. The top-level ``cutoff`` / ``bank_scores`` / ``language`` are the majority
+    language's (what a reader of older records expects).
+    """
+    n = kb.store.count()
+    if n == 0:
+        return None
+    langs = chunk_languages(kb)
+    per = {lang: _measure_bank(kb, lang, spread).to_dict() for lang in BANKS}
+    majority = "zh" if langs["zh"] > langs["en"] + langs["mixed"] else "en"
+    return {
+        "method": METHOD, "spread": spread, "strict_spread": STRICT_SPREAD, "model": kb.manifest.model_id, "chunks": n,
+        "measured_at": time.time(), "chunk_languages": langs, "languages": per,
+        "language": majority, "cutoff": per[majority]["cutoff"], "bank_scores": per[majority]["bank_scores"],
+    }
 
 
 def stale(record: dict[str, Any] | None, model: str, chunks: int) -> bool:
     """Does a stored calibration need measuring again?"""
     if not record or record.get("method") != METHOD or record.get("model") != model:
         return True
-    if record.get("spread") != SPREAD:
+    if record.get("spread") != SPREAD or record.get("strict_spread") != STRICT_SPREAD:
         return True
     was = max(int(record.get("chunks") or 0), 1)
     return not (1 / RECALIBRATE_RATIO <= max(chunks, 1) / was <= RECALIBRATE_RATIO)
 
 
 def calibration_record(kb: KnowledgeBase, chunks: int | None = None) -> dict[str, Any] | None:
-    """The KB's stored calibration record (see :class:`Calibration`), measured and stored on first use or
+    """The KB's stored calibration record (see :func:`measure`), measured and stored on first use or
     when stale; None for an empty KB. ``chunks``: the store's count, when the caller already has it."""
     record = kb.manifest.extra.get("calibration")
     if not stale(record, kb.manifest.model_id, kb.store.count() if chunks is None else chunks):
@@ -210,20 +289,61 @@ def calibration_record(kb: KnowledgeBase, chunks: int | None = None) -> dict[str
     cal = measure(kb)
     if cal is None:
         return None
-    kb.manifest.extra["calibration"] = cal.to_dict()
+    kb.manifest.extra["calibration"] = cal
     try:
         kb.manifest.save(kb.path)
     except OSError:
         pass  # a read-only KB still gets a cut-off for this session
-    return kb.manifest.extra["calibration"]
+    return cal
+
+
+def for_query(record: dict[str, Any] | None, query: str) -> dict[str, Any] | None:
+    """The calibration that applies to ``query``: its language's bank (a "mixed" query gets the bank
+    with the lower cut-off, so a guess about its language never refuses it). What ``SearchResult``
+    reports: ``{"query_language", "bank", "cutoff", "median"}``."""
+    if record is None:
+        return None
+    lang = script_language(query)
+    banks = record.get("languages") or {}
+    if lang == "mixed" and banks:
+        bank = min(banks, key=lambda b: float(banks[b]["cutoff"]))
+    else:
+        bank = lang if lang in banks else str(record.get("language", "en"))
+    chosen = banks.get(bank) or {"cutoff": record["cutoff"], "bank_scores": record["bank_scores"]}
+    return {"query_language": lang, "bank": bank, "cutoff": float(chosen["cutoff"]),
+            "median": float(chosen["bank_scores"]["median"]),
+            "strict": float(chosen["bank_scores"].get("strict", chosen["bank_scores"]["max"]))}
+
+
+def auto_answers(best_dense: float, calibration: dict[str, Any], *, exact: bool, lexical_strong: bool,
+                 words_found: bool) -> bool:
+    """Does ``min_score="auto"`` answer this query at all (pure)? Yes when any one signal is strong:
+
+    * an exact code match, or
+    * lexical evidence (``lexical_strong``: the best BM25 reaches ``ANSWER_COVERAGE`` of the ideal score,
+      or one chunk holds every query word), or
+    * the best cosine at the calibrated cut-off and at least one query word occurring in the KB
+      (``words_found``), or
+    * the best cosine at the stronger bar (``strict``: :data:`STRICT_SPREAD` robust SDs above the bank's
+      median): a question none of whose words occur anywhere here ("What is the capital of Peru?" on a
+      warehouse KB) must be clearly closer than unrelated text, not just at the edge of it — while a
+      question asked in another language than the chunks ("Who was the prime minister of Shu?" over
+      Chinese text) still passes on its meaning alone.
+    """
+    if exact or lexical_strong:
+        return True
+    cutoff = float(calibration["cutoff"])
+    if best_dense >= max(cutoff, float(calibration.get("strict", cutoff))):
+        return True
+    return best_dense >= cutoff and words_found
 
 
 def dense_strength(record: dict[str, Any] | None, best: float) -> float:
-    """How far the query's best cosine rises above what unrelated text scores on a KB (``record``: its
-    calibration): 0 at the median of the bank's best scores, 1 at the calibrated cut-off (see
-    ``fusion.strength``); 1 without a calibration."""
+    """How far the query's best cosine rises above what unrelated text in its language scores on a KB
+    (``record``: :func:`for_query`): 0 at the median of the bank's best scores, 1 at the calibrated
+    cut-off (see ``fusion.strength``); 1 without a calibration."""
     from .fusion import strength
 
     if record is None:
         return 1.0
-    return strength(best, float(record["bank_scores"]["median"]), float(record["cutoff"]))
+    return strength(best, float(record["median"]), float(record["cutoff"]))

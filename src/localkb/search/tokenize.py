@@ -9,20 +9,26 @@ Rules (the same for documents and queries, so a query token matches what was ind
   (whole token, rare, high IDF) far above documents holding only ``E11.8``.
 * Runs of CJK characters are segmented with jieba (``cut_for_search``, deterministic), loaded lazily and
   quietly on first use; a run jieba cannot split further is kept as one token.
+* Ordinary English words are **stemmed** (Snowball English, PyStemmer): "escalate", "escalated" and
+  "escalation" all index as ``escal``. Not stemmed: codes and their parts, words with digits, words of
+  three letters or fewer, and words written in capitals (acronyms such as ``IBE``, ``AUS``), so exact
+  identifiers are never conflated; CJK tokens are never stemmed. Chosen by measurement
+  (docs/benchmarks.md, "Stemming"); ``LOCALKB_STEMMING=off`` builds indexes without it.
 * English and a few Chinese function words and question words (怎么, 如何, 什么, 哪些…) are stop words
   (dropped from documents and queries), so a question's wording does not decide what it matches.
 
-``TOKENIZER_VERSION`` changes whenever these rules change: lexical indexes built with another version
-are rebuilt automatically.
+``TOKENIZER_VERSION`` changes whenever these rules change, and :data:`TOKENIZER_ID` adds the stemmer in
+use: lexical indexes built with another id are rebuilt automatically.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from functools import lru_cache
 
-TOKENIZER_VERSION = "3"
+TOKENIZER_VERSION = "4"
 
 #: letters/digits joined by . - _ (E11.9, ISO-8859-1, SKU-1234, v2.3.1) — one token plus its parts
 _CJK_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
@@ -44,6 +50,35 @@ out over own same under until up s t don
 怎么 怎样 怎么样 如何 什么 为什么 为何 哪 哪些 哪个 哪里 哪儿 谁 多少 多久 几 请问 是否 么
 """.split()
 )
+
+
+def _load_stemmer() -> tuple[str, object | None]:
+    if os.environ.get("LOCALKB_STEMMING", "").strip().lower() in ("0", "off", "none", "false", "no"):
+        return "none", None
+    try:
+        import Stemmer  # PyStemmer: Snowball in C
+    except ImportError:  # a core dependency; without it the index records "none" (shown by `localkb stats`)
+        return "none", None
+    return "snowball-english", Stemmer.Stemmer("english")
+
+
+#: which stemmer English words go through ("snowball-english" or "none"), recorded by the lexical index
+STEMMER, _STEMMER = _load_stemmer()
+TOKENIZER_ID = f"{TOKENIZER_VERSION}+{STEMMER}"
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return _STEMMER.stemWord(word) if _STEMMER is not None else word  # type: ignore[attr-defined]
+
+
+def _word(raw: str) -> str:
+    """A plain word as indexed: lower-cased, stemmed unless short, with digits, or in capitals."""
+    low = raw.lower()
+    if _STEMMER is None or len(low) <= 3 or not low.isalpha() or not low.isascii() or raw.isupper():
+        return low
+    return _stem(low)
+
 
 _jieba_lock = threading.Lock()
 _jieba = None
@@ -77,24 +112,28 @@ def has_cjk(text: str) -> bool:
     return _CJK_RE.search(text) is not None
 
 
-def raw_tokens(text: str) -> list[str]:
-    """All tokens of ``text``, lower-cased, stop words included (see the module docstring)."""
+def _tokens(text: str, stop: frozenset[str]) -> list[str]:
     out: list[str] = []
     for m in _TOKEN_RE.finditer(text):
         if m.lastgroup == "cjk":
-            out.extend(_cut_cjk(m.group()))
+            out.extend(w for w in _cut_cjk(m.group()) if w not in stop)
         elif m.lastgroup == "code":
             whole = m.group().lower()
             out.append(whole)
             out.extend(_PART_RE.findall(whole))
-        else:
-            out.append(m.group().lower())
+        elif m.group().lower() not in stop:  # stop words are matched before stemming
+            out.append(_word(m.group()))
     return out
+
+
+def raw_tokens(text: str) -> list[str]:
+    """All tokens of ``text`` as indexed (lower-cased, stemmed), stop words included (module docstring)."""
+    return _tokens(text, frozenset())
 
 
 def tokenize(text: str) -> list[str]:
     """Tokens for BM25: :func:`raw_tokens` without stop words."""
-    return [t for t in raw_tokens(text) if t not in STOP_WORDS]
+    return _tokens(text, STOP_WORDS)
 
 
 def word_count(text: str) -> int:
