@@ -40,6 +40,8 @@ class SearchResult:
     exact_match: dict[str, bool] = field(default_factory=dict)
     #: hybrid convex fusion: the weights the dense and lexical signals got for this query
     weights: dict[str, float] | None = None
+    #: near-duplicates left out (``dedup --apply``): {"id", "group", "kept"} — ``kept`` is the hit shown
+    collapsed: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def abstained(self) -> bool:
@@ -53,6 +55,7 @@ class SearchResult:
             "reason": self.reason,
             "exact_match": self.exact_match,
             "weights": self.weights,
+            "collapsed": self.collapsed,
             "hits": [h.to_dict() for h in self.hits],
         }
 

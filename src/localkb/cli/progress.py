@@ -27,3 +27,23 @@ def ingest_progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], 
                 bar.update(task, embedded=embedded)
 
         yield update
+
+
+@contextmanager
+def stage_progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A bar per stage (``progress(stage, done, total)``) for long map commands; nothing off a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  transient=True) as bar:
+        tasks: dict[str, object] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+
+        yield update
