@@ -12,9 +12,9 @@ def parse_k(value: str) -> int | str:
     try:
         number = int(value)
     except ValueError:
-        raise click.BadParameter(f"'{value}' is not 'auto' or a whole number") from None
+        raise click.BadParameter(f"'{value}' is not 'auto' or a whole number", param_hint="--k") from None
     if number < 2:
-        raise click.BadParameter(f"{number}: k must be at least 2 (or 'auto')")
+        raise click.BadParameter(f"{number}: k must be at least 2 (or 'auto')", param_hint="--k")
     return number
 
 

@@ -12,9 +12,9 @@ def parse_threshold(value: str) -> float | str:
     try:
         number = float(value)
     except ValueError:
-        raise click.BadParameter(f"'{value}' is not 'auto' or a number in [0, 1]") from None
+        raise click.BadParameter(f"'{value}' is not 'auto' or a number in [0, 1]", param_hint="--threshold") from None
     if not 0.0 <= number <= 1.0:
-        raise click.BadParameter(f"{number} is outside [0, 1] (a cosine similarity)")
+        raise click.BadParameter(f"{number} is outside [0, 1] (a cosine similarity)", param_hint="--threshold")
     return number
 
 
