@@ -18,7 +18,16 @@ import numpy as np
 
 from ..errors import MapError
 from . import records
-from .data import Progress, VectorSource, load_chunks, load_vectors, normalise, require_documents, snippet, texts
+from .data import (
+    Progress,
+    VectorSource,
+    load_chunks,
+    load_vectors,
+    normalise,
+    require_documents,
+    snippet,
+    texts,
+)
 from .labels import class_terms, label
 
 if TYPE_CHECKING:
@@ -169,9 +178,9 @@ def cluster(db: Database, store: VectorSource, *, k: int | str = "auto", fresh: 
     terms = class_terms([[text_of.get(table.ids[i], "") for i in rows] for rows in members])
     clusters = []
     for c, rows in enumerate(members):
-        near = rows[np.argsort(-(vectors[rows] @ centroids[c]))[:EXAMPLES]] if len(rows) else []
+        near: list[int] = rows[np.argsort(-(vectors[rows] @ centroids[c]))[:EXAMPLES]].tolist() if len(rows) else []
         clusters.append(Cluster(c, label(terms[c]), [t for t, _ in terms[c]], int(len(rows)),
-                                [{"chunk_id": table.ids[i], "source": table.source_of(int(i)),
+                                [{"chunk_id": table.ids[i], "source": table.source_of(i),
                                   "text": snippet(text_of.get(table.ids[i], ""))} for i in near]))
     result = ClusterResult(chosen, criterion, clusters, run, note, n, scores)
     records.save_clusters(db, {cid: int(c) for cid, c in zip(table.ids, labels)},

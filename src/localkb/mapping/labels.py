@@ -37,7 +37,7 @@ def class_terms(texts_by_cluster: Sequence[Sequence[str]], top: int = TERMS) -> 
         total.update(c)
     sizes = [sum(c.values()) for c in counts]
     avg = (sum(sizes) / len(sizes)) if sizes else 0.0
-    out = []
+    out: list[list[tuple[str, float]]] = []
     for c, size in zip(counts, sizes):
         if not size:
             out.append([])

@@ -57,7 +57,7 @@ def _png(points: MapPoints, out: Path) -> None:
     fig, ax = plt.subplots(figsize=(9, 7), dpi=110)
     groups: dict[int | None, list[dict[str, object]]] = {}
     for p in points.points:
-        groups.setdefault(p["cluster"], []).append(p)  # type: ignore[arg-type]
+        groups.setdefault(p["cluster"], []).append(p)
     for cluster, ps in sorted(groups.items(), key=lambda kv: -1 if kv[0] is None else kv[0]):
         ax.scatter([float(p["x"]) for p in ps], [float(p["y"]) for p in ps], s=14,  # type: ignore[arg-type]
                    c=colour(cluster), alpha=0.8, label=names.get(cluster, "not clustered") if cluster is not None
@@ -79,8 +79,8 @@ def _html(points: MapPoints) -> str:
     for p in points.points:
         x = (float(p["x"]) + 1) / 2 * (size - 20) + 10
         y = (1 - (float(p["y"]) + 1) / 2) * (size - 20) + 10
-        tip = html.escape(f"{p['source']}\n{names.get(p['cluster'], '')}\n{p['text']}")  # type: ignore[arg-type]
-        dots.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour(p["cluster"])}" '  # type: ignore[arg-type]
+        tip = html.escape(f"{p['source']}\n{names.get(p['cluster'], '')}\n{p['text']}")
+        dots.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour(p["cluster"])}" '
                     f'data-id="{p["id"]}"><title>{tip}</title></circle>')
     legend = "".join(f'<li><span style="background:{colour(c)}"></span>{html.escape(n)}</li>'
                      for c, n in sorted(names.items()))

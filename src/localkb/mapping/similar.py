@@ -23,8 +23,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from ..errors import MapError
-from .data import (ChunkTable, VectorSource, close_matches, load_chunks, normalise, require_documents, snippet,
-                   texts)
+from .data import (
+    ChunkTable,
+    VectorSource,
+    close_matches,
+    load_chunks,
+    normalise,
+    require_documents,
+    snippet,
+    texts,
+)
 
 if TYPE_CHECKING:
     from ..db import Database

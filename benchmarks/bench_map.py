@@ -1,0 +1,248 @@
+"""How well do ``dedup``, ``cluster`` and ``similar`` work, and how long do they take at 10k and 100k chunks?
+
+    PYTHONPATH=src OMP_NUM_THREADS=2 nice -n 10 python benchmarks/bench_map.py [--heldout 1000] [--zh 1500]
+
+* dedup: real paragraphs (SQuAD dev: tuning; SQuADShifts NYT: held out; Chinese idioms) with injected
+  near-duplicates of a tenth of them (sentences reordered, numbers changed, a paragraph added; Chinese:
+  punctuation and full-/half-width changes, clauses reordered). Pairwise precision / recall / F1 of the
+  groups for localkb (MinHash candidates + cosine, threshold auto), plain MinHash (LSH, Jaccard ≥ 0.5)
+  and embedding-only (cosine ≥ t over 10 nearest neighbours, t the best on SQuAD dev) in the same run.
+* cluster: SQuAD dev paragraphs, NMI / ARI against the article titles: localkb (auto k, and k = number of
+  articles) vs the anchor, scikit-learn KMeans (k = number of articles, n_init=10) on the same vectors.
+* similar: leave-one-out on a real KB of SQuAD dev paragraphs (one file each): P@5 of the same article,
+  dense vs hybrid, through ``KnowledgeBase.similar``.
+* scale: dedup, cluster (auto) and the map's PCA at 10k and 100k synthetic-but-realistic chunks (texts =
+  3 random real SQuAD sentences; vectors = a real MiniLM paragraph vector + Gaussian noise, renormalised).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from _report import write_section  # noqa: E402
+from datasets import fetch  # noqa: E402
+
+from localkb.mapping import cluster as clu  # noqa: E402
+from localkb.mapping.dedup import candidate_pairs, find_groups, group_pairs, minhashes  # noqa: E402
+from localkb.mapping.projection import pca_2d  # noqa: E402
+
+SENT = re.compile(r"(?<=[.!?])\s+")
+CLAUSE = re.compile(r"(?<=[，。；])")
+FULL = str.maketrans({**{chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)}, "，": ",", "。": ".", "；": ";", "：": ":"})
+
+
+def load(name: str) -> list[dict[str, str]]:
+    folder = fetch(name)
+    with open(folder / "corpus.jsonl", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def edit_en(text: str, other: str, rng: random.Random) -> str:
+    kind = rng.choice(["reorder", "numbers", "append"])
+    sents = SENT.split(text)
+    if kind == "numbers" and re.search(r"\d", text):
+        return re.sub(r"\d+", lambda m: str(int(m.group()) + rng.randint(1, 9)), text)
+    if kind == "append" or len(sents) < 3:
+        return text + "\n\n" + " ".join(SENT.split(other)[:2])
+    i = rng.randrange(len(sents) - 1)
+    sents[i], sents[i + 1] = sents[i + 1], sents[i]
+    return " ".join(sents)
+
+
+def edit_zh(text: str, other: str, rng: random.Random) -> str:
+    kind = rng.choice(["width", "reorder", "append"])
+    if kind == "width":
+        return text.translate(FULL)
+    parts = [p for p in CLAUSE.split(text) if p]
+    if kind == "reorder" and len(parts) >= 3:
+        i = rng.randrange(1, len(parts) - 1)
+        parts[i], parts[i + 1] = parts[i + 1], parts[i]
+        return "".join(parts)
+    return text + "\n\n" + other
+
+
+def inject(docs: list[str], edit, share: float = 0.1, seed: int = 5) -> tuple[list[str], set[tuple[int, int]]]:
+    rng = random.Random(seed)
+    n = len(docs)
+    chosen = rng.sample(range(n), int(share * n))
+    out = list(docs)
+    gold = set()
+    for i in chosen:
+        out.append(edit(docs[i], docs[rng.randrange(n)], rng))
+        gold.add((i, len(out) - 1))
+    return out, gold
+
+
+def pairs_of(groups: list[list[int]]) -> set[tuple[int, int]]:
+    return {(a, b) for g in groups for x, a in enumerate(g) for b in g[x + 1:]}
+
+
+def prf(pred: set[tuple[int, int]], gold: set[tuple[int, int]]) -> tuple[float, float, float]:
+    tp = len(pred & gold)
+    p = tp / len(pred) if pred else 1.0
+    r = tp / len(gold) if gold else 1.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def knn_pairs(vectors: np.ndarray, k: int = 10) -> list[tuple[int, int, float]]:
+    import faiss
+
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    sims, idx = index.search(vectors, k + 1)
+    out = {}
+    for i in range(len(vectors)):
+        for s, j in zip(sims[i], idx[i]):
+            if j != i and j >= 0:
+                out[(min(i, int(j)), max(i, int(j)))] = float(s)
+    return [(a, b, s) for (a, b), s in out.items()]
+
+
+def dedup_rows(name: str, docs: list[str], gold: set[tuple[int, int]], vectors: np.ndarray,
+               emb_t: float | None) -> tuple[list[str], float]:
+    t0 = time.perf_counter()
+    groups, value, criterion, _ = find_groups(docs, vectors, "auto")
+    ours = prf(pairs_of(groups), gold)
+    secs = time.perf_counter() - t0
+    lsh = candidate_pairs(minhashes(docs), 0.5)
+    plain = prf(pairs_of(group_pairs(len(docs), [(i, j) for i, j, jac in lsh if jac >= 0.5])), gold)
+    knn = knn_pairs(vectors)
+    if emb_t is None:  # tuned here (SQuAD dev): the best F1 over a grid
+        grid = np.arange(0.80, 0.995, 0.005)
+        emb_t = float(max(grid, key=lambda t: prf(pairs_of(group_pairs(len(docs), [(i, j) for i, j, s in knn if s >= t])), gold)[2]))
+    emb = prf(pairs_of(group_pairs(len(docs), [(i, j) for i, j, s in knn if s >= emb_t])), gold)
+    rows = [f"| {name} | localkb (MinHash + cosine ≥ {value:.3f}, auto) | {ours[0]:.3f} | {ours[1]:.3f} | **{ours[2]:.3f}** | {secs:.1f} s |",
+            f"| {name} | plain MinHash (LSH, Jaccard ≥ 0.5) | {plain[0]:.3f} | {plain[1]:.3f} | {plain[2]:.3f} | |",
+            f"| {name} | embedding only (cosine ≥ {emb_t:.3f}, 10-NN) | {emb[0]:.3f} | {emb[1]:.3f} | {emb[2]:.3f} | |"]
+    print("\n".join(rows), "\n ", criterion, flush=True)
+    return rows, emb_t
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--heldout", type=int, default=1000, help="SQuADShifts NYT paragraphs (held out)")
+    ap.add_argument("--zh", type=int, default=1500, help="Chinese idiom texts")
+    ap.add_argument("--similar", type=int, default=600, help="SQuAD dev paragraphs in the similar KB")
+    ap.add_argument("--scale", default="10000,100000")
+    ap.add_argument("--report", default=None)
+    args = ap.parse_args()
+    from localkb.embedders import load_embedder
+
+    emb = load_embedder(None)
+    dev = load("squad-dev")
+    nyt = load("squad-nyt")[: args.heldout]
+    zh = load("zh-idioms")[: args.zh]
+    out = ["### dedup: injected near-duplicates (a tenth of the paragraphs), pairwise P / R / F1 of the groups", "",
+           "| set | method | precision | recall | F1 | time |", "|---|---|---|---|---|---|"]
+    emb_t = None
+    dev_vectors = None
+    for name, rows_in, edit in (("SQuAD dev (tuning)", dev, edit_en), ("SQuADShifts NYT (held out)", nyt, edit_en),
+                                ("Chinese idioms (held out)", zh, edit_zh)):
+        docs, gold = inject([d["text"] for d in rows_in], edit)
+        vectors = np.asarray(emb.embed(docs), dtype=np.float32)
+        if dev_vectors is None:
+            dev_vectors = vectors[: len(rows_in)]
+        rows, t = dedup_rows(name, docs, gold, vectors, emb_t)
+        emb_t = emb_t if emb_t is not None else t
+        out += rows
+
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    titles = [d["title"] for d in dev]
+    truth = np.unique(titles, return_inverse=True)[1]
+    n_art = int(truth.max() + 1)
+    assert dev_vectors is not None
+    out += ["", f"### cluster: SQuAD dev, {len(dev)} paragraphs of {n_art} articles, against the article titles", "",
+            "| method | k | NMI | ARI | time |", "|---|---|---|---|---|"]
+    t0 = time.perf_counter()
+    k_auto, _scores, cent = clu.choose_k(dev_vectors)
+    lab = clu.assign(dev_vectors, cent)
+    out.append(f"| localkb, k auto (silhouette) | {k_auto} | {normalized_mutual_info_score(truth, lab):.3f} | "
+               f"{adjusted_rand_score(truth, lab):.3f} | {time.perf_counter() - t0:.1f} s |")
+    t0 = time.perf_counter()
+    lab = clu.assign(dev_vectors, clu.kmeans(dev_vectors, n_art))
+    out.append(f"| localkb, k = articles | {n_art} | **{normalized_mutual_info_score(truth, lab):.3f}** | "
+               f"{adjusted_rand_score(truth, lab):.3f} | {time.perf_counter() - t0:.1f} s |")
+    t0 = time.perf_counter()
+    lab = KMeans(n_clusters=n_art, n_init=10, random_state=0).fit_predict(dev_vectors)
+    out.append(f"| anchor: scikit-learn KMeans, k = articles | {n_art} | {normalized_mutual_info_score(truth, lab):.3f} | "
+               f"{adjusted_rand_score(truth, lab):.3f} | {time.perf_counter() - t0:.1f} s |")
+    print("\n".join(out[-3:]), flush=True)
+
+    out += ["", f"### similar: leave-one-out P@5 (same article), a real KB of {args.similar} SQuAD dev paragraphs", "",
+            "| mode | P@5 | ms per query |", "|---|---|---|"]
+    from localkb import KnowledgeBase
+
+    rng = random.Random(3)
+    picked = rng.sample(dev, args.similar)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "docs"
+        folder.mkdir()
+        title_of = {}
+        for n, d in enumerate(picked):
+            (folder / f"p{n:05d}.txt").write_text(d["text"], encoding="utf-8")
+            title_of[str(folder / f"p{n:05d}.txt")] = d["title"]
+        with KnowledgeBase.open(Path(tmp) / "kb") as kb:
+            kb.ingest([folder])
+            targets = rng.sample(sorted(title_of), min(200, len(title_of)))
+            for mode in ("dense", "hybrid"):
+                t0 = time.perf_counter()
+                prec = []
+                for src in targets:
+                    got = kb.similar(src, k=5, mode=mode).similar
+                    prec.append(sum(title_of[g.source] == title_of[src] for g in got) / 5)
+                ms = (time.perf_counter() - t0) / len(targets) * 1000
+                out.append(f"| {mode} | {np.mean(prec):.3f} | {ms:.0f} |")
+                print(out[-1], flush=True)
+
+    out += ["", "### scale: synthetic-but-realistic chunks (3 real SQuAD sentences each; a real MiniLM paragraph "
+            "vector + noise)", "", "| chunks | dedup | cluster (auto k) | chosen k | map PCA | peak RSS |",
+            "|---|---|---|---|---|---|"]
+    sentences = [s for d in dev for s in SENT.split(d["text"]) if len(s) > 20]
+    for n in (int(x) for x in args.scale.split(",") if x):
+        r = np.random.default_rng(n)
+        src = r.integers(0, len(dev_vectors), n)
+        vecs = dev_vectors[src] + r.normal(scale=0.02, size=(n, dev_vectors.shape[1])).astype(np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        texts = [" ".join(sentences[int(i)] for i in r.integers(0, len(sentences), 3)) for _ in range(n)]
+        t0 = time.perf_counter()
+        find_groups(texts, vecs, "auto")
+        t_dedup = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        k, _s, cent = clu.choose_k(vecs)
+        clu.assign(vecs, cent)
+        t_cluster = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pca_2d(vecs)
+        t_pca = time.perf_counter() - t0
+        out.append(f"| {n:,} | {t_dedup:.1f} s | {t_cluster:.1f} s | {k} | {t_pca:.2f} s | {rss_mb():.0f} MB |")
+        print(out[-1], flush=True)
+
+    out += ["", "Targets (issue 16): dedup F1 ≥ 0.95 and above both baselines; clustering NMI ≥ the anchor's. "
+            "The embedding-only threshold was tuned on SQuAD dev and applied unchanged to the held-out sets; "
+            "localkb's threshold is `auto` (read from each set's own candidate pairs), nothing tuned per set. "
+            "BERTopic was not run (it needs UMAP/HDBSCAN and downloads by default); the anchor is k-means on the "
+            "same vectors. Timings: 2 cores shared with other jobs, `OMP_NUM_THREADS=2`, `nice -n 10`."]
+    write_section("map", "## Map: dedup, cluster, similar\n\n" + "\n".join(out), path=args.report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
