@@ -85,6 +85,22 @@ def inject(docs: list[str], edit, share: float = 0.1, seed: int = 5) -> tuple[li
     return out, gold
 
 
+def embed_cached(emb, name: str, docs: list[str]) -> np.ndarray:
+    """MiniLM vectors of ``docs``, kept in the localkb cache so a re-run does not embed again."""
+    import hashlib
+
+    from localkb.config import cache_dir
+
+    key = hashlib.sha256("\x00".join(docs).encode("utf-8")).hexdigest()[:16]
+    path = Path(cache_dir()) / "bench_map" / f"{name}-{key}.npy"
+    if path.exists():
+        return np.load(path, allow_pickle=False)
+    vectors = np.asarray(emb.embed(docs), dtype=np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors, allow_pickle=False)
+    return vectors
+
+
 def pairs_of(groups: list[list[int]]) -> set[tuple[int, int]]:
     return {(a, b) for g in groups for x, a in enumerate(g) for b in g[x + 1:]}
 
@@ -155,7 +171,7 @@ def main() -> int:
     for name, rows_in, edit in (("SQuAD dev (tuning)", dev, edit_en), ("SQuADShifts NYT (held out)", nyt, edit_en),
                                 ("Chinese idioms (held out)", zh, edit_zh)):
         docs, gold = inject([d["text"] for d in rows_in], edit)
-        vectors = np.asarray(emb.embed(docs), dtype=np.float32)
+        vectors = embed_cached(emb, name.split()[0], docs)
         if dev_vectors is None:
             dev_vectors = vectors[: len(rows_in)]
         rows, t = dedup_rows(name, docs, gold, vectors, emb_t)

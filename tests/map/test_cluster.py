@@ -37,7 +37,9 @@ def test_clusters_are_labelled_with_english_and_chinese_words(kb_copy):
 
 def test_auto_states_its_criterion_and_a_rerun_updates(kb_copy, tmp_path):
     with KnowledgeBase.open(kb_copy, create=False) as kb:
-        first = kb.cluster()
+        stages: list[str] = []
+        first = kb.cluster(progress=lambda stage, done, total: stages.append(stage))
+        assert {"vectors", "choose k"} <= set(stages)  # large KBs show progress (the CLI draws these)
         assert first.criterion.startswith("auto: k=") and "silhouette" in first.criterion
         assert first.scores and first.k in first.scores
         (tmp_path / "more").mkdir()

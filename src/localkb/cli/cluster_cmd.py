@@ -3,19 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .common import echo_json, handle_errors, json_option, kb_option
-
-
-def parse_k(value: str) -> int | str:
-    if value.strip().lower() == "auto":
-        return "auto"
-    try:
-        number = int(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not 'auto' or a whole number", param_hint="--k") from None
-    if number < 2:
-        raise click.BadParameter(f"{number}: k must be at least 2 (or 'auto')", param_hint="--k")
-    return number
+from .common import auto_or_number, echo_json, handle_errors, json_option, kb_option
 
 
 @click.command(help="Group the chunks into topics and label each with its distinctive words.\n\n"
@@ -35,12 +23,13 @@ def cluster(kb: str | None, k: str, fresh: bool, plot: str | None, as_json: bool
     from ..kb import KnowledgeBase
     from .progress import stage_progress
 
-    value = parse_k(k)
+    value = auto_or_number(k, "--k", integer=True, low=2)
+    chosen: int | str = value if isinstance(value, str) else int(value)
     if plot and not plot.lower().endswith((".png", ".html", ".htm")):
         raise click.BadParameter(f"'{plot}' must end in .png or .html", param_hint="--plot")
     with KnowledgeBase.open(kb, create=False) as base:
         with stage_progress(not as_json) as progress:
-            result = base.cluster(k=value, fresh=fresh, progress=progress)
+            result = base.cluster(k=chosen, fresh=fresh, progress=progress)
         written = None
         if plot:
             from ..mapping.plot import write_plot

@@ -3,19 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .common import echo_json, handle_errors, json_option, kb_option
-
-
-def parse_threshold(value: str) -> float | str:
-    if value.strip().lower() == "auto":
-        return "auto"
-    try:
-        number = float(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not 'auto' or a number in [0, 1]", param_hint="--threshold") from None
-    if not 0.0 <= number <= 1.0:
-        raise click.BadParameter(f"{number} is outside [0, 1] (a cosine similarity)", param_hint="--threshold")
-    return number
+from .common import auto_or_number, echo_json, handle_errors, json_option, kb_option
 
 
 @click.command(help="Find near-duplicate chunks and documents (edited copies, the same notice twice).\n\n"
@@ -37,7 +25,7 @@ def dedup(kb: str | None, threshold: str, apply_: bool, undo: bool, show: int, a
 
     if apply_ and undo:
         raise click.UsageError("--apply and --undo exclude each other.")
-    value = parse_threshold(threshold)
+    value = auto_or_number(threshold, "--threshold", low=0.0, high=1.0)  # a cosine
     with KnowledgeBase.open(kb, create=False) as base:
         if undo:
             restored = base.undo_dedup()
