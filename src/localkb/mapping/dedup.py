@@ -100,7 +100,7 @@ def minhashes(docs: Sequence[str], progress: Progress | None = None) -> list[Any
     try:
         from datasketch import LeanMinHash, MinHash
     except ImportError as exc:
-        raise MissingDependency("dedup needs datasketch: pip install 'localkb[map]'") from exc
+        raise MissingDependency("dedup needs datasketch (a localkb dependency): pip install 'datasketch>=1.6'") from exc
     out = []
     for n, text in enumerate(docs):
         m = MinHash(num_perm=NUM_PERM, seed=1)
