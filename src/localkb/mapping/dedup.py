@@ -5,15 +5,20 @@ Two signals, each doing what it is good at:
 1. **Lexical candidates** — MinHash signatures of each chunk's word 3-gram shingles (after NFKC, so
    full-width and half-width forms agree, lower-casing and dropping punctuation, Chinese included;
    Chinese words from the KB's jieba tokenizer) and datasketch's LSH index, which finds pairs whose
-   Jaccard similarity is likely ≥ ``LSH_THRESHOLD`` without comparing every pair.
-2. **Confirmation by embedding cosine** on the vectors already stored: a candidate pair is a duplicate
-   when its cosine reaches the threshold. ``threshold="auto"`` reads it from this KB's own candidate
-   pairs: the Otsu split of their cosines (the point that best separates the two populations),
-   clamped to [``AUTO_MIN``, ``AUTO_MAX``]; with fewer than ``AUTO_MIN_PAIRS`` candidates the default
-   ``DEFAULT_THRESHOLD`` is used. The result says which it was and why.
+   Jaccard similarity is likely ≥ ``LSH_THRESHOLD`` without comparing every pair. For each candidate
+   pair: the estimated Jaccard ``J`` and containment ``C`` (the share of the smaller chunk's shingles
+   found in the other: an edited copy with a paragraph added contains the original).
+2. **Confirmation by embedding cosine** on the vectors already stored. A candidate pair is a duplicate
+   when its cosine is at least ``COSINE_FLOOR`` and either the lexical evidence is strong
+   (``J ≥ STRONG_JACCARD``) or the chunk is largely contained (``C ≥ MIN_CONTAINMENT``) *and* the cosine
+   reaches the threshold. ``threshold="auto"`` reads that threshold from this KB's own candidate pairs:
+   the Otsu split of their cosines (the point that best separates the two populations), clamped to
+   [``AUTO_MIN``, ``AUTO_MAX``]; with fewer than ``AUTO_MIN_PAIRS`` candidates ``DEFAULT_THRESHOLD`` is
+   used. The result says which it was and why.
 
 Confirmed pairs are joined into groups (connected components). Documents whose chunks are mostly
-duplicates of each other's form document groups. Measured in docs/benchmarks.md ("Map: dedup").
+duplicates of each other's form document groups. The constants were chosen on SQuAD dev with injected
+edits and hold on SQuADShifts NYT and Chinese idioms: docs/benchmarks.md ("Map: dedup").
 """
 from __future__ import annotations
 
@@ -35,8 +40,11 @@ if TYPE_CHECKING:
 NUM_PERM = 128
 SHINGLE = 3
 LSH_THRESHOLD = 0.3
+STRONG_JACCARD = 0.45
+MIN_CONTAINMENT = 0.5
+COSINE_FLOOR = 0.5
 DEFAULT_THRESHOLD = 0.85
-AUTO_MIN, AUTO_MAX = 0.8, 0.95
+AUTO_MIN, AUTO_MAX = 0.85, 0.95
 AUTO_MIN_PAIRS = 20
 #: a document pair is a duplicate when this share of each one's chunks is duplicated in the other
 DOCUMENT_SHARE = 0.5
@@ -95,20 +103,36 @@ def shingles(text: str, size: int = SHINGLE) -> set[str]:
     return {" ".join(words[i:i + size]) for i in range(len(words) - size + 1)}
 
 
-def minhashes(docs: Sequence[str], progress: Progress | None = None) -> list[Any]:
-    """One datasketch ``LeanMinHash`` per text."""
+def minhashes(docs: Sequence[str], progress: Progress | None = None) -> tuple[list[Any], list[int]]:
+    """One datasketch ``LeanMinHash`` per text, and the size of each text's shingle set."""
     try:
         from datasketch import LeanMinHash, MinHash
     except ImportError as exc:
         raise MissingDependency("dedup needs datasketch (a localkb dependency): pip install 'datasketch>=1.6'") from exc
     out = []
+    sizes = []
     for n, text in enumerate(docs):
         m = MinHash(num_perm=NUM_PERM, seed=1)
-        m.update_batch([s.encode("utf-8") for s in shingles(text)])
+        grams = shingles(text)
+        m.update_batch([s.encode("utf-8") for s in grams])
         out.append(LeanMinHash(m))
+        sizes.append(len(grams))
         if progress and (n + 1) % 2000 == 0:
             progress("minhash", n + 1, len(docs))
-    return out
+    return out, sizes
+
+
+def containment(jaccard: float, a: int, b: int) -> float:
+    """|A ∩ B| / min(|A|, |B|) from the Jaccard estimate and the set sizes."""
+    if min(a, b) == 0:
+        return 0.0
+    return min(1.0, jaccard * (a + b) / ((1 + jaccard) * min(a, b)))
+
+
+def is_duplicate(jaccard: float, contained: float, cosine: float, threshold: float) -> bool:
+    """The decision rule of the module docstring."""
+    return cosine >= COSINE_FLOOR and (jaccard >= STRONG_JACCARD or (contained >= MIN_CONTAINMENT
+                                                                     and cosine >= threshold))
 
 
 def candidate_pairs(hashes: Sequence[Any], threshold: float = LSH_THRESHOLD) -> list[tuple[int, int, float]]:
@@ -146,16 +170,18 @@ def choose_threshold(cosines: np.ndarray, threshold: float | str) -> tuple[float
         value = float(threshold)
         if not 0.0 <= value <= 1.0:
             raise MapError(f"The dedup threshold must be 'auto' or a cosine in [0, 1], not {value}.")
-        return value, f"given: cosine ≥ {value:.3f}"
+        return value, f"given: cosine ≥ {value:.3f} for contained pairs, ≥ {COSINE_FLOOR} for Jaccard ≥ {STRONG_JACCARD}"
     if cosines.size < AUTO_MIN_PAIRS:
-        return DEFAULT_THRESHOLD, (f"auto: default cosine ≥ {DEFAULT_THRESHOLD:.2f} (only {cosines.size} candidate "
+        return DEFAULT_THRESHOLD, (f"auto: default cosine ≥ {DEFAULT_THRESHOLD:.2f} for contained pairs, "
+                                   f"≥ {COSINE_FLOOR} for Jaccard ≥ {STRONG_JACCARD} (only {cosines.size} candidate "
                                    f"pairs, fewer than {AUTO_MIN_PAIRS}, too few to read a distribution)")
     split = otsu(cosines)
     value = min(AUTO_MAX, max(AUTO_MIN, split))
     above = int((cosines >= value).sum())
     clamp = "" if value == split else f", clamped to [{AUTO_MIN}, {AUTO_MAX}]"
-    return value, (f"auto: cosine ≥ {value:.3f}, the Otsu split ({split:.3f}{clamp}) of the cosines of this KB's "
-                   f"{cosines.size} MinHash candidate pairs; {above} pairs are above it")
+    return value, (f"auto: cosine ≥ {value:.3f} for contained pairs (≥ {COSINE_FLOOR} for Jaccard ≥ {STRONG_JACCARD}), "
+                   f"the Otsu split ({split:.3f}{clamp}) of the cosines of this KB's {cosines.size} MinHash "
+                   f"candidate pairs; {above} pairs are above it")
 
 
 def group_pairs(n: int, pairs: Sequence[tuple[int, int]]) -> list[list[int]]:
@@ -181,13 +207,14 @@ def group_pairs(n: int, pairs: Sequence[tuple[int, int]]) -> list[list[int]]:
 def find_groups(docs: Sequence[str], vectors: np.ndarray, threshold: float | str = "auto",
                 progress: Progress | None = None) -> tuple[list[list[int]], float, str, int]:
     """Groups of near-duplicate texts: (groups of row numbers, threshold, criterion, candidate pairs)."""
-    hashes = minhashes(docs, progress)
+    hashes, sizes = minhashes(docs, progress)
     pairs = candidate_pairs(hashes)
     if progress:
         progress("candidates", len(pairs), len(pairs))
     cos = np.array([float(vectors[i] @ vectors[j]) for i, j, _ in pairs], dtype=np.float32)
     value, criterion = choose_threshold(cos, threshold)
-    kept = [(i, j) for (i, j, _), c in zip(pairs, cos) if c >= value]
+    kept = [(i, j) for (i, j, jac), c in zip(pairs, cos)
+            if is_duplicate(jac, containment(jac, sizes[i], sizes[j]), float(c), value)]
     return group_pairs(len(docs), kept), value, criterion, len(pairs)
 
 
