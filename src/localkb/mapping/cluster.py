@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from ..db import Database
 
 SILHOUETTE_SAMPLE = 2000
+#: under auto, each candidate k is fitted (one restart) on at most this many chunks; the chosen k is then
+#: fitted on all of them with ``NREDO`` restarts
+CHOOSE_SAMPLE = 10_000
 #: k-means trains on at most this many chunks (then assigns all of them)
 TRAIN_SAMPLE = 50_000
 NITER = 25
@@ -83,13 +86,14 @@ def auto_grid(n: int) -> list[int]:
     return sorted(set(grid)) or [2]
 
 
-def kmeans(vectors: np.ndarray, k: int, init: np.ndarray | None = None, seed: int = SEED) -> np.ndarray:
+def kmeans(vectors: np.ndarray, k: int, init: np.ndarray | None = None, seed: int = SEED,
+           nredo: int = NREDO) -> np.ndarray:
     """Spherical k-means centroids (k, d) of ``vectors`` (FAISS); ``init`` warm-starts it."""
     import faiss
 
     rng = np.random.default_rng(seed)
     train = vectors if len(vectors) <= TRAIN_SAMPLE else vectors[rng.choice(len(vectors), TRAIN_SAMPLE, replace=False)]
-    km = faiss.Kmeans(vectors.shape[1], k, niter=NITER, nredo=1 if init is not None else NREDO, seed=seed,
+    km = faiss.Kmeans(vectors.shape[1], k, niter=NITER, nredo=1 if init is not None else nredo, seed=seed,
                       spherical=True, verbose=False, min_points_per_centroid=1,
                       max_points_per_centroid=max(256, len(train) // k + 1))
     km.train(np.ascontiguousarray(train, dtype=np.float32),
@@ -111,12 +115,11 @@ def choose_k(vectors: np.ndarray, progress: Progress | None = None) -> tuple[int
     rng = np.random.default_rng(SEED)
     n = len(vectors)
     sample = rng.choice(n, SILHOUETTE_SAMPLE, replace=False) if n > SILHOUETTE_SAMPLE else np.arange(n)
+    fit = vectors[np.sort(rng.choice(n, CHOOSE_SAMPLE, replace=False))] if n > CHOOSE_SAMPLE else vectors
     scores: dict[int, float] = {}
-    trained: dict[int, np.ndarray] = {}
     grid = auto_grid(n)
     for done, k in enumerate(grid, 1):
-        trained[k] = kmeans(vectors, k)
-        labels = assign(vectors[sample], trained[k])
+        labels = assign(vectors[sample], kmeans(fit, k, nredo=1))
         if len(set(labels.tolist())) > 1:
             scores[k] = float(silhouette_score(vectors[sample], labels, metric="cosine"))
         if progress:
@@ -124,7 +127,7 @@ def choose_k(vectors: np.ndarray, progress: Progress | None = None) -> tuple[int
     if not scores:
         raise MapError("These chunks do not separate into clusters (all vectors are alike).")
     best = max(scores, key=lambda k: (scores[k], -k))
-    return best, scores, trained[best]
+    return best, scores, kmeans(vectors, best)
 
 
 def cluster(db: Database, store: VectorSource, *, k: int | str = "auto", fresh: bool = False,
