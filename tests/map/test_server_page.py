@@ -43,8 +43,10 @@ def test_map_endpoints(server: LiveServer) -> None:
         assert points["shown"] == points["total"] >= 30 and points["clusters"]
         assert all(p["cluster"] is not None and -1 <= p["x"] <= 1 for p in points["points"])
         cluster_of = {p["id"]: p["cluster"] for p in points["points"]}
-        hits = c.post("/api/search", json={"query": "IBE", "cluster": 1, "min_score": "none", "k": 10}).json()["hits"]
-        assert hits and {cluster_of[h["id"]] for h in hits} == {1}
+        top = c.post("/api/search", json={"query": "IBE", "min_score": "none", "k": 1}).json()["hits"][0]
+        wanted = cluster_of[top["id"]]
+        hits = c.post("/api/search", json={"query": "IBE", "cluster": wanted, "min_score": "none", "k": 10}).json()["hits"]
+        assert hits and {cluster_of[h["id"]] for h in hits} == {wanted}
         assert c.post("/api/search", json={"query": "IBE", "cluster": 42}).status_code == 400
         sim = c.get("/api/similar", params={"target": source(PROCEDURE)}).json()
         assert source(GLOSSARY) in [s["source"] for s in sim["similar"][:2]]

@@ -1,6 +1,7 @@
 """``cluster``: topics over the vectors the KB already stores, labelled with their distinctive words.
 
-Spherical k-means (FAISS, cosine on L2-normalised vectors, ``NREDO`` restarts, best objective kept).
+k-means (FAISS, on the L2-normalised vectors, ``NITER`` iterations, ``NREDO`` restarts, the best objective
+kept; each centroid trains on at most 256 chunks per cluster, FAISS's sampling).
 ``k="auto"`` tries each k of ``auto_grid(n)`` and keeps the one with the best mean silhouette (cosine)
 on a fixed sample of at most ``SILHOUETTE_SAMPLE`` chunks — the criterion is named in the result.
 Labels: c-TF-IDF (``mapping.labels``). Each chunk's cluster id is stored (``mapping.records``).
@@ -23,7 +24,6 @@ from .data import (
     VectorSource,
     load_chunks,
     load_vectors,
-    normalise,
     require_documents,
     snippet,
     texts,
@@ -39,8 +39,8 @@ SILHOUETTE_SAMPLE = 2000
 CHOOSE_SAMPLE = 10_000
 #: k-means trains on at most this many chunks (then assigns all of them)
 TRAIN_SAMPLE = 50_000
-NITER = 25
-NREDO = 3
+NITER = 100
+NREDO = 5
 MAX_AUTO_K = 40
 EXAMPLES = 3
 SEED = 1234
@@ -88,23 +88,24 @@ def auto_grid(n: int) -> list[int]:
 
 def kmeans(vectors: np.ndarray, k: int, init: np.ndarray | None = None, seed: int = SEED,
            nredo: int = NREDO) -> np.ndarray:
-    """Spherical k-means centroids (k, d) of ``vectors`` (FAISS); ``init`` warm-starts it."""
+    """k-means centroids (k, d) of the normalised ``vectors`` (FAISS); ``init`` warm-starts it."""
     import faiss
 
     rng = np.random.default_rng(seed)
     train = vectors if len(vectors) <= TRAIN_SAMPLE else vectors[rng.choice(len(vectors), TRAIN_SAMPLE, replace=False)]
     km = faiss.Kmeans(vectors.shape[1], k, niter=NITER, nredo=1 if init is not None else nredo, seed=seed,
-                      spherical=True, verbose=False, min_points_per_centroid=1,
-                      max_points_per_centroid=max(256, len(train) // k + 1))
+                      verbose=False, min_points_per_centroid=1, max_points_per_centroid=256)
     km.train(np.ascontiguousarray(train, dtype=np.float32),
              init_centroids=None if init is None else np.ascontiguousarray(init, dtype=np.float32))
-    return normalise(np.asarray(km.centroids, dtype=np.float32))
+    return np.asarray(km.centroids, dtype=np.float32)
 
 
 def assign(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """The nearest centroid (Euclidean, as k-means trained) of each vector."""
     out = np.empty(len(vectors), dtype=np.int64)
+    half_norms = 0.5 * (centroids ** 2).sum(axis=1)
     for start in range(0, len(vectors), 8192):
-        out[start:start + 8192] = np.argmax(vectors[start:start + 8192] @ centroids.T, axis=1)
+        out[start:start + 8192] = np.argmax(vectors[start:start + 8192] @ centroids.T - half_norms, axis=1)
     return out
 
 
