@@ -30,6 +30,10 @@ demo: install
 	$(BIN)/localkb stats --kb $(DEMO_KB)
 	@for q in "What does IBE stand for?" "OBE" "E11.9" "E11.99" "入库异常" "桃园结义" "What is the capital of Peru?"; do \
 	  echo; echo "== localkb search \"$$q\" =="; $(BIN)/localkb search "$$q" --kb $(DEMO_KB) -k 3 || exit 1; done
+	@echo; echo "== localkb dedup (examples/corpus holds an edited copy of onboarding.txt) =="
+	$(BIN)/localkb dedup --kb $(DEMO_KB) --show 3
+	@echo; echo "== localkb cluster --k 3 =="
+	$(BIN)/localkb cluster --kb $(DEMO_KB) --k 3 --plot $(DEMO_KB)/map.html
 
 # llama-cpp-python has no binary wheel: build it once (5-14 min on 2 cores) and keep the wheel in ~/.cache.
 llama-wheel: $(BIN)/python

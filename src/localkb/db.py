@@ -54,6 +54,27 @@ MIGRATIONS: list[str] = [
     CREATE TABLE kb_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     INSERT INTO kb_state(key, value) VALUES ('generation', 0);
     """,
+    # 3: the KB as a map (issue 16): applied near-duplicate groups, cluster ids, the last cluster run
+    """
+    CREATE TABLE chunk_duplicates (
+        chunk_id TEXT PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+        group_id INTEGER NOT NULL,
+        representative TEXT NOT NULL,       -- the member kept (every member stays stored and searchable)
+        score REAL NOT NULL,                -- cosine to the representative
+        applied_at REAL NOT NULL
+    );
+    CREATE INDEX chunk_duplicates_group ON chunk_duplicates(group_id);
+    CREATE TABLE chunk_clusters (
+        chunk_id TEXT PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+        cluster INTEGER NOT NULL
+    );
+    CREATE INDEX chunk_clusters_cluster ON chunk_clusters(cluster);
+    CREATE TABLE map_runs (
+        name TEXT PRIMARY KEY,              -- 'cluster': labels, terms, centroids of the last run (JSON)
+        data TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    """,
 ]
 
 

@@ -113,3 +113,7 @@ class SQLRejected(SQLError):
     def __init__(self, message: str, violations: list[dict[str, Any]] | None = None, **data: Any) -> None:
         super().__init__(message, violations=violations or [], **data)
         self.violations = violations or []
+
+
+class MapError(LocalKBError):
+    """``similar``, ``dedup`` or ``cluster`` cannot run on this KB or input (unknown target, too few documents)."""

@@ -25,6 +25,10 @@ from .results import IngestReport, SearchResult
 
 if TYPE_CHECKING:
     from .embedders import Embedder
+    from .mapping.cluster import ClusterResult
+    from .mapping.dedup import DedupResult
+    from .mapping.projection import MapPoints
+    from .mapping.similar import SimilarResult
     from .stores.base import VectorStore
 
 DEFAULT_STORE = "faiss"
@@ -318,12 +322,64 @@ class KnowledgeBase:
 
     # -- reading ------------------------------------------------------------------------------
     def search(self, query: str, *, k: int = 10, tags: Sequence[str] | None = None,
-               min_score: float | str | None = None, mode: str | None = None) -> SearchResult:
-        """Search the KB. ``score``: higher is better (cosine similarity in dense mode)."""
+               min_score: float | str | None = None, mode: str | None = None,
+               collapse_duplicates: bool | None = None, cluster: int | None = None) -> SearchResult:
+        """Search the KB. ``score``: higher is better (cosine similarity in dense mode).
+
+        ``collapse_duplicates`` (default: on once ``dedup(apply=True)`` recorded groups) shows one chunk
+        per near-duplicate group; ``cluster`` keeps only chunks of that cluster (see :meth:`cluster`).
+        """
         from .search.engine import search
 
         self.sync()
-        return search(self, query, k=k, tags=tags, min_score=min_score, mode=mode)
+        return search(self, query, k=k, tags=tags, min_score=min_score, mode=mode,
+                      collapse_duplicates=collapse_duplicates, cluster=cluster)
+
+    # -- the KB as a map (localkb.mapping; docs/map.md) -----------------------------------------
+    def similar(self, target: str | None = None, *, k: int = 5, text: str | None = None,
+                mode: str = "dense") -> SimilarResult:
+        """The ``k`` documents most like ``target`` (a document as ingested or a chunk id) or ``text``."""
+        from .mapping.similar import similar
+        from .search.lexical import lexical_index
+
+        return similar(self.db, self.store, target, k=k, text=text,
+                       embedder=self.embedder if text is not None else None,
+                       lexical=lexical_index(self) if mode == "hybrid" else None, mode=mode)
+
+    def dedup(self, *, threshold: float | str = "auto", apply: bool = False,
+              progress: Callable[[str, int, int], None] | None = None) -> DedupResult:
+        """Near-duplicate chunk and document groups; ``apply`` records them so search collapses them."""
+        from .mapping import records
+        from .mapping.dedup import dedup
+
+        if not apply:
+            return dedup(self.db, self.store, threshold=threshold, progress=progress)
+        with self._writing():
+            result = dedup(self.db, self.store, threshold=threshold, progress=progress)
+            records.apply_groups(self.db, result.groups)
+        result.action = "applied"
+        return result
+
+    def undo_dedup(self) -> dict[str, int]:
+        """Forget every applied duplicate group (search shows every member again)."""
+        from .mapping import records
+
+        with self._writing():
+            return records.undo_groups(self.db)
+
+    def cluster(self, *, k: int | str = "auto", fresh: bool = False,
+                progress: Callable[[str, int, int], None] | None = None) -> ClusterResult:
+        """Topics over the stored vectors, labelled; each chunk's cluster id is stored."""
+        from .mapping.cluster import cluster
+
+        with self._writing():
+            return cluster(self.db, self.store, k=k, fresh=fresh, progress=progress)
+
+    def map_points(self, *, limit: int | None = None) -> MapPoints:
+        """A 2-D projection (PCA) of the chunks, for the web page and ``cluster --plot``."""
+        from .mapping.projection import MAX_POINTS, map_points
+
+        return map_points(self.db, self.store, limit=limit or MAX_POINTS)
 
     def ask(self, question: str, **kwargs: Any) -> Any:
         """Answer ``question`` from the KB with a local LLM (see ``localkb.rag.answer``)."""

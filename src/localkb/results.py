@@ -43,6 +43,8 @@ class SearchResult:
     #: the calibration used for this query (``min_score="auto"`` / evidence weights): the query's
     #: language, the bank it was held against, that bank's cut-off and median on this KB
     calibration: dict[str, Any] | None = None
+    #: near-duplicates left out (``dedup --apply``): {"id", "group", "kept"} — ``kept`` is the hit shown
+    collapsed: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def abstained(self) -> bool:
@@ -57,6 +59,7 @@ class SearchResult:
             "exact_match": self.exact_match,
             "weights": self.weights,
             "calibration": self.calibration,
+            "collapsed": self.collapsed,
             "hits": [h.to_dict() for h in self.hits],
         }
 

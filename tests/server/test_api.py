@@ -38,7 +38,8 @@ def test_page_is_served(client) -> None:
 def test_search_matches_cli_json(live: LiveServer, client) -> None:
     body = client.post("/api/search", json={"query": "inbound events payment gateway", "k": 3}).json()
     assert body["hits"][0]["source"].endswith("ibe.md")
-    assert set(body) == {"query", "mode", "min_score", "reason", "exact_match", "weights", "calibration", "hits"}
+    assert set(body) == {"query", "mode", "min_score", "reason", "exact_match", "weights", "calibration", "collapsed",
+                         "hits"}
     assert sum(body["weights"].values()) == pytest.approx(1.0)
     hit = body["hits"][0]
     assert {"id", "score", "text", "source", "sources", "tags", "doc_id", "position", "scores", "matched_terms"} <= set(hit)

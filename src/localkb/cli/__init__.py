@@ -19,6 +19,9 @@ COMMANDS: dict[str, str] = {
     "serve": "localkb.cli.serve_cmd:serve",
     "eval": "localkb.cli.eval_cmd:eval_group",
     "migrate": "localkb.cli.migrate_cmd:migrate",
+    "similar": "localkb.cli.similar_cmd:similar",
+    "dedup": "localkb.cli.dedup_cmd:dedup",
+    "cluster": "localkb.cli.cluster_cmd:cluster",
 }
 
 HELP = {
@@ -32,6 +35,9 @@ HELP = {
     "serve": "Serve the HTTP API and the web page on 127.0.0.1.",
     "eval": "Evaluate retrieval quality on a BEIR-layout dataset.",
     "migrate": "Rebuild a knowledge base's vectors in another store.",
+    "similar": "Documents most similar to a document, chunk or text (more like this).",
+    "dedup": "Find near-duplicate chunks and documents; --apply collapses them in search.",
+    "cluster": "Group the chunks into labelled topics; --plot draws the map.",
 }
 
 

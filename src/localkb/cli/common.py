@@ -39,5 +39,21 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def auto_or_number(value: str, param: str, *, integer: bool = False, low: float | None = None,
+                   high: float | None = None) -> float | int | str:
+    """``'auto'`` or a number in [``low``, ``high``], else a usage error (exit 2) naming ``param``."""
+    if value.strip().lower() == "auto":
+        return "auto"
+    kind = "a whole number" if integer else "a number"
+    try:
+        number: float | int = int(value) if integer else float(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not 'auto' or {kind}", param_hint=param) from None
+    if (low is not None and number < low) or (high is not None and number > high):
+        bounds = f"at least {low:g}" if high is None else f"in [{low:g}, {high:g}]"
+        raise click.BadParameter(f"{number} is not {bounds} (or 'auto')", param_hint=param)
+    return number
+
+
 def echo_json(obj: Any) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=None, default=str))

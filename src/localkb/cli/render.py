@@ -21,3 +21,6 @@ def print_hits(result: SearchResult) -> None:
         click.secho(f"{n}. {hit.score:.3f}  {hit.source}{tags}{exact}", bold=True)
         text = " ".join(hit.text.split())
         click.echo(f"   {text[:300]}{'…' if len(text) > 300 else ''}")
+    if result.collapsed:
+        click.echo(f"({len(result.collapsed)} near-duplicate chunk(s) collapsed into the hits above; "
+                   "--no-collapse-duplicates shows them)")

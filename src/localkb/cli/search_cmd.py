@@ -31,14 +31,19 @@ def parse_min_score(value: str | None) -> float | str | None:
 @click.option("--mode", default=None,
               help="hybrid (default: dense + BM25, fused; exact identifiers such as IBE or E11.9 rank "
                    "first), dense (embeddings only) or lexical (BM25 only).")
+@click.option("--collapse-duplicates/--no-collapse-duplicates", "collapse", default=None,
+              help="One chunk per near-duplicate group [default: on once `localkb dedup --apply` ran].")
+@click.option("--cluster", type=click.IntRange(0), default=None,
+              help="Only chunks of this cluster (from `localkb cluster`).")
 @json_option
 @handle_errors
 def search(query: str, kb: str | None, k: int, tags: tuple[str, ...], min_score: str | None, mode: str | None,
-           as_json: bool) -> None:
+           collapse: bool | None, cluster: int | None, as_json: bool) -> None:
     from ..kb import KnowledgeBase
 
     with KnowledgeBase.open(kb, create=False) as base:
-        result = base.search(query, k=k, tags=list(tags) or None, min_score=parse_min_score(min_score), mode=mode)
+        result = base.search(query, k=k, tags=list(tags) or None, min_score=parse_min_score(min_score), mode=mode,
+                             collapse_duplicates=collapse, cluster=cluster)
     if as_json:
         echo_json(result.to_dict())
         return

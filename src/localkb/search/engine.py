@@ -107,12 +107,17 @@ def search(
     identifiers: bool = True,
     fusion: str | None = None,
     alpha: float | None = None,
+    collapse_duplicates: bool | None = None,
+    cluster: int | None = None,
 ) -> SearchResult:
     """Search ``kb``. See the module docstring for modes and score scales.
 
     Args:
         identifiers: apply the exact-identifier rule and report ``exact_match`` (default on).
         fusion / alpha: hybrid fusion method (``rrf`` | ``convex``) and convex weight of the dense score.
+        collapse_duplicates: one chunk per applied near-duplicate group (default: on when groups exist;
+            see ``mapping.records``); what was collapsed is in ``SearchResult.collapsed``.
+        cluster: only chunks of this cluster of the last ``localkb cluster`` run.
 
     Raises:
         SearchError: empty, over-long or punctuation-only query; unknown mode; k < 1.
@@ -133,6 +138,11 @@ def search(
             reason="The query has only stop words; add a word that says what to look for.",
         )
     allowed = allowed_ids(kb, tags)
+    if cluster is not None:
+        from ..mapping.records import chunks_in_cluster
+
+        members = chunks_in_cluster(kb.db, int(cluster))
+        allowed = members if allowed is None else allowed & members
     if allowed is not None and not allowed:
         return SearchResult(
             query, [], mode, None, reason=f"No document has the tag(s): {', '.join(tags or [])}."
@@ -266,6 +276,12 @@ def search(
                 "Use --min-score none to see the closest chunks anyway."
             )
 
+    collapsed: list[dict[str, Any]] = []
+    if collapse_duplicates is not False and order:
+        from ..mapping import records as map_records
+
+        if collapse_duplicates or map_records.has_groups(kb.db):
+            order, collapsed = map_records.collapse(kb.db, order[: k + DEPTH])
     top = order[:k]
     records = chunk_records(kb, top)
     hits: list[Hit] = []
@@ -301,7 +317,7 @@ def search(
             else "Nothing matched."
         )
     return SearchResult(query, hits, mode, threshold, reason=reason, exact_match=exact, weights=weights,
-                        calibration=calibration)
+                        calibration=calibration, collapsed=[c for c in collapsed if c["kept"] in top])
 
 
 def lexical_coverage(lex: LexicalIndex | None, tokens: list[str], lexical: dict[str, float]) -> float:

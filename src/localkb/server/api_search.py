@@ -22,11 +22,15 @@ class SearchRequest(BaseModel):
     tags: list[str] | None = Field(None, description="Only documents with any of these tags")
     min_score: MinScore = Field(None, description="Drop hits below this score: a number, 'auto' or 'none'")
     mode: str | None = Field(None, description="dense, lexical or hybrid (default: the KB's default)")
+    collapse_duplicates: bool | None = Field(None, description="One chunk per near-duplicate group "
+                                             "(default: on once `localkb dedup --apply` ran)")
+    cluster: int | None = Field(None, ge=0, description="Only chunks of this cluster (`localkb cluster`)")
 
 
 def run_search(request: Request, body: SearchRequest) -> dict[str, Any]:
     result = ctx(request).kb.search(body.query, k=body.k, tags=body.tags or None, min_score=body.min_score,
-                                    mode=body.mode)
+                                    mode=body.mode, collapse_duplicates=body.collapse_duplicates,
+                                    cluster=body.cluster)
     return result.to_dict()
 
 
@@ -41,7 +45,8 @@ def search_get(request: Request,
                k: Annotated[int, Query(ge=1, le=1000)] = 5,
                tag: Annotated[list[str] | None, Query(description="Repeatable")] = None,
                min_score: Annotated[str | None, Query(description="A number, 'auto' or 'none'")] = None,
-               mode: str | None = None) -> dict[str, Any]:
+               mode: str | None = None, collapse_duplicates: bool | None = None,
+               cluster: Annotated[int | None, Query(ge=0)] = None) -> dict[str, Any]:
     parsed: MinScore = None
     if min_score is not None:
         lowered = min_score.strip().lower()
@@ -60,4 +65,5 @@ def search_get(request: Request,
                 raise RequestValidationError([{"loc": ("query", "min_score"), "type": "finite_number",
                                                "msg": f"min_score must be a finite number, 'auto' or 'none', "
                                                       f"not '{min_score}'"}])
-    return run_search(request, SearchRequest(query=q, k=k, tags=tag, min_score=parsed, mode=mode))
+    return run_search(request, SearchRequest(query=q, k=k, tags=tag, min_score=parsed, mode=mode,
+                                             collapse_duplicates=collapse_duplicates, cluster=cluster))

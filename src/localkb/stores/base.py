@@ -67,6 +67,10 @@ class VectorStore(Protocol):
 
     def ids(self) -> set[str]: ...
 
+    def get_vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """The stored vectors of ``ids``, in that order; ``StoreError`` when one is missing."""
+        ...
+
     def flush(self) -> None:
         """Make everything added so far durable, atomically."""
         ...

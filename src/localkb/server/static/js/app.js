@@ -3,6 +3,7 @@ import { getToken, setToken } from "./api.js";
 import { initAsk } from "./ask.js";
 import { initDocuments, loadDocuments } from "./documents.js";
 import { applyStrings, currentLang, setLang } from "./i18n.js";
+import { initMap, loadMap } from "./map.js";
 import { initOverview, loadStats, onKBChanged, renderJobs } from "./overview.js";
 import { initSearch, setModes } from "./search.js";
 import { initSql, loadDatabases } from "./sql.js";
@@ -15,6 +16,7 @@ function showTab(name) {
   if (name === "documents") loadDocuments();
   if (name === "overview") { loadStats().catch(showError); renderJobs(); }
   if (name === "sql") loadDatabases();
+  if (name === "map") loadMap();
 }
 
 async function start() {
@@ -33,9 +35,10 @@ async function start() {
   initSearch();
   initAsk();
   initSql();
+  initMap();
   onKBChanged(() => loadDocuments());
   const tab = location.hash.slice(1) || "overview";
-  showTab(["overview", "documents", "search", "ask", "sql"].includes(tab) ? tab : "overview");
+  showTab(["overview", "documents", "search", "ask", "sql", "map"].includes(tab) ? tab : "overview");
   await refresh();
   setInterval(() => { if (!document.hidden && !$("#tab-overview").hidden) renderJobs(); }, 3000);
 }

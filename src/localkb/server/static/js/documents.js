@@ -1,6 +1,7 @@
 // Documents tab: a page of documents; a document's chunks, in order; delete.
 import { getJSON, sendJSON } from "./api.js";
 import { t } from "./i18n.js";
+import { moreLikeThis } from "./map.js";
 import { $, el, formatBytes, showError, shortSource } from "./ui.js";
 
 const PAGE = 50;
@@ -33,8 +34,9 @@ export async function showDocument(id) {
   let doc;
   try { doc = await getJSON(`/api/documents/${id}`); } catch (err) { return showError(err); }
   const del = el("button", { class: "ghost", onclick: () => removeDocument(doc) }, t("docs.delete"));
+  const more = el("button", { class: "ghost more-like", onclick: () => moreLikeThis(doc.source) }, t("map.more"));
   detail.replaceChildren(
-    el("div", { class: "toolbar" }, el("h3", { title: doc.path }, shortSource(doc.source)), el("div", { class: "spacer" }), del),
+    el("div", { class: "toolbar" }, el("h3", { title: doc.path }, shortSource(doc.source)), el("div", { class: "spacer" }), more, del),
     el("p", { class: "small muted" }, `${doc.path} · ${doc.format} · ${formatBytes(doc.size)} · ${t("docs.chunks", { n: doc.chunks })}`),
     ...doc.chunk_list.map((c) => el("div", { class: "chunk", dataset: { chunk: c.id } },
       el("div", { class: "meta" }, el("span", {}, `#${c.position}`), el("code", {}, c.id.slice(0, 12))),

@@ -30,6 +30,12 @@ const STRINGS = {
     "sql.attempt": "attempt {n}", "sql.failed": "No usable SQL", "sql.running": "Asking the model…",
     "chunk.title": "Chunk", "chunk.position": "position {n}", "chunk.embedded": "Embedded text",
     "error.auth": "Wrong or missing token.",
+    "tab.map": "Map", "map.colour": "colour by", "map.bycluster": "cluster", "map.bytag": "tag",
+    "map.placeholder": "Search: highlight the hits on the map", "map.recluster": "Cluster now",
+    "map.duplicates": "Duplicates", "map.shown": "{shown} of {total} chunks · PCA of the stored vectors",
+    "map.hits": "{n} hits ringed on the map", "map.similar": "More like {target}", "map.more": "More like this",
+    "map.dups": "{n} groups of near-duplicates", "map.group": "group {id} · {n} chunks", "map.kept": "kept",
+    "map.nodups": "No near-duplicates.", "map.noclusters": "not clustered yet: Cluster now", "map.notags": "no tags",
   },
   zh: {
     "tab.overview": "概览", "tab.documents": "文档", "tab.search": "搜索", "tab.ask": "问答", "tab.sql": "SQL",
@@ -60,6 +66,12 @@ const STRINGS = {
     "sql.attempt": "第 {n} 次尝试", "sql.failed": "没有可用的 SQL", "sql.running": "正在询问模型…",
     "chunk.title": "文本块", "chunk.position": "位置 {n}", "chunk.embedded": "向量化的文本",
     "error.auth": "令牌错误或缺失。",
+    "tab.map": "地图", "map.colour": "着色", "map.bycluster": "聚类", "map.bytag": "标签",
+    "map.placeholder": "搜索：在地图上标出结果", "map.recluster": "重新聚类", "map.duplicates": "重复内容",
+    "map.shown": "显示 {shown} / {total} 个文本块 · 向量主成分投影", "map.hits": "{n} 条结果已在地图上标出",
+    "map.similar": "与 {target} 相似", "map.more": "相似内容", "map.dups": "{n} 组近似重复",
+    "map.group": "第 {id} 组 · {n} 个文本块", "map.kept": "保留", "map.nodups": "没有近似重复。",
+    "map.noclusters": "尚未聚类：点“重新聚类”", "map.notags": "无标签"
   },
 };
 

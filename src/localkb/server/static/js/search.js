@@ -1,6 +1,7 @@
 // Search tab: query, mode toggle, k and min score; hits with scores, exact-match flags, highlighted terms.
 import { sendJSON } from "./api.js";
 import { t } from "./i18n.js";
+import { moreLikeThis } from "./map.js";
 import { $, el, fill, highlight, openChunk, queryTerms, showError, shortSource } from "./ui.js";
 
 let mode = null;
@@ -25,7 +26,8 @@ function renderHit(hit, terms, top) {
     el("div", { class: "bar" }, el("span", { style: `width:${width}%` })),
     el("div", { class: "text", html: highlight(hit.text, terms) }),
     el("div", { class: "meta" }, el("span", {}, signals),
-      hit.matched_terms.length ? el("span", {}, "✓ " + hit.matched_terms.join(", ")) : null));
+      hit.matched_terms.length ? el("span", {}, "✓ " + hit.matched_terms.join(", ")) : null,
+      el("button", { type: "button", class: "ghost small more-like", onclick: (e) => { e.stopPropagation(); moreLikeThis(hit.id); } }, t("map.more"))));
 }
 
 async function runSearch(event) {

@@ -1,0 +1,51 @@
+"""Cluster labels: class-based TF-IDF (c-TF-IDF, as in BERTopic) over the KB's own tokenizer.
+
+A cluster is one "class document" (all its chunks' tokens). A term's weight in cluster ``c`` is
+``tf(t, c) · log(1 + A / f(t))``: ``tf`` its share of the cluster's tokens, ``A`` the average number of
+tokens per cluster, ``f(t)`` its count over all clusters — frequent in this cluster, rare elsewhere.
+Tokens come from ``search.tokenize`` (stop words removed; Chinese segmented into words by jieba), and
+numbers, single Latin letters and single Chinese characters are not labels: labels are words.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+TERMS = 6
+LABEL_TERMS = 3
+_NUMBER = re.compile(r"^[\d.\-_]+$")
+
+
+def label_token(token: str) -> bool:
+    """Is ``token`` worth showing as a label term?"""
+    from ..search.tokenize import has_cjk
+
+    if _NUMBER.match(token):
+        return False
+    return len(token) >= 2 if has_cjk(token) else len(token) >= 3
+
+
+def class_terms(texts_by_cluster: Sequence[Sequence[str]], top: int = TERMS) -> list[list[tuple[str, float]]]:
+    """The ``top`` most distinctive terms of each cluster with their c-TF-IDF weight."""
+    from ..search.tokenize import tokenize
+
+    counts = [Counter(t for text in texts for t in tokenize(text) if label_token(t)) for texts in texts_by_cluster]
+    total: Counter[str] = Counter()
+    for c in counts:
+        total.update(c)
+    sizes = [sum(c.values()) for c in counts]
+    avg = (sum(sizes) / len(sizes)) if sizes else 0.0
+    out: list[list[tuple[str, float]]] = []
+    for c, size in zip(counts, sizes):
+        if not size:
+            out.append([])
+            continue
+        weights = {t: (n / size) * math.log(1 + avg / total[t]) for t, n in c.items()}
+        out.append(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:top])
+    return out
+
+
+def label(terms: Sequence[tuple[str, float]]) -> str:
+    return " · ".join(t for t, _ in terms[:LABEL_TERMS]) or "(no words)"
