@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "serve": "localkb.cli.serve_cmd:serve",
     "eval": "localkb.cli.eval_cmd:eval_group",
     "migrate": "localkb.cli.migrate_cmd:migrate",
+    "mcp": "localkb.cli.mcp_cmd:mcp",
 }
 
 HELP = {
@@ -32,6 +33,7 @@ HELP = {
     "serve": "Serve the HTTP API and the web page on 127.0.0.1.",
     "eval": "Evaluate retrieval quality on a BEIR-layout dataset.",
     "migrate": "Rebuild a knowledge base's vectors in another store.",
+    "mcp": "Serve the knowledge base to MCP clients (agents, assistants) over stdio or HTTP.",
 }
 
 
