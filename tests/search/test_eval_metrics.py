@@ -29,7 +29,7 @@ def test_ir_measures_matches_the_by_hand_definitions() -> None:
     rankings, qrels = {}, {}
     for q in range(300):
         docs = [f"d{i}" for i in range(rng.randint(5, 150))]
-        qrels[f"q{q}"] = {d: rng.choice([0, 1, 1, 2, 3]) for d in rng.sample(docs, rng.randint(1, 12))}
+        qrels[f"q{q}"] = {d: rng.choice([0, 1, 1, 2, 3]) for d in rng.sample(docs, rng.randint(1, min(12, len(docs))))}
         rankings[f"q{q}"] = rng.sample(docs, rng.randint(0, len(docs)))  # some empty: abstentions
     got = per_query_metrics(rankings, qrels)
     judged = [q for q in qrels if any(g > 0 for g in qrels[q].values())]
