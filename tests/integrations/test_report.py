@@ -145,3 +145,44 @@ def test_report_in_chromium_makes_no_network_request(written: dict[str, Any]) ->
     assert requests == [written["html"].as_uri()], requests  # the page itself and nothing else
     if os.environ.get("LOCALKB_UPDATE_SCREENSHOT"):
         shutil.copy(artifacts / "eval-report.png", ROOT / "docs" / "img" / "eval-report.png")
+
+
+@pytest.fixture(scope="module")
+def page_server(corpus_kb: Any) -> Any:
+    pytest.importorskip("fastapi")
+    from localkb.server.app import create_app
+
+    from .conftest import Uvicorn
+
+    with Uvicorn(create_app(corpus_kb.path, create=False)) as live:
+        yield live
+
+
+def test_calibration_api_says_where_the_cut_off_comes_from(page_server: Any) -> None:
+    import httpx
+    import numpy as np
+
+    from localkb.search.thresholds import cutoff_from
+
+    cal = httpx.get(f"{page_server.url}/api/calibration", timeout=120).json()
+    scores = np.asarray([b["score"] for b in cal["bank"]])
+    assert len(scores) >= 30 and all(b["text"] for b in cal["bank"])
+    assert cal["cutoff"] == cal["calibration"]["cutoff"]
+    assert cutoff_from(scores, cal["calibration"]["spread"]) == pytest.approx(cal["cutoff"], abs=1e-3)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+def test_overview_draws_the_cut_off(page_server: Any) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(page_server.url)
+        page.wait_for_selector("#calibration svg .cal-cut", state="attached")
+        assert page.locator("#calibration .cal-bar").count() >= 3
+        text = page.locator("#calibration p").inner_text()
+        cutoff = page.evaluate("fetch('/api/calibration').then(r => r.json()).then(c => c.cutoff)")
+        assert f"{cutoff:.3f}" in text and "median" in text
+        page.locator("#calibration").screenshot(path=str(ROOT / "tests" / "artifacts" / "overview-calibration.png"))
+        browser.close()
