@@ -175,7 +175,7 @@ class StrictArguments:
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method == "tools/call":
-            self.check(ctx.params or {})
+            self.check(dict(ctx.params or {}))
         return await call_next(ctx)
 
     def check(self, params: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -152,9 +152,9 @@ def _embed(c: ServerContext, body: EmbeddingsRequest) -> dict[str, Any]:
                                f"{body.dimensions}.", param="dimensions")
     embedder = c.kb.embedder
     vectors = embedder.embed([str(t) for t in texts])
-    count = getattr(embedder, "count_tokens", None)
-    if count is None:
-        from ..llm.base import estimate_tokens as count
+    from ..llm.base import estimate_tokens
+
+    count: Callable[[str], int] = getattr(embedder, "count_tokens", estimate_tokens)  # estimate: no tokenizer
     tokens = sum(int(count(str(t))) for t in texts)
     data = []
     for i, row in enumerate(vectors):
