@@ -55,7 +55,7 @@ def start_server(kb: Path, root: Path, port: int, log: Path) -> subprocess.Popen
     env.pop("LOCALKB_TOKEN", None)
     fh = open(log, "wb")  # noqa: SIM115 - closed with the process
     return subprocess.Popen([sys.executable, "-c", "from localkb.cli import main; main()", "serve", "--kb", str(kb),
-                             "--root", str(root), "--port", str(port), "--log-level", "warning"],
+                             "--root", str(root), "--port", str(port), "--log-level", "warning", "--no-token"],
                             env=env, stdout=fh, stderr=subprocess.STDOUT)
 
 

@@ -32,7 +32,9 @@ class LiveServer:
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        from localkb.server.guards import uvicorn_limits
+
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", **uvicorn_limits()))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     def start(self) -> LiveServer:
@@ -50,7 +52,9 @@ class LiveServer:
         self.sock.close()
 
     def client(self, **kw: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=120, **kw)
+        """A client that sends the intent header, as the page does (a plain form POST is refused without it)."""
+        headers = {"X-LocalKB-Request": "1", **kw.pop("headers", {})}
+        return httpx.Client(base_url=self.url, timeout=120, headers=headers, **kw)
 
 
 def scripted_llm() -> Any:

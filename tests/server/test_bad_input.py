@@ -162,7 +162,8 @@ def test_cors_only_for_configured_origins(tmp_path_factory: pytest.TempPathFacto
             assert pre.status_code == 200  # a preflight carries no token and must still be answered
             assert pre.headers["access-control-allow-origin"] == "http://tools.example"
             other = c.get("/api/stats", headers={"Origin": "http://evil.example", "X-API-Key": TOKEN})
-            assert other.status_code == 200 and "access-control-allow-origin" not in other.headers
+            # a foreign origin is refused outright now (HostOriginGuard), even with the token, and gets no CORS grant
+            assert other.status_code == 403 and "access-control-allow-origin" not in other.headers
             ok = c.get("/api/stats", headers={"Origin": "http://tools.example", "X-API-Key": TOKEN})
             assert ok.headers["access-control-allow-origin"] == "http://tools.example"
             assert c.get("/api/stats", headers={"Origin": "http://tools.example"}).status_code == 401

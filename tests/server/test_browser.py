@@ -203,3 +203,35 @@ def test_page_asks_for_the_token(tmp_path_factory: pytest.TempPathFactory, brows
         page.close()
     finally:
         server.stop()
+
+
+def test_page_takes_the_token_from_the_url_and_uploads_with_it(tmp_path_factory: pytest.TempPathFactory,
+                                                                 browser: object, tmp_path: Path) -> None:
+    """The URL ``localkb serve`` prints (``/?token=T``): the page keeps the token for the session, takes it
+    off the address bar, and sends it on every call — an upload included (a multipart POST, which the
+    server only takes with the token or the page's own header)."""
+    from localkb.server.app import create_app
+
+    server = LiveServer(create_app(tmp_path_factory.mktemp("ukb") / "kb", token="url-token")).start()
+    try:
+        page = browser.new_page()  # type: ignore[attr-defined]
+        seen: list[dict[str, str]] = []
+        page.on("request", lambda r: seen.append(r.headers) if "/api/" in r.url else None)
+        page.goto(server.url + "/?token=url-token#overview")
+        page.wait_for_selector("body[data-ready=true]")
+        expect = sync_api.expect
+        expect(page.locator("#token-bar")).to_be_hidden()
+        assert "token" not in page.url and page.url.endswith("#overview")  # not left in history or screenshots
+        notes = tmp_path / "token-notes.txt"
+        notes.write_text("Uploads from the page carry the server token.", encoding="utf-8")
+        page.set_input_files("#file-input", [str(notes)])
+        expect(page.locator('#upload-list li[data-file="token-notes.txt"]')).to_have_attribute(
+            "data-status", "ok", timeout=120_000)
+        expect(page.locator('[data-stat="stats.documents"] .value')).to_have_text("1")
+        page.reload()  # the same tab keeps the token (sessionStorage)
+        page.wait_for_selector("body[data-ready=true]")
+        expect(page.locator("#token-bar")).to_be_hidden()
+        assert seen and all(h.get("x-api-key") == "url-token" and h.get("x-localkb-request") == "1" for h in seen)
+        page.close()
+    finally:
+        server.stop()

@@ -167,3 +167,34 @@ def test_nothing_runs_when_the_audit_log_cannot_be_written(shop_db: Path, tmp_pa
     with pytest.raises(SQLError, match="audit log"):
         agent.ask("How many customers?")
     assert llm.prompts == []
+
+
+def test_fetch_first_runs_and_a_crashing_rule_is_retried_and_audited(shop_db: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """FETCH FIRST used to be a KeyError in the LIMIT rule: the agent raised, nothing was audited."""
+    agent, _, audit = _agent(shop_db, tmp_path, [
+        "```sql\nSELECT name FROM customers ORDER BY id FETCH FIRST 2 ROWS ONLY\n```"])
+    ans = agent.ask("The first two customers?")
+    assert ans.ok and len(ans.rows) == 2 and ans.sql.endswith("LIMIT 2")
+    assert [e["allowed"] for e in audit.entries()] == [True]
+
+    from localkb.sql import agent as agent_module
+    from localkb.sql.guard import Guard
+    from localkb.sql.rules import RULES
+
+    def broken(ctx: object) -> list:
+        raise KeyError("expression")
+
+    class CrashingGuard(Guard):  # every guard the agent makes has one rule that crashes
+        def __init__(self, *args: object, **kw: object) -> None:
+            super().__init__(*args, rules=(*RULES, broken), **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(agent_module, "Guard", CrashingGuard)
+    (tmp_path / "b").mkdir()
+    agent, _, audit = _agent(shop_db, tmp_path / "b", ["```sql\nSELECT name FROM customers\n```"] * 3,
+                             max_attempts=2)
+    ans = agent.ask("All customers?")
+    assert not ans.ok and len(ans.attempts) == 2  # retried, not raised
+    entries = list(audit.entries())
+    assert len(entries) == 2 and not any(e["allowed"] for e in entries)
+    assert all(v["rule"] == "guard_error" for e in entries for v in e["violations"])

@@ -81,3 +81,35 @@ def test_writing_a_file_is_refused(server):  # SELECT … INTO OUTFILE is MySQL-
     with Database(server.url, timeout=5) as db, pytest.raises(SQLError, match="refused"):
         db.run(f"SELECT * FROM customer INTO OUTFILE '{target}'")
     assert not target.exists()
+
+
+@pytest.mark.parametrize("stacked", ["COMMIT; DELETE FROM orders", "ROLLBACK; DROP TABLE orders",
+                                     "SELECT 1; DELETE FROM orders",
+                                     "COMMIT; SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE; DELETE FROM orders"])
+def test_one_statement_per_execute_even_without_the_guard(server, stacked):
+    """Straight to the executor, as if the guard had been bypassed: a stacked statement never runs, and the
+    session stays read-only for the next statement on the same pooled connection."""
+    before = server.snapshot()
+    with Database(server.url, timeout=5) as db:
+        with pytest.raises(SQLError):
+            db.run(stacked)
+        for statement in ("COMMIT", "DELETE FROM orders"):  # one at a time: COMMIT cannot open a way out
+            try:
+                db.run(statement)
+            except SQLError:
+                pass
+        assert server.snapshot() == before
+        flag = ("SHOW default_transaction_read_only" if server.name == "postgresql"
+                else "SELECT @@SESSION.tx_read_only")
+        assert str(db.run(flag).rows[0][0]).lower() in ("on", "1")
+
+
+def test_many_wide_rows_are_stopped_by_the_result_budget(server):
+    from localkb.sql import bounds
+
+    wide = ("SELECT repeat('x', 1000000) AS w FROM generate_series(1, 200)" if server.name == "postgresql"
+            else "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) "
+                 "SELECT repeat('x', 1000000) AS w FROM n")
+    with Database(server.url, timeout=10) as db, pytest.raises(SQLError, match="larger than") as err:
+        db.run(wide, max_rows=1000)
+    assert err.value.data.get("too_large") is True and bounds.MAX_RESULT_BYTES < 200_000_000

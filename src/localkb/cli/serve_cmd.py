@@ -1,8 +1,9 @@
-"""``localkb serve``: the HTTP API and the web page, on 127.0.0.1 unless a token protects it."""
+"""``localkb serve``: the HTTP API and the web page, on 127.0.0.1, with a per-install token by default."""
 from __future__ import annotations
 
 import ipaddress
 import os
+from urllib.parse import quote
 
 import click
 
@@ -27,7 +28,11 @@ def is_loopback(host: str) -> bool:
 @click.option("--port", type=click.IntRange(0, 65535), default=8750, show_default=True, help="Port (0: any free).")
 @click.option("--token", default=None, metavar="T",
               help="Require this token on every API request (Authorization: Bearer T or X-API-Key: T) "
-                   "[default: $LOCALKB_TOKEN].")
+                   "[default: $LOCALKB_TOKEN, else the per-install token in $LOCALKB_HOME/server-token].")
+@click.option("--no-token", is_flag=True,
+              help="Serve without a token (loopback only): any program on this machine can then use the KB.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME[:PORT]",
+              help="Also answer to this Host name (repeatable), e.g. a LAN name or a reverse proxy's.")
 @click.option("--db", "dbs", multiple=True, metavar="NAME=URL",
               help="A database the SQL tab and /api/sql may query, e.g. music=sqlite:///music.db (repeatable). "
                    "Requests name a database; they can never pass a URL.")
@@ -42,22 +47,31 @@ def is_loopback(host: str) -> bool:
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]),
               default="info", show_default=True)
 @handle_errors
-def serve(kb: str | None, host: str, port: int, token: str | None, dbs: tuple[str, ...], roots: tuple[str, ...],
-          llm: str | None, max_upload_mb: float, cors: tuple[str, ...], log_level: str) -> None:
+def serve(kb: str | None, host: str, port: int, token: str | None, no_token: bool, allow_hosts: tuple[str, ...],
+          dbs: tuple[str, ...], roots: tuple[str, ...], llm: str | None, max_upload_mb: float, cors: tuple[str, ...],
+          log_level: str) -> None:
     """Serve the HTTP API (OpenAPI at /docs) and the web page for the knowledge base.
 
     \b
-      localkb serve                       # http://127.0.0.1:8750
+      localkb serve                       # http://127.0.0.1:8750/?token=…
       localkb serve --db music=sqlite:///music.db --root ~/notes
       LOCALKB_TOKEN=secret localkb serve --host 0.0.0.0
 
     Creates an empty knowledge base if none exists yet (fill it by dropping files on the page).
+    Open the printed URL: the page takes the token from it. Only the Host names of the bound address
+    are answered, and no other web page can make your browser change the KB (see docs/server.md).
     """
-    token = token or os.environ.get("LOCALKB_TOKEN") or None
+    if token and no_token:
+        raise click.UsageError("--token and --no-token contradict each other: choose one.")
+    token = None if no_token else (token or os.environ.get("LOCALKB_TOKEN") or None)
     if not is_loopback(host) and not token:
         raise ConfigError(f"Refusing to listen on {host} without a token: anyone who can reach it could read "
                           "and change the knowledge base. Pass --token T (or set LOCALKB_TOKEN), or use "
                           "--host 127.0.0.1.")
+    if token is None and not no_token:
+        from ..server.tokens import install_token
+
+        token = install_token()
     try:
         import uvicorn
     except ImportError as exc:
@@ -65,11 +79,26 @@ def serve(kb: str | None, host: str, port: int, token: str | None, dbs: tuple[st
 
         raise MissingDependency("localkb serve needs the server extra: pip install 'localkb[server]'") from exc
     from ..server.app import create_app
+    from ..server.guards import default_allowed_hosts, uvicorn_limits
     from ..server.state import parse_databases
 
+    port = port or _free_port(host)  # the Host allow-list names the real port
     app = create_app(kb, token=token, upload_roots=roots, databases=parse_databases(dbs),
-                     max_upload_mb=max_upload_mb, llm=llm, cors_origins=cors)
+                     max_upload_mb=max_upload_mb, llm=llm, cors_origins=cors,
+                     allowed_hosts=[*default_allowed_hosts(host, port), *allow_hosts])
     shown = f"[{host}]" if ":" in host else host
-    click.echo(f"localkb serving {app.state.localkb.settings.kb_path} on http://{shown}:{port}/ "
-               f"(API docs: /docs){' — token required' if token else ''}", err=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+    if host in ("0.0.0.0", "::"):
+        shown = "127.0.0.1"
+    url = f"http://{shown}:{port}/" + (f"?token={quote(token)}" if token else "")
+    click.echo(f"localkb serving {app.state.localkb.settings.kb_path} on {url} (API docs: /docs)"
+               + ("" if token else " — no token: any program on this machine can use it"), err=True)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, **uvicorn_limits())
+
+
+def _free_port(host: str) -> int:
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host.strip("[]"), 0))
+        return int(s.getsockname()[1])

@@ -33,7 +33,7 @@ log = logging.getLogger("localkb.server")
 class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=10_000)
     k: int = Field(5, ge=1, le=50, description="Passages to retrieve before fitting them into the context")
-    min_score: float | None = Field(None, description="Retrieval cut-off (default: the KB's own)")
+    min_score: float | None = Field(None, allow_inf_nan=False, description="Retrieval cut-off (default: the KB's own)")
     tags: list[str] | None = None
     max_tokens: int = Field(256, ge=16, le=4096, description="Longest answer, in tokens")
     stream: Literal["sse", "ndjson"] | None = Field(None, description="Stream the answer as it is written")

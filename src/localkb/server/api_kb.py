@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from .. import __version__
@@ -42,7 +43,7 @@ def stats(request: Request) -> dict[str, Any]:
 
 
 @router.get("/documents", summary="List documents, a page at a time")
-def documents(request: Request, offset: Annotated[int, Query(ge=0)] = 0,
+def documents(request: Request, offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
               limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     kb = ctx(request).kb
     found = kb.db.scalar("SELECT COUNT(*) FROM documents")
@@ -63,20 +64,24 @@ def _document(request: Request, doc_id: int) -> dict[str, Any]:
     return {**row, "tags": sorted(row["tags"].split(",")) if row["tags"] else []}
 
 
+#: a document id: any integer SQLite can hold (a larger one is a 422, not a crash in the driver)
+DocId = Annotated[int, PathParam(ge=-(2**63), le=2**63 - 1, description="The document's id")]
+
+
 @router.get("/documents/{doc_id}", summary="One document and its chunks, in order")
-def document(request: Request, doc_id: int) -> dict[str, Any]:
+def document(request: Request, doc_id: DocId) -> dict[str, Any]:
     doc = _document(request, doc_id)
     return {**doc, "chunk_list": ctx(request).kb.document_chunks(doc_id)}
 
 
 @router.get("/documents/{doc_id}/chunks", summary="A document's chunks, in order")
-def document_chunks(request: Request, doc_id: int) -> dict[str, Any]:
+def document_chunks(request: Request, doc_id: DocId) -> dict[str, Any]:
     _document(request, doc_id)
     return {"doc_id": doc_id, "chunks": ctx(request).kb.document_chunks(doc_id)}
 
 
 @router.delete("/documents/{doc_id}", summary="Remove a document, its chunks and vectors (and its upload)")
-def delete_document(request: Request, doc_id: int) -> dict[str, Any]:
+def delete_document(request: Request, doc_id: DocId) -> dict[str, Any]:
     c = ctx(request)
     doc = _document(request, doc_id)
     if not c.kb.delete_document(doc_id):

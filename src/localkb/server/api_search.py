@@ -1,6 +1,7 @@
 """``/api/search``: the same options and the same JSON as ``localkb search --json``."""
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -10,7 +11,9 @@ from .context import ctx
 
 router = APIRouter(prefix="/api", tags=["search"])
 
-MinScore = float | Literal["auto", "none"] | None
+#: a finite number (NaN would silently drop every hit, inf every hit or none), 'auto' or 'none'
+FiniteScore = Annotated[float, Field(allow_inf_nan=False)]
+MinScore = FiniteScore | Literal["auto", "none"] | None
 
 
 class SearchRequest(BaseModel):
@@ -51,4 +54,10 @@ def search_get(request: Request,
                 from ..errors import SearchError
 
                 raise SearchError(f"min_score '{min_score}' is not a number, 'auto' or 'none'.") from None
+            if not math.isfinite(parsed):
+                from fastapi.exceptions import RequestValidationError
+
+                raise RequestValidationError([{"loc": ("query", "min_score"), "type": "finite_number",
+                                               "msg": f"min_score must be a finite number, 'auto' or 'none', "
+                                                      f"not '{min_score}'"}])
     return run_search(request, SearchRequest(query=q, k=k, tags=tag, min_score=parsed, mode=mode))

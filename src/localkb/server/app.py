@@ -7,7 +7,8 @@ Python::
     uvicorn.run(create_app("./.localkb", databases={"music": "sqlite:///music.db"}), host="127.0.0.1")
 
 The app owns one open ``KnowledgeBase`` (made thread-safe, see ``state``), one ingest worker and one
-LLM (opened on first use). Safety: a token (when set) on every data request, request size limits,
+LLM (opened on first use). Safety: a Host allow-list and Origin checks (``guards.HostOriginGuard``),
+a token (when set) on every data request, request size limits,
 CORS off unless origins are given, uploads confined to ``KB/uploads/``, ingest by path confined to the
 configured roots, SQL only against the databases configured here.
 """
@@ -36,7 +37,7 @@ def create_app(kb_path: str | os.PathLike[str] | None = None, *, token: str | No
                upload_roots: Iterable[str | os.PathLike[str]] = (), databases: Mapping[str, str] | None = None,
                max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB, max_json_mb: float = DEFAULT_MAX_JSON_MB,
                llm: str | LLM | None = None, cors_origins: Sequence[str] = (), sql_audit: str | None = None,
-               create: bool = True) -> FastAPI:
+               create: bool = True, allowed_hosts: Sequence[str] | None = None) -> FastAPI:
     """Build the app and open the KB (creating an empty one if ``create`` and none exists).
 
     Args:
@@ -47,6 +48,8 @@ def create_app(kb_path: str | os.PathLike[str] | None = None, *, token: str | No
         max_upload_mb: largest upload request; other requests are limited to ``max_json_mb``.
         llm: the LLM for ask and SQL (a URI or an LLM object); default: ``LOCALKB_LLM`` or the GGUF.
         cors_origins: origins allowed to call the API from a browser (default: none, CORS off).
+        allowed_hosts: the ``Host`` values accepted (see ``guards.default_allowed_hosts``); default: the
+            loopback names on any port. ``localkb serve`` passes the names and port it binds.
 
     Raises:
         KBNotFound: no KB at ``kb_path`` and ``create`` is false. ConfigError: a bad setting.
@@ -60,7 +63,7 @@ def create_app(kb_path: str | os.PathLike[str] | None = None, *, token: str | No
     from . import api_ask, api_calibration, api_kb, api_openai, api_search, api_sql
     from .context import ServerContext
     from .errors import install_error_handlers
-    from .guards import BodyLimit, TokenAuth
+    from .guards import BodyLimit, HostOriginGuard, TokenAuth, default_allowed_hosts
     from .jobs import JobRunner
 
     if max_upload_mb <= 0 or max_json_mb <= 0:
@@ -111,5 +114,8 @@ def create_app(kb_path: str | os.PathLike[str] | None = None, *, token: str | No
 
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST", "DELETE"],
-                           allow_headers=["Authorization", "X-API-Key", "Content-Type"])
+                           allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-LocalKB-Request"])
+    # outermost of all: a request with a foreign Host or Origin, or a CORS-simple state change, gets nothing
+    app.add_middleware(HostOriginGuard, allowed_hosts=list(allowed_hosts or default_allowed_hosts()),
+                       allowed_origins=list(settings.cors_origins))
     return app

@@ -1,7 +1,7 @@
 """Where uploads may go and which server-side paths may be ingested.
 
 Uploads are written under ``KB/uploads/`` only: the client's file name is reduced to a plain base name
-(no folders, no ``..``, no control characters, no leading dots), and every file is written to a
+(no folders, no ``..``, no control, bidi-override or invisible characters, no leading dots), and every file is written to a
 temporary name in that folder and renamed into place, so nothing outside it is ever created or
 overwritten. Re-uploading a name replaces that upload (and re-ingests it: the document is updated).
 """
@@ -21,6 +21,10 @@ from .errors import AccessDenied, NotFound
 
 MAX_NAME_BYTES = 180
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
+#: Unicode categories never kept in a stored name: controls, format characters (the bidi overrides that
+#: make ``invoice\u202efdp.exe`` display as ``invoiceexe.pdf``, zero-width characters, BOM), line and
+#: paragraph separators, surrogates, private-use and unassigned code points
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 
 
 def safe_filename(name: str | None) -> str:
@@ -33,6 +37,8 @@ def safe_filename(name: str | None) -> str:
     """
     raw = unicodedata.normalize("NFC", name or "")
     base = re.split(r"[/\\]", raw)[-1]
+    base = "".join(" " if unicodedata.category(ch) == "Zs" else ch for ch in base
+                   if unicodedata.category(ch) not in _INVISIBLE)
     base = _UNSAFE.sub("", base).strip().lstrip(".").strip()
     if not base or base in (".", ".."):
         raise ConfigError(f"Unusable upload file name {name!r}.")
@@ -88,14 +94,19 @@ def check_server_path(raw: str, roots: Sequence[Path]) -> str:
                            "to allow folders under DIR.")
     if not raw or "\x00" in raw:
         raise ConfigError("Empty or invalid path.")
-    path = Path(raw).expanduser()
-    if not path.is_absolute():
-        path = roots[0] / path  # relative paths are relative to the first root
-    resolved = path.resolve()
-    if not _inside(resolved, roots):
+    try:
+        path = Path(raw).expanduser()
+        if not path.is_absolute():
+            path = roots[0] / path  # relative paths are relative to the first root
+        resolved = path.resolve()
+        inside = _inside(resolved, roots)
+        exists = inside and resolved.exists()
+    except (OSError, RuntimeError, ValueError) as exc:  # name too long, symlink loop, bad ~user
+        raise ConfigError(f"Unusable path {raw[:200]!r}: {getattr(exc, 'strerror', None) or exc}.") from exc
+    if not inside:
         raise AccessDenied(f"{raw} is outside the folders this server may read "
                            f"({', '.join(str(r) for r in roots)}).")
-    if not resolved.exists():
+    if not exists:
         raise NotFound(f"No such file or folder: {raw}")
     if resolved.is_dir():
         _refuse_escaping_links(resolved, roots)
@@ -112,6 +123,12 @@ def _refuse_escaping_links(folder: Path, roots: Sequence[Path]) -> None:
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for name in (*dirnames, *filenames):
             entry = Path(dirpath) / name
-            if entry.is_symlink() and not _inside(entry.resolve(), roots):
+            if not entry.is_symlink():
+                continue
+            try:
+                target = entry.resolve()
+            except (OSError, RuntimeError):  # a loop or an unreadable link: the ingest reports it as skipped
+                continue
+            if not _inside(target, roots):
                 raise AccessDenied(f"{entry} is a link to a place outside the folders this server may read; "
                                    "remove it or ingest the folder's other files by name.")

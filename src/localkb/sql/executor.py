@@ -7,9 +7,14 @@ The database engine itself refuses writes, whatever SQL reaches it:
   and creates files even on a read-only connection), and an authorizer lets statements do nothing
   but SELECT, read user tables and call harmless functions. A progress handler interrupts statements
   that run past the timeout.
-* PostgreSQL runs every statement in a ``READ ONLY`` transaction with ``SET LOCAL statement_timeout``,
-  rolled back afterwards. MySQL/MariaDB use ``SET SESSION TRANSACTION READ ONLY`` and
-  ``max_execution_time`` (MySQL) / ``max_statement_time`` (MariaDB).
+* PostgreSQL sessions are read-only (``SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY``, so a
+  ``COMMIT`` cannot leave it), every statement runs in a ``READ ONLY`` transaction with
+  ``SET LOCAL statement_timeout``, rolled back afterwards, and is sent through the extended protocol
+  (psycopg's ``stream``): one statement per execute — ``COMMIT; DELETE …`` is refused by the server —
+  with rows fetched one at a time. MySQL/MariaDB sessions are ``SET SESSION TRANSACTION READ ONLY`` with
+  ``max_execution_time`` (MySQL) / ``max_statement_time`` (MariaDB); the driver sends one statement
+  (no multi-statement flag) and rows are streamed.
+* Every engine: values, memory and result size are bounded (``bounds.py``).
 
 Other engines are refused: localkb cannot promise they are read-only.
 """
@@ -23,6 +28,14 @@ from typing import Any, Self
 from urllib.parse import quote
 
 from ..errors import MissingDependency, SQLError
+from .bounds import (
+    MAX_RESULT_BYTES,
+    MAX_VALUE_BYTES,
+    PRINTF_REFUSED,
+    MemoryCeiling,
+    bound_sqlite,
+    fetch_bounded,
+)
 
 #: MariaDB "max_statement_time exceeded", MySQL "maximum statement execution time exceeded"
 MYSQL_TIMEOUT_ERRORS = frozenset({1969, 3024})
@@ -92,6 +105,8 @@ class Database:
         self.timeout = float(timeout)
         self.max_rows = int(max_rows)
         self._deadline = 0.0
+        self._ceiling = MemoryCeiling()
+        self._stopped_for = ""
         self._sqlite: sqlite3.Connection | None = None
         self.engine = self._sqlite_engine() if backend == "sqlite" else self._server_engine()
 
@@ -113,9 +128,8 @@ class Database:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
             raise SQLError(f"Cannot open {self.path} as a SQLite database: {exc}") from exc
-        # ATTACH works even on a mode=ro connection (and creates files): allow no attached databases
-        conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
-        conn.set_progress_handler(self._interrupt, 2000)
+        bound_sqlite(conn)  # no ATTACH (it creates files even on mode=ro), bounded values, temp in memory
+        conn.set_progress_handler(self._interrupt, 1000)
         return conn
 
     def _connect_sqlite_for_queries(self) -> sqlite3.Connection:
@@ -125,7 +139,15 @@ class Database:
         return conn
 
     def _interrupt(self) -> int:
-        return 1 if self._deadline and time.monotonic() > self._deadline else 0
+        if not self._deadline:
+            return 0
+        if time.monotonic() > self._deadline:
+            self._stopped_for = "time"
+            return 1
+        if self._ceiling.exceeded():
+            self._stopped_for = "memory"
+            return 1
+        return 0
 
     def _sqlite_engine(self) -> Any:
         from sqlalchemy import create_engine
@@ -141,8 +163,10 @@ class Database:
         from sqlalchemy.exc import NoSuchModuleError, SQLAlchemyError
 
         self.path = None  # type: ignore[assignment]
-        if self._sa_url.drivername == "postgresql" and not _importable("psycopg2") and _importable("psycopg"):
-            self._sa_url = self._sa_url.set(drivername="postgresql+psycopg")  # psycopg 3 is what localkb[sql] installs
+        if self.backend == "postgresql":  # psycopg 3 (what localkb[sql] installs): one statement per execute
+            if not _importable("psycopg"):
+                raise MissingDependency("PostgreSQL needs psycopg 3: pip install 'psycopg[binary]'")
+            self._sa_url = self._sa_url.set(drivername="postgresql+psycopg")
         if self._sa_url.drivername in ("mysql", "mariadb") and not _importable("MySQLdb") and _importable("pymysql"):
             self._sa_url = self._sa_url.set(drivername=f"{self._sa_url.drivername}+pymysql")  # as is pymysql
         connect_args: dict[str, Any] = {}
@@ -156,6 +180,9 @@ class Database:
             raise MissingDependency(f"The driver for {self.backend} is not installed ({exc.name}): "
                                     f"pip install {'psycopg[binary]' if self.backend == 'postgresql' else 'pymysql'}"
                                     ) from exc
+        from sqlalchemy import event
+
+        event.listen(engine, "connect", _read_only_session(self.backend))
         try:
             with engine.connect():
                 pass
@@ -182,18 +209,29 @@ class Database:
 
     def _run_sqlite(self, sql: str, cap: int, limit: float) -> tuple[list[str], list[tuple[Any, ...]]]:
         assert self._sqlite is not None
+        self._stopped_for = ""
+        self._ceiling.start()
         self._deadline = time.monotonic() + limit
         try:
             cur = self._sqlite.execute(sql)
-            rows = cur.fetchmany(cap + 1)
-            columns = [d[0] for d in cur.description or ()]
-            cur.close()
+            try:
+                rows = fetch_bounded(iter(lambda: cur.fetchmany(1), []), cap)  # counted row by row
+                columns = [d[0] for d in cur.description or ()]
+            finally:
+                cur.close()
         except sqlite3.OperationalError as exc:
+            if "user-defined function raised exception" in str(exc):  # BoundedPrintf
+                raise SQLError(f"The database refused the query: {PRINTF_REFUSED} "
+                               f"({MAX_VALUE_BYTES / 1e6:g} MB).", too_large=True) from exc
+            if "interrupted" in str(exc) and self._stopped_for == "memory":
+                raise SQLError(f"The query needed more than {self._ceiling.limit / 1e6:g} MB of memory and was "
+                               "stopped.", too_large=True) from exc
             if "interrupted" in str(exc):
                 raise SQLError(f"The query ran longer than {limit:g} s and was stopped.", timeout=True) from exc
             raise SQLError(f"The database refused the query: {exc}") from exc
         except (sqlite3.DatabaseError, sqlite3.Warning, ValueError) as exc:
-            raise SQLError(f"The database refused the query: {exc}") from exc
+            hint = (f" (values are limited to {MAX_VALUE_BYTES / 1e6:g} MB)" if "too big" in str(exc) else "")
+            raise SQLError(f"The database refused the query: {exc}{hint}", too_large=bool(hint)) from exc
         finally:
             self._deadline = 0.0
             if self._sqlite.in_transaction:
@@ -206,21 +244,24 @@ class Database:
         ms = max(1, int(limit * 1000))
         try:
             with self.engine.connect() as conn:
-                if self.backend == "postgresql":
-                    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-                    conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
-                else:
-                    conn.exec_driver_sql("SET SESSION TRANSACTION READ ONLY")
-                    if getattr(self.engine.dialect, "is_mariadb", False):  # seconds, every statement
-                        conn.exec_driver_sql(f"SET SESSION max_statement_time = {ms / 1000:.3f}")
-                    else:  # MySQL: milliseconds, SELECT only (the only kind the guard lets through)
-                        conn.exec_driver_sql(f"SET SESSION max_execution_time = {ms}")
                 try:
-                    # no parameters: the driver must not read the % of LIKE 'A%' as a placeholder
-                    result = conn.exec_driver_sql(sql, execution_options={"no_parameters": True})
-                    columns = list(result.keys()) if result.returns_rows else []
-                    rows = [tuple(r) for r in result.fetchmany(cap + 1)] if result.returns_rows else []
-                    result.close()
+                    if self.backend == "postgresql":
+                        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+                        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
+                        columns, rows = _stream_postgres(conn, sql, cap)
+                    else:
+                        conn.exec_driver_sql("SET SESSION TRANSACTION READ ONLY")
+                        if getattr(self.engine.dialect, "is_mariadb", False):  # seconds, every statement
+                            conn.exec_driver_sql(f"SET SESSION max_statement_time = {ms / 1000:.3f}")
+                        else:  # MySQL: milliseconds, SELECT only (the only kind the guard lets through)
+                            conn.exec_driver_sql(f"SET SESSION max_execution_time = {ms}")
+                        # no parameters: the driver must not read the % of LIKE 'A%' as a placeholder
+                        result = conn.exec_driver_sql(sql, execution_options={"no_parameters": True,
+                                                                              "stream_results": True})
+                        columns = list(result.keys()) if result.returns_rows else []
+                        rows = (fetch_bounded(iter(lambda: result.fetchmany(1), []), cap)
+                                if result.returns_rows else [])
+                        result.close()
                 finally:
                     conn.rollback()
         except DBAPIError as exc:
@@ -269,6 +310,51 @@ def _sqlite_authorizer(action: int, arg1: str | None, arg2: str | None, db: str 
     if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in DANGEROUS_FUNCTIONS:
         return sqlite3.SQLITE_DENY
     return sqlite3.SQLITE_OK
+
+
+def _read_only_session(backend: str) -> Any:
+    """A connect hook making each new server session read-only for every transaction it will ever run."""
+    statement = ("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY" if backend == "postgresql"
+                 else "SET SESSION TRANSACTION READ ONLY")
+
+    def hook(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(statement)
+        finally:
+            cursor.close()
+        dbapi_connection.commit()
+
+    return hook
+
+
+def _stream_postgres(conn: Any, sql: str, cap: int) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run ``sql`` with psycopg's ``stream``: the extended protocol (one statement, no ``COMMIT; …``),
+    rows arriving one at a time, so neither many rows nor a wide one fills memory before it is counted."""
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    raw = conn.connection.driver_connection
+    cursor = raw.cursor()
+    columns: list[str] = []
+
+    def rows_of(stream: Any) -> Any:
+        for row in stream:
+            if not columns and cursor.description:
+                columns.extend(d.name for d in cursor.description)
+            yield [row]
+
+    stream = cursor.stream(sql)
+    try:
+        rows = fetch_bounded(rows_of(stream), cap, MAX_RESULT_BYTES)
+    except psycopg.Error as exc:
+        raise DBAPIError(sql, None, exc) from exc
+    finally:
+        stream.close()  # psycopg cancels what is left of the statement
+        cursor.close()
+    if not columns and cursor.description:
+        columns = [d.name for d in cursor.description]
+    return columns, rows
 
 
 def _importable(module: str) -> bool:

@@ -70,13 +70,22 @@ class Guard:
         statements, error = self._parse(text)
         if error is not None:
             return Verdict(False, [Violation("parse", error)], text)
+        try:
+            return self._judge(text, statements)
+        except Exception as exc:  # noqa: BLE001 - a guard that crashes must refuse, never raise
+            return Verdict(False, [_crash("the guard", exc)], text)
+
+    def _judge(self, text: str, statements: list[Any]) -> Verdict:
         notes: list[str] = []
         if self.dialect == "sqlite" and self.schema is not None:
-            statements, notes = _sqlite_string_identifiers(statements, self.schema)
+            statements, notes = _sqlite_string_identifiers(statements, self.schema, text)
         ctx = Context(statements, self.schema, self.dialect, self.max_rows)
         violations: list[Violation] = []
         for rule in self.rules:
-            violations.extend(rule(ctx))
+            try:
+                violations.extend(rule(ctx))
+            except Exception as exc:  # noqa: BLE001 - one broken rule is a rejection with its name
+                violations.append(_crash(f"the rule {getattr(rule, '__name__', rule)}", exc))
         if violations:
             return Verdict(False, violations, text)
         final, rewrites = self._enforce_limit(statements[0])
@@ -109,6 +118,13 @@ class Guard:
         limit = st.args.get("limit")
         if limit is None:
             return st.limit(self.max_rows, copy=True), [f"added LIMIT {self.max_rows}"]
+        if isinstance(limit, exp.Fetch):  # FETCH FIRST/NEXT n ROWS ONLY: the same cap, written as LIMIT
+            count = limit.args.get("count")
+            value = int(str(count.this)) if count is not None else 1
+            st = st.copy()
+            st.set("limit", exp.Limit(expression=exp.Literal.number(min(value, self.max_rows))))
+            note = f"FETCH {limit.args.get('direction') or 'FIRST'} {value} ROWS ONLY → LIMIT"
+            return st, [f"{note} {min(value, self.max_rows)}" + (" (lowered)" if value > self.max_rows else "")]
         value = int(str(limit.args["expression"].this))
         if value > self.max_rows:
             st = st.copy()
@@ -117,11 +133,13 @@ class Guard:
         return st, []
 
 
-def _sqlite_string_identifiers(statements: list[Any], schema: Schema) -> tuple[list[Any], list[str]]:
+def _sqlite_string_identifiers(statements: list[Any], schema: Schema, text: str) -> tuple[list[Any], list[str]]:
     """SQLite reads a double-quoted name that matches no column as a string ("Math" = 'Math').
 
-    Make that explicit, so the rules and the executed SQL agree with what SQLite would do. Unquoted
-    or qualified names are left alone (an unknown one is still an error).
+    Make that explicit, so the rules and the executed SQL agree with what SQLite would do. Unquoted,
+    qualified, `backtick` or [bracket] quoted names are left alone (SQLite does not read those as
+    strings: an unknown one is still an error). sqlglot does not record the quote character, so a name
+    counts as double-quoted only if ``"name"`` appears in the text.
     """
     from sqlglot import exp
 
@@ -131,18 +149,23 @@ def _sqlite_string_identifiers(statements: list[Any], schema: Schema) -> tuple[l
     out, notes = [], []
     for st in statements:
         names = columns | {n.lower() for n in _derived_names(st)}
-        targets = [c for c in st.find_all(exp.Column)
-                   if not c.table and isinstance(c.this, exp.Identifier) and c.this.quoted
-                   and c.name.lower() not in names]
-        if targets:
+        def is_target(c: Any, names: set[str] = names) -> bool:
+            return (not c.table and isinstance(c.this, exp.Identifier) and c.this.quoted
+                    and c.name.lower() not in names and f'"{c.name}"' in text)
+
+        if any(is_target(c) for c in st.find_all(exp.Column)):
             st = st.copy()
-            for col in [c for c in st.find_all(exp.Column)
-                        if not c.table and isinstance(c.this, exp.Identifier) and c.this.quoted
-                        and c.name.lower() not in names]:
+            for col in [c for c in st.find_all(exp.Column) if is_target(c)]:
                 notes.append(f'read "{col.name}" as the string \'{col.name}\' (SQLite does the same)')
                 col.replace(exp.Literal.string(col.name))
         out.append(st)
     return out, notes
+
+
+def _crash(where: str, exc: Exception) -> Violation:
+    """A guard that fails on a statement refuses it, saying so (and the statement is audited as refused)."""
+    return Violation("guard_error", f"The statement was refused: {where} could not check it "
+                     f"({type(exc).__name__}: {_plain(str(exc))[:200]}).")
 
 
 def _plain(text: str) -> str:

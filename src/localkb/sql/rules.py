@@ -7,6 +7,7 @@ every reason a statement is refused. ``RULES`` is the default tuple, in reportin
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -222,6 +223,11 @@ def limit_literal(ctx: Context) -> list[Violation]:
             if not (isinstance(value, exp.Literal) and not value.is_string and str(value.this).isdigit()):
                 out.append(Violation("limit_literal", f"{node.key.upper()} must be a plain integer, "
                                      f"not '{value.sql(dialect=ctx.dialect)}'."))
+        for node in st.find_all(exp.Fetch):
+            options = node.args.get("limit_options")
+            if options is not None and (options.args.get("percent") or options.args.get("with_ties")):
+                out.append(Violation("limit_literal", "FETCH … PERCENT / WITH TIES cannot be capped to a row "
+                                     "count: write FETCH FIRST n ROWS ONLY or LIMIT n."))
     return _dedupe(out)
 
 
@@ -236,8 +242,42 @@ def no_executable_comments(ctx: Context) -> list[Violation]:
     return []
 
 
+#: functions whose numeric arguments (or format widths) size the value they build
+SIZING_FUNCTIONS = frozenset({"printf", "format", "repeat", "lpad", "rpad", "space", "replicate", "zeroblob",
+                              "randomblob"})
+#: a size literal above this builds a value the executor would refuse anyway (see ``bounds.MAX_VALUE_BYTES``)
+MAX_SIZE_LITERAL = 1_000_000
+_WIDTH = re.compile(r"%[-+ #0]*(\d*)(?:\.(\d+))?")
+
+
+def no_size_bombs(ctx: Context) -> list[Violation]:
+    """No literal size over ``MAX_SIZE_LITERAL`` given to a function that builds a value of that size
+    (``printf('%.*c', 900000000, 'a')``, ``format('%0900000000d', 1)``, ``repeat('a', 1e9)``). Computed sizes
+    are the executor's to bound (``bounds.py``); this refuses the obvious ones with a reason."""
+    exp = _exp()
+    out = []
+    for st in ctx.statements:
+        for fn in st.find_all(exp.Func):
+            name = _func_name(fn)
+            if name not in SIZING_FUNCTIONS and not isinstance(fn, (exp.Repeat, exp.Pad)):
+                continue
+            for lit in fn.find_all(exp.Literal):
+                if lit.is_string:
+                    sizes = [int(g) for m in _WIDTH.finditer(str(lit.this)) for g in m.groups() if g]
+                else:
+                    try:
+                        sizes = [int(float(str(lit.this)))]
+                    except (ValueError, OverflowError):
+                        sizes = []
+                if any(size > MAX_SIZE_LITERAL for size in sizes):
+                    out.append(Violation("size_bomb", f"{name}() with a size over {MAX_SIZE_LITERAL:,} "
+                                         "would build a huge value; ask for less."))
+                    break
+    return _dedupe(out)
+
+
 RULES: tuple[Rule, ...] = (single_statement, select_only, no_writes, no_dangerous_functions, known_tables,
-                           known_columns, limit_literal, no_executable_comments)
+                           known_columns, limit_literal, no_executable_comments, no_size_bombs)
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -1,7 +1,18 @@
 // Talking to the localkb HTTP API: JSON calls, uploads with progress, streamed answers.
-// The token (when the server needs one) is kept in sessionStorage and sent as X-API-Key.
+// The token (when the server needs one) comes from the URL the server printed (`/?token=T`, taken off the
+// address bar at once), or from the prompt; it is kept in sessionStorage and sent as X-API-Key on every call.
+// Every call also sends X-LocalKB-Request: a header no other web page can make the browser send here.
 
 const TOKEN_KEY = "localkb.token";
+
+(function takeTokenFromURL() {
+  const url = new URL(location.href);
+  const token = url.searchParams.get("token");
+  if (token === null) return;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  url.searchParams.delete("token");
+  history.replaceState(null, "", url.pathname + url.search + url.hash);
+})();
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -15,7 +26,7 @@ export function getToken() { return sessionStorage.getItem(TOKEN_KEY) || ""; }
 export function setToken(value) { sessionStorage.setItem(TOKEN_KEY, value || ""); }
 
 function headers(extra = {}) {
-  const h = { ...extra };
+  const h = { "X-LocalKB-Request": "1", ...extra };
   const token = getToken();
   if (token) h["X-API-Key"] = token;
   return h;
