@@ -1,11 +1,9 @@
 """``localkb mcp``: the knowledge base as a Model Context Protocol server (stdio, or HTTP on 127.0.0.1)."""
 from __future__ import annotations
 
-import os
-
 import click
 
-from ..errors import ConfigError, MissingDependency
+from ..errors import MissingDependency
 from .common import handle_errors, kb_option
 
 
@@ -18,7 +16,11 @@ from .common import handle_errors, kb_option
 @click.option("--port", type=click.IntRange(0, 65535), default=8751, show_default=True, help="Port for --http.")
 @click.option("--token", default=None, metavar="T",
               help="With --http, require this token (Authorization: Bearer T or X-API-Key: T) "
-                   "[default: $LOCALKB_TOKEN].")
+                   "[default: $LOCALKB_TOKEN, else the per-install token in $LOCALKB_HOME/server-token].")
+@click.option("--no-token", is_flag=True,
+              help="With --http, serve without a token (loopback only): any program on this machine can use it.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME[:PORT]",
+              help="With --http, also answer to this Host name (repeatable).")
 @click.option("--db", "dbs", multiple=True, metavar="NAME=URL",
               help="A database the sql and sql_check tools may query (repeatable). Without one, no SQL tools.")
 @click.option("--llm", "llm", default=None, metavar="URI",
@@ -28,26 +30,26 @@ from .common import handle_errors, kb_option
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]),
               default="warning", show_default=True, help="Log level of the HTTP server.")
 @handle_errors
-def mcp(kb: str | None, http: bool, host: str, port: int, token: str | None, dbs: tuple[str, ...],
-        llm: str | None, allow_ingest: bool, log_level: str) -> None:
+def mcp(kb: str | None, http: bool, host: str, port: int, token: str | None, no_token: bool,
+        allow_hosts: tuple[str, ...], dbs: tuple[str, ...], llm: str | None, allow_ingest: bool,
+        log_level: str) -> None:
     """Serve the knowledge base to MCP clients (Claude Desktop, coding agents, IDEs).
 
     \b
       localkb mcp --kb ~/notes-kb                       # stdio: the client starts this command
       localkb mcp --kb ~/notes-kb --db music=sqlite:///music.db
-      localkb mcp --http --port 8751                    # http://127.0.0.1:8751/mcp
+      localkb mcp --http --port 8751                    # http://127.0.0.1:8751/mcp, token required
 
     Tools: search, ask, get_chunk, get_document, list_documents, stats; sql and sql_check for the
     databases given with --db; ingest only with --allow-ingest. See docs/mcp.md for client
     configuration. The KB must exist (build it with localkb ingest).
     """
-    token = token or os.environ.get("LOCALKB_TOKEN") or None
     if http:
-        from .serve_cmd import is_loopback
+        from .serve_cmd import server_token
 
-        if not is_loopback(host) and not token:
-            raise ConfigError(f"Refusing to listen on {host} without a token: pass --token T (or set "
-                              "LOCALKB_TOKEN), or use --host 127.0.0.1.")
+        token = server_token(host, token, no_token)  # the same rules as localkb serve
+    elif token or no_token or allow_hosts:
+        raise click.UsageError("--token, --no-token and --allow-host are for --http (stdio needs no token).")
     try:
         from ..mcp import server as mcp_server
     except ImportError as exc:
@@ -62,9 +64,11 @@ def mcp(kb: str | None, http: bool, host: str, port: int, token: str | None, dbs
     try:
         if http:
             shown = f"[{host}]" if ":" in host else host
-            click.echo(f"localkb MCP server for {tools.kb.path} on http://{shown}:{port}/mcp"
-                       f"{' — token required' if token else ''}", err=True)
-            mcp_server.run_http(tools, host=host, port=port, token=token, log_level=log_level)
+            click.echo(f"localkb MCP server for {tools.kb.path} on http://{shown}:{port}/mcp — "
+                       + (f"send 'Authorization: Bearer {token}'" if token else "no token: any program on this "
+                          "machine can use it"), err=True)
+            mcp_server.run_http(tools, host=host, port=port, token=token, allowed_hosts=allow_hosts,
+                                log_level=log_level)
         else:
             mcp_server.run_stdio(tools)
     finally:

@@ -21,6 +21,24 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def server_token(host: str, token: str | None, no_token: bool) -> str | None:
+    """The token a server bound to ``host`` requires: ``--token`` > ``LOCALKB_TOKEN`` > the per-install
+    token; None only with ``--no-token``, which loopback alone allows (``localkb serve``, ``localkb mcp --http``).
+    """
+    if token and no_token:
+        raise click.UsageError("--token and --no-token contradict each other: choose one.")
+    token = None if no_token else (token or os.environ.get("LOCALKB_TOKEN") or None)
+    if not is_loopback(host) and not token:
+        raise ConfigError(f"Refusing to listen on {host} without a token: anyone who can reach it could read "
+                          "and change the knowledge base. Pass --token T (or set LOCALKB_TOKEN), or use "
+                          "--host 127.0.0.1.")
+    if token is None and not no_token:
+        from ..server.tokens import install_token
+
+        token = install_token()
+    return token
+
+
 @click.command("serve")
 @kb_option
 @click.option("--host", default="127.0.0.1", show_default=True,
@@ -61,17 +79,7 @@ def serve(kb: str | None, host: str, port: int, token: str | None, no_token: boo
     Open the printed URL: the page takes the token from it. Only the Host names of the bound address
     are answered, and no other web page can make your browser change the KB (see docs/server.md).
     """
-    if token and no_token:
-        raise click.UsageError("--token and --no-token contradict each other: choose one.")
-    token = None if no_token else (token or os.environ.get("LOCALKB_TOKEN") or None)
-    if not is_loopback(host) and not token:
-        raise ConfigError(f"Refusing to listen on {host} without a token: anyone who can reach it could read "
-                          "and change the knowledge base. Pass --token T (or set LOCALKB_TOKEN), or use "
-                          "--host 127.0.0.1.")
-    if token is None and not no_token:
-        from ..server.tokens import install_token
-
-        token = install_token()
+    token = server_token(host, token, no_token)
     try:
         import uvicorn
     except ImportError as exc:

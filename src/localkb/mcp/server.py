@@ -10,6 +10,7 @@ the error's JSON (``{"error", "message", ...}``), so the model can read and corr
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
@@ -227,42 +228,40 @@ def run_stdio(kb_tools: KBTools) -> None:
     build_server(kb_tools).run("stdio")
 
 
-def transport_security(host: str) -> Any:
-    """DNS-rebinding protection for the HTTP transport (the MCP transport spec requires it): the Host
-    header must name this server (loopback names, or ``host`` itself), and a browser's Origin must be
-    one of those names too. Pure: the SDK's own checker applies it to every request."""
+def http_app(kb_tools: KBTools, *, allowed_hosts: Sequence[str] | None = None, token: str | None = None,
+             path: str = "/mcp", max_body_mb: float = 1.0) -> Any:
+    """The streamable-HTTP MCP endpoint at ``path`` as an ASGI app, behind the guards of ``localkb serve``
+    (``server.guards``), outermost first: the Host allow-list and Origin check against DNS rebinding and
+    cross-site requests (``HostOriginGuard``; the MCP transport spec requires Origin validation), the token
+    when set (``TokenAuth``), and a body size limit (``BodyLimit``).
+
+    Args:
+        allowed_hosts: ``Host`` values to answer to (default: the loopback names, any port; see
+            ``guards.default_allowed_hosts``).
+    """
     from mcp.server.transport_security import TransportSecuritySettings
 
-    names = ["127.0.0.1", "localhost", "[::1]"]
-    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
-    if shown not in names and host not in ("0.0.0.0", "::"):
-        names.append(shown)
-    return TransportSecuritySettings(enable_dns_rebinding_protection=True,
-                                     allowed_hosts=[f"{n}:*" for n in names],
-                                     allowed_origins=[f"{scheme}://{n}:*" for n in names
-                                                      for scheme in ("http", "https")])
+    from ..server.guards import BodyLimit, HostOriginGuard, TokenAuth, default_allowed_hosts
 
-
-def http_app(kb_tools: KBTools, *, host: str = "127.0.0.1", token: str | None = None,
-             path: str = "/mcp", max_body_mb: float = 1.0) -> Any:
-    """The streamable-HTTP MCP endpoint at ``path`` as an ASGI app, behind the same guards as
-    ``localkb serve``: the token (when set) on every request, a body size limit, and Host/Origin checks.
-    """
-    from ..server.guards import BodyLimit, TokenAuth
-
+    limit = int(max_body_mb * 1e6)
+    # the SDK's own Host/Origin check is off: HostOriginGuard applies localkb serve's rules instead
     app = build_server(kb_tools).streamable_http_app(
-        streamable_http_path=path, transport_security=transport_security(host), host=host,
-        max_request_body_size=int(max_body_mb * 1e6))
-    guarded: Any = BodyLimit(app, limit_for=lambda _path: int(max_body_mb * 1e6))
+        streamable_http_path=path, max_request_body_size=limit,
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False))
+    guarded: Any = BodyLimit(app, limit_for=lambda _path: limit)
     if token:
         guarded = TokenAuth(guarded, token=token)
-    return guarded
+    return HostOriginGuard(guarded, allowed_hosts=list(allowed_hosts or default_allowed_hosts()))
 
 
 def run_http(kb_tools: KBTools, *, host: str = "127.0.0.1", port: int = 8751, token: str | None = None,
-             log_level: str = "warning") -> None:
-    """Serve :func:`http_app` with uvicorn until interrupted."""
+             allowed_hosts: Sequence[str] = (), log_level: str = "warning") -> None:
+    """Serve :func:`http_app` with uvicorn until interrupted (answering to ``host:port`` and
+    ``allowed_hosts``), with ``localkb serve``'s uvicorn limits."""
     import uvicorn
 
-    uvicorn.run(http_app(kb_tools, host=host, token=token), host=host, port=port, log_level=log_level,
-                server_header=False)
+    from ..server.guards import default_allowed_hosts, uvicorn_limits
+
+    hosts = [*default_allowed_hosts(host, port), *allowed_hosts]
+    uvicorn.run(http_app(kb_tools, allowed_hosts=hosts, token=token), host=host, port=port, log_level=log_level,
+                **uvicorn_limits())
