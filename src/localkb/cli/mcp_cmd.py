@@ -13,7 +13,7 @@ from .common import handle_errors, kb_option
               help="Serve streamable HTTP at http://HOST:PORT/mcp instead of stdio.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind with --http. Anything but loopback requires a token.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8751, show_default=True, help="Port for --http.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8751, show_default=True, help="Port for --http (0: any free).")
 @click.option("--token", default=None, metavar="T",
               help="With --http, require this token (Authorization: Bearer T or X-API-Key: T) "
                    "[default: $LOCALKB_TOKEN, else the per-install token in $LOCALKB_HOME/server-token].")
@@ -45,9 +45,10 @@ def mcp(kb: str | None, http: bool, host: str, port: int, token: str | None, no_
     configuration. The KB must exist (build it with localkb ingest).
     """
     if http:
-        from .serve_cmd import server_token
+        from .serve_cmd import _free_port, server_token
 
         token = server_token(host, token, no_token)  # the same rules as localkb serve
+        port = port or _free_port(host)  # the Host allow-list names the real port
     elif token or no_token or allow_hosts:
         raise click.UsageError("--token, --no-token and --allow-host are for --http (stdio needs no token).")
     try:

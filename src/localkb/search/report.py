@@ -243,7 +243,7 @@ def write_png(report: Report, path: str | Path) -> Path:
 # -- the page ------------------------------------------------------------------------------------
 CSS = """body{font:14px/1.45 system-ui,"WenQuanYi Micro Hei",sans-serif;margin:24px auto;max-width:1200px;
 color:#1f2933;padding:0 16px}h1{font-size:22px}h2{font-size:17px;margin-top:28px;clear:both}table{border-collapse:collapse;
-width:100%}.metrics{width:auto;min-width:260px;float:right;margin:0 0 12px 24px}td,th{border-bottom:1px solid #e4e7eb;padding:4px 6px;text-align:left;vertical-align:top}
+width:100%}.metrics{width:auto;min-width:260px;flex:0 0 auto}.head{display:flex;gap:28px;align-items:flex-start}td,th{border-bottom:1px solid #e4e7eb;padding:4px 6px;text-align:left;vertical-align:top}
 th{background:#f5f7fa}.fail{background:#fff5f5}.bad{color:#c92a2a;font-weight:600}.good{color:#2b8a3e}
 .figs{display:grid;grid-template-columns:repeat(auto-fit,minmax(380px,1fr));gap:12px;clear:both}
 .figs figure{margin:0}.figs svg{width:100%;height:auto}figcaption{color:#52606d;
@@ -291,7 +291,7 @@ def render_html(report: Report) -> str:
             f"<p>Mode <b>{_e(report.mode)}</b>, model <code>{_e(report.model)}</code>, min_score "
             f"<b>{_e(m.get('min_score'))}</b>, {m.get('queries')} queries ({m.get('judged_queries')} answerable, "
             f"{m.get('should_abstain')} without a relevant document), <b class='{'bad' if failing else 'good'}'>"
-            f"{failing} failing</b>.</p><table class='metrics'>{metric_rows}</table><p>{where}</p>"
+            f"{failing} failing</b>.</p><div class='head'><p>{where}</p><table class='metrics'>{metric_rows}</table></div>"
             f"<h2>Figures</h2><div class='figs'>{figs}</div><h2>Queries, failing first</h2>"
             "<table><tr><th>result</th><th>id</th><th>query</th><th>relevant</th><th>top documents (score)</th>"
             f"<th>first relevant</th><th>nDCG@10</th><th>best cosine</th></tr>{''.join(body)}</table>"
