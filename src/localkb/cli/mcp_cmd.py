@@ -5,6 +5,7 @@ import click
 
 from ..errors import MissingDependency
 from .common import handle_errors, kb_option
+from .serve_cmd import allow_host_option, no_token_option, token_option
 
 
 @click.command("mcp")
@@ -14,13 +15,9 @@ from .common import handle_errors, kb_option
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind with --http. Anything but loopback requires a token.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8751, show_default=True, help="Port for --http (0: any free).")
-@click.option("--token", default=None, metavar="T",
-              help="With --http, require this token (Authorization: Bearer T or X-API-Key: T) "
-                   "[default: $LOCALKB_TOKEN, else the per-install token in $LOCALKB_HOME/server-token].")
-@click.option("--no-token", is_flag=True,
-              help="With --http, serve without a token (loopback only): any program on this machine can use it.")
-@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME[:PORT]",
-              help="With --http, also answer to this Host name (repeatable).")
+@token_option
+@no_token_option
+@allow_host_option
 @click.option("--db", "dbs", multiple=True, metavar="NAME=URL",
               help="A database the sql and sql_check tools may query (repeatable). Without one, no SQL tools.")
 @click.option("--llm", "llm", default=None, metavar="URI",
@@ -42,7 +39,8 @@ def mcp(kb: str | None, http: bool, host: str, port: int, token: str | None, no_
 
     Tools: search, ask, get_chunk, get_document, list_documents, stats; sql and sql_check for the
     databases given with --db; ingest only with --allow-ingest. See docs/mcp.md for client
-    configuration. The KB must exist (build it with localkb ingest).
+    configuration. The KB must exist (build it with localkb ingest). --token, --no-token and
+    --allow-host apply to --http, with the same rules as localkb serve.
     """
     if http:
         from .serve_cmd import _free_port, server_token

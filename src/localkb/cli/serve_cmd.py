@@ -21,6 +21,19 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+#: the token and Host options of every HTTP server command (``serve``, ``mcp --http``)
+token_option = click.option(
+    "--token", default=None, metavar="T",
+    help="Require this token on every API request (Authorization: Bearer T or X-API-Key: T) "
+         "[default: $LOCALKB_TOKEN, else the per-install token in $LOCALKB_HOME/server-token].")
+no_token_option = click.option(
+    "--no-token", is_flag=True,
+    help="Serve without a token (loopback only): any program on this machine can then use the KB.")
+allow_host_option = click.option(
+    "--allow-host", "allow_hosts", multiple=True, metavar="NAME[:PORT]",
+    help="Also answer to this Host name (repeatable), e.g. a LAN name or a reverse proxy's.")
+
+
 def server_token(host: str, token: str | None, no_token: bool) -> str | None:
     """The token a server bound to ``host`` requires: ``--token`` > ``LOCALKB_TOKEN`` > the per-install
     token; None only with ``--no-token``, which loopback alone allows (``localkb serve``, ``localkb mcp --http``).
@@ -44,13 +57,9 @@ def server_token(host: str, token: str | None, no_token: bool) -> str | None:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind. Anything but loopback requires a token.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8750, show_default=True, help="Port (0: any free).")
-@click.option("--token", default=None, metavar="T",
-              help="Require this token on every API request (Authorization: Bearer T or X-API-Key: T) "
-                   "[default: $LOCALKB_TOKEN, else the per-install token in $LOCALKB_HOME/server-token].")
-@click.option("--no-token", is_flag=True,
-              help="Serve without a token (loopback only): any program on this machine can then use the KB.")
-@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME[:PORT]",
-              help="Also answer to this Host name (repeatable), e.g. a LAN name or a reverse proxy's.")
+@token_option
+@no_token_option
+@allow_host_option
 @click.option("--db", "dbs", multiple=True, metavar="NAME=URL",
               help="A database the SQL tab and /api/sql may query, e.g. music=sqlite:///music.db (repeatable). "
                    "Requests name a database; they can never pass a URL.")
