@@ -50,14 +50,26 @@ def stats(kb: KnowledgeBase) -> dict[str, Any]:
 
 
 def documents(kb: KnowledgeBase, *, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
-    rows = kb.db.query(
-        "SELECT d.id, d.source, d.path, d.format, d.title, d.size, d.ingested_at,"
-        " (SELECT COUNT(*) FROM doc_chunks c WHERE c.doc_id = d.id) AS chunks,"
-        " (SELECT group_concat(tag, ',') FROM doc_tags t WHERE t.doc_id = d.id) AS tags"
-        " FROM documents d ORDER BY d.source LIMIT ? OFFSET ?",
-        (-1 if limit is None else int(limit), int(offset)),
-    )
-    return [{**dict(r), "tags": sorted(r["tags"].split(",")) if r["tags"] else []} for r in rows]
+    rows = kb.db.query(f"{_DOCUMENT_ROWS} ORDER BY d.source LIMIT ? OFFSET ?",
+                       (-1 if limit is None else int(limit), int(offset)))
+    return [_document_row(r) for r in rows]
+
+
+def document(kb: KnowledgeBase, doc_id: int) -> dict[str, Any] | None:
+    """One document's row as in :func:`documents`, or None when there is no such id."""
+    rows = kb.db.query(f"{_DOCUMENT_ROWS} WHERE d.id = ?", (int(doc_id),))
+    return _document_row(rows[0]) if rows else None
+
+
+_DOCUMENT_ROWS = (
+    "SELECT d.id, d.source, d.path, d.format, d.title, d.size, d.ingested_at,"
+    " (SELECT COUNT(*) FROM doc_chunks c WHERE c.doc_id = d.id) AS chunks,"
+    " (SELECT group_concat(tag, ',') FROM doc_tags t WHERE t.doc_id = d.id) AS tags"
+    " FROM documents d")
+
+
+def _document_row(row: Any) -> dict[str, Any]:
+    return {**dict(row), "tags": sorted(row["tags"].split(",")) if row["tags"] else []}
 
 
 def _sources(kb: KnowledgeBase, chunk_ids: list[str]) -> dict[str, list[dict[str, Any]]]:

@@ -397,6 +397,12 @@ class KnowledgeBase:
 
         return documents(self, offset=offset, limit=limit)
 
+    def document(self, doc_id: int) -> dict[str, Any] | None:
+        """One document (source, format, title, size, tags, chunk count), or None."""
+        from .inspect import document
+
+        return document(self, doc_id)
+
     def get_chunk(self, chunk_id: str) -> dict[str, Any] | None:
         from .inspect import get_chunk
 

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "similar": "localkb.cli.similar_cmd:similar",
     "dedup": "localkb.cli.dedup_cmd:dedup",
     "cluster": "localkb.cli.cluster_cmd:cluster",
+    "mcp": "localkb.cli.mcp_cmd:mcp",
 }
 
 HELP = {
@@ -38,6 +39,7 @@ HELP = {
     "similar": "Documents most similar to a document, chunk or text (more like this).",
     "dedup": "Find near-duplicate chunks and documents; --apply collapses them in search.",
     "cluster": "Group the chunks into labelled topics; --plot draws the map.",
+    "mcp": "Serve the knowledge base to MCP clients (agents, assistants) over stdio or HTTP.",
 }
 
 

@@ -52,6 +52,11 @@ def eval_group() -> None:
     default=None,
     help="Also write the ranked lists here in TREC run format (qid Q0 docid rank score tag).",
 )
+@click.option("--report", "report_file", type=click.Path(dir_okay=False), default=None,
+              help="Also write a self-contained HTML report: every query (failing first), score "
+                   "distributions with the cut-off, recall@k per mode, the abstention trade-off.")
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None,
+              help="Also write the report's three figures as one PNG.")
 @json_option
 @handle_errors
 def retrieval(
@@ -62,6 +67,8 @@ def retrieval(
     min_score: str,
     k: int,
     run_file: str | None,
+    report_file: str | None,
+    plot_file: str | None,
     as_json: bool,
 ) -> None:
     from ..search.engine import resolve_mode
@@ -88,14 +95,16 @@ def retrieval(
                     ds, lambda q: base.search(q, k=k, min_score=cut, mode=mode), names, progress=qprogress
                 )
             model_id = base.manifest.model_id
-        metrics: dict[str, Any] = {
-            "dataset": str(Path(dataset_dir)),
-            "mode": mode,
-            "model": model_id,
-            "min_score": min_score,
-            "k": k,
-            **score(ds, run),
-        }
+            metrics: dict[str, Any] = {
+                "dataset": str(Path(dataset_dir)),
+                "mode": mode,
+                "model": model_id,
+                "min_score": min_score,
+                "k": k,
+                **score(ds, run),
+            }
+            if report_file or plot_file:
+                _write_report(ds, base, names, run, metrics, report_file, plot_file)
         if run_file:
             metrics["run_file"] = run_file
             metrics["run_lines"] = write_trec(run, run_file, tag=f"localkb-{mode}")
@@ -123,6 +132,21 @@ def retrieval(
     click.echo(f"  {'abstained':<21} {metrics['abstained']}")
     if run_file:
         click.echo(f"run written to {run_file} ({metrics['run_lines']} lines)")
+    for key in ("report_file", "plot_file"):
+        if key in metrics:
+            click.echo(f"{key.split('_')[0]} written to {metrics[key]}")
+
+
+def _write_report(ds: Any, base: Any, names: dict[str, str], run: Any, metrics: dict[str, Any],
+                  report_file: str | None, plot_file: str | None) -> None:
+    from ..search.report import build_report, write_html, write_png
+
+    report = build_report(ds, base, names, run, metrics)
+    if report_file:
+        metrics["report_file"] = str(write_html(report, report_file))
+    if plot_file:
+        metrics["plot_file"] = str(write_png(report, plot_file))
+    metrics["failing_queries"] = sum(1 for row in report.rows if not row.ok)
 
 
 class _query_progress:

@@ -21,18 +21,45 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+#: the token and Host options of every HTTP server command (``serve``, ``mcp --http``)
+token_option = click.option(
+    "--token", default=None, metavar="T",
+    help="Require this token on every API request (Authorization: Bearer T or X-API-Key: T) "
+         "[default: $LOCALKB_TOKEN, else the per-install token in $LOCALKB_HOME/server-token].")
+no_token_option = click.option(
+    "--no-token", is_flag=True,
+    help="Serve without a token (loopback only): any program on this machine can then use the KB.")
+allow_host_option = click.option(
+    "--allow-host", "allow_hosts", multiple=True, metavar="NAME[:PORT]",
+    help="Also answer to this Host name (repeatable), e.g. a LAN name or a reverse proxy's.")
+
+
+def server_token(host: str, token: str | None, no_token: bool) -> str | None:
+    """The token a server bound to ``host`` requires: ``--token`` > ``LOCALKB_TOKEN`` > the per-install
+    token; None only with ``--no-token``, which loopback alone allows (``localkb serve``, ``localkb mcp --http``).
+    """
+    if token and no_token:
+        raise click.UsageError("--token and --no-token contradict each other: choose one.")
+    token = None if no_token else (token or os.environ.get("LOCALKB_TOKEN") or None)
+    if not is_loopback(host) and not token:
+        raise ConfigError(f"Refusing to listen on {host} without a token: anyone who can reach it could read "
+                          "and change the knowledge base. Pass --token T (or set LOCALKB_TOKEN), or use "
+                          "--host 127.0.0.1.")
+    if token is None and not no_token:
+        from ..server.tokens import install_token
+
+        token = install_token()
+    return token
+
+
 @click.command("serve")
 @kb_option
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind. Anything but loopback requires a token.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8750, show_default=True, help="Port (0: any free).")
-@click.option("--token", default=None, metavar="T",
-              help="Require this token on every API request (Authorization: Bearer T or X-API-Key: T) "
-                   "[default: $LOCALKB_TOKEN, else the per-install token in $LOCALKB_HOME/server-token].")
-@click.option("--no-token", is_flag=True,
-              help="Serve without a token (loopback only): any program on this machine can then use the KB.")
-@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME[:PORT]",
-              help="Also answer to this Host name (repeatable), e.g. a LAN name or a reverse proxy's.")
+@token_option
+@no_token_option
+@allow_host_option
 @click.option("--db", "dbs", multiple=True, metavar="NAME=URL",
               help="A database the SQL tab and /api/sql may query, e.g. music=sqlite:///music.db (repeatable). "
                    "Requests name a database; they can never pass a URL.")
@@ -61,17 +88,7 @@ def serve(kb: str | None, host: str, port: int, token: str | None, no_token: boo
     Open the printed URL: the page takes the token from it. Only the Host names of the bound address
     are answered, and no other web page can make your browser change the KB (see docs/server.md).
     """
-    if token and no_token:
-        raise click.UsageError("--token and --no-token contradict each other: choose one.")
-    token = None if no_token else (token or os.environ.get("LOCALKB_TOKEN") or None)
-    if not is_loopback(host) and not token:
-        raise ConfigError(f"Refusing to listen on {host} without a token: anyone who can reach it could read "
-                          "and change the knowledge base. Pass --token T (or set LOCALKB_TOKEN), or use "
-                          "--host 127.0.0.1.")
-    if token is None and not no_token:
-        from ..server.tokens import install_token
-
-        token = install_token()
+    token = server_token(host, token, no_token)
     try:
         import uvicorn
     except ImportError as exc:

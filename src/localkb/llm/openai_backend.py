@@ -1,7 +1,7 @@
 """Any OpenAI-compatible chat server: ``openai://HOST:PORT/v1`` (llama.cpp server, vLLM, LM Studio…).
 
-Plain httpx against ``POST /v1/chat/completions``; streaming reads the server-sent events
-(``data: {json}`` lines, ending with ``data: [DONE]``). The model name sent with each request is
+Plain httpx against ``POST /v1/chat/completions``; streaming reads the server-sent events with
+httpx-sse (``data: {json}`` events, ending with ``data: [DONE]``). The model name sent with each request is
 ``?model=NAME`` in the URI, else ``LOCALKB_OPENAI_MODEL``, else the first id of ``GET /v1/models``.
 An API key, when the server wants one, comes from ``LOCALKB_OPENAI_API_KEY`` (never from the URI).
 Use ``openai+https://`` for a TLS endpoint.
@@ -48,6 +48,11 @@ class OpenAILLM:
             import httpx
         except ImportError as exc:
             raise MissingDependency("openai:// needs httpx: pip install 'localkb[llm]'",
+                                    scheme="openai") from exc
+        try:
+            import httpx_sse  # noqa: F401 - used by stream(); fail here, before any request
+        except ImportError as exc:
+            raise MissingDependency("openai:// needs httpx-sse: pip install 'localkb[llm]'",
                                     scheme="openai") from exc
         self._httpx = httpx
         self.uri = uri
@@ -149,20 +154,23 @@ class OpenAILLM:
                stop: Sequence[str] | None = None) -> Iterator[str]:
         """Yield content deltas from the server-sent events; ``LLMTimeout`` past ``timeout`` seconds."""
         httpx = self._httpx
+        from httpx_sse import SSEError, connect_sse
+
         deadline = time.monotonic() + self.timeout
         body = self._body(messages, max_tokens, temperature, stop, stream=True)
         try:
-            with self._client.stream("POST", "/chat/completions", json=body) as resp:
+            with connect_sse(self._client, "POST", "/chat/completions", json=body) as source:
+                resp = source.response
                 if resp.status_code >= 400:
                     resp.read()
                     self._raise_for(resp)
-                for line in resp.iter_lines():
+                for sse in source.iter_sse():  # comments, retry and blank lines are handled by httpx-sse
                     if time.monotonic() > deadline:
                         raise LLMTimeout(f"{self.base_url} did not finish within {self.timeout:g} s",
                                          url=self.base_url, timeout=self.timeout)
-                    if not line.startswith("data:"):
-                        continue  # blank separators, ": keep-alive" comments, "event:" lines
-                    data = line[5:].strip()
+                    data = sse.data.strip()
+                    if not data:
+                        continue
                     if data == "[DONE]":
                         return
                     try:
@@ -176,6 +184,9 @@ class OpenAILLM:
                     piece = (choices[0].get("delta") or {}).get("content") if choices else None
                     if piece:
                         yield piece
+        except SSEError as exc:
+            raise LLMError(f"{self.base_url} did not answer with server-sent events: {exc}",
+                           url=self.base_url) from exc
         except httpx.TimeoutException as exc:
             raise LLMTimeout(f"{self.base_url} did not answer within {self.timeout:g} s",
                              url=self.base_url, timeout=self.timeout) from exc

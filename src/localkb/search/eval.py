@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -237,35 +236,50 @@ def rank_documents(result: SearchResult, names: dict[str, str]) -> list[tuple[st
     return list(seen.items())
 
 
-def dcg(gains: Sequence[float]) -> float:
-    return sum(g / math.log2(i + 2) for i, g in enumerate(gains))
+#: our metric names → ir-measures measures (trec_eval's definitions: linear gains for nDCG, relevance = grade > 0)
+MEASURES = {"ndcg@10": "nDCG@10", "recall@10": "R@10", "recall@100": "R@100", "mrr@10": "RR@10", "p@1": "P@1"}
+
+
+def per_query_metrics(rankings: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> dict[str, dict[str, float]]:
+    """nDCG@10, recall@10, recall@100, MRR@10, P@1 per query, computed by ir-measures (trec_eval).
+
+    ``rankings``: query id → corpus ids in rank order; ``qrels``: query id → corpus id → grade. Only
+    grades > 0 count as relevant. Scores are handed to the evaluator as ``n - rank`` so that the order
+    it scores is exactly ours (trec_eval re-sorts by score and would break ties by document id). A query
+    with relevant documents but no ranked ones scores 0 on every metric.
+    """
+    try:
+        import ir_measures
+    except ImportError as exc:
+        from ..errors import MissingDependency
+
+        raise MissingDependency("Ranking metrics need ir-measures: pip install 'localkb[eval]'") from exc
+    judged = {q: {d: g for d, g in rel.items() if g > 0} for q, rel in qrels.items()}
+    judged = {q: rel for q, rel in judged.items() if rel}
+    out = {q: dict.fromkeys(MEASURES, 0.0) for q in judged}
+    run = [ir_measures.ScoredDoc(q, d, float(len(ranked) - i))
+           for q, ranked in rankings.items() if q in judged for i, d in enumerate(dict.fromkeys(ranked))]
+    if not run:
+        return out
+    qrel_rows = [ir_measures.Qrel(q, d, g) for q, rel in judged.items() for d, g in rel.items()]
+    names = {str(ir_measures.parse_measure(m)): ours for ours, m in MEASURES.items()}
+    measures = [ir_measures.parse_measure(m) for m in MEASURES.values()]
+    for metric in ir_measures.iter_calc(measures, qrel_rows, run):
+        out[metric.query_id][names[str(metric.measure)]] = float(metric.value)
+    return out
 
 
 def query_metrics(ranked: list[str], rel: dict[str, int]) -> dict[str, float]:
-    """nDCG@10, recall@10, recall@100, MRR@10, P@1 for one query (``rel``: corpus id → grade > 0)."""
-    rel = {d: g for d, g in rel.items() if g > 0}
-    ideal = dcg(sorted(rel.values(), reverse=True)[:10])
-    gains = [float(rel.get(d, 0)) for d in ranked[:10]]
-    first = next((i for i, d in enumerate(ranked[:10]) if d in rel), None)
-    return {
-        "ndcg@10": dcg(gains) / ideal if ideal else 0.0,
-        "recall@10": len(set(ranked[:10]) & set(rel)) / len(rel),
-        "recall@100": len(set(ranked[:100]) & set(rel)) / len(rel),
-        "mrr@10": 0.0 if first is None else 1.0 / (first + 1),
-        "p@1": 1.0 if ranked[:1] and ranked[0] in rel else 0.0,
-    }
+    """:func:`per_query_metrics` for one query (``rel``: corpus id → grade; grades ≤ 0 are not relevant)."""
+    return per_query_metrics({"q": ranked}, {"q": rel}).get("q", dict.fromkeys(MEASURES, 0.0))
 
 
 def score(ds: Dataset, run: Run) -> dict[str, Any]:
     """Mean ranking metrics over judged queries, plus abstention precision/recall."""
     judged = [q for q in ds.queries if q not in ds.should_abstain]
-    sums: dict[str, float] = {}
-    for qid in judged:
-        for name, value in query_metrics([d for d, _ in run.ranked.get(qid, [])], ds.qrels[qid]).items():
-            sums[name] = sums.get(name, 0.0) + value
+    per_query = per_query_metrics({q: [d for d, _ in r] for q, r in run.ranked.items()}, ds.qrels)
     out: dict[str, Any] = {
-        name: (sums.get(name, 0.0) / len(judged) if judged else None)
-        for name in ("ndcg@10", "recall@10", "recall@100", "mrr@10", "p@1")
+        name: (sum(per_query[q][name] for q in judged) / len(judged) if judged else None) for name in MEASURES
     }
     abstained = {q for q, r in run.ranked.items() if not r}
     should = ds.should_abstain

@@ -21,7 +21,37 @@ export async function loadStats() {
   $("#stats-cards").replaceChildren(...cards.map(([key, value, long]) => el("div", { class: "card", dataset: { stat: key } },
     el("div", { class: "label" }, t(key)), el("div", { class: long ? "value long" : "value" }, value))));
   $("#upload-hint").textContent = t("upload.hint", { mb: stats.server.max_upload_mb });
+  renderCalibration().catch(showError);
   return stats;
+}
+
+// The calibrated cut-off and where it came from: the bank's best scores as bars, the cut-off as a line.
+async function renderCalibration() {
+  let box = $("#calibration");
+  if (!box) {
+    box = el("div", { id: "calibration", class: "calibration" });
+    $("#stats-cards").after(box);
+  }
+  const cal = await getJSON("/api/calibration");
+  if (cal.cutoff === null) { box.replaceChildren(); return; }
+  const scores = cal.bank.map((b) => b.score);
+  const lo = Math.min(...scores, cal.cutoff) - 0.02, hi = Math.max(...scores, cal.cutoff) + 0.02;
+  const W = 360, H = 90, bins = 24, counts = new Array(bins).fill(0);
+  scores.forEach((s) => { counts[Math.min(bins - 1, Math.floor(((s - lo) / (hi - lo)) * bins))] += 1; });
+  const top = Math.max(...counts, 1), x = (v) => ((v - lo) / (hi - lo)) * W;
+  const NS = "http://www.w3.org/2000/svg", svg = document.createElementNS(NS, "svg");
+  const add = (tag, attrs) => { const n = document.createElementNS(NS, tag); for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v); svg.append(n); return n; };
+  svg.setAttribute("viewBox", `0 0 ${W} ${H + 14}`);
+  svg.setAttribute("class", "cal-chart");
+  counts.forEach((c, i) => { if (c) add("rect", { x: (i * W) / bins + 1, y: H - (c / top) * H, width: W / bins - 2, height: (c / top) * H, class: "cal-bar" }); });
+  add("line", { x1: x(cal.cutoff), x2: x(cal.cutoff), y1: 0, y2: H, class: "cal-cut" });
+  [[lo, "start"], [cal.cutoff, "middle"], [hi, "end"]].forEach(([v, anchor]) => {
+    add("text", { x: x(v), y: H + 12, class: "cal-tick", "text-anchor": anchor }).textContent = v.toFixed(2);
+  });
+  const r = cal.calibration;
+  box.replaceChildren(el("h3", {}, t("cal.title")), svg, el("p", { class: "muted" }, t("cal.text", {
+    cutoff: cal.cutoff.toFixed(3), n: scores.length, median: r.bank_scores.median, max: r.bank_scores.max,
+    method: r.method, spread: r.spread })));
 }
 
 function statusText(job, source) {
