@@ -342,6 +342,7 @@ class KnowledgeBase:
         from .mapping.similar import similar
         from .search.lexical import lexical_index
 
+        self.sync()  # read another process's writes, as search does
         return similar(self.db, self.store, target, k=k, text=text,
                        embedder=self.embedder if text is not None else None,
                        lexical=lexical_index(self) if mode == "hybrid" else None, mode=mode)
@@ -353,6 +354,7 @@ class KnowledgeBase:
         from .mapping.dedup import dedup
 
         if not apply:
+            self.sync()
             return dedup(self.db, self.store, threshold=threshold, progress=progress)
         with self._writing():
             result = dedup(self.db, self.store, threshold=threshold, progress=progress)
@@ -379,6 +381,7 @@ class KnowledgeBase:
         """A 2-D projection (PCA) of the chunks, for the web page and ``cluster --plot``."""
         from .mapping.projection import MAX_POINTS, map_points
 
+        self.sync()
         return map_points(self.db, self.store, limit=limit or MAX_POINTS)
 
     def ask(self, question: str, **kwargs: Any) -> Any:
