@@ -372,8 +372,11 @@ class KnowledgeBase:
     def cluster(self, *, k: int | str = "auto", fresh: bool = False,
                 progress: Callable[[str, int, int], None] | None = None) -> ClusterResult:
         """Topics over the stored vectors, labelled; each chunk's cluster id is stored."""
-        from .mapping.cluster import cluster
+        from .mapping.cluster import check_k, cluster
 
+        chunks = int(self.db.scalar("SELECT COUNT(DISTINCT chunk_id) FROM doc_chunks") or 0)
+        if chunks:  # refused before the write lock, so a refused run changes nothing; an empty KB is refused
+            check_k(k, chunks)  # inside, with its own message
         with self._writing():
             return cluster(self.db, self.store, k=k, fresh=fresh, progress=progress)
 

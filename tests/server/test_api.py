@@ -200,3 +200,24 @@ def _wait(client, job_id: str, timeout: float = 300) -> dict:
             return job
         time.sleep(0.1)
     raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_a_symlink_loop_is_skipped_not_a_500(client, corpus_dir: Path) -> None:
+    """Issue 12, defect 3 on the server path: the folder used to answer 500; now its good file is ingested
+    and the loop is reported in the job's report."""
+    folder = corpus_dir / "looped"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "good.txt").write_text("Quokka sightings are logged in the wildlife register.", encoding="utf-8")
+    (folder / "sub" / "again").symlink_to(folder, target_is_directory=True)
+    (folder / "self.txt").symlink_to(folder / "self.txt")  # a link to itself: a symlink loop
+    r = client.post("/api/ingest/path", json={"paths": [str(folder)], "wait": True})
+    assert r.status_code == 200, r.text
+    job = r.json()
+    assert job["status"] == "done", job
+    report = job["report"]
+    assert report["added"] == 1
+    reasons = {Path(s["path"]).name: s["error"] for s in report["skipped"]}
+    assert "symlink loop" in reasons.get("self.txt", ""), report["skipped"]
+    hit = client.post("/api/search", json={"query": "quokka wildlife register", "k": 1}).json()["hits"][0]
+    assert hit["source"].endswith("good.txt")
+    assert client.delete(f"/api/documents/{hit['doc_id']}").status_code == 200

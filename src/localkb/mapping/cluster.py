@@ -131,6 +131,15 @@ def choose_k(vectors: np.ndarray, progress: Progress | None = None) -> tuple[int
     return best, scores, kmeans(vectors, best)
 
 
+def check_k(k: int | str, chunks: int) -> None:
+    """Refuse a ``k`` that cannot work for ``chunks`` chunks (cheap: the KB facade calls it before it takes
+    the write lock, so a refused run changes nothing on disk)."""
+    if k != "auto" and (not isinstance(k, int) or k < 2):
+        raise MapError(f"--k must be 'auto' or a whole number ≥ 2, not {k!r}.")
+    if k != "auto" and int(k) > chunks:
+        raise MapError(f"--k {k} is more than the {chunks} chunks of this KB.")
+
+
 def cluster(db: Database, store: VectorSource, *, k: int | str = "auto", fresh: bool = False,
             progress: Progress | None = None) -> ClusterResult:
     """Cluster the KB's chunks, label the clusters and store each chunk's cluster id.
@@ -138,15 +147,12 @@ def cluster(db: Database, store: VectorSource, *, k: int | str = "auto", fresh: 
     Raises:
         MapError: k < 2 or more than the chunks, an empty or one-document KB, fewer than 3 chunks.
     """
-    if k != "auto" and (not isinstance(k, int) or k < 2):
-        raise MapError(f"--k must be 'auto' or a whole number ≥ 2, not {k!r}.")
     table = load_chunks(db)
     require_documents(table, "cluster")
     n = len(table.ids)
     if n < 3:
         raise MapError(f"Clustering needs at least 3 chunks; this KB has {n}.")
-    if k != "auto" and int(k) > n:
-        raise MapError(f"--k {k} is more than the {n} chunks of this KB.")
+    check_k(k, n)
     vectors = load_vectors(store, table.ids, progress)
     previous = records.last_cluster_run(db)
     old_ids = set(records.cluster_assignment(db))
