@@ -195,7 +195,7 @@ def language_note(model_id: str, language: str) -> str | None:
     if language != "zh" or model_id not in ENGLISH_ONLY:
         return None
     return (
-        f"most of this KB is Chinese, but its model ({model_id.rsplit('/', 1)[-1]}) is English-only: keyword "
-        "search works, questions in other words will not. For Chinese, create the KB with --model multilingual "
-        "(docs/search.md)."
+        f"most of this KB is Chinese, but its model ({model_id.rsplit('/', 1)[-1]}) is English-only: Chinese "
+        "keywords and English questions work, Chinese questions in other words will not. For Chinese, create "
+        "the KB with --model multilingual (docs/search.md)."
     )
