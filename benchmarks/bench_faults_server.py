@@ -240,6 +240,22 @@ def bombs() -> list[tuple[str, str, str]]:
     return out
 
 
+def _execute_counted(db: Any, sql: str, result: dict[str, Any]) -> None:
+    """Run ``sql`` through the real executor, bypassing nothing it does itself, and count the outcome:
+    ran, refused (``SQLError``) or crashed (anything else: the executor must only raise ``SQLError``)."""
+    from localkb.errors import SQLError
+
+    started = time.monotonic()
+    try:
+        db.run(sql)
+        result["executor_ran"] += 1
+    except SQLError:
+        pass
+    except Exception:  # noqa: BLE001 - counted, see above
+        result["crashes"] += 1
+    result["worst_seconds"] = max(result["worst_seconds"], time.monotonic() - started)
+
+
 def guard_fuzz(work: Path, *, rounds: int, timeout: float = 3.0, seed: int = 7, limit: int | None = None,
                database: Path | None = None) -> dict[str, Any]:
     """Every mutant through the guard and (bypassing it) the executor on a copy of ``database``
@@ -291,16 +307,8 @@ def guard_fuzz(work: Path, *, rounds: int, timeout: float = 3.0, seed: int = 7, 
                 allowed_fixtures.add(fixture)
                 if len(result["guard_allowed_examples"]) < 5:
                     result["guard_allowed_examples"].append(f"{kind}: {sql[:80]!r} → {verdict.sql[:80]!r}")
-            started = time.monotonic()
             with PeakRSS() as peak:
-                try:
-                    db.run(sql)
-                    result["executor_ran"] += 1
-                except SQLError:
-                    pass
-                except Exception:  # noqa: BLE001 - the executor must only raise SQLError
-                    result["crashes"] += 1
-            result["worst_seconds"] = max(result["worst_seconds"], time.monotonic() - started)
+                _execute_counted(db, sql, result)
             result["worst_rss_mb"] = max(result["worst_rss_mb"], peak.growth_mb)
         for _name, sql, pattern in bomb_list:
             started = time.monotonic()
@@ -323,7 +331,6 @@ def guard_fuzz_postgres(*, rounds: int, seed: int = 7, limit: int | None = None)
     sys.path.insert(0, str(ROOT))
     from _pytest.outcomes import Skipped
 
-    from localkb.errors import SQLError
     from localkb.sql.executor import Database
     from tests.sql.servers import postgres
 
@@ -345,15 +352,7 @@ def guard_fuzz_postgres(*, rounds: int, seed: int = 7, limit: int | None = None)
             with Database(server.url, timeout=3) as db:
                 for sql in statements:
                     result["statements"] += 1
-                    started = time.monotonic()
-                    try:
-                        db.run(sql)
-                        result["executor_ran"] += 1
-                    except SQLError:
-                        pass
-                    except Exception:  # noqa: BLE001 - the executor must only raise SQLError
-                        result["crashes"] += 1
-                    result["worst_seconds"] = max(result["worst_seconds"], time.monotonic() - started)
+                    _execute_counted(db, sql, result)
             result["writes"] = int(server.snapshot() != before)
     except Skipped:
         return None
