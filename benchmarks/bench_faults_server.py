@@ -46,6 +46,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.procs import free_port, stop_process  # noqa: E402 - one helper for tests and benchmarks
+
 GUARD_FIXTURES = ROOT / "tests" / "fixtures" / "sql_guard"
 CHROMIUM = "/usr/bin/chromium"
 #: fixture tables → Chinook tables, so mutated statements name real tables of a real database
@@ -53,12 +56,6 @@ CHINOOK_NAMES = {"customers": "customer", "orders": "invoice", "products": "trac
 
 
 # -- shared helpers ------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def rss() -> int:
     with open("/proc/self/statm", "rb") as f:
         return int(f.read().split()[1]) * 4096
@@ -134,11 +131,7 @@ def serve_process(work: Path, *extra: str) -> Iterator[str]:
                 time.sleep(0.3)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         log.close()
 
 
@@ -328,7 +321,6 @@ def guard_fuzz(work: Path, *, rounds: int, timeout: float = 3.0, seed: int = 7, 
 def guard_fuzz_postgres(*, rounds: int, seed: int = 7, limit: int | None = None) -> dict[str, Any] | None:
     """The rejected fixtures (every dialect) and their mutants straight through the executor on a private
     PostgreSQL server (tests/sql/servers.py); None when PostgreSQL is not installed."""
-    sys.path.insert(0, str(ROOT))
     from _pytest.outcomes import Skipped
 
     from localkb.sql.executor import Database
