@@ -70,7 +70,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX chunk_clusters_cluster ON chunk_clusters(cluster);
     CREATE TABLE map_runs (
-        name TEXT PRIMARY KEY,              -- 'cluster': labels, terms, centroids of the last run (JSON)
+        name TEXT PRIMARY KEY,              -- 'cluster': k, labels, terms of the last run (JSON)
         data TEXT NOT NULL,
         created_at REAL NOT NULL
     );

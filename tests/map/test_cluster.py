@@ -8,6 +8,7 @@ import pytest
 
 from localkb import KnowledgeBase
 from localkb.errors import MapError, SearchError
+from localkb.mapping import records
 
 from ..conftest import run_cli
 from .conftest import CORPUS, GLOSSARY
@@ -46,8 +47,13 @@ def test_auto_states_its_criterion_and_a_rerun_updates(kb_copy, tmp_path):
         (tmp_path / "more" / "note.md").write_text("# Forklift safety\n\nForklift drivers wear a helmet and check "
                                                     "the brakes before every shift at the Larkspur warehouse.\n")
         kb.ingest([tmp_path / "more"])
+        before = records.cluster_assignment(kb.db)
         second = kb.cluster()
         assert second.run == "updated" and second.k == first.k and "1 new chunks" in second.note
+        after = records.cluster_assignment(kb.db)
+        kept = sum(after[c] == before[c] for c in before)
+        assert kept >= 0.8 * len(before), (kept, len(before))  # a warm start keeps what each cluster id means
+
         fresh = kb.cluster(fresh=True)
         assert fresh.run == "restarted" and "started over" in fresh.note
 
@@ -58,7 +64,8 @@ def test_cli_json_plot_and_bad_k(kb_copy, tmp_path):
     proc = run_cli("cluster", "--kb", kb, "--k", "3", "--json", "--plot", str(png))
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
-    assert out["k"] == 3 and {"k", "criterion", "clusters"} <= set(out)
+    assert out["k"] == 3 and {"k", "criterion", "features", "clusters"} <= set(out)
+    assert out["features"].startswith("dense vectors beside a lexical half")  # what k-means ran on is said
     assert all({"id", "label", "terms", "size", "examples"} <= set(c) for c in out["clusters"])
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     assert run_cli("cluster", "--kb", kb, "--plot", str(page)).returncode == 0

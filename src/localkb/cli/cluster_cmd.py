@@ -39,6 +39,7 @@ def cluster(kb: str | None, k: str, fresh: bool, plot: str | None, as_json: bool
         echo_json({**result.to_dict(), "plot": str(written) if written else None})
         return
     click.echo(f"{result.k} clusters of {result.chunks} chunks — {result.criterion}; {result.note}.")
+    click.echo(f"Clustered on: {result.features}.")
     for c in result.clusters:
         click.secho(f"{c.id:>3}. {c.label}  ({c.size} chunks)", bold=True)
         click.echo(f"     terms: {', '.join(c.terms)}")

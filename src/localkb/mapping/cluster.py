@@ -1,13 +1,13 @@
 """``cluster``: topics over the vectors the KB already stores, labelled with their distinctive words.
 
-k-means (FAISS, on the L2-normalised vectors, ``NITER`` iterations, ``NREDO`` restarts, the best objective
-kept; each centroid trains on at most 256 chunks per cluster, FAISS's sampling).
+k-means (``mapping.kmeans``: k-means++ seeds, FAISS iterations, the best of ``NREDO`` runs) on each chunk's
+dense vector beside a lexical one (``mapping.features``: TF-IDF over the KB's tokenizer, reduced by SVD).
 ``k="auto"`` tries each k of ``auto_grid(n)`` and keeps the one with the best mean silhouette (cosine)
 on a fixed sample of at most ``SILHOUETTE_SAMPLE`` chunks — the criterion is named in the result.
 Labels: c-TF-IDF (``mapping.labels``). Each chunk's cluster id is stored (``mapping.records``).
 
-Re-running after an ingest *updates*: k-means starts from the previous run's centroids with the same
-k, so cluster ids keep their meaning; the result says how many chunks are new or gone. ``fresh=True``
+Re-running after an ingest *updates*: k-means starts from the previous clusters (each one's mean over
+its surviving chunks) with the same k, so cluster ids keep their meaning; the result says how many chunks are new or gone. ``fresh=True``
 (or a different ``k``) starts over, and says so.
 """
 from __future__ import annotations
@@ -28,6 +28,8 @@ from .data import (
     snippet,
     texts,
 )
+from .features import cluster_features
+from .kmeans import assign, kmeans, warm_start
 from .labels import class_terms, label
 
 if TYPE_CHECKING:
@@ -37,10 +39,6 @@ SILHOUETTE_SAMPLE = 2000
 #: under auto, each candidate k is fitted (one restart) on at most this many chunks; the chosen k is then
 #: fitted on all of them with ``NREDO`` restarts
 CHOOSE_SAMPLE = 10_000
-#: k-means trains on at most this many chunks (then assigns all of them)
-TRAIN_SAMPLE = 50_000
-NITER = 100
-NREDO = 5
 MAX_AUTO_K = 40
 EXAMPLES = 3
 SEED = 1234
@@ -65,6 +63,8 @@ class ClusterResult:
     k: int
     criterion: str
     clusters: list[Cluster]
+    #: what k-means ran on (dense ⊕ lexical, or dense alone and why)
+    features: str
     #: "new" (first run), "updated" (warm start from the last run) or "restarted" (asked or k changed)
     run: str
     note: str
@@ -73,7 +73,7 @@ class ClusterResult:
     scores: dict[int, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"k": self.k, "criterion": self.criterion, "run": self.run, "note": self.note,
+        return {"k": self.k, "criterion": self.criterion, "features": self.features, "run": self.run, "note": self.note,
                 "chunks": self.chunks, "scores": {str(k): round(v, 4) for k, v in self.scores.items()},
                 "clusters": [c.to_dict() for c in self.clusters]}
 
@@ -84,29 +84,6 @@ def auto_grid(n: int) -> list[int]:
     grid = [k for k in range(2, min(top, 10) + 1)]
     grid += list(range(12, top + 1, 2 if top <= 20 else 4))
     return sorted(set(grid)) or [2]
-
-
-def kmeans(vectors: np.ndarray, k: int, init: np.ndarray | None = None, seed: int = SEED,
-           nredo: int = NREDO) -> np.ndarray:
-    """k-means centroids (k, d) of the normalised ``vectors`` (FAISS); ``init`` warm-starts it."""
-    import faiss
-
-    rng = np.random.default_rng(seed)
-    train = vectors if len(vectors) <= TRAIN_SAMPLE else vectors[rng.choice(len(vectors), TRAIN_SAMPLE, replace=False)]
-    km = faiss.Kmeans(vectors.shape[1], k, niter=NITER, nredo=1 if init is not None else nredo, seed=seed,
-                      verbose=False, min_points_per_centroid=1, max_points_per_centroid=256)
-    km.train(np.ascontiguousarray(train, dtype=np.float32),
-             init_centroids=None if init is None else np.ascontiguousarray(init, dtype=np.float32))
-    return np.asarray(km.centroids, dtype=np.float32)
-
-
-def assign(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
-    """The nearest centroid (Euclidean, as k-means trained) of each vector."""
-    out = np.empty(len(vectors), dtype=np.int64)
-    half_norms = 0.5 * (centroids ** 2).sum(axis=1)
-    for start in range(0, len(vectors), 8192):
-        out[start:start + 8192] = np.argmax(vectors[start:start + 8192] @ centroids.T - half_norms, axis=1)
-    return out
 
 
 def choose_k(vectors: np.ndarray, progress: Progress | None = None) -> tuple[int, dict[int, float], np.ndarray]:
@@ -153,18 +130,23 @@ def cluster(db: Database, store: VectorSource, *, k: int | str = "auto", fresh: 
     if n < 3:
         raise MapError(f"Clustering needs at least 3 chunks; this KB has {n}.")
     check_k(k, n)
-    vectors = load_vectors(store, table.ids, progress)
+    text_of = texts(db, table.ids)
+    vectors, described = cluster_features(load_vectors(store, table.ids, progress),
+                                          [text_of.get(i, "") for i in table.ids])
     previous = records.last_cluster_run(db)
-    old_ids = set(records.cluster_assignment(db))
+    old = records.cluster_assignment(db)
+    old_ids = set(old)
     scores: dict[int, float] = {}
-    usable = (previous is not None and not fresh and len(previous.get("centroids", [[]])[0]) == vectors.shape[1]
+    survivors = old_ids & set(table.ids)
+    usable = (previous is not None and not fresh and survivors
               and (k == "auto" or int(k) == int(previous["k"])) and int(previous["k"]) <= n)
     if usable and previous is not None:
         chosen = int(previous["k"])
-        centroids = kmeans(vectors, chosen, init=np.asarray(previous["centroids"], dtype=np.float32))
+        before = np.asarray([old.get(i, -1) for i in table.ids], dtype=np.int64)
+        centroids = kmeans(vectors, chosen, init=warm_start(vectors, before, chosen))
         new = len(set(table.ids) - old_ids)
         gone = len(old_ids - set(table.ids))
-        run, note = "updated", (f"updated the previous run's {chosen} clusters (warm start from its centroids, ids kept): "
+        run, note = "updated", (f"updated the previous run's {chosen} clusters (warm start from them, ids kept): "
                                 f"{new} new chunks, {gone} gone; use --fresh to start over")
         criterion = str(previous.get("criterion", "")) + " (k kept from the previous run)"
     else:
@@ -183,7 +165,6 @@ def cluster(db: Database, store: VectorSource, *, k: int | str = "auto", fresh: 
         remap = np.empty(chosen, dtype=np.int64)
         remap[order] = np.arange(chosen)
         labels, centroids = remap[labels], centroids[order]
-    text_of = texts(db, table.ids)
     members = [np.flatnonzero(labels == c) for c in range(chosen)]
     terms = class_terms([[text_of.get(table.ids[i], "") for i in rows] for rows in members])
     clusters = []
@@ -192,9 +173,9 @@ def cluster(db: Database, store: VectorSource, *, k: int | str = "auto", fresh: 
         clusters.append(Cluster(c, label(terms[c]), [t for t, _ in terms[c]], int(len(rows)),
                                 [{"chunk_id": table.ids[i], "source": table.source_of(i),
                                   "text": snippet(text_of.get(table.ids[i], ""))} for i in near]))
-    result = ClusterResult(chosen, criterion, clusters, run, note, n, scores)
+    result = ClusterResult(chosen, criterion, clusters, described, run, note, n, scores)
     records.save_clusters(db, {cid: int(c) for cid, c in zip(table.ids, labels)},
-                          {"k": chosen, "criterion": criterion, "centroids": centroids.round(6).tolist(),
+                          {"k": chosen, "criterion": criterion, "features": described,
                            "clusters": [{"id": c.id, "label": c.label, "terms": c.terms, "size": c.size}
                                         for c in clusters]})
     return result

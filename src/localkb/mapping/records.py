@@ -4,7 +4,7 @@
   search shows the best-ranked member of a group once and lists the others as collapsed. ``undo`` deletes
   the rows: nothing else was changed, so it restores exactly.
 * ``chunk_clusters`` + ``map_runs['cluster']`` — each chunk's cluster id and the last run's labels,
-  terms and centroids (so ``search --cluster N`` filters, the page colours, and a re-run updates).
+  terms and features (so ``search --cluster N`` filters, the page colours, and a re-run updates).
 
 Light on imports: the search engine imports this module.
 """
