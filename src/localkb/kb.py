@@ -237,6 +237,9 @@ class KnowledgeBase:
             note = language_note(self.manifest.model_id, corpus_language(self))
             if note:
                 report.notes.append(note)
+            from .mapping.records import stale_map_notes
+
+            report.notes += stale_map_notes(self.db)
         return report
 
     def _refresh_derived(self) -> None:

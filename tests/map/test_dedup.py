@@ -57,6 +57,12 @@ def test_apply_collapses_search_and_undo_restores(kb_copy):
         assert restored["groups"] == len(applied.groups)
         again = kb.search(query, k=5, min_score="none")
         assert [h.id for h in again.hits] == [h.id for h in before.hits] and not again.collapsed
+        kb.dedup(apply=True)
+        extra = kb_copy.parent / "later"
+        extra.mkdir()
+        (extra / "late.md").write_text("# Late note\n\nPallets over 40 kg need two people to lift.\n", encoding="utf-8")
+        notes = kb.ingest([extra]).notes
+        assert any("not grouped until `localkb dedup --apply`" in n for n in notes), notes
 
 
 def test_cli_apply_search_json_and_undo(kb_copy):

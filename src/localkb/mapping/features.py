@@ -20,7 +20,7 @@ from .data import normalise
 
 LSA_DIMS = 128
 MIN_TERMS = 8
-#: the lexical model is fitted on at most this many chunks, then applied to all
+#: the SVD is fitted on at most this many chunks, then applied to all
 FIT_SAMPLE = 50_000
 SEED = 1234
 
@@ -38,14 +38,13 @@ def cluster_features(vectors: np.ndarray, docs: Sequence[str]) -> tuple[np.ndarr
     fit_rows = np.sort(rng.choice(n, FIT_SAMPLE, replace=False)) if n > FIT_SAMPLE else np.arange(n)
     tfidf = TfidfVectorizer(analyzer=tokenize, sublinear_tf=True, min_df=2)
     try:
-        tfidf.fit([docs[i] for i in fit_rows])
+        matrix = tfidf.fit_transform(docs)  # each chunk tokenized once
     except ValueError:  # no term in two chunks
         return dense, "dense vectors only (too few shared words for a lexical half)"
     terms = len(tfidf.vocabulary_)
     dims = min(LSA_DIMS, terms - 1, len(fit_rows) - 1)
     if terms < MIN_TERMS or dims < 2:
         return dense, f"dense vectors only ({terms} shared words, fewer than {MIN_TERMS}, for a lexical half)"
-    matrix = tfidf.transform(docs)
     with np.errstate(invalid="ignore", divide="ignore"):  # explained-variance ratios of a degenerate matrix
         svd = TruncatedSVD(dims, random_state=SEED).fit(matrix[fit_rows])
     lexical = normalise(np.asarray(svd.transform(matrix), dtype=np.float32))

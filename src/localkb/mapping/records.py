@@ -102,3 +102,18 @@ def chunks_in_cluster(db: Database, cluster: int) -> set[str]:
         raise SearchError(f"No cluster {cluster}: the last `localkb cluster` made clusters "
                           f"{', '.join(map(str, known))}.", cluster=cluster)
     return {str(r[0]) for r in db.query("SELECT chunk_id FROM chunk_clusters WHERE cluster=?", (cluster,))}
+
+
+def stale_map_notes(db: Database) -> list[str]:
+    """After an ingest: what the stored duplicate groups and clusters do not cover yet (said, not redone —
+    dedup and cluster cost minutes on a large KB)."""
+    notes = []
+    if has_groups(db):
+        notes.append("Duplicate groups were applied before this ingest; new and changed chunks are not grouped "
+                     "until `localkb dedup --apply` runs again.")
+    if last_cluster_run(db) is not None:
+        fresh = int(db.scalar("SELECT COUNT(DISTINCT dc.chunk_id) FROM doc_chunks dc LEFT JOIN chunk_clusters cc "
+                              "ON cc.chunk_id = dc.chunk_id WHERE cc.chunk_id IS NULL") or 0)
+        if fresh:
+            notes.append(f"{fresh} chunks have no cluster yet; `localkb cluster` updates the clusters.")
+    return notes
