@@ -36,8 +36,8 @@ from datasets import fetch  # noqa: E402
 
 from localkb.mapping import cluster as clu  # noqa: E402
 from localkb.mapping import kmeans  # noqa: E402
-from localkb.mapping.features import cluster_features  # noqa: E402
 from localkb.mapping.dedup import candidate_pairs, find_groups, group_pairs, minhashes  # noqa: E402
+from localkb.mapping.features import cluster_features  # noqa: E402
 from localkb.mapping.projection import pca_2d  # noqa: E402
 
 SENT = re.compile(r"(?<=[.!?])\s+")
