@@ -53,7 +53,8 @@ def kmeans(vectors: np.ndarray, k: int, init: np.ndarray | None = None, seed: in
         km = faiss.Kmeans(train.shape[1], k, niter=NITER, nredo=1, seed=seed + run, verbose=False,
                           min_points_per_centroid=1, max_points_per_centroid=256)
         km.train(train, init_centroids=start)
-        objective = float(km.obj[-1]) if len(km.obj) else 0.0
+        history = list(km.obj if km.obj is not None else [])
+        objective = float(history[-1]) if history else 0.0
         if best is None or objective < best[0]:
             best = (objective, np.asarray(km.centroids, dtype=np.float32))
     assert best is not None
