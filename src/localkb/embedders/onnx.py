@@ -67,6 +67,8 @@ def _session(file: Path) -> Any:
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.log_severity_level = 3
+    # idle threads sleep instead of spinning: on a shared 2-core box spinning steals the other thread's core
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(file), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
