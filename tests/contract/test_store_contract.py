@@ -181,3 +181,24 @@ def test_faiss_switches_to_ivf_by_size_and_keeps_upsert_delete(tmp_path, oracle,
     assert found / (10 * len(corpus.queries)) >= 0.95
     with pytest.raises(StoreError, match="Unknown FAISS store parameter"):
         FaissStore("faiss://index?anns=on", 384, base_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "missing"])
+def test_kb_with_an_unreadable_or_missing_faiss_index_rebuilds_it_and_says_so(tmp_path, damage):
+    from localkb import KnowledgeBase
+
+    doc = tmp_path / "d.txt"
+    doc.write_text("The numbat eats termites.\n\nThe canteen opens at noon.", encoding="utf-8")
+    with KnowledgeBase.open(tmp_path / "kb", store="faiss://index?ann=on") as kb:
+        kb.ingest([doc])
+        n = kb.store.count()
+    index = tmp_path / "kb" / "index" / "index.faiss"
+    if damage == "garbage":
+        index.write_bytes(b"\x00not a faiss index" * 10)
+    else:
+        index.unlink()
+    with KnowledgeBase.open(tmp_path / "kb", create=False) as kb:
+        notes = " ".join(kb.take_notes())
+        assert kb.store.count() == n and "re-embedded from chunks.sqlite" in notes
+        assert ("was unreadable" in notes) == (damage == "garbage")
+        assert kb.search("what do numbats eat", k=1, mode="dense").hits[0].text.startswith("The numbat")

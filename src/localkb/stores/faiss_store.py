@@ -46,6 +46,8 @@ class FaissStore:
         self._index_file = os.path.join(self.path, "index.faiss")
         self._map = sqlite3.connect(os.path.join(self.path, "ids.sqlite"), check_same_thread=False)
         self._map.execute("CREATE TABLE IF NOT EXISTS ids (vid INTEGER PRIMARY KEY, id TEXT NOT NULL)")
+        #: what happened to the files on open (an unreadable index set aside), for the KB's notes
+        self.notes: list[str] = []
         # faiss's stubs describe the SWIG classes loosely (numpy arrays where they say IDSelector)
         self._index: Any
         self._load()
@@ -111,7 +113,12 @@ class FaissStore:
             try:
                 self._index = faiss.read_index(self._index_file)
             except RuntimeError as exc:
-                raise StoreError(f"Cannot read FAISS index {self._index_file}: {exc}") from exc
+                # a derived file: set it aside and start empty; the KB re-embeds from chunks.sqlite on open
+                aside = f"{self._index_file}.unreadable"
+                os.replace(self._index_file, aside)
+                self.notes.append(f"The FAISS index {self._index_file} was unreadable ({str(exc).splitlines()[0][:120]}); "
+                                  f"moved it to {aside} and rebuilt the vectors from chunks.sqlite.")
+                self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
             if self._index.d != self.dim:
                 raise StoreError(
                     f"FAISS index {self._index_file} has dimension {self._index.d}, expected {self.dim}."
