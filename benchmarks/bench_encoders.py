@@ -25,16 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 from _report import write_section  # noqa: E402
+from bench_ingest import pct  # noqa: E402
 from bench_search import subset  # noqa: E402
 from datasets import fetch  # noqa: E402
 
 ENCODERS = ("torch", "minilm-onnx", "minilm-int8")
 SETS = ("squad-dev", "squad-nyt")
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
 def load(name: str) -> object:

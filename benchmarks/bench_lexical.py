@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 from _report import write_section  # noqa: E402
+from bench_ingest import pct  # noqa: E402
 from datasets import fetch  # noqa: E402
 
 
@@ -49,11 +50,6 @@ class Holder:
             if row:
                 out[cid] = {"id": row[0], "text": row[1], "embed_text": row[2]}
         return out
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
 def rss_mb() -> float:

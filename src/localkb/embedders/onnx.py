@@ -15,7 +15,6 @@ Threads: ``LOCALKB_EMBED_THREADS`` (default min(2, cores)) intra-op threads, one
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MissingDependency, ModelError
+from .batching import Coalescer
 from .onnx_export import FILES, export, fingerprint, onnx_dir, pool, read_meta
 from .resolve import ModelRef
 
@@ -124,7 +124,7 @@ class OnnxEmbedder:
         self.max_tokens = limit - 2  # [CLS] … [SEP]
         out = self._session.get_outputs()[0].shape
         self.dim = int(out[-1]) if isinstance(out[-1], int) else len(meta.get("reference", []))
-        self._lock = threading.Lock()
+        self._combine = Coalescer(self._encode_sorted)  # one encode at a time; concurrent calls share it
         self._check_probe(meta, rebuild)
 
     def _check_probe(self, meta: dict[str, Any], rebuild: str) -> None:
@@ -143,14 +143,15 @@ class OnnxEmbedder:
     def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        texts = list(texts)
+        return self._combine(texts, batch_size)
+
+    def _encode_sorted(self, texts: list[str], batch_size: int) -> np.ndarray:
         # sort by length so each batch pads little (sentence-transformers does the same)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        with self._lock:
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
-                out[idx] = _encode(self._session, self._tok, [texts[i] for i in idx], self._names, self._mode)
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            out[idx] = _encode(self._session, self._tok, [texts[i] for i in idx], self._names, self._mode)
         return out
 
     def count_tokens(self, text: str) -> int:
