@@ -6,7 +6,7 @@ map), so localkb's upsert/delete semantics hold unchanged, and ``reconstruct`` s
 
 Switching (``faiss://index?ann=auto|on|off&ann_threshold=N&nprobe=P``): below ``ann_threshold`` vectors
 (default 50,000) the store stays exact (``IndexFlatIP``); at the first flush above it, the vectors are moved
-into an IVF index trained on them (``nlist`` ≈ 4·√n lists), and retrained when the store has grown 4× since.
+into an IVF index trained on them (``nlist`` ≈ √n lists), and retrained when the store has grown 4× since.
 The choice is recorded in ``DIR/ann.json`` (kind, nlist, nprobe, trained size); ``localkb stats`` reports
 recall@10 against exact search on a sample of stored vectors (:func:`recall_at_10`).
 """
@@ -28,12 +28,12 @@ MIN_TRAIN = 64
 
 
 def nlist_for(n: int) -> int:
-    """≈ 4·√n lists, with at least 39 training points per list (FAISS's k-means minimum)."""
-    return int(max(1, min(4096, 4 * math.sqrt(max(n, 1)), n // 39)))
+    """≈ √n lists, with at least 39 training points per list (FAISS's k-means minimum)."""
+    return int(max(1, min(4096, math.sqrt(max(n, 1)), n // 39)))
 
 
 def default_nprobe(nlist: int) -> int:
-    return int(min(nlist, max(8, nlist // 8)))
+    return int(min(nlist, max(8, nlist // 4)))
 
 
 def all_vectors(faiss: Any, index: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -62,6 +62,7 @@ def build_ivf(faiss: Any, ids: np.ndarray, vecs: np.ndarray, dim: int) -> Any:
     nlist = nlist_for(len(ids))
     quantizer = faiss.IndexFlatIP(dim)
     index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    index.cp.niter = 10  # k-means iterations: training is the cost of switching on (or retraining)
     rng = np.random.default_rng(18)
     sample = vecs if len(vecs) <= 64 * nlist else vecs[rng.choice(len(vecs), 64 * nlist, replace=False)]
     index.train(np.ascontiguousarray(sample))
