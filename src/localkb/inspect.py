@@ -40,6 +40,8 @@ def stats(kb: KnowledgeBase) -> dict[str, Any]:
         "chunk_overlap": m.chunk_overlap,
         "chunking": m.chunking(),
         "lexical": lexical_describe(kb.path),
+        # exact or ANN, and the ANN's recall@10 against exact (stores that say; issue 18)
+        "vector_index": kb.store.describe() if hasattr(kb.store, "describe") else None,
         "enrich": m.enrich,
         "formats": formats,
         "tags": tags,

@@ -305,6 +305,7 @@ class KnowledgeBase:
 
     def _repair_and_note(self, interrupted: bool) -> dict[str, int]:
         fixed = self.repair()
+        self.notes.extend(getattr(self.store, "notes", []))  # e.g. an unreadable FAISS index set aside (issue 18)
         if any(fixed.values()):
             why = "an earlier write was interrupted" if interrupted else "the vector store and chunks.sqlite disagreed"
             self.notes.append(

@@ -1,6 +1,8 @@
 """The store contract: every backend behaves like the exact oracle (see conftest.BACKENDS)."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -149,3 +151,54 @@ def test_get_vectors_returns_what_was_added(open_store, corpus):
     assert store.get_vectors([]).shape == (0, 384)
     with pytest.raises(StoreError):
         store.get_vectors([corpus.ids[100]])
+
+
+def test_faiss_switches_to_ivf_by_size_and_keeps_upsert_delete(tmp_path, oracle, corpus):
+    """Issue 18: exact below the threshold, IVF above it (recorded in ann.json), recall@10 reported."""
+    from localkb.stores.faiss_store import FaissStore
+
+    uri = "faiss://index?ann_threshold=200"
+    store = FaissStore(uri, 384, base_dir=str(tmp_path))
+    store.add(corpus.ids[:150], corpus.vectors[:150])
+    assert not store.is_ann and store.describe()["kind"] == "exact (flat)"
+    store.add(corpus.ids, corpus.vectors)  # 150 again (upsert) + the rest: crosses the threshold
+    assert store.is_ann and store.count() == len(corpus.ids) and store.ids() == set(corpus.ids)
+    info = store.describe()
+    assert info["kind"] == "ivf-flat" and info["recall_at_10"] >= 0.95
+    store.add([corpus.ids[0]], corpus.vectors[100:101])  # update in place
+    store.delete(corpus.ids[1:11])
+    assert store.count() == len(corpus.ids) - 10 and corpus.ids[1] not in store.ids()
+    top = store.search(corpus.vectors[100], 2)
+    assert {h.id for h in top} == {corpus.ids[0], corpus.ids[100]}
+    np.testing.assert_allclose(store.get_vectors([corpus.ids[0]])[0], corpus.vectors[100], atol=1e-6)
+    store.flush()
+    store.close()
+    again = FaissStore(uri, 384, base_dir=str(tmp_path))
+    assert again.is_ann and again.count() == len(corpus.ids) - 10
+    assert json.loads((tmp_path / "index" / "ann.json").read_text())["kind"] == "ivf-flat"
+    oracle.add(corpus.ids[11:], corpus.vectors[11:])
+    found = sum(len(set(_ids(oracle.search(q, 10))) & set(_ids(again.search(q, 10)))) for q in corpus.queries)
+    assert found / (10 * len(corpus.queries)) >= 0.95
+    with pytest.raises(StoreError, match="Unknown FAISS store parameter"):
+        FaissStore("faiss://index?anns=on", 384, base_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "missing"])
+def test_kb_with_an_unreadable_or_missing_faiss_index_rebuilds_it_and_says_so(tmp_path, damage):
+    from localkb import KnowledgeBase
+
+    doc = tmp_path / "d.txt"
+    doc.write_text("The numbat eats termites.\n\nThe canteen opens at noon.", encoding="utf-8")
+    with KnowledgeBase.open(tmp_path / "kb", store="faiss://index?ann=on") as kb:
+        kb.ingest([doc])
+        n = kb.store.count()
+    index = tmp_path / "kb" / "index" / "index.faiss"
+    if damage == "garbage":
+        index.write_bytes(b"\x00not a faiss index" * 10)
+    else:
+        index.unlink()
+    with KnowledgeBase.open(tmp_path / "kb", create=False) as kb:
+        notes = " ".join(kb.take_notes())
+        assert kb.store.count() == n and "re-embedded from chunks.sqlite" in notes
+        assert ("was unreadable" in notes) == (damage == "garbage")
+        assert kb.search("what do numbats eat", k=1, mode="dense").hits[0].text.startswith("The numbat")

@@ -98,7 +98,8 @@ def test_stats_show_the_stemmer_and_an_old_lexical_index_rebuilds_itself(tmp_pat
     data["tokenizer"] = "3"
     data.pop("stemmer")
     current.write_text(json.dumps(data), encoding="utf-8")
-    shutil.rmtree(folder / "lexical" / data["folder"])
+    for seg in data["segments"]:
+        shutil.rmtree(folder / "lexical" / f"seg-{seg['name']}")
     with KnowledgeBase.open(folder, create=False) as base:
         lex = base.stats()["lexical"]
         # opening the KB notices that its lexical index disagrees with chunks.sqlite (issue 12's open-time

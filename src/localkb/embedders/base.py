@@ -56,6 +56,10 @@ def load_embedder(spec: str | None = None, *, cache_folder: str | None = None, s
 
 @functools.lru_cache(maxsize=4)
 def _build(ref: ModelRef) -> Embedder:
+    if ref.backend == "onnx":
+        from .onnx import OnnxEmbedder
+
+        return OnnxEmbedder(ref)
     if ref.backend == "usem":
         from .usem import USEEmbedder
 

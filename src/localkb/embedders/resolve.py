@@ -35,7 +35,13 @@ ALIASES = {
     "multilingual": USE_MODEL,
     "universal-sentence-encoder-multilingual-3": USE_MODEL,
     "paraphrase-multilingual-minilm-l12-v2": MULTILINGUAL_MINILM,
+    "minilm-onnx": DEFAULT_MODEL + "@onnx",
+    "minilm-int8": DEFAULT_MODEL + "@int8",
 }
+
+#: ``NAME@onnx`` runs NAME on ONNX Runtime in fp32 (same vectors, same model id); ``NAME@int8`` in int8
+#: (other vectors: its own model id, ``NAME@int8``). See ``embedders.onnx``.
+VARIANTS = {"onnx": "fp32", "int8": "int8"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,18 @@ class ModelRef:
     backend: str  # "sentence-transformers" | "usem"
     path: Path | None
     source: str  # "path" | "registered" | "hf-cache" | "packaged"
+    #: "" (the model's own backend) or an ONNX variant: "fp32" | "int8"
+    variant: str = ""
+
+    @property
+    def spec(self) -> str:
+        """A ``--model`` value that finds this model again (the short alias where there is one)."""
+        base = str(self.path) if self.source == "path" else self.id.split("@")[0]
+        if not self.variant:
+            return base
+        if base == DEFAULT_MODEL:
+            return "minilm-onnx" if self.variant == "fp32" else "minilm-int8"
+        return f"{base}@{'onnx' if self.variant == 'fp32' else 'int8'}"
 
 
 def canonical(spec: str) -> str:
@@ -120,8 +138,28 @@ def find_in_hf_cache(name: str, cache_folder: str | None = None) -> Path | None:
     return None
 
 
+def split_variant(raw: str) -> tuple[str, str]:
+    """``"minilm-int8"`` → (DEFAULT_MODEL, "int8"); ``"PATH@onnx"`` → (PATH, "fp32"); others → (raw, "")."""
+    name = canonical(raw)
+    base, sep, tail = name.rpartition("@")
+    if sep and tail.lower() in VARIANTS and not Path(os.path.expanduser(name)).exists():
+        return base, VARIANTS[tail.lower()]
+    return raw, ""
+
+
 def resolve_model(spec: str | None = None, *, cache_folder: str | None = None) -> ModelRef:
-    raw = setting("model", spec, DEFAULT_MODEL)
+    raw = str(setting("model", spec, DEFAULT_MODEL))
+    base, variant = split_variant(raw)
+    if variant:
+        ref = _resolve(base, cache_folder)
+        if ref.backend != "sentence-transformers":
+            raise ModelNotFound(f"Model '{base}' ({ref.backend}) has no ONNX version; use it without '@'.")
+        model_id = ref.id if variant == "fp32" else f"{ref.id}@int8"  # fp32 gives the same vectors
+        return ModelRef(model_id, "onnx", ref.path, ref.source, variant)
+    return _resolve(raw, cache_folder)
+
+
+def _resolve(raw: str, cache_folder: str | None) -> ModelRef:
     name = canonical(str(raw))
     if name == USE_MODEL:
         return ModelRef(USE_MODEL, "usem", None, "packaged")
@@ -192,7 +230,7 @@ ENGLISH_ONLY = frozenset({DEFAULT_MODEL})
 def language_note(model_id: str, language: str) -> str | None:
     """Advice when an English-only model embeds a mostly Chinese KB (``language`` as measured by
     ``search.thresholds.corpus_language``), else None."""
-    if language != "zh" or model_id not in ENGLISH_ONLY:
+    if language != "zh" or model_id.split("@")[0] not in ENGLISH_ONLY:
         return None
     return (
         f"most of this KB is Chinese, but its model ({model_id.rsplit('/', 1)[-1]}) is English-only: Chinese "

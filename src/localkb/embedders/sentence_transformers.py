@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Sequence
 
 import numpy as np
 
 from ..errors import ModelError
+from .batching import Coalescer
 from .resolve import ModelRef
 
 
@@ -42,16 +42,17 @@ class STEmbedder:
         tokenizer = self._model.tokenizer
         specials = int(tokenizer.num_special_tokens_to_add()) if hasattr(tokenizer, "num_special_tokens_to_add") else 2
         self.max_tokens = int(self._model.max_seq_length or 256) - specials
-        self._lock = threading.Lock()  # one encode at a time: the server calls from several threads
+        # one encode at a time (the server calls from several threads); concurrent calls share one encode
+        self._combine = Coalescer(self._encode)
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            out = self._model.encode(
-                list(texts), batch_size=batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
-            )
+        return self._combine(texts, batch_size)
+
+    def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        out = self._model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=False)
         return np.ascontiguousarray(out, dtype=np.float32)
 
     def count_tokens(self, text: str) -> int:

@@ -1,24 +1,29 @@
-"""The BM25 index beside the vector index (bm25s), derived from ``chunks.sqlite`` and rebuildable.
+"""The BM25 index beside the vector index: incremental segments derived from ``chunks.sqlite``.
 
 Layout of ``KB/lexical/``::
 
     tokens.sqlite      chunk id → its tokens (of ``embed_text``: chunk text + enrichment prefix)
-    current.json       which bm25s folder is live, its chunk ids in index order, tokenizer version
-    bm25-<n>/          the bm25s index (numpy arrays saved with allow_pickle=False, vocabulary as JSON)
+    current.json       the live segments, each with its tombstones (deleted local docs), tokenizer id
+    seg-<name>/        an immutable segment (``search.segments``: postings with raw tf, memory-mapped)
 
-How it stays current. bm25s indexes are static (a CSC matrix of precomputed BM25 term scores), so:
+How it stays current, at a cost proportional to the change (issue 18):
 
-1. **At ingest** (``kb.add_listener``), the chunks that were added are tokenised into ``tokens.sqlite``
-   and removed ones are deleted from it: tokenisation, the costly part (jieba for Chinese), happens
-   once per chunk, incrementally.
-2. **On the first search after a change**, the BM25 matrix is rebuilt from the cached tokens (no text is
-   tokenised again) and saved. A change is noticed from the listener in this process, or, for a change
-   made by another process, from the chunk ids in SQLite (checked only when ``chunks.sqlite`` or its WAL
-   changed on disk, so an idle KB costs one ``stat`` per search).
+1. **At ingest** (``kb.add_listener``), added chunks are tokenised into ``tokens.sqlite`` (once per
+   chunk: jieba for Chinese is the costly part) and become a new small segment; removed chunks become
+   tombstones in the segment that holds them. Nothing already indexed is read again.
+2. **Merges** keep the number of segments logarithmic: after a change, the newest segment is merged into
+   the one before it while that one is at most ``TIER`` × its size (and the merge at most ``SYNC_MERGE``
+   docs); a segment more than ``COMPACT_DEAD`` tombstones is rewritten without them. Merges read
+   postings, not text. ``compact()`` merges everything into one segment.
+3. **Scores** are BM25 (Lucene idf, k1 = 1.5, b = 0.75, the formula bm25s uses) with the statistics of
+   the live documents of all segments, computed at query time: they equal those of a full rebuild
+   (property-tested) and today's bm25s scores.
+4. A change made by **another process** is noticed from ``current.json`` (reloaded) and from the chunk ids
+   in SQLite (checked only when ``chunks.sqlite`` or its WAL changed on disk).
 
-Measured (docs/benchmarks.md, "Search latency"): rebuilding the matrix from cached tokens takes 0.7 s at
-11k chunks on 2 cores, and bm25s indexes 100k chunks' tokens in 3.5 s; a lexical search is a sparse
-column sum, 0.4 ms p50 at 11k chunks.
+Crash safety: a segment is written to ``tmp-<name>/`` and renamed; ``current.json`` is replaced
+atomically last, so a SIGKILL at any point leaves the old or the new set of segments, both complete;
+unreferenced folders are removed by the next publish. A damaged index is rebuilt from the token cache.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import os
 import shutil
 import sqlite3
 import threading
+import uuid
 from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import KBError
+from . import segments as seg_mod
 from .tokenize import STEMMER, TOKENIZER_ID, tokenize
 
 if TYPE_CHECKING:
@@ -42,10 +49,20 @@ if TYPE_CHECKING:
 
 EXTENSION = "lexical"
 BATCH = 500
+K1, B = 1.5, 0.75
+#: merge the newest segment into the previous one while that one is at most TIER times as big
+TIER = 4
+#: merges larger than this many docs wait for ``compact()`` (``localkb repair``), so one ingest stays fast
+SYNC_MERGE = 50_000
+#: never more segments than this (each one costs a vocabulary lookup per query term)
+MAX_SEGMENTS = 16
+#: a segment with more than this share of tombstones is rewritten without them
+COMPACT_DEAD = 0.25
+FORMAT = 2
 
 
 class LexicalIndex:
-    """BM25 over a KB's chunks. Positions in score arrays follow :attr:`ids`."""
+    """BM25 over a KB's chunks. Positions in score arrays follow :attr:`ids` (the live chunks)."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
@@ -62,17 +79,44 @@ class LexicalIndex:
         if version is None or version[0] != TOKENIZER_ID:
             self._cache.execute("DELETE FROM tokens")
             self._cache.execute("INSERT OR REPLACE INTO meta VALUES ('tokenizer', ?)", (TOKENIZER_ID,))
+        self.segments: list[seg_mod.Segment] = []
+        self._live: list[np.ndarray] = []  # per segment: True where the doc is not deleted
+        self._where: dict[str, tuple[int, int]] = {}  # chunk id → (segment index, local doc)
+        #: the live chunk ids, in the order of :meth:`scores`
         self.ids: list[str] = []
-        self.pos: dict[str, int] = {}
-        self._bm25: Any = None
+        self._pos: dict[str, int] | None = None
+        self._stats: tuple[int, float] = (0, 0.0)
         self._dirty = True  # until checked against SQLite once
         self._seen: tuple[object, ...] | None = None
+        self._current_stat: tuple[int, int] | None = None
         self.rebuilds = 0
+        self.merges = 0
         self._load()
+
+    # -- the in-memory view ----------------------------------------------------------------------
+    def _set(self, segments: list[seg_mod.Segment], live: list[np.ndarray]) -> None:
+        """Adopt ``segments``: the live ids, their positions and the BM25 statistics (vectorised, O(live))."""
+        self.segments, self._live = segments, live
+        locals_ = [np.flatnonzero(a) for a in live]
+        ids = [np.asarray(s.ids)[loc] for s, loc in zip(segments, locals_)]
+        self.ids = np.concatenate(ids).tolist() if ids else []
+        where_k = np.concatenate([np.full(loc.size, k) for k, loc in enumerate(locals_)]).tolist() if ids else []
+        where_l = np.concatenate(locals_).tolist() if ids else []
+        self._where = dict(zip(self.ids, zip(where_k, where_l)))
+        self._pos = None
+        n = len(self.ids)
+        total = sum(float(np.asarray(s.lengths)[a].sum()) for s, a in zip(segments, live))
+        self._stats = (n, total / n if n else 0.0)
+
+    @property
+    def pos(self) -> dict[str, int]:
+        if self._pos is None:
+            self._pos = {cid: n for n, cid in enumerate(self.ids)}
+        return self._pos
 
     # -- maintenance ---------------------------------------------------------------------------
     def on_chunks_changed(self, added: list[str], removed: list[str]) -> None:
-        """Listener: tokenise the added chunks now, forget the removed ones; rebuild lazily."""
+        """Listener: tokenise the added chunks now; the index follows on the next :meth:`ensure_fresh`."""
         with self._lock:
             if removed:
                 self._forget(removed)
@@ -84,6 +128,16 @@ class LexicalIndex:
         for i in range(0, len(ids), BATCH):
             batch = ids[i : i + BATCH]
             self._cache.execute(f"DELETE FROM tokens WHERE id IN ({','.join('?' * len(batch))})", batch)
+
+    def _tokens_of(self, ids: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for i in range(0, len(ids), BATCH):
+            batch = ids[i : i + BATCH]
+            for cid, toks in self._cache.execute(
+                f"SELECT id, toks FROM tokens WHERE id IN ({','.join('?' * len(batch))})", batch
+            ):
+                out[cid] = toks.split(" ") if toks else []
+        return out
 
     def _tokenise_missing(self, ids: Iterable[str]) -> int:
         ids = list(ids)
@@ -115,21 +169,87 @@ class LexicalIndex:
         return tuple(out)
 
     def ensure_fresh(self) -> None:
-        """Rebuild the BM25 matrix if SQLite's chunks differ from the indexed ones."""
+        """Bring the index to SQLite's chunks: reload what another process published, apply the rest."""
         with self._lock:
+            if self._current_stat is not None and self._current_stat != _stat(self.folder / "current.json"):
+                self._load()  # another process published segments
+                self._dirty = True
             state = self._disk_state()
             if not self._dirty and state == self._seen:
                 return
-            ids = sorted(r[0] for r in self.kb.db.query("SELECT id FROM chunks"))
-            if ids != self.ids:
-                self.rebuild(ids)
+            wanted = {r[0] for r in self.kb.db.query("SELECT id FROM chunks")}
+            have = set(self._where)
+            added, removed = sorted(wanted - have), sorted(have - wanted)
+            if not self.segments and added:
+                self.rebuild(sorted(wanted))
+            elif added or removed:
+                self.apply(added, removed)
             self._dirty = False
             self._seen = state
 
-    def rebuild(self, ids: list[str] | None = None) -> None:
-        """Build the BM25 matrix for ``ids`` (default: every chunk) from cached tokens and save it."""
-        import bm25s
+    def apply(self, added: list[str], removed: list[str]) -> None:
+        """Index ``added`` as a new segment and tombstone ``removed`` (cost ∝ the change), then publish."""
+        with self._lock:
+            segments, live = list(self.segments), [a.copy() for a in self._live]
+            for cid in [*removed, *added]:  # an added id already indexed is replaced (same id = same text)
+                at = self._where.get(cid)
+                if at is not None:
+                    live[at[0]][at[1]] = False
+            if added:
+                self._tokenise_missing(added)
+                toks = self._tokens_of(added)
+                new = seg_mod.build(_name(), added, [toks.get(c, []) for c in added])
+                seg_mod.save(new, self.folder)
+                segments.append(new)
+                live.append(np.ones(len(new), dtype=bool))
+            segments, live = self._maintain(segments, live)
+            self._publish(segments, live)
+            self._set(segments, live)
 
+    def _maintain(self, segments: list[seg_mod.Segment], live: list[np.ndarray],
+                  limit: int = SYNC_MERGE) -> tuple[list[seg_mod.Segment], list[np.ndarray]]:
+        """Tiered merges of the newest segments and rewrites of segments full of tombstones."""
+        def size(k: int) -> int:
+            return int(live[k].sum())
+
+        while len(segments) > 1 and size(-2) <= TIER * max(size(-1), 1) and size(-2) + size(-1) <= limit:
+            merged = seg_mod.merge(_name(), [(segments[-2], live[-2]), (segments[-1], live[-1])])
+            seg_mod.save(merged, self.folder)
+            self.merges += 1
+            segments, live = [*segments[:-2], merged], [*live[:-2], np.ones(len(merged), dtype=bool)]
+        for k, (seg, alive) in enumerate(zip(segments, live)):
+            dead = len(seg) - int(alive.sum())
+            if dead and (dead > COMPACT_DEAD * len(seg) or not alive.any()) and len(seg) <= limit:
+                rewritten = seg_mod.merge(_name(), [(seg, alive)])
+                seg_mod.save(rewritten, self.folder)
+                self.merges += 1
+                segments[k], live[k] = rewritten, np.ones(len(rewritten), dtype=bool)
+        keep = [k for k in range(len(segments)) if len(segments[k])]
+        segments, live = [segments[k] for k in keep], [live[k] for k in keep]
+        while len(segments) > MAX_SEGMENTS:  # past the cap, the smallest neighbours merge whatever their size
+            k = min(range(len(segments) - 1), key=lambda i: len(segments[i]) + len(segments[i + 1]))
+            merged = seg_mod.merge(_name(), [(segments[k], live[k]), (segments[k + 1], live[k + 1])])
+            seg_mod.save(merged, self.folder)
+            self.merges += 1
+            segments[k:k + 2], live[k:k + 2] = [merged], [np.ones(len(merged), dtype=bool)]
+        return segments, live
+
+    def compact(self) -> int:
+        """Merge every segment into one, without tombstones (``localkb repair``); returns docs kept."""
+        with self._lock:
+            self.ensure_fresh()
+            if len(self.segments) <= 1 and all(a.all() for a in self._live):
+                return len(self.ids)
+            merged = seg_mod.merge(_name(), list(zip(self.segments, self._live)))
+            seg_mod.save(merged, self.folder)
+            self.merges += 1
+            segments, live = ([merged], [np.ones(len(merged), dtype=bool)]) if len(merged) else ([], [])
+            self._publish(segments, live)
+            self._set(segments, live)
+            return len(merged)
+
+    def rebuild(self, ids: list[str] | None = None) -> None:
+        """Build one segment for ``ids`` (default: every chunk) from cached tokens and publish it."""
         with self._lock:
             if ids is None:
                 ids = sorted(r[0] for r in self.kb.db.query("SELECT id FROM chunks"))
@@ -137,68 +257,90 @@ class LexicalIndex:
             stale = {r[0] for r in self._cache.execute("SELECT id FROM tokens")} - set(ids)
             if stale:
                 self._forget(sorted(stale))
-            toks = dict(self._cache.execute("SELECT id, toks FROM tokens").fetchall())
-            corpus = [toks[i].split(" ") if toks.get(i) else [] for i in ids]
-            retriever = None
+            toks = self._tokens_of(ids)
+            segments: list[seg_mod.Segment] = []
+            live: list[np.ndarray] = []
             if ids:
-                retriever = bm25s.BM25()
-                retriever.index(corpus, show_progress=False)
-            self._publish(retriever, ids)
-            self._bm25, self.ids = retriever, ids
-            self.pos = {cid: n for n, cid in enumerate(ids)}
+                seg = seg_mod.build(_name(), ids, [toks.get(i, []) for i in ids])
+                seg_mod.save(seg, self.folder)
+                segments, live = [seg], [np.ones(len(seg), dtype=bool)]
+            self._publish(segments, live)
+            self._set(segments, live)
             self.rebuilds += 1
 
-    def _publish(self, retriever: Any, ids: list[str]) -> None:
-        name = f"bm25-{os.getpid()}-{self.rebuilds}-{len(ids)}"
-        target = self.folder / name
-        if target.exists():
-            shutil.rmtree(target)
-        if retriever is not None:
-            retriever.save(str(target))
+    def _publish(self, segments: list[seg_mod.Segment], live: list[np.ndarray]) -> None:
         tmp = self.folder / f"current.json.{os.getpid()}.tmp"
-        tmp.write_text(
-            json.dumps({"tokenizer": TOKENIZER_ID, "stemmer": STEMMER, "folder": name if retriever else None,
-                        "ids": ids}),
-            encoding="utf-8",
-        )
+        tmp.write_text(json.dumps({
+            "format": FORMAT, "tokenizer": TOKENIZER_ID, "stemmer": STEMMER,
+            "chunks": sum(int(a.sum()) for a in live),
+            "segments": [{"name": s.name, "docs": len(s), "dead": np.flatnonzero(~a).tolist()}
+                         for s, a in zip(segments, live)],
+        }), encoding="utf-8")
         os.replace(tmp, self.folder / "current.json")
-        for old in self.folder.glob("bm25-*"):
-            if old.name != name:
+        self._current_stat = _stat(self.folder / "current.json")
+        names = {f"seg-{s.name}" for s in segments}
+        for old in [*self.folder.glob("seg-*"), *self.folder.glob("tmp-*"), *self.folder.glob("bm25-*")]:
+            if old.name not in names:
                 shutil.rmtree(old, ignore_errors=True)
 
     def _load(self) -> None:
         current = self.folder / "current.json"
-        if not current.is_file():
-            return
-        try:
-            data = json.loads(current.read_text(encoding="utf-8"))
-            if data.get("tokenizer") != TOKENIZER_ID:
-                return
-            retriever = None
-            if data.get("folder"):
-                import bm25s
-
-                retriever = bm25s.BM25.load(str(self.folder / data["folder"]), mmap=False, allow_pickle=False)
-        except (OSError, ValueError, KeyError) as exc:  # a damaged derived index is rebuilt, not fatal
-            self._bm25, self.ids = None, []
-            raise_if_strict(exc)
-            return
-        self._bm25, self.ids = retriever, list(data.get("ids", []))
-        self.pos = {cid: n for n, cid in enumerate(self.ids)}
+        self._current_stat = _stat(current)
+        segments: list[seg_mod.Segment] = []
+        live: list[np.ndarray] = []
+        if current.is_file():
+            try:
+                data = json.loads(current.read_text(encoding="utf-8"))
+                if data.get("tokenizer") == TOKENIZER_ID and data.get("format") == FORMAT:
+                    for entry in data["segments"]:
+                        seg = seg_mod.load(self.folder, str(entry["name"]))
+                        alive = np.ones(len(seg), dtype=bool)
+                        alive[np.asarray(entry.get("dead", []), dtype=np.int64)] = False
+                        segments.append(seg)
+                        live.append(alive)
+            except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+                # a damaged derived index is rebuilt (by ensure_fresh), not fatal
+                segments, live = [], []
+                raise_if_strict(exc)
+        self._set(segments, live)
 
     # -- queries -------------------------------------------------------------------------------
     def count(self) -> int:
-        return len(self.ids)
+        return len(self._where)
+
+    def _gather(self, term: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """Live postings of ``term``: (segment index, local docs, tf) per segment that has it."""
+        out = []
+        for k, seg in enumerate(self.segments):
+            docs, tf = seg.postings(term)
+            if docs.size:
+                alive = self._live[k][docs]
+                if alive.any():
+                    out.append((k, docs[alive], tf[alive]))
+        return out
+
+    def _idf(self, df: int) -> float:
+        n = self._stats[0]
+        return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
 
     def scores(self, tokens: list[str]) -> np.ndarray:
-        """BM25 score of every indexed chunk (0 where no query token occurs), in :attr:`ids` order."""
+        """BM25 score of every live chunk (0 where no query token occurs), in :attr:`ids` order."""
         self.ensure_fresh()
-        if self._bm25 is None:
+        n, avgdl = self._stats
+        if n == 0:
             return np.zeros(0, dtype=np.float32)
-        known = [t for t in tokens if t in self._bm25.vocab_dict]
-        if not known:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+        per_seg = [np.zeros(len(s), dtype=np.float32) for s in self.segments]
+        for term in tokens:  # a repeated query token counts again, as in bm25s
+            found = self._gather(term)
+            if not found:
+                continue
+            idf = self._idf(sum(int(d.size) for _, d, _ in found))
+            for k, docs, tf in found:
+                dl = np.asarray(self.segments[k].lengths)[docs].astype(np.float32)
+                tf32 = tf.astype(np.float32)
+                part = np.float32(idf) * tf32 / (np.float32(K1) * (np.float32(1 - B) + np.float32(B) * dl / np.float32(avgdl)) + tf32)
+                per_seg[k][docs] += part  # a term's postings name each doc once
+        return np.concatenate([s[a] for s, a in zip(per_seg, self._live)]) if per_seg else np.zeros(0, np.float32)
 
     def top(
         self, scores: np.ndarray, n: int, allowed: Collection[str] | None = None
@@ -219,13 +361,7 @@ class LexicalIndex:
     def containing(self, token: str) -> list[str]:
         """Chunk ids whose tokens include ``token`` (lower-cased, as indexed)."""
         self.ensure_fresh()
-        if self._bm25 is None:
-            return []
-        tid = self._bm25.vocab_dict.get(token)
-        if tid is None:
-            return []
-        indptr, indices = self._bm25.scores["indptr"], self._bm25.scores["indices"]
-        return [self.ids[int(i)] for i in indices[indptr[tid] : indptr[tid + 1]]]
+        return [str(self.segments[k].ids[d]) for k, docs, _ in self._gather(token) for d in docs.tolist()]
 
     def ideal_score(self, tokens: list[str]) -> float:
         """BM25 of a chunk of average length holding each query token once: ``sum(idf)`` (Lucene idf).
@@ -234,40 +370,41 @@ class LexicalIndex:
         reach at most about half of this. Used to put BM25 on an absolute [0, 1] scale for fusion.
         """
         self.ensure_fresh()
-        n = len(self.ids)
-        if self._bm25 is None or n == 0:
+        if self._stats[0] == 0:
             return 0.0
-        indptr = self._bm25.scores["indptr"]
-        total = 0.0
-        for token in tokens:
-            tid = self._bm25.vocab_dict.get(token)
-            df = 0 if tid is None else int(indptr[tid + 1] - indptr[tid])
-            total += float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
-        return total
+        return sum(self._idf(sum(int(d.size) for _, d, _ in self._gather(t))) for t in tokens)
 
     def has_all(self, tokens: list[str], allowed: Collection[str] | None = None) -> bool:
         """Does some chunk (among ``allowed``) contain every one of ``tokens``?"""
         self.ensure_fresh()
         wanted = sorted(set(tokens))
-        if self._bm25 is None or not wanted:
+        if not self._where or not wanted:
             return False
-        indptr, indices = self._bm25.scores["indptr"], self._bm25.scores["indices"]
-        common: np.ndarray | None = None
+        common: set[tuple[int, int]] | None = None
         for token in wanted:
-            tid = self._bm25.vocab_dict.get(token)
-            if tid is None:
-                return False
-            docs = np.asarray(indices[indptr[tid] : indptr[tid + 1]])
-            common = docs if common is None else np.intersect1d(common, docs, assume_unique=True)
-            if common.size == 0:
+            docs = {(k, d) for k, ds, _ in self._gather(token) for d in ds.tolist()}
+            common = docs if common is None else common & docs
+            if not common:
                 return False
         if allowed is None or common is None:
-            return common is not None and common.size > 0
-        return any(self.ids[int(i)] in allowed for i in common)
+            return bool(common)
+        return any(str(self.segments[k].ids[d]) in allowed for k, d in common)
 
     def close(self) -> None:
         with self._lock:
             self._cache.close()
+
+
+def _name() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
 
 
 def raise_if_strict(exc: Exception) -> None:
@@ -284,9 +421,12 @@ def describe(kb_path: str | os.PathLike[str]) -> dict[str, Any]:
     except (OSError, ValueError):
         data = {}
     built = data.get("tokenizer")
+    current = built == TOKENIZER_ID and data.get("format") == FORMAT
     return {"tokenizer": built, "stemmer": data.get("stemmer", "none" if built else None),
-            "chunks": len(data.get("ids") or []), "current": built == TOKENIZER_ID,
-            "note": None if built == TOKENIZER_ID else
+            "chunks": int(data.get("chunks") or len(data.get("ids") or [])), "current": current,
+            "segments": len(data.get("segments") or []),
+            "tombstones": sum(len(s.get("dead") or []) for s in data.get("segments") or []),
+            "note": None if current else
             f"built with tokenizer {built or 'none yet'}; the next search rebuilds it with {TOKENIZER_ID}"}
 
 

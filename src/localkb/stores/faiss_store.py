@@ -23,7 +23,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import StoreError
+from . import faiss_ann as ann
 from .base import VectorHit, as_matrix, split_uri, store_path, vid
+
+#: URI parameters: ``faiss://DIR?ann=auto|on|off&ann_threshold=N&nprobe=P`` (see ``faiss_ann``)
+PARAMS = ("ann", "ann_threshold", "nprobe")
 
 
 class FaissStore:
@@ -35,14 +39,72 @@ class FaissStore:
         self._faiss: Any = faiss
         self.uri = uri
         self.dim = dim
-        self.path = store_path(split_uri(uri)[1], base_dir)
+        rest, _, query = split_uri(uri)[1].partition("?")
+        self._parse_params(query)
+        self.path = store_path(rest, base_dir)
         os.makedirs(self.path, exist_ok=True)
         self._index_file = os.path.join(self.path, "index.faiss")
         self._map = sqlite3.connect(os.path.join(self.path, "ids.sqlite"), check_same_thread=False)
         self._map.execute("CREATE TABLE IF NOT EXISTS ids (vid INTEGER PRIMARY KEY, id TEXT NOT NULL)")
+        #: what happened to the files on open (an unreadable index set aside), for the KB's notes
+        self.notes: list[str] = []
         # faiss's stubs describe the SWIG classes loosely (numpy arrays where they say IDSelector)
         self._index: Any
         self._load()
+
+    def _parse_params(self, query: str) -> None:
+        from urllib.parse import parse_qs
+
+        params = {k: v[-1] for k, v in parse_qs(query).items()}
+        unknown = sorted(set(params) - set(PARAMS))
+        if unknown:
+            raise StoreError(f"Unknown FAISS store parameter(s): {', '.join(unknown)} (known: {', '.join(PARAMS)}).")
+        self._ann_mode = params.get("ann", "auto")
+        if self._ann_mode not in ("auto", "on", "off"):
+            raise StoreError(f"ann={self._ann_mode}: use auto, on or off.")
+        try:
+            self._threshold = int(params.get("ann_threshold", ann.DEFAULT_THRESHOLD))
+            self._nprobe_param = int(params["nprobe"]) if "nprobe" in params else None
+        except ValueError as exc:
+            raise StoreError(f"FAISS store parameters must be integers: {exc}") from exc
+
+    @property
+    def is_ann(self) -> bool:
+        return hasattr(self._index, "nprobe")
+
+    def _nprobe(self) -> int:
+        return min(int(self._index.nlist), self._nprobe_param or ann.default_nprobe(int(self._index.nlist)))
+
+    def _maybe_switch(self) -> None:
+        """Exact → IVF when the store has grown past the threshold (or retrain an IVF grown 4×)."""
+        n = int(self._index.ntotal)
+        wanted = (self._ann_mode == "on" and n >= ann.MIN_TRAIN) or (self._ann_mode == "auto" and n >= self._threshold)
+        meta = ann.read_meta(self.path)
+        if self.is_ann:
+            trained = int(meta.get("trained_on") or n)
+            if n < ann.RETRAIN_GROWTH * trained:
+                return
+        elif not wanted:
+            return
+        ids, vecs = ann.all_vectors(self._faiss, self._index)
+        self._index = ann.build_ivf(self._faiss, ids, vecs, self.dim)
+        ann.write_meta(self.path, {"kind": "ivf-flat", "nlist": int(self._index.nlist), "nprobe": self._nprobe(),
+                                   "trained_on": n, "threshold": self._threshold, "mode": self._ann_mode})
+
+    def describe(self) -> dict[str, Any]:
+        """What ``localkb stats`` shows: exact or IVF, its lists and probes, and recall@10 against exact."""
+        if not self.is_ann:
+            return {"kind": "exact (flat)", "ann_threshold": self._threshold, "mode": self._ann_mode}
+        return {"kind": "ivf-flat", "nlist": int(self._index.nlist), "nprobe": self._nprobe(),
+                "ann_threshold": self._threshold, "mode": self._ann_mode,
+                "recall_at_10": ann.recall_at_10(self._faiss, self._index, self._nprobe())}
+
+    def _remove(self, keys: np.ndarray) -> None:
+        if self.is_ann:  # the hashtable direct map removes by an explicit id array
+            keys = np.ascontiguousarray(keys, dtype=np.int64)
+            self._index.remove_ids(self._faiss.IDSelectorArray(keys.size, self._faiss.swig_ptr(keys)))
+        else:
+            self._index.remove_ids(keys)
 
     def _load(self) -> None:
         """(Re)read the index and the id map from disk, dropping whatever this process held in memory."""
@@ -51,7 +113,12 @@ class FaissStore:
             try:
                 self._index = faiss.read_index(self._index_file)
             except RuntimeError as exc:
-                raise StoreError(f"Cannot read FAISS index {self._index_file}: {exc}") from exc
+                # a derived file: set it aside and start empty; the KB re-embeds from chunks.sqlite on open
+                aside = f"{self._index_file}.unreadable"
+                os.replace(self._index_file, aside)
+                self.notes.append(f"The FAISS index {self._index_file} was unreadable ({str(exc).splitlines()[0][:120]}); "
+                                  f"moved it to {aside} and rebuilt the vectors from chunks.sqlite.")
+                self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
             if self._index.d != self.dim:
                 raise StoreError(
                     f"FAISS index {self._index_file} has dimension {self._index.d}, expected {self.dim}."
@@ -71,12 +138,14 @@ class FaissStore:
             return
         arr = as_matrix(vectors, self.dim, rows=len(ids))
         keys = np.array([vid(i) for i in ids], dtype=np.int64)
-        self._index.remove_ids(keys)  # upsert: IndexIDMap2 would keep a second copy otherwise
+        self._remove(keys)  # upsert: IndexIDMap2 and IVF would keep a second copy otherwise
         self._index.add_with_ids(arr, keys)
         for k, i in zip(keys.tolist(), ids):
             self._names[k] = i
             self._pending[k] = i
         self._dirty = True
+        if not self.is_ann and self._ann_mode != "off":
+            self._maybe_switch()
 
     def search(self, vector: np.ndarray, k: int, allowed: Collection[str] | None = None) -> list[VectorHit]:
         n = self._index.ntotal
@@ -89,18 +158,41 @@ class FaissStore:
                 return []
             sel = self._faiss.IDSelectorBatch(np.array([vid(i) for i in allowed], dtype=np.int64))
             params = self._faiss.SearchParameters(sel=sel)
+        if self.is_ann and allowed is not None and len(allowed) <= ann.EXACT_FILTER:
+            return self._exact_among(query, k, allowed)
+        if self.is_ann:
+            params = self._faiss.SearchParametersIVF(nprobe=self._nprobe(), **({"sel": sel} if allowed is not None else {}))
         scores, keys = self._index.search(query, min(k, n), params=params)
+        if self.is_ann and allowed is not None and int((keys[0] >= 0).sum()) < min(k, len(allowed)):
+            # the probed lists held too few allowed ids: probe them all (exact over the IVF lists)
+            params = self._faiss.SearchParametersIVF(nprobe=int(self._index.nlist), sel=sel)
+            scores, keys = self._index.search(query, min(k, n), params=params)
         return [
             VectorHit(self._names[int(key)], float(score))
             for score, key in zip(scores[0], keys[0])
             if key >= 0
         ]
 
+    def _exact_among(self, query: np.ndarray, k: int, allowed: Collection[str]) -> list[VectorHit]:
+        """Exact top-``k`` among ``allowed`` (their stored vectors, reconstructed by id)."""
+        names, rows = [], []
+        for cid in allowed:
+            try:
+                rows.append(self._index.reconstruct(vid(cid)))
+            except RuntimeError:  # not in the store
+                continue
+            names.append(cid)
+        if not rows:
+            return []
+        scores = np.vstack(rows) @ query[0]
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [VectorHit(names[i], float(scores[i])) for i in order]
+
     def delete(self, ids: Sequence[str]) -> None:
         if not len(ids):
             return
         keys = np.array([vid(i) for i in ids], dtype=np.int64)
-        self._index.remove_ids(keys)
+        self._remove(keys)
         self._dirty = True
 
     def count(self) -> int:
@@ -109,7 +201,7 @@ class FaissStore:
     def ids(self) -> set[str]:
         if self._index.ntotal == 0:
             return set()
-        keys = self._faiss.vector_to_array(self._index.id_map)
+        keys = ann.ivf_ids(self._faiss, self._index) if self.is_ann else self._faiss.vector_to_array(self._index.id_map)
         return {self._names[int(k)] for k in keys}
 
     def get_vectors(self, ids: Sequence[str]) -> np.ndarray:
@@ -132,6 +224,7 @@ class FaissStore:
         with self._map:
             self._map.executemany("INSERT OR REPLACE INTO ids VALUES (?, ?)", list(self._pending.items()))
         self._pending.clear()
+        self._maybe_switch()
         tmp = self._index_file + ".tmp"
         self._faiss.write_index(self._index, tmp)
         with open(tmp, "rb") as fh:

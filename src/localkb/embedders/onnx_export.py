@@ -1,0 +1,226 @@
+"""Export a sentence-transformers folder to ONNX once (fp32 and int8), cached under the localkb cache.
+
+Layout of ``~/.cache/localkb/onnx/<name>-<fingerprint>/``::
+
+    model.onnx        the transformer (fp32), exported with torch's TorchScript exporter
+    model-int8.onnx   the same graph, weights dynamically quantised to int8 (onnxruntime, per channel)
+    meta.json         what it was built from (weights size + mtime), and a probe vector per variant
+
+The probe vectors are the check that an ONNX file belongs to its model: :mod:`.onnx` embeds the probe
+sentence at load and compares it with the vector recorded here (fp32: the torch model's own vector).
+Pooling and normalisation stay outside the graph (numpy), exactly as sentence-transformers does them.
+
+Only this module imports torch and transformers; it runs once per model and machine (a few seconds),
+either from ``localkb models optimize NAME`` or automatically on first use of an ONNX model.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import cache_dir
+from ..errors import MissingDependency, ModelError
+
+VARIANTS = ("fp32", "int8")
+FILES = {"fp32": "model.onnx", "int8": "model-int8.onnx"}
+PROBE = "A man is eating food; the E11.9 ticket was closed in Zürich."
+FORMAT = 1
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+def weights_file(model_dir: Path) -> Path:
+    for name in WEIGHT_FILES:
+        if (model_dir / name).is_file():
+            return model_dir / name
+    raise ModelError(f"{model_dir} has no model.safetensors or pytorch_model.bin: it cannot be exported to ONNX.")
+
+
+def fingerprint(model_dir: Path) -> dict[str, Any]:
+    """What identifies the source weights cheaply: path, size and mtime of the weights file."""
+    w = weights_file(model_dir)
+    st = w.stat()
+    return {"weights": str(w.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def onnx_dir(model_dir: Path) -> Path:
+    """The cache folder of ``model_dir``'s ONNX files (``LOCALKB_ONNX_CACHE`` overrides the root)."""
+    root = Path(os.environ.get("LOCALKB_ONNX_CACHE") or cache_dir() / "onnx")
+    key = hashlib.sha256(str(model_dir.resolve()).encode()).hexdigest()[:12]
+    return root / f"{model_dir.resolve().name}-{key}"
+
+
+def read_meta(folder: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def pooling_mode(model_dir: Path) -> str:
+    """"mean" or "cls" from the model's Pooling module; anything else cannot run on the ONNX backend."""
+    try:
+        cfg = json.loads((model_dir / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "mean"  # a plain transformers folder: sentence-transformers defaults to mean pooling
+    if cfg.get("pooling_mode_mean_tokens"):
+        return "mean"
+    if cfg.get("pooling_mode_cls_token"):
+        return "cls"
+    raise ModelError(f"{model_dir}: only mean or CLS pooling run on the ONNX backend; use the torch model.")
+
+
+def pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
+    """sentence-transformers' pooling + Normalize, in numpy: (batch, seq, d) → L2-normalised (batch, d)."""
+    if mode == "cls":
+        vec = hidden[:, 0, :]
+    else:
+        m = mask[:, :, None].astype(np.float32)
+        vec = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
+    vec = vec.astype(np.float32)
+    norms = np.linalg.norm(vec, axis=1, keepdims=True)
+    return np.ascontiguousarray(vec / np.clip(norms, 1e-12, None))
+
+
+def export(model_dir: Path, *, force: bool = False) -> Path:
+    """Export ``model_dir`` to fp32 and int8 ONNX in its cache folder (atomically); returns the folder.
+
+    Raises:
+        MissingDependency: onnx / onnxruntime are not installed.
+        ModelError: the model cannot be exported.
+    """
+    target = onnx_dir(model_dir)
+    meta = read_meta(target)
+    if not force and meta is not None and meta.get("source") == fingerprint(model_dir) \
+            and meta.get("format") == FORMAT and all((target / f).is_file() for f in FILES.values()):
+        return target
+    try:
+        import onnx  # noqa: F401 - quantize_dynamic needs it
+        import onnxruntime  # noqa: F401
+        import torch
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from transformers import AutoModel, AutoTokenizer
+    except ImportError as exc:
+        raise MissingDependency("The ONNX backend needs: pip install 'localkb[onnx]'") from exc
+    import logging
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=target.name + ".tmp-", dir=target.parent))
+    root_level = logging.getLogger().level
+    logging.getLogger().setLevel(logging.ERROR)  # the quantiser's "consider pre-processing" advice
+    try:
+        with warnings.catch_warnings():  # the tracer's warnings are about shapes we checked (probe)
+            warnings.simplefilter("ignore")
+            _export_into(tmp, model_dir, torch, AutoModel, AutoTokenizer, quantize_dynamic, QuantType)
+        if target.exists():
+            shutil.rmtree(target, ignore_errors=True)
+        try:
+            os.replace(tmp, target)
+        except OSError:  # another process published the same export meanwhile: keep theirs
+            shutil.rmtree(tmp, ignore_errors=True)
+    except ModelError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    except Exception as exc:  # noqa: BLE001 - torch/onnx raise many kinds; translate at the boundary
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ModelError(f"Cannot export {model_dir} to ONNX: {type(exc).__name__}: {exc}") from exc
+    finally:
+        logging.getLogger().setLevel(root_level)
+    return target
+
+
+def _export_into(tmp: Path, model_dir: Path, torch: Any, AutoModel: Any, AutoTokenizer: Any,  # noqa: N803
+                 quantize_dynamic: Any, QuantType: Any) -> None:  # noqa: N803
+    """Write model.onnx, model-int8.onnx and meta.json of ``model_dir`` into ``tmp`` (checked by probe)."""
+    mode = pooling_mode(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+    # eager attention: SDPA's mask shortcuts would be traced as constants of one batch shape
+    model = AutoModel.from_pretrained(str(model_dir), local_files_only=True, attn_implementation="eager").eval()
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    enc = tokenizer(["a short one", PROBE], padding=True, return_tensors="pt")
+    uses_types = "token_type_ids" in enc
+    names = names if uses_types else names[:2]
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *args: Any) -> Any:
+            return self.inner(**dict(zip(names, args))).last_hidden_state
+
+    axes = {n: {0: "batch", 1: "seq"} for n in [*names, "last_hidden_state"]}
+    with torch.no_grad():
+        # the reference first: exporting leaves the traced module in training mode (dropout on)
+        probe_enc = tokenizer([PROBE], return_tensors="pt")
+        hidden = model(**{n: probe_enc[n] for n in names}).last_hidden_state.numpy()
+        torch.onnx.export(Wrapped(model), tuple(enc[n] for n in names), str(tmp / FILES["fp32"]),
+                          input_names=names, output_names=["last_hidden_state"], dynamic_axes=axes,
+                          opset_version=17, dynamo=False)
+    reference = pool(hidden, probe_enc["attention_mask"].numpy(), mode)[0]
+    quantize_dynamic(str(tmp / FILES["fp32"]), str(tmp / FILES["int8"]), per_channel=True,
+                     weight_type=QuantType.QInt8)
+    from .onnx import run_probe
+
+    probes = {v: run_probe(tmp / FILES[v], model_dir, mode, names).tolist() for v in VARIANTS}
+    worst = float(np.max(np.abs(np.asarray(probes["fp32"]) - reference)))
+    if worst > 1e-4:
+        raise ModelError(f"The ONNX export of {model_dir} differs from the torch model by {worst:.1e}.")
+    (tmp / "meta.json").write_text(json.dumps({
+        "format": FORMAT, "source": fingerprint(model_dir), "pooling": mode, "inputs": names,
+        "probe_text": PROBE, "reference": reference.tolist(), "probes": probes,
+    }), encoding="utf-8")
+
+
+def optimize(spec: str, *, force: bool = False) -> dict[str, Any]:
+    """``localkb models optimize``: build (or check) the ONNX files of model ``spec``; what was built.
+
+    Raises:
+        ModelNotFound / ModelError / MissingDependency: as resolving, exporting or loading raise.
+    """
+    import time
+
+    from .resolve import resolve_model, split_variant
+
+    base, _variant = split_variant(spec)
+    ref = resolve_model(base)
+    if ref.backend != "sentence-transformers" or ref.path is None:
+        raise ModelError(f"Model '{spec}' ({ref.backend}) has no ONNX version: only sentence-transformers folders do.")
+    start = time.perf_counter()
+    before = read_meta(onnx_dir(ref.path))
+    folder = export(ref.path, force=force)
+    files = {v: {"path": str(folder / f), "bytes": (folder / f).stat().st_size} for v, f in FILES.items()}
+    return {"model": ref.id, "folder": str(folder), "files": files,
+            "built": force or before is None or before.get("source") != fingerprint(ref.path),
+            "seconds": round(time.perf_counter() - start, 2)}
+
+
+def listing() -> list[dict[str, Any]]:
+    """Rows for ``localkb models list``: the packaged MiniLM on ONNX Runtime, fp32 and int8."""
+    from .resolve import DEFAULT_MODEL, packaged_default_path
+
+    packaged = packaged_default_path()
+    if packaged is None:
+        return []
+    folder = onnx_dir(packaged)
+    built = read_meta(folder) is not None
+    rows = []
+    for alias, variant in (("minilm-onnx", "fp32"), ("minilm-int8", "int8")):
+        file = folder / FILES[variant]
+        rows.append({"name": alias, "kind": "embedding", "dim": 384,
+                     "model_id": DEFAULT_MODEL if variant == "fp32" else f"{DEFAULT_MODEL}@int8",
+                     "source": f"packaged MiniLM on ONNX Runtime ({variant}; "
+                               + ("built" if built else "built on first use or by `localkb models optimize`") + ")",
+                     "bytes": file.stat().st_size if file.is_file() else 0, "path": str(file), "built": built})
+    return rows
