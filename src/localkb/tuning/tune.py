@@ -41,6 +41,7 @@ MIN_CHUNKS = 20
 METHODS = ("auto", "finetune", "adapter")
 #: collisions after tuning are measured by re-embedding the chunks only up to this size (unless applied)
 RECHECK_MAX_CHUNKS = 5000
+ADAPTER_STEPS = 300
 Progress = Callable[[str, int, int], None]
 
 
@@ -264,14 +265,17 @@ def _train(method: str, embedder: Any, pairs: list[Pair], texts: dict[str, str],
         from ..embedders.adapter import save_adapter
         from .adapter import train_adapter
 
-        q = embedder.embed([p.query for p in pairs])
-        pos = embedder.embed([positive_text(p, texts) for p in pairs])
-        has_neg = all(p.negative for p in pairs)
-        neg = embedder.embed([texts[str(p.negative)] for p in pairs]) if has_neg else None
-        result = train_adapter(q, pos, neg, max_minutes=max_minutes, steps=max_steps or 300, lr=lr or 1e-3)
-        save_adapter(folder, result.weight, result.bias, info)
-        return {"steps": result.steps, "total_steps": max_steps or 300, "seconds": result.seconds,
-                "stopped_by_budget": result.stopped_by_budget, "final_loss": result.final_loss, "resumed_from": 0}
+        with_neg = [p for p in pairs if p.negative]
+        used = with_neg if len(with_neg) * 2 >= len(pairs) else pairs  # one layout: all with a negative, or none
+        q = embedder.embed([p.query for p in used])
+        pos = embedder.embed([positive_text(p, texts) for p in used])
+        neg = embedder.embed([texts[str(p.negative)] for p in used]) if used is with_neg else None
+        fitted = train_adapter(q, pos, neg, max_minutes=max_minutes, steps=max_steps or ADAPTER_STEPS, lr=lr or 1e-3)
+        save_adapter(folder, fitted.weight, fitted.bias, {**info, "train": {"steps": fitted.steps,
+                                                                           "seconds": fitted.seconds}})
+        return {"steps": fitted.steps, "total_steps": max_steps or ADAPTER_STEPS, "seconds": fitted.seconds,
+                "stopped_by_budget": fitted.stopped_by_budget, "final_loss": fitted.final_loss, "resumed_from": 0,
+                "triplets": len(used)}
     from .train import train_sentence_transformer
 
     base = getattr(embedder, "path", None)
