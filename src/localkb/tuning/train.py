@@ -54,7 +54,7 @@ def train_sentence_transformer(base: Path, triplets: Sequence[tuple[str, str, st
     ``out/.checkpoint`` when it holds the same ``data_hash``."""
     import torch
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.losses import MultipleNegativesRankingLoss
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     started = time.perf_counter()
     torch.manual_seed(seed)
