@@ -148,8 +148,8 @@ def render(out: dict[str, Any], args: argparse.Namespace, seconds: float) -> str
     lines = ["## Tuning the embedder on the corpus (`localkb tune`)", "", f"MiniLM sets tuned with `--method {args.method}`.", "",
              f"Trained on the corpus text only (`--queries corpus`: headings, defined terms, fields, one sentence "
              f"per chunk; hard negatives mined from the KB); the questions are only scored. Budget "
-             f"`--max-minutes {args.minutes:g}` per set, batch 16, 1 epoch, on a 2-core box shared with other "
-             f"jobs. Whole run: {seconds / 60:.1f} min.", ""]
+             f"`--max-minutes {args.minutes:g}` per set (adapter: 300 steps of batch 64; fine-tune: batch 16, 1 "
+             f"epoch), on a 2-core box shared with other jobs. Whole run: {seconds / 60:.1f} min.", ""]
     if "en" in out:
         lines += ["| set (MiniLM) | paragraphs | chunks | questions | pairs | steps | dense before | dense after | "
                   "hybrid before | hybrid after | train min / 1,000 chunks |", "|---|---|---|---|---|---|---|---|---|---|---|"]
