@@ -139,7 +139,8 @@ def test_untrainable_models() -> None:
         _method_for("usem", "finetune", "google/universal-sentence-encoder-multilingual-3")
     with pytest.raises(TuneError, match="already a tuned adapter"):
         _method_for("adapter", "auto", "tuned/x")
-    assert _method_for("usem", "auto", "use") == "adapter" and _method_for("sentence-transformers", "auto", "m") == "finetune"
+    assert _method_for("usem", "auto", "use") == "adapter" and _method_for("sentence-transformers", "auto", "m") == "adapter"
+    assert _method_for("sentence-transformers", "finetune", "m") == "finetune"
 
 
 def test_adapter_on_use_multilingual(tmp_path: Path, isolated_home) -> None:

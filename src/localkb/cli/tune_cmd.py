@@ -10,8 +10,9 @@ from .common import echo_json, handle_errors, json_option, kb_option
                     "Training pairs come from the corpus (headings → section, term → defining sentence, "
                     "csv/json fields → row; --queries corpus) or from the local LLM (--queries llm); hard "
                     "negatives are mined from the KB and the collisions `localkb audit` finds are explicit "
-                    "negatives. sentence-transformers models are fine-tuned (MultipleNegativesRankingLoss); "
-                    "the multilingual USE gets a linear adapter. The result is a model folder (models list "
+                    "negatives. By default a linear adapter is trained on the frozen embeddings (any model, "
+                    "the multilingual USE included); --method finetune trains a sentence-transformers model "
+                    "itself (MultipleNegativesRankingLoss). The result is a model folder (models list "
                     "shows it); --apply re-embeds the KB with it atomically. Run the same command again to "
                     "resume. See docs/tuning.md.")
 @kb_option
@@ -19,7 +20,7 @@ from .common import echo_json, handle_errors, json_option, kb_option
 @click.option("--queries", type=click.Choice(["corpus", "llm"]), default="corpus", show_default=True,
               help="Where training queries come from.")
 @click.option("--method", type=click.Choice(["auto", "finetune", "adapter"]), default="auto", show_default=True,
-              help="auto: fine-tune sentence-transformers models, adapter for the multilingual USE.")
+              help="auto = adapter (measured to separate collisions); finetune: sentence-transformers only.")
 @click.option("--max-minutes", type=float, default=20.0, show_default=True, help="Training time budget.")
 @click.option("--max-steps", type=click.IntRange(1, None), default=None, help="Stop after this many steps.")
 @click.option("--batch-size", type=click.IntRange(2, 1024), default=16, show_default=True)

@@ -77,7 +77,7 @@ class TuneReport:
 def _method_for(backend: str, method: str, model_id: str) -> str:
     if method not in METHODS:
         raise TuneError(f"Unknown tuning method '{method}' (use {', '.join(METHODS)}).")
-    trainable = backend == "sentence-transformers"
+    trainable = backend == "sentence-transformers"  # fine-tunable in-process
     if backend == "adapter":
         raise TuneError(f"The KB's model {model_id} is already a tuned adapter and cannot be trained again; "
                         "tune the KB built with its base model instead.")
@@ -86,8 +86,8 @@ def _method_for(backend: str, method: str, model_id: str) -> str:
     if method == "finetune" and not trainable:
         raise TuneError(f"Model {model_id} cannot be fine-tuned in-process (it is numpy inference only); "
                         "use --method adapter (a linear map on its frozen embeddings).")
-    if method == "auto":
-        return "finetune" if trainable else "adapter"
+    if method == "auto":  # the adapter is what measurably separates collisions on a small KB (docs/tuning.md)
+        return "adapter"
     return method
 
 
