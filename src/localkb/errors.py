@@ -117,3 +117,7 @@ class SQLRejected(SQLError):
 
 class MapError(LocalKBError):
     """``similar``, ``dedup`` or ``cluster`` cannot run on this KB or input (unknown target, too few documents)."""
+
+
+class TuneError(LocalKBError):
+    """``audit`` / ``tune``: a KB too small to tune, a model that cannot be trained, a bad output folder."""

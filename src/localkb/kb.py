@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from .mapping.projection import MapPoints
     from .mapping.similar import SimilarResult
     from .stores.base import VectorStore
+    from .tuning.audit import AuditReport
+    from .tuning.tune import TuneReport
 
 DEFAULT_STORE = "faiss"
 DIRTY = ".ingest-in-progress"
@@ -390,6 +392,19 @@ class KnowledgeBase:
 
         self.sync()
         return map_points(self.db, self.store, limit=limit or MAX_POINTS)
+
+    # -- separating what the model confuses (localkb.tuning; docs/tuning.md) ----------------------
+    def audit(self, *, duplicates: bool = True) -> AuditReport:
+        """Colliding near-miss terms (IBE/OBE) and near-duplicate chunks from different sources."""
+        from .tuning.audit import audit
+
+        return audit(self, duplicates=duplicates)
+
+    def tune(self, **kwargs: Any) -> TuneReport:
+        """Fine-tune this KB's embedder on its own chunks (see ``localkb.tuning.tune.tune``)."""
+        from .tuning.tune import tune
+
+        return tune(self, **kwargs)
 
     def ask(self, question: str, **kwargs: Any) -> Any:
         """Answer ``question`` from the KB with a local LLM (see ``localkb.rag.answer``)."""

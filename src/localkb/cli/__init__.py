@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "dedup": "localkb.cli.dedup_cmd:dedup",
     "cluster": "localkb.cli.cluster_cmd:cluster",
     "mcp": "localkb.cli.mcp_cmd:mcp",
+    "audit": "localkb.cli.audit_cmd:audit",
+    "tune": "localkb.cli.tune_cmd:tune",
 }
 
 HELP = {
@@ -40,6 +42,8 @@ HELP = {
     "dedup": "Find near-duplicate chunks and documents; --apply collapses them in search.",
     "cluster": "Group the chunks into labelled topics; --plot draws the map.",
     "mcp": "Serve the knowledge base to MCP clients (agents, assistants) over stdio or HTTP.",
+    "audit": "Report terms the embedding model confuses (IBE/OBE) and cross-source near-duplicates.",
+    "tune": "Fine-tune the embedding model on this KB's own chunks; --apply re-embeds the KB.",
 }
 
 

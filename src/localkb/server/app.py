@@ -60,7 +60,7 @@ def create_app(kb_path: str | os.PathLike[str] | None = None, *, token: str | No
 
     from ..errors import ConfigError
     from ..kb import KnowledgeBase
-    from . import api_ask, api_calibration, api_kb, api_map, api_openai, api_search, api_sql
+    from . import api_ask, api_audit, api_calibration, api_kb, api_map, api_openai, api_search, api_sql
     from .context import ServerContext
     from .errors import install_error_handlers
     from .guards import BodyLimit, HostOriginGuard, TokenAuth, default_allowed_hosts
@@ -91,7 +91,7 @@ def create_app(kb_path: str | os.PathLike[str] | None = None, *, token: str | No
                               "Errors are JSON: {\"error\": NAME, \"message\": TEXT}.")
     app.state.localkb = context
     install_error_handlers(app)
-    for module in (api_kb, api_search, api_ask, api_sql, api_map, api_openai, api_calibration):
+    for module in (api_kb, api_search, api_ask, api_sql, api_map, api_openai, api_calibration, api_audit):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

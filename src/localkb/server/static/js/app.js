@@ -1,6 +1,7 @@
 // The localkb page: tabs, language toggle, token prompt; each tab lives in its own module.
 import { getToken, setToken } from "./api.js";
 import { initAsk } from "./ask.js";
+import { initAudit } from "./audit.js";
 import { initDocuments, loadDocuments } from "./documents.js";
 import { applyStrings, currentLang, setLang } from "./i18n.js";
 import { initMap, loadMap } from "./map.js";
@@ -31,6 +32,7 @@ async function start() {
   });
   document.querySelectorAll("nav [role=tab]").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
   initOverview();
+  initAudit();
   initDocuments();
   initSearch();
   initAsk();

@@ -1,0 +1,71 @@
+"""A tuned linear adapter on a frozen embedder: ``normalise(base(x) @ W.T + b)``, behind the same Protocol.
+
+For models that cannot be trained in-process (the packaged multilingual USE is numpy inference only),
+``localkb tune`` trains ``W`` (``dim × dim``, starting at the identity) and ``b`` on the frozen
+embeddings instead. A folder holds ``localkb-adapter.json`` (base model, id, recipe) and
+``adapter.safetensors`` (no pickle).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelError
+from .resolve import ModelRef
+
+ADAPTER_INFO = "localkb-adapter.json"
+ADAPTER_WEIGHTS = "adapter.safetensors"
+
+
+def read_info(folder: Path) -> dict[str, Any]:
+    try:
+        return json.loads((folder / ADAPTER_INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{folder} is not a readable adapter folder ({ADAPTER_INFO}): {exc}") from exc
+
+
+def save_adapter(folder: Path, weight: np.ndarray, bias: np.ndarray, info: dict[str, Any]) -> None:
+    from safetensors.numpy import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file({"weight": np.ascontiguousarray(weight, dtype=np.float32),
+               "bias": np.ascontiguousarray(bias, dtype=np.float32)}, str(folder / ADAPTER_WEIGHTS))
+    (folder / ADAPTER_INFO).write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+class AdapterEmbedder:
+    backend = "adapter"
+    normalize = True
+
+    def __init__(self, ref: ModelRef) -> None:
+        from safetensors.numpy import load_file
+
+        from .base import load_embedder
+
+        assert ref.path is not None
+        info = read_info(ref.path)
+        self._base = load_embedder(str(info["base_spec"]))
+        try:
+            tensors = load_file(str(ref.path / ADAPTER_WEIGHTS))
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"Cannot read the adapter weights in {ref.path}: {exc}") from exc
+        self._weight, self._bias = tensors["weight"], tensors["bias"]
+        if self._weight.shape != (self._base.dim, self._base.dim):
+            raise ModelError(f"The adapter in {ref.path} is {self._weight.shape}, its base model is {self._base.dim}-d.")
+        self.id = ref.id
+        self.path = ref.path
+        self.dim = self._base.dim
+        self.max_tokens = self._base.max_tokens
+
+    def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        from .base import normalise
+
+        base = self._base.embed(texts, batch_size=batch_size)
+        return normalise(base @ self._weight.T + self._bias)
+
+    def count_tokens(self, text: str) -> int:
+        return self._base.count_tokens(text)

@@ -1,0 +1,117 @@
+"""``tune --apply``: re-embed a KB with the tuned model beside the old index, then swap in one step.
+
+1. Under the KB's write lock, ``.tune-apply.json`` records the new index folder (``index-<tag>``) first;
+2. every chunk's ``embed_text`` is embedded with the new model into that new store, flushed;
+3. the manifest (model, dimension, model folder, store URI, ``extra["tuned"]``) is replaced with
+   ``os.replace`` — the only moment the KB changes; then the old index is deleted.
+
+A run killed before step 3 leaves the old manifest pointing at the old, untouched index: the KB opens
+and searches with the old model. The next run removes the half-built folder (named in the state file)
+and starts again. Local stores only (faiss, chroma, exact); a Milvus KB is refused with a reason.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import TuneError
+from ..lock import WriteLock
+from ..manifest import Manifest
+
+if TYPE_CHECKING:
+    from ..embedders import Embedder
+    from ..kb import KnowledgeBase
+
+STATE = ".tune-apply.json"
+LOCAL_STORES = ("faiss", "chroma", "exact")
+BATCH = 256
+
+
+def _index_dir(kb_path: Path, uri: str) -> Path:
+    from ..registry import split_uri
+    from ..stores.base import store_path
+
+    return Path(store_path(split_uri(uri)[1], str(kb_path)))
+
+
+def clean_leftover(kb_path: Path) -> str | None:
+    """Remove the half-built index of a killed ``--apply`` (named in the state file); its path or None."""
+    state_file = kb_path / STATE
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    current = Manifest.load(kb_path).store
+    leftover = None
+    if state.get("store") and state["store"] != current:
+        folder = _index_dir(kb_path, state["store"])
+        if folder.exists() and folder.resolve() != _index_dir(kb_path, current).resolve():
+            shutil.rmtree(folder, ignore_errors=True)
+            leftover = str(folder)
+    state_file.unlink(missing_ok=True)
+    return leftover
+
+
+def apply_model(kb: KnowledgeBase, embedder: Embedder, model_dir: Path, record: dict[str, Any], *,
+                progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Re-embed ``kb`` with ``embedder`` (loaded from ``model_dir``) and swap atomically; what was done."""
+    from ..config import setting
+    from ..registry import split_uri
+    from ..stores.base import open_store
+
+    scheme = split_uri(kb.manifest.store)[0]
+    if scheme not in LOCAL_STORES:
+        raise TuneError(f"--apply re-embeds local stores only ({', '.join(LOCAL_STORES)}); this KB uses "
+                        f"'{kb.manifest.store}'. Build a new KB with --model {model_dir} instead.")
+    delay = float(os.environ.get("LOCALKB_TUNE_APPLY_DELAY") or 0)  # tests: make a run killable mid-way
+    batch_size = int(os.environ.get("LOCALKB_TUNE_APPLY_BATCH") or BATCH)
+    started = time.perf_counter()
+    lock = WriteLock(kb.path)
+    lock.acquire(timeout=float(setting("lock_timeout", None, 30)))
+    try:
+        leftover = clean_leftover(kb.path)
+        old = Manifest.load(kb.path)
+        tag = time.strftime("%Y%m%d%H%M%S")
+        new_uri = f"{scheme}://index-tuned-{tag}"
+        (kb.path / STATE).write_text(json.dumps({"store": new_uri, "model": str(model_dir)}), encoding="utf-8")
+        ids = [str(r["id"]) for r in kb.db.query("SELECT id FROM chunks ORDER BY id")]
+        target = open_store(new_uri, embedder.dim, base_dir=str(kb.path))
+        try:
+            for start in range(0, len(ids), batch_size):
+                batch = ids[start:start + batch_size]
+                rows = kb.db.chunks_text(batch)
+                vectors = embedder.embed([str(rows[c]["embed_text"]) for c in batch])
+                target.add(batch, vectors)
+                if progress:
+                    progress(min(start + batch_size, len(ids)), len(ids))
+                if delay:
+                    time.sleep(delay)
+            target.flush()
+            if target.count() != len(ids):
+                raise TuneError(f"The new index holds {target.count()} vectors, expected {len(ids)}; "
+                                "the KB is unchanged.")
+        finally:
+            target.close()
+        extra = {k: v for k, v in old.extra.items() if k != "calibration"}  # measured again for the new model
+        extra["tuned"] = {**record, "applied_at": time.time(), "previous": {"model": old.model_id,
+                                                                             "model_spec": old.model_spec,
+                                                                             "store": old.store}}
+        new = Manifest(**{**asdict(old), "model_id": embedder.id, "model_backend": embedder.backend,
+                          "dim": embedder.dim, "model_spec": str(model_dir.resolve()), "store": new_uri,
+                          "extra": extra})
+        new.save(kb.path)  # the swap: one os.replace
+        old_dir = _index_dir(kb.path, old.store)
+        if old_dir.resolve() != kb.path.resolve():
+            shutil.rmtree(old_dir, ignore_errors=True)
+        (kb.path / STATE).unlink(missing_ok=True)
+        kb.db.bump_generation()  # a server holding this KB open reloads
+    finally:
+        lock.release()
+    return {"store": new_uri, "previous_store": old.store, "chunks": len(ids), "removed_leftover": leftover,
+            "seconds": round(time.perf_counter() - started, 2)}
