@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .mapping.dedup import DedupResult
     from .mapping.projection import MapPoints
     from .mapping.similar import SimilarResult
+    from .search.filters import WhereSpec
     from .stores.base import VectorStore
 
 DEFAULT_STORE = "faiss"
@@ -42,6 +43,22 @@ def store_uri(store: str | None) -> str:
     from .stores.base import store_uri as uri_for
 
     return uri_for(str(setting("store", store, DEFAULT_STORE)))
+
+
+def check_enrich(enrich: Sequence[str] | None) -> list[str]:
+    """The ``enrich`` fields of a new KB; ``ConfigError`` for a field no loader produces."""
+    from .ingest.loaders import META_FIELDS
+
+    fields = list(enrich or [])
+    bad = [f for f in fields if f not in ("tags", "title", "source") and not f.startswith("meta.")]
+    if bad:
+        raise ConfigError(f"Unknown enrich field(s): {', '.join(bad)} (use tags, title, source or meta.NAME)")
+    unknown = [f for f in fields if f.startswith("meta.") and f[5:] not in META_FIELDS]
+    if unknown:
+        made = "; ".join(f"meta.{name} ({', '.join(formats)})" for name, formats in META_FIELDS.items())
+        raise ConfigError(f"No loader produces {', '.join(unknown)}: enrich with one of {made}. "
+                          "(CSV columns and JSON keys differ per file: filter on them with --where meta.NAME.)")
+    return fields
 
 
 class KnowledgeBase:
@@ -66,10 +83,12 @@ class KnowledgeBase:
 
     # -- opening ------------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None, *, create: bool = True, model: str | None = None,
+    def open(cls, path: str | os.PathLike[str] | None = None, *, create: bool = False, model: str | None = None,
              store: str | None = None, chunk_size: int | None = None, chunk_overlap: int | None = None,
              enrich: Sequence[str] | None = None) -> KnowledgeBase:
-        """Open the KB at ``path`` (default ``$LOCALKB_KB`` or ``./.localkb``), creating it if asked.
+        """Open the KB at ``path`` (default ``$LOCALKB_KB`` or ``./.localkb``); with ``create=True``, create
+        it when there is none (a mistyped path with the default ``create=False`` raises ``KBNotFound`` and
+        creates nothing).
 
         ``model``, ``store``, chunking and ``enrich`` are fixed when the KB is created and recorded in its
         manifest; giving a different model later raises ``ModelMismatch``.
@@ -117,10 +136,7 @@ class KnowledgeBase:
         from .stores.base import STORES
 
         resolve("store", split_uri(uri)[0], STORES)  # fail on a misspelt store before creating anything
-        enrich_fields = list(enrich or [])
-        bad = [f for f in enrich_fields if f not in ("tags", "title", "source") and not f.startswith("meta.")]
-        if bad:
-            raise ConfigError(f"Unknown enrich field(s): {', '.join(bad)} (use tags, title, source or meta.NAME)")
+        enrich_fields = check_enrich(enrich)
         folder.mkdir(parents=True, exist_ok=True)
         lock = WriteLock(folder)
         lock.acquire(timeout=float(setting("lock_timeout", None, 30)))
@@ -216,17 +232,22 @@ class KnowledgeBase:
     # -- writing ------------------------------------------------------------------------------
     def ingest(self, paths: Sequence[str | os.PathLike[str]], *, tags: Sequence[str] = (), prune: bool = True,
                max_file_mb: float | None = None,
-               progress: Callable[[str, int, int], None] | None = None) -> IngestReport:
+               progress: Callable[[str, int, int], None] | None = None, retag: bool = False) -> IngestReport:
         """Ingest files and folders idempotently. See ``ingest.pipeline`` for the crash-safety order.
 
         Files that cannot be read are listed in ``report.skipped``; every other file is still ingested.
         With ``prune`` (the default), documents under an ingested folder whose file is gone are removed.
+        A document ingested again keeps its tags and gains ``tags``; ``retag`` sets exactly ``tags``.
+
+        Raises:
+            IngestError: no paths, or none of them exists (nothing is written).
         """
         from .ingest.pipeline import run_ingest
 
         limit = float(max_file_mb or setting("max_file_mb", None, 100))
         with self._writing():
-            report = run_ingest(self, paths, tags=tags, prune=prune, max_file_mb=limit, progress=progress)
+            report = run_ingest(self, paths, tags=tags, prune=prune, max_file_mb=limit, progress=progress,
+                                retag=retag)
             if report.added or report.updated or report.removed:
                 self._refresh_derived()
         report.notes[:0] = self.take_notes()
@@ -323,17 +344,20 @@ class KnowledgeBase:
     # -- reading ------------------------------------------------------------------------------
     def search(self, query: str, *, k: int = 10, tags: Sequence[str] | None = None,
                min_score: float | str | None = None, mode: str | None = None,
-               collapse_duplicates: bool | None = None, cluster: int | None = None) -> SearchResult:
+               collapse_duplicates: bool | None = None, cluster: int | None = None,
+               where: WhereSpec = None) -> SearchResult:
         """Search the KB. ``score``: higher is better (cosine similarity in dense mode).
 
         ``collapse_duplicates`` (default: on once ``dedup(apply=True)`` recorded groups) shows one chunk
-        per near-duplicate group; ``cluster`` keeps only chunks of that cluster (see :meth:`cluster`).
+        per near-duplicate group; ``cluster`` keeps only chunks of that cluster (see :meth:`cluster`);
+        ``where`` filters on metadata (``"format=pdf"``, ``["pages>3"]``, ``{"author": "Ada"}``; see
+        ``localkb.search.filters``), an unknown field raising ``FilterError``.
         """
         from .search.engine import search
 
         self.sync()
         return search(self, query, k=k, tags=tags, min_score=min_score, mode=mode,
-                      collapse_duplicates=collapse_duplicates, cluster=cluster)
+                      collapse_duplicates=collapse_duplicates, cluster=cluster, where=where)
 
     # -- the KB as a map (localkb.mapping; docs/map.md) -----------------------------------------
     def similar(self, target: str | None = None, *, k: int = 5, text: str | None = None,

@@ -76,7 +76,9 @@ def parse_min_score(value: object) -> MinScore:
     else:
         raise SearchError(f"min_score {value!r} is not a number, 'auto' or 'none'.")
     if not math.isfinite(number):
-        raise SearchError(f"min_score must be a finite number, not '{value}'.")
+        from ..errors import NonFiniteValue
+
+        raise NonFiniteValue(f"min_score must be a finite number, 'auto' or 'none', not '{value}'.")
     return number
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .. import __version__
 from ..errors import ConfigError
@@ -133,6 +133,8 @@ def ingest_upload(request: Request, response: Response,
 
 
 class PathIngest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     paths: list[str] = Field(min_length=1, max_length=1000, description="Files or folders under a --root")
     tags: list[str] = Field(default_factory=list)
     prune: bool = Field(True, description="Remove documents whose files were deleted from an ingested folder")
