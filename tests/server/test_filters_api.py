@@ -90,3 +90,17 @@ def test_cli_where_filters_and_reports_them(small_kb) -> None:
     assert proc.returncode == 0 and out["filters"]["where"] == ["format=txt"] and out["hits"]
     human = run_cli("search", "cats", "--kb", str(small_kb), "--where", "format=txt", "-k", "3")
     assert "filters: format=txt" in human.stderr and "1 of the 3 hits asked for" in human.stderr
+
+
+def test_api_docs_page_uses_only_local_assets(client) -> None:
+    import re
+
+    page = client.get("/docs")
+    assert page.status_code == 200 and "swagger-ui" in page.text.lower()
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    assert urls and all(u.startswith("/") for u in urls), urls  # nothing from a CDN: works offline
+    assert "http://" not in page.text.replace("http://127.0.0.1", "") and "https://" not in page.text
+    for url in urls:
+        asset = client.get(url)
+        assert asset.status_code == 200 and len(asset.content) > 100, url
+    assert client.get("/openapi.json").json()["info"]["title"] == "localkb"

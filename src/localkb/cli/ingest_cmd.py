@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from .common import echo_json, handle_errors, json_option, kb_option
+from .common import EXIT_SKIPPED, echo_json, handle_errors, json_option, kb_option
 
 
 @click.command(help="Ingest files and folders (txt, md, pdf, docx, html, csv, json) into the knowledge base.\n\n"
@@ -56,4 +56,4 @@ def ingest(paths: tuple[str, ...], kb: str | None, store: str | None, model: str
         for note in report.notes:
             click.secho(f"note: {note}", fg="yellow", err=True)
     if report.skipped:
-        sys.exit(3)
+        sys.exit(EXIT_SKIPPED)
