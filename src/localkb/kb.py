@@ -25,6 +25,7 @@ from .results import IngestReport, SearchResult
 
 if TYPE_CHECKING:
     from .embedders import Embedder
+    from .lookup import DeleteReport
     from .mapping.cluster import ClusterResult
     from .mapping.dedup import DedupResult
     from .mapping.projection import MapPoints
@@ -432,6 +433,57 @@ class KnowledgeBase:
         from .inspect import document
 
         return document(self, doc_id)
+
+    def show(self, ref: str | int) -> dict[str, Any]:
+        """One stored document (by id, source or path: tags, format, title, metadata, chunk count) or one
+        chunk (by id or an 8+ hex-digit prefix: text and every source). ``{"kind": "document" | "chunk", ...}``.
+
+        Raises:
+            DocumentNotFound: nothing is stored under ``ref`` (with close matches).
+        """
+        from .lookup import document_meta, find_chunk, find_documents, is_chunk_id
+
+        value = str(ref).strip()
+        if is_chunk_id(value) and not value.isdigit():
+            record = self.get_chunk(find_chunk(self.db, value))
+            assert record is not None
+            return {"kind": "chunk", **record}
+        doc = self.document(int(find_documents(self.db, value)[0]["id"]))
+        assert doc is not None
+        return {"kind": "document", **doc, "meta": document_meta(self.db, int(doc["id"]))}
+
+    def chunks(self, ref: str | int) -> list[dict[str, Any]]:
+        """The chunks of the document ``ref`` (id, source or path), in order: text, what was embedded, sources.
+
+        Raises:
+            DocumentNotFound: no such document (with close matches).
+        """
+        from .lookup import find_documents
+
+        return self.document_chunks(int(find_documents(self.db, ref)[0]["id"]))
+
+    def delete(self, refs: Sequence[str | int], *, dry_run: bool = False) -> DeleteReport:
+        """Remove documents (by id, source, path, or every document under a folder) with their chunks,
+        vectors and index entries, under the write lock. ``dry_run`` only says what would go.
+
+        Raises:
+            DocumentNotFound: one of ``refs`` names nothing (then nothing is removed).
+        """
+        from .ingest.pipeline import remove_document
+        from .lookup import DeleteReport, chunks_only_in, find_documents
+
+        found: dict[int, dict[str, Any]] = {}
+        for ref in refs:  # every name is resolved before anything is removed
+            found.update({int(d["id"]): d for d in find_documents(self.db, ref, folders=True)})
+        report = DeleteReport(list(found.values()), chunks_only_in(self.db, list(found)), dry_run)
+        if dry_run or not found:
+            return report
+        with self._writing():
+            for doc_id in found:
+                remove_document(self, doc_id)
+            self.store.flush()
+            self._refresh_derived()
+        return report
 
     def get_chunk(self, chunk_id: str) -> dict[str, Any] | None:
         from .inspect import get_chunk
