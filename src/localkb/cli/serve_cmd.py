@@ -91,7 +91,9 @@ def serve(kb: str | None, host: str, port: int, token: str | None, no_token: boo
     token = server_token(host, token, no_token)
     from ..extras import require
 
-    uvicorn = require("server", feature="localkb serve")
+    require("server", feature="localkb serve")  # every module of the extra, or one line naming it
+    import uvicorn
+
     if port:
         check_port_free(host, port)  # before anything is created, and not uvicorn's own exit code 3
     from ..server.app import create_app
