@@ -21,7 +21,9 @@ DEFAULT_KB = ".localkb"
 
 
 def user_config_dir() -> Path:
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "localkb"
+    from .settings import user_config_dir as config_dir
+
+    return config_dir()
 
 
 def user_data_dir() -> Path:

@@ -15,13 +15,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
 from .config import kb_dir, setting
 from .db import Database
 from .errors import ConfigError, KBNotFound
 from .lock import WriteLock
 from .manifest import MANIFEST, Manifest
 from .results import IngestReport, SearchResult
+from .version import __version__
 
 if TYPE_CHECKING:
     from .embedders import Embedder
@@ -76,6 +76,8 @@ class KnowledgeBase:
         #: what opening or writing had to repair, for people (the CLI prints them, JSON carries them)
         self.notes: list[str] = []
         self._lock = threading.RLock()
+        #: True while this process holds the write lock (inside :meth:`_writing`)
+        self._writer_active = False
         self._listeners: list[ChunkListener] = []
         self._extensions: dict[str, Any] = {}
         from .search.lexical import attach  # the BM25 index follows every chunk change (issue 3)
@@ -215,6 +217,41 @@ class KnowledgeBase:
     def _bump_generation(self) -> None:
         with self._lock:
             self._generation = self.db.bump_generation()
+
+    def update_manifest(self, change: Callable[[Manifest], None]) -> bool:
+        """Apply ``change`` to the manifest and save it under the write lock (a write made while reading,
+        such as the calibration a first search measures). Under the lock the manifest is read again from
+        disk, so another process's changes are kept. Returns False when it could not be saved now (another
+        process is writing, or the KB is read-only): the change then holds in memory for this process.
+        """
+        with self._lock:
+            change(self.manifest)
+            if self._writer_active:  # this process is the writer: the lock is already ours
+                self.manifest.save(self.path)
+                return True
+            lock = WriteLock(self.path)
+            if not lock.try_acquire():
+                return False
+            try:
+                fresh = Manifest.load(self.path)
+                change(fresh)
+                fresh.save(self.path)
+                self.manifest = fresh
+                return True
+            except OSError:
+                return False
+            finally:
+                lock.release()
+
+    def wrap(self, *, embedder: Callable[[Embedder], Embedder] | None = None,
+             store: Callable[[VectorStore], VectorStore] | None = None) -> None:
+        """Replace the embedder and/or store by a wrapper of the current one (the server wraps both for
+        thread safety), atomically with respect to every other use of them."""
+        with self._lock:
+            if embedder is not None:
+                self._embedder = embedder(self.embedder)
+            if store is not None:
+                self._store = store(self.store)
 
     def extension(self, name: str, factory: Callable[[KnowledgeBase], Any]) -> Any:
         """A per-KB singleton built on first use (the lexical index, calibration, …)."""
@@ -485,6 +522,21 @@ class KnowledgeBase:
             self._refresh_derived()
         return report
 
+    def document_count(self) -> int:
+        """How many documents the KB holds."""
+        return int(self.db.scalar("SELECT COUNT(*) FROM documents") or 0)
+
+    def has_document(self, path: str | os.PathLike[str]) -> bool:
+        """Is the file at ``path`` (resolved) stored as a document?"""
+        return self.db.scalar("SELECT 1 FROM documents WHERE path=?",
+                              (str(Path(path).expanduser().resolve()),)) is not None
+
+    def last_cluster_run(self) -> dict[str, Any] | None:
+        """The last ``cluster`` run (k, criterion, labelled clusters), or None."""
+        from .mapping.records import last_cluster_run
+
+        return last_cluster_run(self.db)
+
     def get_chunk(self, chunk_id: str) -> dict[str, Any] | None:
         from .inspect import get_chunk
 
@@ -523,6 +575,7 @@ class _Writing:
     def __enter__(self) -> None:
         kb = self.kb
         self.lock.acquire(timeout=float(setting("lock_timeout", None, 30)))
+        kb._writer_active = True
         try:
             marker = kb.path / DIRTY
             interrupted = marker.exists()
@@ -533,6 +586,7 @@ class _Writing:
             if interrupted or not kb._counts_agree():
                 kb._repair_and_note(interrupted)
         except BaseException:
+            kb._writer_active = False
             self.lock.release()
             raise
 
@@ -544,4 +598,5 @@ class _Writing:
             self.kb._bump_generation()
             (self.kb.path / DIRTY).unlink(missing_ok=True)
         finally:
+            self.kb._writer_active = False
             self.lock.release()

@@ -82,10 +82,13 @@ class Settings(BaseSettings):
         return sources
 
 
+def user_config_dir() -> Path:
+    """``$XDG_CONFIG_HOME/localkb`` (default ``~/.config/localkb``), where the user's localkb.toml lives."""
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "localkb"
+
+
 def config_file() -> Path | None:
     """``./localkb.toml``, else ``$XDG_CONFIG_HOME/localkb/localkb.toml``, else None."""
-    from .config import user_config_dir
-
     for candidate in (Path.cwd() / "localkb.toml", user_config_dir() / "localkb.toml"):
         if candidate.is_file():
             return candidate

@@ -27,7 +27,7 @@ from .loaders import Loaded, load
 if TYPE_CHECKING:
     import sqlite3
 
-    from ..kb import KnowledgeBase
+    from ..parts import KBParts
 
 BATCH_CHUNKS = 256
 #: at most this many values of a many-valued field (a CSV column) go into an ``--enrich meta.X`` label
@@ -89,7 +89,7 @@ def meta_rows(meta: Mapping[str, str | list[str]]) -> list[tuple[str, str, float
     return rows
 
 
-def run_ingest(kb: KnowledgeBase, paths: Sequence[str | os.PathLike[str]], *, tags: Sequence[str] = (),
+def run_ingest(kb: KBParts, paths: Sequence[str | os.PathLike[str]], *, tags: Sequence[str] = (),
                prune: bool = True, max_file_mb: float = 100.0, progress: Progress | None = None,
                retag: bool = False) -> IngestReport:
     check_paths(list(paths))
@@ -175,7 +175,7 @@ def run_ingest(kb: KnowledgeBase, paths: Sequence[str | os.PathLike[str]], *, ta
     return report
 
 
-def _commit(kb: KnowledgeBase, docs: list[_Doc], have: set[str], report: IngestReport,
+def _commit(kb: KBParts, docs: list[_Doc], have: set[str], report: IngestReport,
             progress: Progress | None) -> int:
     """Embed the batch's new chunks, add them to the store, then record the batch in one transaction."""
     new: dict[str, str] = {}
@@ -242,7 +242,7 @@ def _drop_unreferenced(conn: object, candidates: set[str]) -> set[str]:
     return dropped
 
 
-def _remove_document(kb: KnowledgeBase, doc_id: int) -> None:
+def _remove_document(kb: KBParts, doc_id: int) -> None:
     with kb.db.transaction() as conn:
         chunk_ids = {r[0] for r in conn.execute("SELECT chunk_id FROM doc_chunks WHERE doc_id=?", (doc_id,))}
         conn.execute("DELETE FROM doc_chunks WHERE doc_id=?", (doc_id,))
@@ -257,7 +257,7 @@ def _remove_document(kb: KnowledgeBase, doc_id: int) -> None:
 remove_document = _remove_document
 
 
-def prune_missing(kb: KnowledgeBase, paths: Sequence[str | os.PathLike[str]], known: Mapping[str, sqlite3.Row]) -> int:
+def prune_missing(kb: KBParts, paths: Sequence[str | os.PathLike[str]], known: Mapping[str, sqlite3.Row]) -> int:
     """Remove documents that lived under an ingested folder and whose file is gone. Returns how many."""
     roots = [str(Path(p).expanduser().resolve()) for p in paths if Path(p).expanduser().is_dir()]
     removed = 0

@@ -32,7 +32,7 @@ from .tokenize import STOP_WORDS, tokenize, word_count
 if TYPE_CHECKING:
     import numpy as np
 
-    from ..kb import KnowledgeBase
+    from ..parts import KBParts
     from ..stores.base import VectorHit, VectorStore
     from .lexical import LexicalIndex
 
@@ -84,7 +84,7 @@ def resolve_min_score(min_score: float | str | None) -> float | str | None:
     return None if value in (NO_CUTOFF, None) else value
 
 
-def allowed_ids(kb: KnowledgeBase, tags: Sequence[str] | None) -> set[str] | None:
+def allowed_ids(kb: KBParts, tags: Sequence[str] | None) -> set[str] | None:
     if not tags:
         return None
     return chunks_with_tags(kb, list(tags))
@@ -100,7 +100,7 @@ def only_codes(query: str, codes: list[str]) -> bool:
 
 
 def search(
-    kb: KnowledgeBase,
+    kb: KBParts,
     query: str,
     *,
     k: int = 10,
