@@ -103,7 +103,7 @@ def generalise(args: Any, log: Any) -> int:
                           f"{on['hybrid']:.3f} |")
     import tempfile
 
-    with tempfile.TemporaryDirectory() as tmp, KnowledgeBase.open(Path(tmp) / "kb") as kb:
+    with tempfile.TemporaryDirectory() as tmp, KnowledgeBase.open(Path(tmp) / "kb", create=True) as kb:
         kb.ingest([EXAMPLES / "corpus"])
         bundled, raw_bundled = G.bundled_table(lambda q: kb.search(q, k=3))
     n_docs = {n: len(ds.corpus) for n, (_, ds) in data.items()}

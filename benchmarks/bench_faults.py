@@ -101,7 +101,7 @@ def _child(result: Path, fn: str, args: dict[str, Any]) -> None:
 def _do_ingest(kb: str, paths: list[str], store: str) -> dict[str, Any]:
     from localkb import KnowledgeBase
 
-    with KnowledgeBase.open(kb, store=store) as base:
+    with KnowledgeBase.open(kb, store=store, create=True) as base:
         report = base.ingest(paths)
     return {"report": report.to_dict()}
 

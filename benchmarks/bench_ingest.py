@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     raw_s = time.perf_counter() - t0
     raw_rate = len(chunk_texts) / raw_s
 
-    with KnowledgeBase.open(work / "kb", store=args.store) as kb:
+    with KnowledgeBase.open(work / "kb", store=args.store, create=True) as kb:
         t0 = time.perf_counter()
         first = kb.ingest([docs])
         ingest_s = time.perf_counter() - t0

@@ -311,7 +311,7 @@ def similar_rows(dev: list[dict[str, str]], size: int, out: list[str]) -> None:
         for n, d in enumerate(picked):
             (folder / f"p{n:05d}.txt").write_text(d["text"], encoding="utf-8")
             title_of[str(folder / f"p{n:05d}.txt")] = d["title"]
-        with KnowledgeBase.open(Path(tmp) / "kb") as kb:
+        with KnowledgeBase.open(Path(tmp) / "kb", create=True) as kb:
             kb.ingest([folder])
             targets = rng.sample(sorted(title_of), min(200, len(title_of)))
             for mode in ("dense", "hybrid"):

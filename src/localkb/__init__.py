@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import LocalKBError
+from .version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["KnowledgeBase", "LocalKBError", "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -1,16 +1,17 @@
-"""Settings resolved once, flowing one way: explicit argument > ``LOCALKB_*`` env > ``localkb.toml`` > default.
+"""Settings flowing one way: explicit argument > ``LOCALKB_*`` env > ``localkb.toml`` > default.
 
 ``localkb.toml`` is looked up in the current directory, then in the user config dir
 (``$XDG_CONFIG_HOME/localkb/localkb.toml``). Keys are the setting names in lower case, e.g.::
 
     kb = "./.localkb"
     llm = "llamacpp:///home/me/models/qwen.gguf"
+
+Every setting is a typed field of ``localkb.settings.Settings`` (docs/settings.md lists them all);
+:func:`setting` reads one from the settings resolved for the current environment and file.
 """
 from __future__ import annotations
 
 import os
-import tomllib
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -20,51 +21,42 @@ DEFAULT_KB = ".localkb"
 
 
 def user_config_dir() -> Path:
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "localkb"
+    from .settings import user_config_dir as config_dir
+
+    return config_dir()
 
 
 def user_data_dir() -> Path:
     """Where localkb keeps its own state: the model registry, provisioned GGUF files."""
-    env = os.environ.get("LOCALKB_HOME")
+    env = setting("home")
     if env:
         return Path(env)
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "localkb"
 
 
 def cache_dir() -> Path:
-    env = os.environ.get("LOCALKB_CACHE")
+    env = setting("cache")
     if env:
         return Path(env)
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "localkb"
 
 
-@lru_cache(maxsize=8)
-def _toml(path: str, mtime: float) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"Cannot read {path}: {exc}") from exc
-
-
-def file_settings() -> dict[str, Any]:
-    for candidate in (Path.cwd() / "localkb.toml", user_config_dir() / "localkb.toml"):
-        if candidate.is_file():
-            return _toml(str(candidate), candidate.stat().st_mtime)
-    return {}
-
-
 def setting(name: str, explicit: Any = None, default: Any = None) -> Any:
-    """Resolve one setting: explicit > env ``LOCALKB_<NAME>`` > localkb.toml > default."""
+    """Resolve one setting: explicit > env ``LOCALKB_<NAME>`` > localkb.toml > ``default`` (the caller's,
+    used when the setting is unset). The value is typed and validated by ``settings.Settings``.
+
+    Raises:
+        ConfigError: ``name`` is not a setting, or some setting has a bad value / ``localkb.toml`` an
+            unknown key (named in the message).
+    """
     if explicit is not None:
         return explicit
-    env = os.environ.get(f"LOCALKB_{name.upper()}")
-    if env not in (None, ""):
-        return env
-    value = file_settings().get(name.lower())
-    if value is not None:
-        return value
-    return default
+    from .settings import Settings, current
+
+    if name not in Settings.model_fields:
+        raise ConfigError(f"Unknown setting '{name}' (known: {', '.join(Settings.model_fields)}).")
+    value = getattr(current(), name)
+    return default if value is None else value
 
 
 def kb_dir(explicit: str | os.PathLike[str] | None = None) -> Path:

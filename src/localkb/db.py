@@ -75,6 +75,19 @@ MIGRATIONS: list[str] = [
         created_at REAL NOT NULL
     );
     """,
+    # 4: document metadata from the loaders (author, pages, a CSV column's values, a JSON key's values),
+    # one row per value, for ``--where`` filters (``search.filters``); ``num`` is the value as a number
+    """
+    CREATE TABLE doc_meta (
+        doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        num REAL,
+        PRIMARY KEY (doc_id, key, value)
+    );
+    CREATE INDEX doc_meta_key_value ON doc_meta(key, value);
+    CREATE INDEX doc_meta_key_num ON doc_meta(key, num);
+    """,
 ]
 
 

@@ -81,6 +81,18 @@ class SearchError(LocalKBError):
     """A query that cannot be answered (empty, too long, unknown mode)."""
 
 
+class NonFiniteValue(SearchError):
+    """NaN or an infinity where a finite number is needed (``min_score``): a validation error."""
+
+    http_status = 422
+
+
+class FilterError(SearchError):
+    """A ``where`` filter with an unknown field, operator or value (``data["field"]`` names it)."""
+
+    http_status = 422
+
+
 class DatasetError(LocalKBError):
     """An evaluation dataset folder is missing a file or has a malformed line."""
 

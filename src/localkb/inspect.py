@@ -5,7 +5,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .kb import KnowledgeBase
+    from .parts import KBParts
 
 
 def folder_bytes(path: str | os.PathLike[str]) -> int:
@@ -19,7 +19,7 @@ def folder_bytes(path: str | os.PathLike[str]) -> int:
     return total
 
 
-def stats(kb: KnowledgeBase) -> dict[str, Any]:
+def stats(kb: KBParts) -> dict[str, Any]:
     from .search.lexical import describe as lexical_describe
 
     m = kb.manifest
@@ -51,13 +51,13 @@ def stats(kb: KnowledgeBase) -> dict[str, Any]:
     }
 
 
-def documents(kb: KnowledgeBase, *, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+def documents(kb: KBParts, *, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
     rows = kb.db.query(f"{_DOCUMENT_ROWS} ORDER BY d.source LIMIT ? OFFSET ?",
                        (-1 if limit is None else int(limit), int(offset)))
     return [_document_row(r) for r in rows]
 
 
-def document(kb: KnowledgeBase, doc_id: int) -> dict[str, Any] | None:
+def document(kb: KBParts, doc_id: int) -> dict[str, Any] | None:
     """One document's row as in :func:`documents`, or None when there is no such id."""
     rows = kb.db.query(f"{_DOCUMENT_ROWS} WHERE d.id = ?", (int(doc_id),))
     return _document_row(rows[0]) if rows else None
@@ -74,7 +74,7 @@ def _document_row(row: Any) -> dict[str, Any]:
     return {**dict(row), "tags": sorted(row["tags"].split(",")) if row["tags"] else []}
 
 
-def _sources(kb: KnowledgeBase, chunk_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+def _sources(kb: KBParts, chunk_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for i in range(0, len(chunk_ids), 500):
         batch = chunk_ids[i:i + 500]
@@ -90,7 +90,7 @@ def _sources(kb: KnowledgeBase, chunk_ids: list[str]) -> dict[str, list[dict[str
     return out
 
 
-def chunk_records(kb: KnowledgeBase, chunk_ids: list[str]) -> dict[str, dict[str, Any]]:
+def chunk_records(kb: KBParts, chunk_ids: list[str]) -> dict[str, dict[str, Any]]:
     """Text, sources and tags of each chunk id that exists (unknown ids are left out)."""
     texts = kb.db.chunks_text(chunk_ids)
     sources = _sources(kb, [c for c in chunk_ids if c in texts])
@@ -110,18 +110,18 @@ def chunk_records(kb: KnowledgeBase, chunk_ids: list[str]) -> dict[str, dict[str
     return out
 
 
-def get_chunk(kb: KnowledgeBase, chunk_id: str) -> dict[str, Any] | None:
+def get_chunk(kb: KBParts, chunk_id: str) -> dict[str, Any] | None:
     return chunk_records(kb, [chunk_id]).get(chunk_id)
 
 
-def document_chunks(kb: KnowledgeBase, doc_id: int) -> list[dict[str, Any]]:
+def document_chunks(kb: KBParts, doc_id: int) -> list[dict[str, Any]]:
     ids = [r["chunk_id"] for r in kb.db.query(
         "SELECT chunk_id FROM doc_chunks WHERE doc_id=? ORDER BY position", (doc_id,))]
     recs = chunk_records(kb, ids)
     return [recs[i] for i in ids if i in recs]
 
 
-def chunks_with_tags(kb: KnowledgeBase, tags: list[str]) -> set[str]:
+def chunks_with_tags(kb: KBParts, tags: list[str]) -> set[str]:
     marks = ",".join("?" * len(tags))
     return {r[0] for r in kb.db.query(
         f"SELECT DISTINCT dc.chunk_id FROM doc_chunks dc JOIN doc_tags t ON t.doc_id = dc.doc_id"

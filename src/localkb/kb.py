@@ -15,20 +15,22 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
 from .config import kb_dir, setting
 from .db import Database
 from .errors import ConfigError, KBNotFound
 from .lock import WriteLock
 from .manifest import MANIFEST, Manifest
 from .results import IngestReport, SearchResult
+from .version import __version__
 
 if TYPE_CHECKING:
     from .embedders import Embedder
+    from .lookup import DeleteReport
     from .mapping.cluster import ClusterResult
     from .mapping.dedup import DedupResult
     from .mapping.projection import MapPoints
     from .mapping.similar import SimilarResult
+    from .search.filters import WhereSpec
     from .stores.base import VectorStore
     from .tuning.audit import AuditReport
     from .tuning.tune import TuneReport
@@ -46,6 +48,22 @@ def store_uri(store: str | None) -> str:
     return uri_for(str(setting("store", store, DEFAULT_STORE)))
 
 
+def check_enrich(enrich: Sequence[str] | None) -> list[str]:
+    """The ``enrich`` fields of a new KB; ``ConfigError`` for a field no loader produces."""
+    from .ingest.loaders import META_FIELDS
+
+    fields = list(enrich or [])
+    bad = [f for f in fields if f not in ("tags", "title", "source") and not f.startswith("meta.")]
+    if bad:
+        raise ConfigError(f"Unknown enrich field(s): {', '.join(bad)} (use tags, title, source or meta.NAME)")
+    unknown = [f for f in fields if f.startswith("meta.") and f[5:] not in META_FIELDS]
+    if unknown:
+        made = "; ".join(f"meta.{name} ({', '.join(formats)})" for name, formats in META_FIELDS.items())
+        raise ConfigError(f"No loader produces {', '.join(unknown)}: enrich with one of {made}. "
+                          "(CSV columns and JSON keys differ per file: filter on them with --where meta.NAME.)")
+    return fields
+
+
 class KnowledgeBase:
     """Open with :meth:`open`; use as a context manager or call :meth:`close`."""
 
@@ -60,6 +78,8 @@ class KnowledgeBase:
         #: what opening or writing had to repair, for people (the CLI prints them, JSON carries them)
         self.notes: list[str] = []
         self._lock = threading.RLock()
+        #: True while this process holds the write lock (inside :meth:`_writing`)
+        self._writer_active = False
         self._listeners: list[ChunkListener] = []
         self._extensions: dict[str, Any] = {}
         from .search.lexical import attach  # the BM25 index follows every chunk change (issue 3)
@@ -68,10 +88,12 @@ class KnowledgeBase:
 
     # -- opening ------------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None, *, create: bool = True, model: str | None = None,
+    def open(cls, path: str | os.PathLike[str] | None = None, *, create: bool = False, model: str | None = None,
              store: str | None = None, chunk_size: int | None = None, chunk_overlap: int | None = None,
              enrich: Sequence[str] | None = None) -> KnowledgeBase:
-        """Open the KB at ``path`` (default ``$LOCALKB_KB`` or ``./.localkb``), creating it if asked.
+        """Open the KB at ``path`` (default ``$LOCALKB_KB`` or ``./.localkb``); with ``create=True``, create
+        it when there is none (a mistyped path with the default ``create=False`` raises ``KBNotFound`` and
+        creates nothing).
 
         ``model``, ``store``, chunking and ``enrich`` are fixed when the KB is created and recorded in its
         manifest; giving a different model later raises ``ModelMismatch``.
@@ -119,10 +141,7 @@ class KnowledgeBase:
         from .stores.base import STORES
 
         resolve("store", split_uri(uri)[0], STORES)  # fail on a misspelt store before creating anything
-        enrich_fields = list(enrich or [])
-        bad = [f for f in enrich_fields if f not in ("tags", "title", "source") and not f.startswith("meta.")]
-        if bad:
-            raise ConfigError(f"Unknown enrich field(s): {', '.join(bad)} (use tags, title, source or meta.NAME)")
+        enrich_fields = check_enrich(enrich)
         folder.mkdir(parents=True, exist_ok=True)
         lock = WriteLock(folder)
         lock.acquire(timeout=float(setting("lock_timeout", None, 30)))
@@ -201,6 +220,41 @@ class KnowledgeBase:
         with self._lock:
             self._generation = self.db.bump_generation()
 
+    def update_manifest(self, change: Callable[[Manifest], None]) -> bool:
+        """Apply ``change`` to the manifest and save it under the write lock (a write made while reading,
+        such as the calibration a first search measures). Under the lock the manifest is read again from
+        disk, so another process's changes are kept. Returns False when it could not be saved now (another
+        process is writing, or the KB is read-only): the change then holds in memory for this process.
+        """
+        with self._lock:
+            change(self.manifest)
+            if self._writer_active:  # this process is the writer: the lock is already ours
+                self.manifest.save(self.path)
+                return True
+            lock = WriteLock(self.path)
+            if not lock.try_acquire():
+                return False
+            try:
+                fresh = Manifest.load(self.path)
+                change(fresh)
+                fresh.save(self.path)
+                self.manifest = fresh
+                return True
+            except OSError:
+                return False
+            finally:
+                lock.release()
+
+    def wrap(self, *, embedder: Callable[[Embedder], Embedder] | None = None,
+             store: Callable[[VectorStore], VectorStore] | None = None) -> None:
+        """Replace the embedder and/or store by a wrapper of the current one (the server wraps both for
+        thread safety), atomically with respect to every other use of them."""
+        with self._lock:
+            if embedder is not None:
+                self._embedder = embedder(self.embedder)
+            if store is not None:
+                self._store = store(self.store)
+
     def extension(self, name: str, factory: Callable[[KnowledgeBase], Any]) -> Any:
         """A per-KB singleton built on first use (the lexical index, calibration, …)."""
         with self._lock:
@@ -218,17 +272,22 @@ class KnowledgeBase:
     # -- writing ------------------------------------------------------------------------------
     def ingest(self, paths: Sequence[str | os.PathLike[str]], *, tags: Sequence[str] = (), prune: bool = True,
                max_file_mb: float | None = None,
-               progress: Callable[[str, int, int], None] | None = None) -> IngestReport:
+               progress: Callable[[str, int, int], None] | None = None, retag: bool = False) -> IngestReport:
         """Ingest files and folders idempotently. See ``ingest.pipeline`` for the crash-safety order.
 
         Files that cannot be read are listed in ``report.skipped``; every other file is still ingested.
         With ``prune`` (the default), documents under an ingested folder whose file is gone are removed.
+        A document ingested again keeps its tags and gains ``tags``; ``retag`` sets exactly ``tags``.
+
+        Raises:
+            IngestError: no paths, or none of them exists (nothing is written).
         """
         from .ingest.pipeline import run_ingest
 
         limit = float(max_file_mb or setting("max_file_mb", None, 100))
         with self._writing():
-            report = run_ingest(self, paths, tags=tags, prune=prune, max_file_mb=limit, progress=progress)
+            report = run_ingest(self, paths, tags=tags, prune=prune, max_file_mb=limit, progress=progress,
+                                retag=retag)
             if report.added or report.updated or report.removed:
                 self._refresh_derived()
         report.notes[:0] = self.take_notes()
@@ -329,17 +388,20 @@ class KnowledgeBase:
     # -- reading ------------------------------------------------------------------------------
     def search(self, query: str, *, k: int = 10, tags: Sequence[str] | None = None,
                min_score: float | str | None = None, mode: str | None = None,
-               collapse_duplicates: bool | None = None, cluster: int | None = None) -> SearchResult:
+               collapse_duplicates: bool | None = None, cluster: int | None = None,
+               where: WhereSpec = None) -> SearchResult:
         """Search the KB. ``score``: higher is better (cosine similarity in dense mode).
 
         ``collapse_duplicates`` (default: on once ``dedup(apply=True)`` recorded groups) shows one chunk
-        per near-duplicate group; ``cluster`` keeps only chunks of that cluster (see :meth:`cluster`).
+        per near-duplicate group; ``cluster`` keeps only chunks of that cluster (see :meth:`cluster`);
+        ``where`` filters on metadata (``"format=pdf"``, ``["pages>3"]``, ``{"author": "Ada"}``; see
+        ``localkb.search.filters``), an unknown field raising ``FilterError``.
         """
         from .search.engine import search
 
         self.sync()
         return search(self, query, k=k, tags=tags, min_score=min_score, mode=mode,
-                      collapse_duplicates=collapse_duplicates, cluster=cluster)
+                      collapse_duplicates=collapse_duplicates, cluster=cluster, where=where)
 
     # -- the KB as a map (localkb.mapping; docs/map.md) -----------------------------------------
     def similar(self, target: str | None = None, *, k: int = 5, text: str | None = None,
@@ -428,6 +490,72 @@ class KnowledgeBase:
 
         return document(self, doc_id)
 
+    def show(self, ref: str | int) -> dict[str, Any]:
+        """One stored document (by id, source or path: tags, format, title, metadata, chunk count) or one
+        chunk (by id or an 8+ hex-digit prefix: text and every source). ``{"kind": "document" | "chunk", ...}``.
+
+        Raises:
+            DocumentNotFound: nothing is stored under ``ref`` (with close matches).
+        """
+        from .lookup import document_meta, find_chunk, find_documents, is_chunk_id
+
+        value = str(ref).strip()
+        if is_chunk_id(value) and not value.isdigit():
+            record = self.get_chunk(find_chunk(self.db, value))
+            assert record is not None
+            return {"kind": "chunk", **record}
+        doc = self.document(int(find_documents(self.db, value)[0]["id"]))
+        assert doc is not None
+        return {"kind": "document", **doc, "meta": document_meta(self.db, int(doc["id"]))}
+
+    def chunks(self, ref: str | int) -> list[dict[str, Any]]:
+        """The chunks of the document ``ref`` (id, source or path), in order: text, what was embedded, sources.
+
+        Raises:
+            DocumentNotFound: no such document (with close matches).
+        """
+        from .lookup import find_documents
+
+        return self.document_chunks(int(find_documents(self.db, ref)[0]["id"]))
+
+    def delete(self, refs: Sequence[str | int], *, dry_run: bool = False) -> DeleteReport:
+        """Remove documents (by id, source, path, or every document under a folder) with their chunks,
+        vectors and index entries, under the write lock. ``dry_run`` only says what would go.
+
+        Raises:
+            DocumentNotFound: one of ``refs`` names nothing (then nothing is removed).
+        """
+        from .ingest.pipeline import remove_document
+        from .lookup import DeleteReport, chunks_only_in, find_documents
+
+        found: dict[int, dict[str, Any]] = {}
+        for ref in refs:  # every name is resolved before anything is removed
+            found.update({int(d["id"]): d for d in find_documents(self.db, ref, folders=True)})
+        report = DeleteReport(list(found.values()), chunks_only_in(self.db, list(found)), dry_run)
+        if dry_run or not found:
+            return report
+        with self._writing():
+            for doc_id in found:
+                remove_document(self, doc_id)
+            self.store.flush()
+            self._refresh_derived()
+        return report
+
+    def document_count(self) -> int:
+        """How many documents the KB holds."""
+        return int(self.db.scalar("SELECT COUNT(*) FROM documents") or 0)
+
+    def has_document(self, path: str | os.PathLike[str]) -> bool:
+        """Is the file at ``path`` (resolved) stored as a document?"""
+        return self.db.scalar("SELECT 1 FROM documents WHERE path=?",
+                              (str(Path(path).expanduser().resolve()),)) is not None
+
+    def last_cluster_run(self) -> dict[str, Any] | None:
+        """The last ``cluster`` run (k, criterion, labelled clusters), or None."""
+        from .mapping.records import last_cluster_run
+
+        return last_cluster_run(self.db)
+
     def get_chunk(self, chunk_id: str) -> dict[str, Any] | None:
         from .inspect import get_chunk
 
@@ -466,6 +594,7 @@ class _Writing:
     def __enter__(self) -> None:
         kb = self.kb
         self.lock.acquire(timeout=float(setting("lock_timeout", None, 30)))
+        kb._writer_active = True
         try:
             marker = kb.path / DIRTY
             interrupted = marker.exists()
@@ -476,6 +605,7 @@ class _Writing:
             if interrupted or not kb._counts_agree():
                 kb._repair_and_note(interrupted)
         except BaseException:
+            kb._writer_active = False
             self.lock.release()
             raise
 
@@ -487,4 +617,5 @@ class _Writing:
             self.kb._bump_generation()
             (self.kb.path / DIRTY).unlink(missing_ok=True)
         finally:
+            self.kb._writer_active = False
             self.lock.release()

@@ -28,10 +28,12 @@ def resolve(kind: str, scheme: str, table: dict[str, str]) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:  # a missing optional extra
-        extra = {"chroma": "chroma", "milvus": "milvus", "llamacpp": "llm", "ollama": "llm",
-                 "openai": "llm", "usem": "multilingual"}.get(scheme, "all")
+        from .extras import extra_for_scheme
+        from .extras import hint as install_hint
+
         raise MissingDependency(
-            f"The {kind} '{scheme}' needs an optional dependency ({exc.name}): pip install 'localkb[{extra}]'",
+            f"The {kind} '{scheme}' needs an optional dependency ({exc.name}): "
+            f"{install_hint(extra_for_scheme(scheme))}",
             scheme=scheme,
         ) from exc
     return getattr(module, attr)

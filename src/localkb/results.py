@@ -45,13 +45,16 @@ class SearchResult:
     calibration: dict[str, Any] | None = None
     #: near-duplicates left out (``dedup --apply``): {"id", "group", "kept"} — ``kept`` is the hit shown
     collapsed: list[dict[str, Any]] = field(default_factory=list)
+    #: ``where`` filters: {"where": [...], "matching_chunks": n, "applied": how, "note": when < k hits}
+    filters: dict[str, Any] | None = None
 
     @property
     def abstained(self) -> bool:
         return not self.hits
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The JSON form (CLI ``--json``, HTTP); ``filters`` appears when the search had ``where`` filters."""
+        out = {
             "query": self.query,
             "mode": self.mode,
             "min_score": self.min_score,
@@ -62,6 +65,9 @@ class SearchResult:
             "collapsed": self.collapsed,
             "hits": [h.to_dict() for h in self.hits],
         }
+        if self.filters is not None:
+            out["filters"] = self.filters
+        return out
 
 
 @dataclass

@@ -68,7 +68,7 @@ def test_files_that_vanish_during_the_run_are_skipped(tmp_path):
         if phase == "read" and f"note{n - 1}.txt" in doomed:  # candidates are read in sorted order
             (folder / f"note{n - 1}.txt").unlink()
 
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         report = kb.ingest([folder], progress=progress)
         assert {Path(s.path).name for s in report.skipped} == doomed
         assert all("vanished" in s.error for s in report.skipped)

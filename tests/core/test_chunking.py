@@ -93,7 +93,7 @@ CORPUS = Path(__file__).resolve().parents[2] / "examples" / "corpus"
 def test_no_bundled_chunk_exceeds_the_models_window_with_enrichment(tmp_path, embedder):
     from localkb import KnowledgeBase
 
-    with KnowledgeBase.open(tmp_path / "kb", enrich=["title", "source", "tags", "meta.author"]) as kb:
+    with KnowledgeBase.open(tmp_path / "kb", enrich=["title", "source", "tags", "meta.author"], create=True) as kb:
         kb.ingest([CORPUS], tags=["warehouse-operations", "larkspur-freight-bundled-example"])
         window = kb.embedder.max_tokens
         assert window == 254  # MiniLM's 256 minus [CLS] and [SEP]
@@ -120,7 +120,7 @@ def test_a_kb_built_before_token_chunking_opens_searches_and_is_rechunked(tmp_pa
     from localkb import KnowledgeBase
 
     folder = tmp_path / "kb"
-    with KnowledgeBase.open(folder) as kb:
+    with KnowledgeBase.open(folder, create=True) as kb:
         kb.ingest([CORPUS / "exception-handling.pdf", CORPUS / "onboarding.txt"])
     # make it look like a KB written before this change: no chunk_unit / chunk_recipe keys, 180 words
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))

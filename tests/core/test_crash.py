@@ -34,7 +34,7 @@ def corpus(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def reference(corpus, tmp_path_factory):
-    with KnowledgeBase.open(tmp_path_factory.mktemp("ref") / "kb") as kb:
+    with KnowledgeBase.open(tmp_path_factory.mktemp("ref") / "kb", create=True) as kb:
         kb.ingest([corpus])
         return kb.db.chunk_ids()
 
@@ -92,7 +92,7 @@ def test_sigkill_during_ingest_leaves_a_consistent_kb(corpus, reference, tmp_pat
     kill_after = max(1, int(kill_at * len(reference)))  # chunks committed when the kill comes
     killed = ingest_and_kill(corpus, kb_dir, store, kill_after, flush_every)
     assert killed, "ingest finished before the kill point: make the corpus larger"
-    with KnowledgeBase.open(kb_dir) as kb:
+    with KnowledgeBase.open(kb_dir, create=True) as kb:
         assert_consistent(kb)
         assert kb.search("shipment of part SKU-00421 at dock", k=3, mode="dense") is not None
         report = kb.ingest([corpus])
@@ -100,7 +100,7 @@ def test_sigkill_during_ingest_leaves_a_consistent_kb(corpus, reference, tmp_pat
         assert_consistent(kb)
         assert kb.db.chunk_ids() == reference
         assert len(kb.documents()) == N_DOCS
-    with KnowledgeBase.open(kb_dir) as kb:  # and a third run has nothing left to do
+    with KnowledgeBase.open(kb_dir, create=True) as kb:  # and a third run has nothing left to do
         again = kb.ingest([corpus])
         assert again.embedded == 0 and again.unchanged == N_DOCS
 
@@ -114,7 +114,7 @@ def test_kill_before_anything_is_written(corpus, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     if (kb_dir / "manifest.json").exists():
-        with KnowledgeBase.open(kb_dir) as kb:
+        with KnowledgeBase.open(kb_dir, create=True) as kb:
             assert_consistent(kb)
             kb.ingest([corpus])
             assert len(kb.documents()) == N_DOCS

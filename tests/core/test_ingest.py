@@ -36,7 +36,7 @@ def corpus(tmp_path):
 
 @pytest.mark.parametrize("store", STORES)
 def test_ingest_is_idempotent(tmp_path, corpus, store):
-    with KnowledgeBase.open(tmp_path / "kb", store=store) as kb:
+    with KnowledgeBase.open(tmp_path / "kb", store=store, create=True) as kb:
         first = kb.ingest([corpus])
         assert (first.added, first.updated, first.unchanged, first.removed) == (4, 0, 0, 0)
         assert first.skipped == []
@@ -46,14 +46,14 @@ def test_ingest_is_idempotent(tmp_path, corpus, store):
         assert again.chunks == first.chunks == kb.store.count()
         assert consistent(kb)
     # and across processes' worth of reopening: still nothing to do, vectors persisted
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         assert kb.store.count() == first.chunks
         assert kb.ingest([corpus]).embedded == 0
 
 
 @pytest.mark.parametrize("store", STORES)
 def test_changed_file_replaces_exactly_its_chunks(tmp_path, corpus, store):
-    with KnowledgeBase.open(tmp_path / "kb", store=store) as kb:
+    with KnowledgeBase.open(tmp_path / "kb", store=store, create=True) as kb:
         kb.ingest([corpus])
         before = {d["source"]: kb.document_chunks(d["id"]) for d in kb.documents()}
         (corpus / "notes.txt").write_text("The warehouse now opens at seven.", encoding="utf-8")
@@ -75,7 +75,7 @@ def test_changed_file_replaces_exactly_its_chunks(tmp_path, corpus, store):
 
 @pytest.mark.parametrize("store", STORES)
 def test_deleted_file_is_pruned_by_default(tmp_path, corpus, store):
-    with KnowledgeBase.open(tmp_path / "kb", store=store) as kb:
+    with KnowledgeBase.open(tmp_path / "kb", store=store, create=True) as kb:
         kb.ingest([corpus])
         (corpus / "sub" / "rows.csv").unlink()
         kept = kb.ingest([corpus], prune=False)
@@ -89,7 +89,7 @@ def test_deleted_file_is_pruned_by_default(tmp_path, corpus, store):
 
 def test_same_text_in_two_files_is_stored_once_with_both_sources(tmp_path, corpus):
     (corpus / "copy.md").write_text(GLOSSARY, encoding="utf-8")
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         kb.ingest([corpus])
         hits = kb.search("What is an inbound exception?", k=3).hits
         top = hits[0]
@@ -109,7 +109,7 @@ def test_tag_filter_is_really_applied(tmp_path, corpus, store):
     other = tmp_path / "other"
     other.mkdir()
     (other / "ibe.txt").write_text("IBE: Inbound Exception handling manual, chapter two.", encoding="utf-8")
-    with KnowledgeBase.open(tmp_path / "kb", store=store) as kb:
+    with KnowledgeBase.open(tmp_path / "kb", store=store, create=True) as kb:
         kb.ingest([corpus], tags=["glossary"])
         kb.ingest([other], tags=["manual"])
         hits = kb.search("Inbound Exception", k=10, tags=["manual"]).hits
@@ -120,7 +120,7 @@ def test_tag_filter_is_really_applied(tmp_path, corpus, store):
 
 
 def test_search_scores_are_higher_is_better_cosine(tmp_path, corpus):
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         kb.ingest([corpus])
         res = kb.search("What does IBE stand for?", k=5, mode="dense")
         scores = [h.score for h in res.hits]
@@ -139,31 +139,31 @@ def test_open_missing_kb_without_create(tmp_path):
 
 def test_misspelt_store_gets_did_you_mean(tmp_path):
     with pytest.raises(UnknownBackend, match="Did you mean 'faiss'"):
-        KnowledgeBase.open(tmp_path / "kb", store="fiass")
+        KnowledgeBase.open(tmp_path / "kb", store="fiass", create=True)
     assert not (tmp_path / "kb" / "manifest.json").exists()
 
 
 def test_store_is_fixed_at_creation(tmp_path, corpus):
-    KnowledgeBase.open(tmp_path / "kb", store="faiss").close()
+    KnowledgeBase.open(tmp_path / "kb", store="faiss", create=True).close()
     with pytest.raises(ConfigError, match="migrate"):
-        KnowledgeBase.open(tmp_path / "kb", store="chroma")
+        KnowledgeBase.open(tmp_path / "kb", store="chroma", create=True)
 
 
 def test_nothing_to_ingest_is_an_error(tmp_path):
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         with pytest.raises(IngestError):
             kb.ingest([])
 
 
 def test_missing_path_is_skipped_not_fatal(tmp_path, corpus):
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         report = kb.ingest([corpus, tmp_path / "does-not-exist"])
         assert report.added == 4
         assert [s.error for s in report.skipped] == ["no such file or directory"]
 
 
 def test_enrich_with_tags_changes_what_is_embedded(tmp_path, corpus):
-    with KnowledgeBase.open(tmp_path / "kb", enrich=["tags"]) as kb:
+    with KnowledgeBase.open(tmp_path / "kb", enrich=["tags"], create=True) as kb:
         kb.ingest([corpus / "notes.txt"], tags=["logistics"])
         chunk = kb.document_chunks(kb.documents()[0]["id"])[0]
         assert chunk["embed_text"].startswith("[tags: logistics]")
@@ -172,7 +172,7 @@ def test_enrich_with_tags_changes_what_is_embedded(tmp_path, corpus):
 
 
 def test_stats_reports_model_store_counts_bytes(tmp_path, corpus):
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         kb.ingest([corpus], tags=["t1"])
         s = kb.stats()
     assert s["documents"] == 4 and s["chunks"] == s["vectors"] > 0
@@ -184,7 +184,7 @@ def test_stats_reports_model_store_counts_bytes(tmp_path, corpus):
 def test_reingest_of_unchanged_corpus_is_fast(tmp_path, corpus):
     for i in range(50):
         (corpus / f"extra{i}.txt").write_text(f"Document {i} talks about topic {i * 7}.", encoding="utf-8")
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         kb.ingest([corpus])
         t0 = time.perf_counter()
         report = kb.ingest([corpus])

@@ -71,7 +71,7 @@ def test_bad_files_are_skipped_and_good_files_still_ingested(tmp_path):
     unreadable = tmp_path / "secret.txt"
     unreadable.write_text("secret")
     os.chmod(unreadable, 0)
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         report = kb.ingest([CORPUS, BAD, huge, unreadable], max_file_mb=1)
         skipped = {os.path.basename(s.path): s.error for s in report.skipped}
         assert set(skipped) >= {"binary.txt", "truncated.pdf", "empty.md", "not-a-zip.docx", "malformed.json",

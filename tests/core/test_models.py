@@ -87,28 +87,28 @@ def test_manifest_records_the_model_and_refuses_another(tmp_path):
     other = tmp_path / "my-finetuned-model"
     shutil.copytree(packaged_default_path(), other)
     (tmp_path / "d.txt").write_text("hello world", encoding="utf-8")
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         kb.ingest([tmp_path / "d.txt"])
     manifest = json.loads((tmp_path / "kb" / "manifest.json").read_text())
     assert manifest["model_id"] == DEFAULT_MODEL and manifest["dim"] == 384 and manifest["normalize"] is True
     with pytest.raises(ModelMismatch, match="refusing to mix"):
-        KnowledgeBase.open(tmp_path / "kb", model=str(other))
+        KnowledgeBase.open(tmp_path / "kb", model=str(other), create=True)
     # the same model named another way is fine
-    KnowledgeBase.open(tmp_path / "kb", model="all-MiniLM-L6-v2").close()
+    KnowledgeBase.open(tmp_path / "kb", model="all-MiniLM-L6-v2", create=True).close()
 
 
 def test_kb_built_from_a_model_folder_reopens_without_naming_it(tmp_path, monkeypatch):
     folder = tmp_path / "team-finetune"
     shutil.copytree(packaged_default_path(), folder)
     (tmp_path / "d.txt").write_text("IBE stands for Inbound Exception.", encoding="utf-8")
-    with KnowledgeBase.open(tmp_path / "kb", model=str(folder)) as kb:
+    with KnowledgeBase.open(tmp_path / "kb", model=str(folder), create=True) as kb:
         kb.ingest([tmp_path / "d.txt"])
     manifest = json.loads((tmp_path / "kb" / "manifest.json").read_text())
     assert manifest["model_id"] == "local/team-finetune" and manifest["model_spec"] == str(folder.resolve())
     monkeypatch.chdir(tmp_path / "kb")  # the folder is found by its recorded absolute path, not the cwd
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         assert kb.search("inbound exception", k=1, mode="dense").hits[0].text.startswith("IBE")
-    with KnowledgeBase.open(tmp_path / "kb", model=str(folder)) as kb:  # naming it again is fine too
+    with KnowledgeBase.open(tmp_path / "kb", model=str(folder), create=True) as kb:  # naming it again is fine too
         assert kb.embedder.id == "local/team-finetune"
 
 

@@ -43,7 +43,7 @@ def write_corpus(folder: Path, label: str, n: int) -> dict[str, str]:
 
 
 def assert_consistent(kb_dir: Path) -> None:
-    with KnowledgeBase.open(kb_dir) as kb:
+    with KnowledgeBase.open(kb_dir, create=True) as kb:
         store_ids, db_ids = kb.store.ids(), kb.db.chunk_ids()
         assert store_ids == db_ids, (f"chunks {len(db_ids)}, vectors {len(store_ids)}: "
                                      f"{len(db_ids - store_ids)} chunks without a vector")
@@ -56,7 +56,7 @@ def assert_consistent(kb_dir: Path) -> None:
 
 def assert_searchable(kb_dir: Path, docs: dict[str, str]) -> None:
     """Every document is found by DENSE search for its own sentence (the vectors are there)."""
-    with KnowledgeBase.open(kb_dir) as kb:
+    with KnowledgeBase.open(kb_dir, create=True) as kb:
         for name, sentence in docs.items():
             hits = kb.search(sentence, k=3, mode="dense", min_score="none").hits
             assert name in [Path(h.source).name for h in hits], f"{name} not found by dense search"
@@ -119,7 +119,7 @@ def test_server_and_cli_write_the_same_kb(tmp_path, store):
     docs_b = write_corpus(root / "b", "b", 3)
     docs_c = write_corpus(root / "c", "c", 3)
     kb_dir = tmp_path / "kb"
-    with KnowledgeBase.open(kb_dir, store=store) as kb:
+    with KnowledgeBase.open(kb_dir, store=store, create=True) as kb:
         kb.ingest([root / "a"])
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -149,7 +149,7 @@ def test_a_kb_missing_vectors_is_repaired_on_open_and_says_so(tmp_path):
     """What an older localkb left behind after two writers (``chunks 16, vectors 8``) heals on open."""
     docs = write_corpus(tmp_path / "a", "a", 4)
     kb_dir = tmp_path / "kb"
-    with KnowledgeBase.open(kb_dir) as kb:
+    with KnowledgeBase.open(kb_dir, create=True) as kb:
         kb.ingest([tmp_path / "a"])
         n = kb.db.chunk_count()
 
@@ -158,7 +158,7 @@ def test_a_kb_missing_vectors_is_repaired_on_open_and_says_so(tmp_path):
     from localkb.stores.base import open_store
 
     def damage() -> None:
-        with KnowledgeBase.open(kb_dir) as kb:
+        with KnowledgeBase.open(kb_dir, create=True) as kb:
             uri, dim, ids = kb.manifest.store, kb.manifest.dim, sorted(kb.db.chunk_ids())
         store = open_store(uri, dim, base_dir=str(kb_dir))
         store.delete(ids[: n // 2])
@@ -195,7 +195,7 @@ def test_the_write_lock_is_one_claim_per_holder_and_dies_with_it(tmp_path):
 
     docs = write_corpus(tmp_path / "a", "a", 1)
     kb_dir = tmp_path / "kb"
-    with KnowledgeBase.open(kb_dir) as kb:
+    with KnowledgeBase.open(kb_dir, create=True) as kb:
         kb.ingest([tmp_path / "a"])
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
                                "from localkb.lock import WriteLock; held = WriteLock(Path(sys.argv[1])); held.acquire(); "

@@ -17,7 +17,7 @@ def corpus_kb(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> Ite
     """An open KB holding examples/corpus (FAISS store, the session's MiniLM)."""
     from localkb import KnowledgeBase
 
-    with KnowledgeBase.open(tmp_path_factory.mktemp("integrations") / "kb") as kb:
+    with KnowledgeBase.open(tmp_path_factory.mktemp("integrations") / "kb", create=True) as kb:
         kb.ingest([EXAMPLES / "corpus"], tags=["example"])
         yield kb
 

@@ -34,7 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> Iterat
     from ..conftest import EXAMPLES
 
     path = tmp_path_factory.mktemp("v1") / "kb"
-    with KnowledgeBase.open(path) as kb:
+    with KnowledgeBase.open(path, create=True) as kb:
         kb.ingest([EXAMPLES / "corpus"])
     app = create_app(path, token=TOKEN, llm=_scripted(), create=False)
     with Uvicorn(app) as live:

@@ -19,7 +19,7 @@ ORIGINAL, COPY = "onboarding.txt", "onboarding-draft-2025.txt"
 def _build(folder: Path, store: str) -> Path:
     from localkb import KnowledgeBase
 
-    with KnowledgeBase.open(folder, store=store) as kb:
+    with KnowledgeBase.open(folder, store=store, create=True) as kb:
         report = kb.ingest([CORPUS])
     assert not report.skipped and report.added == len(list(CORPUS.iterdir()))
     return folder

@@ -81,10 +81,10 @@ def test_cli_json_plot_and_bad_k(kb_copy, tmp_path):
 
 
 def test_cluster_errors_on_empty_and_one_document_kbs(tmp_path):
-    with KnowledgeBase.open(tmp_path / "empty") as kb:
+    with KnowledgeBase.open(tmp_path / "empty", create=True) as kb:
         with pytest.raises(MapError, match="empty"):
             kb.cluster()
-    with KnowledgeBase.open(tmp_path / "one") as kb:
+    with KnowledgeBase.open(tmp_path / "one", create=True) as kb:
         kb.ingest([CORPUS / GLOSSARY])
         with pytest.raises(MapError, match="only one document"):
             kb.cluster()

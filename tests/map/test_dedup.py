@@ -99,10 +99,10 @@ def test_bad_thresholds_are_usage_errors_and_change_nothing(kb_copy, value):
 def test_empty_and_one_document_kbs(tmp_path):
     empty = run_cli("dedup", "--kb", str(tmp_path / "nope"))
     assert empty.returncode == 1 and "No knowledge base" in empty.stderr
-    with KnowledgeBase.open(tmp_path / "empty") as kb:
+    with KnowledgeBase.open(tmp_path / "empty", create=True) as kb:
         with pytest.raises(MapError, match="empty"):
             kb.dedup()
-    with KnowledgeBase.open(tmp_path / "one") as kb:
+    with KnowledgeBase.open(tmp_path / "one", create=True) as kb:
         kb.ingest([CORPUS / GLOSSARY])
     proc = run_cli("dedup", "--kb", str(tmp_path / "one"), "--apply")
     assert proc.returncode == 1 and "only one document" in proc.stderr

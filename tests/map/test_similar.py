@@ -44,10 +44,10 @@ def test_unknown_target_names_close_matches(any_kb):
 
 
 def test_empty_and_one_document_kbs_are_clear_errors(tmp_path):
-    with KnowledgeBase.open(tmp_path / "empty") as kb:
+    with KnowledgeBase.open(tmp_path / "empty", create=True) as kb:
         with pytest.raises(MapError, match="empty"):
             kb.similar(text="anything")
-    with KnowledgeBase.open(tmp_path / "one") as kb:
+    with KnowledgeBase.open(tmp_path / "one", create=True) as kb:
         kb.ingest([CORPUS / GLOSSARY])
         with pytest.raises(MapError, match="only one document"):
             kb.similar(str(CORPUS / GLOSSARY))

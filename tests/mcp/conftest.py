@@ -32,7 +32,7 @@ def examples_kb(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> P
     from localkb import KnowledgeBase
 
     path = tmp_path_factory.mktemp("mcp") / "kb"
-    with KnowledgeBase.open(path) as kb:  # the session embedder is the process-wide shared instance
+    with KnowledgeBase.open(path, create=True) as kb:  # the session embedder is the process-wide shared instance
         kb.ingest([CORPUS], tags=["example"])
         kb.search("IBE")
     return path

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def kb(tmp_path_factory):
-    with KnowledgeBase.open(tmp_path_factory.mktemp("examples") / "kb") as kb:
+    with KnowledgeBase.open(tmp_path_factory.mktemp("examples") / "kb", create=True) as kb:
         kb.ingest([CORPUS])
         yield kb
 
@@ -88,7 +88,7 @@ def test_stats_show_the_stemmer_and_an_old_lexical_index_rebuilds_itself(tmp_pat
     from localkb.search.lexical import EXTENSION
 
     folder = tmp_path / "kb"
-    with KnowledgeBase.open(folder) as base:
+    with KnowledgeBase.open(folder, create=True) as base:
         base.ingest([CORPUS / "exception-handling.pdf"])
         lex = base.stats()["lexical"]
         assert (lex["stemmer"], lex["current"]) == ("snowball-english", True)

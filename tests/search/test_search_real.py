@@ -37,7 +37,7 @@ def write_docs(root, docs=DOCS):
 def kb(tmp_path_factory):
     base = tmp_path_factory.mktemp("search")
     docs = write_docs(base / "docs")
-    with KnowledgeBase.open(base / "kb", store="faiss") as kb:
+    with KnowledgeBase.open(base / "kb", store="faiss", create=True) as kb:
         kb.ingest([docs])
         yield kb
 
@@ -173,7 +173,7 @@ def test_bad_queries(kb):
 def test_tag_filter_applies_to_lexical_hits(tmp_path):
     docs = write_docs(tmp_path / "a", {"a.txt": "zebra crossing near the school"})
     other = write_docs(tmp_path / "b", {"b.txt": "zebra stripes in the savanna"})
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         kb.ingest([docs], tags=["city"])
         kb.ingest([other], tags=["wild"])
         for mode in ("lexical", "hybrid"):
@@ -183,7 +183,7 @@ def test_tag_filter_applies_to_lexical_hits(tmp_path):
 
 def test_lexical_index_follows_add_change_delete(tmp_path):
     docs = write_docs(tmp_path / "docs", {"one.txt": "The quokka lives on Rottnest Island."})
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         kb.ingest([docs])
         lex = lexical_index(kb)
         assert sources(kb.search("quokka", mode="lexical")) == ["one.txt"]
@@ -202,7 +202,7 @@ def test_lexical_index_follows_add_change_delete(tmp_path):
         kb.search("numbat", mode="lexical")
         assert lex.rebuilds == rebuilds  # nothing changed: no rebuild
         # another "process" (a second handle) changes the KB: this handle notices from SQLite
-        with KnowledgeBase.open(tmp_path / "kb") as other:
+        with KnowledgeBase.open(tmp_path / "kb", create=True) as other:
             (docs / "three.txt").write_text("The bilby has long ears.", encoding="utf-8")
             other.ingest([docs])
         assert sources(kb.search("bilby", mode="lexical")) == ["three.txt"]
@@ -210,27 +210,27 @@ def test_lexical_index_follows_add_change_delete(tmp_path):
 
 def test_lexical_index_is_derived_and_rebuildable(tmp_path):
     docs = write_docs(tmp_path / "docs", {"one.txt": "The quokka lives on Rottnest Island."})
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         kb.ingest([docs])
         kb.search("quokka", mode="lexical")
     assert (tmp_path / "kb" / "lexical" / "current.json").is_file()
     shutil.rmtree(tmp_path / "kb" / "lexical")
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         assert sources(kb.search("quokka", mode="lexical")) == ["one.txt"]
-    with KnowledgeBase.open(tmp_path / "kb") as kb:  # reopened: loads the saved index, no rebuild
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:  # reopened: loads the saved index, no rebuild
         assert sources(kb.search("quokka", mode="lexical")) == ["one.txt"]
         assert lexical_index(kb).rebuilds == 0
 
 
 def test_enrichment_is_indexed_lexically(tmp_path):
     docs = write_docs(tmp_path / "docs", {"manual.txt": "Press the red button to stop the conveyor belt."})
-    with KnowledgeBase.open(tmp_path / "kb", enrich=["tags"]) as kb:
+    with KnowledgeBase.open(tmp_path / "kb", enrich=["tags"], create=True) as kb:
         kb.ingest([docs], tags=["forklift-zx9"])
         res = kb.search("forklift-zx9", mode="lexical")
         assert sources(res) == ["manual.txt"] and "zx9" not in res.hits[0].text
         hybrid = kb.search("forklift-zx9")
         assert hybrid.exact_match == {"forklift-zx9": True} and sources(hybrid)[0] == "manual.txt"
-    with KnowledgeBase.open(tmp_path / "plain") as kb:
+    with KnowledgeBase.open(tmp_path / "plain", create=True) as kb:
         kb.ingest([docs], tags=["forklift-zx9"])
         assert kb.search("forklift-zx9", mode="lexical").hits == []
 
@@ -238,7 +238,7 @@ def test_enrichment_is_indexed_lexically(tmp_path):
 def test_hybrid_on_chroma(tmp_path):
     pytest.importorskip("chromadb")
     docs = write_docs(tmp_path / "docs", {k: DOCS[k] for k in ("ibe.md", "obe.md", "hours.txt")})
-    with KnowledgeBase.open(tmp_path / "kb", store="chroma") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", store="chroma", create=True) as kb:
         kb.ingest([docs])
         res = kb.search("IBE", k=3)
         assert sources(res)[0] == "ibe.md" and res.exact_match == {"IBE": True}

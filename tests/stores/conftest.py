@@ -25,7 +25,7 @@ def source_kb(tmp_path_factory) -> Path:
     from localkb import KnowledgeBase
 
     folder = tmp_path_factory.mktemp("src") / "kb"
-    with KnowledgeBase.open(folder, store="faiss") as kb:
+    with KnowledgeBase.open(folder, store="faiss", create=True) as kb:
         report = kb.ingest([ROOT / "examples" / "corpus"])
     assert report.chunks >= 30 and not report.skipped
     return folder

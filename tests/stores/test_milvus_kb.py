@@ -26,7 +26,7 @@ def test_kb_workflow_on_milvus(tmp_path, milvus_uri):
     docs.mkdir()
     for name, text in DOCS.items():
         (docs / name).write_text(text, encoding="utf-8")
-    with KnowledgeBase.open(tmp_path / "kb", store=milvus_uri) as kb:
+    with KnowledgeBase.open(tmp_path / "kb", store=milvus_uri, create=True) as kb:
         report = kb.ingest([docs], tags=["ops"])
         assert report.added == 3 and kb.store.count() == report.chunks
         hits = kb.search("What is an inbound exception?", k=2, mode="dense", min_score=-1.0).hits

@@ -13,6 +13,9 @@ COMMANDS: dict[str, str] = {
     "search": "localkb.cli.search_cmd:search",
     "stats": "localkb.cli.stats_cmd:stats",
     "documents": "localkb.cli.stats_cmd:documents",
+    "show": "localkb.cli.stored_cmd:show",
+    "chunks": "localkb.cli.stored_cmd:chunks",
+    "rm": "localkb.cli.stored_cmd:rm",
     "models": "localkb.cli.models_cmd:models",
     "ask": "localkb.cli.ask_cmd:ask",
     "sql": "localkb.cli.sql_cmd:sql",
@@ -32,6 +35,9 @@ HELP = {
     "search": "Search the knowledge base.",
     "stats": "Show what the knowledge base holds.",
     "documents": "List the documents in the knowledge base.",
+    "show": "Show one stored document (metadata, tags) or chunk (text, every source).",
+    "chunks": "List the chunks of one stored document, in order.",
+    "rm": "Remove documents (or every document under a folder); --dry-run lists them.",
     "models": "List, pull, import and provision local models.",
     "ask": "Answer a question from the knowledge base with a local LLM, with citations.",
     "sql": "Ask a SQL database in plain language, through a read-only guard.",
@@ -47,6 +53,10 @@ HELP = {
 }
 
 
+#: command → the optional extra it needs (checked when it runs: one line naming the extra, no traceback)
+COMMAND_EXTRAS: dict[str, str] = {"sql": "sql", "serve": "server", "mcp": "mcp"}
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(name for name, target in COMMANDS.items() if _exists(target))
@@ -55,6 +65,15 @@ class LazyGroup(click.Group):
         target = COMMANDS.get(name)
         if target is None or not _exists(target):
             return None
+        extra = COMMAND_EXTRAS.get(name)
+        if extra is not None:
+            from ..errors import MissingDependency
+            from ..extras import require
+
+            try:
+                require(extra, feature=f"localkb {name}")
+            except MissingDependency as exc:
+                return _failing(name, exc.message)
         module, attr = target.split(":")
         return getattr(importlib.import_module(module), attr)
 
@@ -62,6 +81,17 @@ class LazyGroup(click.Group):
         rows = [(name, HELP.get(name, "")) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+def _failing(name: str, message: str) -> click.Command:
+    """A stand-in for a command whose extra is missing: says which, exits 1."""
+
+    def run(**_: object) -> None:
+        click.echo(f"Error: {message}", err=True)
+        raise SystemExit(1)
+
+    return click.Command(name, callback=run, context_settings={"ignore_unknown_options": True},
+                         params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)], help=message)
 
 
 def _exists(target: str) -> bool:
@@ -75,9 +105,14 @@ def _exists(target: str) -> bool:
 def cli() -> None:
     """localkb: an offline knowledge base. Nothing leaves your machine.
 
-    Exit codes: 0 success; 1 error (one line on stderr); 2 bad usage; 3 ingest finished but some
-    files were skipped (listed in the output).
+    Exit codes: 0 success; 1 error (one line on stderr); 2 bad usage (the command line cannot be
+    parsed); 3 ingest finished but some files were skipped (listed in the output). NO_COLOR=1 turns
+    colour and bold off.
     """
+    import os
+
+    if os.environ.get("NO_COLOR"):  # https://no-color.org: any non-empty value
+        click.get_current_context().color = False
 
 
 def main() -> None:

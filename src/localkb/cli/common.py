@@ -13,6 +13,18 @@ from ..errors import LocalKBError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: the exit codes of every command (README "Exit codes"; tests/core/test_exit_codes.py)
+EXIT_OK = 0
+#: the command ran and failed: one line on stderr (a ``LocalKBError``: a bad value the library refused,
+#: a missing KB, a busy port, a missing optional extra, …)
+EXIT_ERROR = 1
+#: the command line could not be parsed (click): an unknown option, a missing argument, a value of the
+#: wrong type or out of its range
+EXIT_USAGE = 2
+#: ``ingest`` finished but skipped some files (listed in the output)
+EXIT_SKIPPED = 3
+EXIT_INTERRUPTED = 130
+
 kb_option = click.option(
     "--kb", "kb", type=click.Path(file_okay=False), default=None,
     help="Knowledge base folder [default: $LOCALKB_KB or ./.localkb].",
@@ -31,10 +43,10 @@ def handle_errors(func: F) -> F:
             if kwargs.get("as_json"):
                 click.echo(json.dumps(exc.to_dict(), ensure_ascii=False))
             click.echo(f"Error: {exc.message}", err=True)
-            sys.exit(1)
+            sys.exit(EXIT_ERROR)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
 
     return wrapper  # type: ignore[return-value]
 

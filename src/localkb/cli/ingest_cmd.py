@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from .common import echo_json, handle_errors, json_option, kb_option
+from .common import EXIT_SKIPPED, echo_json, handle_errors, json_option, kb_option
 
 
 @click.command(help="Ingest files and folders (txt, md, pdf, docx, html, csv, json) into the knowledge base.\n\n"
@@ -19,6 +19,8 @@ from .common import echo_json, handle_errors, json_option, kb_option
 @click.option("--model", default=None, help="Embedding model for a NEW KB (path, hub name in the HF cache, "
                                            "or 'multilingual'). Default: packaged all-MiniLM-L6-v2.")
 @click.option("--tag", "tags", multiple=True, help="Tag the documents of this run (repeatable).")
+@click.option("--retag", is_flag=True, help="Set the tags of re-ingested documents to exactly --tag (none: "
+                                           "remove them). Without it, a document keeps its tags and gains --tag.")
 @click.option("--prune/--no-prune", default=True, show_default=True,
               help="Remove documents whose files were deleted from an ingested folder.")
 @click.option("--chunk-size", type=click.IntRange(16, 4000), default=None,
@@ -31,15 +33,18 @@ from .common import echo_json, handle_errors, json_option, kb_option
 @json_option
 @handle_errors
 def ingest(paths: tuple[str, ...], kb: str | None, store: str | None, model: str | None, tags: tuple[str, ...],
-           prune: bool, chunk_size: int | None, chunk_overlap: int | None, enrich: tuple[str, ...],
+           retag: bool, prune: bool, chunk_size: int | None, chunk_overlap: int | None, enrich: tuple[str, ...],
            max_file_mb: float | None, as_json: bool) -> None:
+    from ..ingest.files import check_paths
     from ..kb import KnowledgeBase
     from .progress import ingest_progress
 
-    with KnowledgeBase.open(kb, model=model, store=store, chunk_size=chunk_size, chunk_overlap=chunk_overlap,
-                            enrich=enrich or None) as base:
+    check_paths(list(paths))  # every path mistyped: fail before a KB (and its model) is created
+    with KnowledgeBase.open(kb, create=True, model=model, store=store, chunk_size=chunk_size,
+                            chunk_overlap=chunk_overlap, enrich=enrich or None) as base:
         with ingest_progress(enabled=not as_json) as progress:
-            report = base.ingest(list(paths), tags=tags, prune=prune, max_file_mb=max_file_mb, progress=progress)
+            report = base.ingest(list(paths), tags=tags, prune=prune, max_file_mb=max_file_mb, progress=progress,
+                                 retag=retag)
     if as_json:
         echo_json(report.to_dict())
     else:
@@ -51,4 +56,4 @@ def ingest(paths: tuple[str, ...], kb: str | None, store: str | None, model: str
         for note in report.notes:
             click.secho(f"note: {note}", fg="yellow", err=True)
     if report.skipped:
-        sys.exit(3)
+        sys.exit(EXIT_SKIPPED)

@@ -7,14 +7,11 @@ from .common import echo_json, handle_errors, json_option, kb_option
 
 
 def parse_min_score(value: str | None) -> float | str | None:
-    """``--min-score`` through the shared parser (``search.thresholds.parse_min_score``); bad → usage error."""
-    from ..errors import SearchError
+    """``--min-score`` through the one parser (``search.thresholds.parse_min_score``): a bad value is the
+    same ``SearchError``, with the same message, as through HTTP and Python (exit 1)."""
     from ..search.thresholds import parse_min_score as parse
 
-    try:
-        return parse(value)
-    except SearchError as exc:
-        raise click.BadParameter(exc.message, param_hint="'--min-score'") from None
+    return parse(value)
 
 
 @click.command(help="Search the knowledge base. Scores: higher is better; the scale depends on --mode "
@@ -35,15 +32,22 @@ def parse_min_score(value: str | None) -> float | str | None:
               help="One chunk per near-duplicate group [default: on once `localkb dedup --apply` ran].")
 @click.option("--cluster", type=click.IntRange(0), default=None,
               help="Only chunks of this cluster (from `localkb cluster`).")
+@click.option("--where", "where", multiple=True, metavar="FIELD OP VALUE",
+              help="Metadata filter, repeatable (all must hold): format=pdf, pages>3, path~docs/*.md, "
+                   "author=Ada, ingested>=2026-12-01, meta.COLUMN=value. Operators = != > >= < <= ~ (glob). "
+                   "See docs/search.md \"Filters\".")
 @json_option
 @handle_errors
 def search(query: str, kb: str | None, k: int, tags: tuple[str, ...], min_score: str | None, mode: str | None,
-           collapse: bool | None, cluster: int | None, as_json: bool) -> None:
+           collapse: bool | None, cluster: int | None, where: tuple[str, ...], as_json: bool) -> None:
     from ..kb import KnowledgeBase
+    from ..search.filters import parse_where
 
+    conditions = parse_where(list(where))  # bad values fail before the KB is opened
+    cut = parse_min_score(min_score)
     with KnowledgeBase.open(kb, create=False) as base:
-        result = base.search(query, k=k, tags=list(tags) or None, min_score=parse_min_score(min_score), mode=mode,
-                             collapse_duplicates=collapse, cluster=cluster)
+        result = base.search(query, k=k, tags=list(tags) or None, min_score=cut, mode=mode,
+                             collapse_duplicates=collapse, cluster=cluster, where=[str(c) for c in conditions])
     if as_json:
         echo_json(result.to_dict())
         return

@@ -89,12 +89,13 @@ def serve(kb: str | None, host: str, port: int, token: str | None, no_token: boo
     are answered, and no other web page can make your browser change the KB (see docs/server.md).
     """
     token = server_token(host, token, no_token)
-    try:
-        import uvicorn
-    except ImportError as exc:
-        from ..errors import MissingDependency
+    from ..extras import require
 
-        raise MissingDependency("localkb serve needs the server extra: pip install 'localkb[server]'") from exc
+    require("server", feature="localkb serve")  # every module of the extra, or one line naming it
+    import uvicorn
+
+    if port:
+        check_port_free(host, port)  # before anything is created, and not uvicorn's own exit code 3
     from ..server.app import create_app
     from ..server.guards import default_allowed_hosts, uvicorn_limits
     from ..server.state import parse_databases
@@ -110,6 +111,22 @@ def serve(kb: str | None, host: str, port: int, token: str | None, no_token: boo
     click.echo(f"localkb serving {app.state.localkb.settings.kb_path} on {url} (API docs: /docs)"
                + ("" if token else " — no token: any program on this machine can use it"), err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, **uvicorn_limits())
+
+
+def check_port_free(host: str, port: int) -> None:
+    """``ConfigError`` (exit 1, one line) when ``host:port`` cannot be bound (another server has it)."""
+    import socket
+
+    from ..errors import ConfigError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            s.bind((host.strip("[]"), port))
+        except OSError as exc:
+            raise ConfigError(f"Cannot listen on {host}:{port}: {exc.strerror or exc} "
+                              f"(another server has the port? choose one with --port)", port=port) from exc
 
 
 def _free_port(host: str) -> int:

@@ -15,11 +15,21 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from ..embedders import Embedder
-    from ..manifest import Manifest
+
+
+class ChunkingRecord(Protocol):
+    """What the chunker reads and updates in the KB's manifest (``manifest.Manifest`` is one; the manifest
+    imports this module's constants, so the chunker names the shape rather than the class)."""
+
+    chunk_size: int
+    chunk_overlap: int
+    chunk_unit: str
+    chunk_recipe: str
+    extra: dict[str, Any]
 
 #: bump when the splitting rules change: re-ingest then re-chunks every document
 RECIPE = "sentences-v2"
@@ -202,7 +212,7 @@ class Chunker:
     says what happened in the ingest report's notes. The embedder is loaded only when a text is chunked.
     """
 
-    def __init__(self, manifest: Manifest, embedder: Callable[[], Embedder]) -> None:
+    def __init__(self, manifest: ChunkingRecord, embedder: Callable[[], Embedder]) -> None:
         self.manifest = manifest
         self._embedder = embedder
         self.settings = ChunkSettings(manifest.chunk_size, manifest.chunk_overlap)

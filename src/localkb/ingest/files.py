@@ -128,5 +128,10 @@ def read_file(path: Path, max_bytes: int) -> tuple[bytes, os.stat_result]:
 
 
 def check_paths(paths: list[str | os.PathLike[str]]) -> None:
+    """``IngestError`` when there is nothing to ingest: no paths, or not one of them exists (a typo).
+    Some missing among existing ones are skipped and listed by the walk instead."""
     if not paths:
         raise IngestError("Nothing to ingest: give at least one file or folder.")
+    if not any(os.path.lexists(Path(os.fspath(p)).expanduser()) for p in paths):
+        missing = ", ".join(os.fspath(p) for p in paths)
+        raise IngestError(f"Nothing to ingest: no such file or folder: {missing}")

@@ -27,9 +27,11 @@ from .loaders import Loaded, load
 if TYPE_CHECKING:
     import sqlite3
 
-    from ..kb import KnowledgeBase
+    from ..parts import KBParts
 
 BATCH_CHUNKS = 256
+#: at most this many values of a many-valued field (a CSV column) go into an ``--enrich meta.X`` label
+ENRICH_VALUES = 10
 FLUSH_EVERY = 4096
 Progress = Callable[[str, int, int], None]
 
@@ -49,7 +51,9 @@ def enrich_prefix(fields: Sequence[str], tags: Sequence[str], loaded: Loaded | N
         elif name == "source":
             parts.append(f"[source: {Path(source).name}]")
         elif name.startswith("meta.") and loaded is not None and loaded.meta.get(name[5:]):
-            parts.append(f"[{name[5:]}: {loaded.meta[name[5:]]}]")
+            value = loaded.meta[name[5:]]
+            shown = ", ".join(value[:ENRICH_VALUES]) if isinstance(value, list) else value
+            parts.append(f"[{name[5:]}: {shown}]")
     return " ".join(parts) + "\n" if parts else ""
 
 
@@ -62,10 +66,32 @@ class _Doc:
     loaded: Loaded
     chunks: list[tuple[str, str, str]] = field(default_factory=list)  # (id, text, embed_text)
     existing_id: int | None = None
+    tags: list[str] = field(default_factory=list)
 
 
-def run_ingest(kb: KnowledgeBase, paths: Sequence[str | os.PathLike[str]], *, tags: Sequence[str] = (),
-               prune: bool = True, max_file_mb: float = 100.0, progress: Progress | None = None) -> IngestReport:
+def document_tags(given: list[str], old: list[str] | None, retag: bool) -> list[str]:
+    """The tags a document gets: re-ingesting keeps its tags and adds ``given``; ``retag`` sets exactly ``given``."""
+    if retag or old is None:
+        return list(given)
+    return sorted({*old, *given})
+
+
+def meta_rows(meta: Mapping[str, str | list[str]]) -> list[tuple[str, str, float | None]]:
+    """``doc_meta`` rows (key, value, value as a number or None) of a loader's metadata."""
+    rows = []
+    for key, value in meta.items():
+        for item in dict.fromkeys(value if isinstance(value, list) else [value]):
+            try:
+                num: float | None = float(item)
+            except ValueError:
+                num = None
+            rows.append((key, item, num if num is None or num == num else None))
+    return rows
+
+
+def run_ingest(kb: KBParts, paths: Sequence[str | os.PathLike[str]], *, tags: Sequence[str] = (),
+               prune: bool = True, max_file_mb: float = 100.0, progress: Progress | None = None,
+               retag: bool = False) -> IngestReport:
     check_paths(list(paths))
     report = IngestReport()
     db, manifest = kb.db, kb.manifest
@@ -104,7 +130,9 @@ def run_ingest(kb: KnowledgeBase, paths: Sequence[str | os.PathLike[str]], *, ta
             data, stat = read_file(cand.path, int(max_file_mb * 1e6))
             digest = hashlib.sha256(data).hexdigest()
             old = known.get(key)
-            if (old is not None and old["content_hash"] == digest and doc_tags.get(old["id"], []) == tagset
+            old_tags = doc_tags.get(old["id"], []) if old is not None else None
+            new_tags = document_tags(tagset, old_tags, retag)
+            if (old is not None and old["content_hash"] == digest and old_tags == new_tags
                     and key not in rechunk):
                 report.unchanged += 1
                 continue
@@ -112,8 +140,9 @@ def run_ingest(kb: KnowledgeBase, paths: Sequence[str | os.PathLike[str]], *, ta
         except LoaderError as exc:  # one bad file never stops the run (files.py turns OS errors into these)
             report.skipped.append(Skipped(cand.source, exc.message))
             continue
-        doc = _Doc(cand, digest, len(data), stat.st_mtime, loaded, existing_id=old["id"] if old else None)
-        prefix = enrich_prefix(manifest.enrich, tagset, loaded, cand.source)
+        doc = _Doc(cand, digest, len(data), stat.st_mtime, loaded, existing_id=old["id"] if old else None,
+                   tags=new_tags)
+        prefix = enrich_prefix(manifest.enrich, new_tags, loaded, cand.source)
         try:
             texts = chunker.chunks(loaded.text, prefix)
         except ValueError as exc:
@@ -129,13 +158,13 @@ def run_ingest(kb: KnowledgeBase, paths: Sequence[str | os.PathLike[str]], *, ta
         rechunked.add(key)
         pending_new += sum(1 for c in doc.chunks if c[0] not in have)
         if pending_new >= batch_chunks:
-            since_flush += _commit(kb, pending, have, tagset, report, progress)
+            since_flush += _commit(kb, pending, have, report, progress)
             pending, pending_new = [], 0
             if since_flush >= flush_every:
                 kb.store.flush()
                 since_flush = 0
     if pending:
-        _commit(kb, pending, have, tagset, report, progress)
+        _commit(kb, pending, have, report, progress)
     if prune:
         report.removed += prune_missing(kb, paths, known)
     kb.store.flush()
@@ -146,7 +175,7 @@ def run_ingest(kb: KnowledgeBase, paths: Sequence[str | os.PathLike[str]], *, ta
     return report
 
 
-def _commit(kb: KnowledgeBase, docs: list[_Doc], have: set[str], tags: list[str], report: IngestReport,
+def _commit(kb: KBParts, docs: list[_Doc], have: set[str], report: IngestReport,
             progress: Progress | None) -> int:
     """Embed the batch's new chunks, add them to the store, then record the batch in one transaction."""
     new: dict[str, str] = {}
@@ -186,10 +215,13 @@ def _commit(kb: KnowledgeBase, docs: list[_Doc], have: set[str], tags: list[str]
                     " title=?, ingested_at=? WHERE id=?", (*values, doc_id))
                 conn.execute("DELETE FROM doc_chunks WHERE doc_id=?", (doc_id,))
                 conn.execute("DELETE FROM doc_tags WHERE doc_id=?", (doc_id,))
+                conn.execute("DELETE FROM doc_meta WHERE doc_id=?", (doc_id,))
                 report.updated += 1
             conn.executemany("INSERT INTO doc_chunks(doc_id, position, chunk_id) VALUES (?,?,?)",
                              [(doc_id, pos, c[0]) for pos, c in enumerate(doc.chunks)])
-            conn.executemany("INSERT INTO doc_tags(doc_id, tag) VALUES (?,?)", [(doc_id, t) for t in tags])
+            conn.executemany("INSERT INTO doc_tags(doc_id, tag) VALUES (?,?)", [(doc_id, t) for t in doc.tags])
+            conn.executemany("INSERT INTO doc_meta(doc_id, key, value, num) VALUES (?,?,?,?)",
+                             [(doc_id, *row) for row in meta_rows(doc.loaded.meta)])
         dropped = _drop_unreferenced(conn, orphan_candidates)
     have.update(new)
     have.difference_update(dropped)
@@ -210,7 +242,7 @@ def _drop_unreferenced(conn: object, candidates: set[str]) -> set[str]:
     return dropped
 
 
-def _remove_document(kb: KnowledgeBase, doc_id: int) -> None:
+def _remove_document(kb: KBParts, doc_id: int) -> None:
     with kb.db.transaction() as conn:
         chunk_ids = {r[0] for r in conn.execute("SELECT chunk_id FROM doc_chunks WHERE doc_id=?", (doc_id,))}
         conn.execute("DELETE FROM doc_chunks WHERE doc_id=?", (doc_id,))
@@ -225,7 +257,7 @@ def _remove_document(kb: KnowledgeBase, doc_id: int) -> None:
 remove_document = _remove_document
 
 
-def prune_missing(kb: KnowledgeBase, paths: Sequence[str | os.PathLike[str]], known: Mapping[str, sqlite3.Row]) -> int:
+def prune_missing(kb: KBParts, paths: Sequence[str | os.PathLike[str]], known: Mapping[str, sqlite3.Row]) -> int:
     """Remove documents that lived under an ingested folder and whose file is gone. Returns how many."""
     roots = [str(Path(p).expanduser().resolve()) for p in paths if Path(p).expanduser().is_dir()]
     removed = 0

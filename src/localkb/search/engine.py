@@ -24,13 +24,16 @@ from ..errors import SearchError
 from ..inspect import chunk_records, chunks_with_tags
 from ..results import Hit, SearchResult
 from . import fusion as fusion_mod
+from .filters import WhereSpec, matching_chunks, parse_where
+from .filters import describe as describe_where
 from .identifiers import apply_rule, find_codes, matched_codes
 from .tokenize import STOP_WORDS, tokenize, word_count
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from ..kb import KnowledgeBase
+    from ..parts import KBParts
+    from ..stores.base import VectorHit, VectorStore
     from .lexical import LexicalIndex
 
 MAX_QUERY_CHARS = 10_000
@@ -81,7 +84,7 @@ def resolve_min_score(min_score: float | str | None) -> float | str | None:
     return None if value in (NO_CUTOFF, None) else value
 
 
-def allowed_ids(kb: KnowledgeBase, tags: Sequence[str] | None) -> set[str] | None:
+def allowed_ids(kb: KBParts, tags: Sequence[str] | None) -> set[str] | None:
     if not tags:
         return None
     return chunks_with_tags(kb, list(tags))
@@ -97,7 +100,7 @@ def only_codes(query: str, codes: list[str]) -> bool:
 
 
 def search(
-    kb: KnowledgeBase,
+    kb: KBParts,
     query: str,
     *,
     k: int = 10,
@@ -109,6 +112,7 @@ def search(
     alpha: float | None = None,
     collapse_duplicates: bool | None = None,
     cluster: int | None = None,
+    where: WhereSpec = None,
 ) -> SearchResult:
     """Search ``kb``. See the module docstring for modes and score scales.
 
@@ -118,15 +122,20 @@ def search(
         collapse_duplicates: one chunk per applied near-duplicate group (default: on when groups exist;
             see ``mapping.records``); what was collapsed is in ``SearchResult.collapsed``.
         cluster: only chunks of this cluster of the last ``localkb cluster`` run.
+        where: metadata filters (``search.filters``): ``"format=pdf"``, ``["pages>3", "path~docs/*"]`` or
+            ``{"format": "pdf"}``; ANDed with ``tags`` and ``cluster``. How they were applied, and how many
+            chunks they allow, is in ``SearchResult.filters``.
 
     Raises:
         SearchError: empty, over-long or punctuation-only query; unknown mode; k < 1.
+        FilterError: an unknown filter field, operator or value.
     """
     query = validate_query(query)
     mode = resolve_mode(mode)
     if k < 1:
         raise SearchError("k must be at least 1.")
     cut = resolve_min_score(min_score)
+    conditions = parse_where(where)
     tokens = tokenize(query)
     codes = find_codes(query) if identifiers else []
     if not tokens and not codes:
@@ -143,6 +152,17 @@ def search(
 
         members = chunks_in_cluster(kb.db, int(cluster))
         allowed = members if allowed is None else allowed & members
+    filters: dict[str, Any] | None = None
+    if conditions:
+        matching = matching_chunks(kb.db, conditions)
+        allowed = matching if allowed is None else allowed & matching
+        filters = {"where": describe_where(conditions), "matching_chunks": len(allowed),
+                   "applied": "in the vector store's engine (chunk ids from chunks.sqlite)"
+                   if kb.store.supports_filters else "after the vector store (exact, with over-fetch)"}
+        if not allowed:
+            return SearchResult(query, [], mode, None, filters=filters,
+                                reason=f"No chunk matches the filter(s): {'; '.join(filters['where'])}"
+                                       + (f" with the tag(s) {', '.join(tags)}" if tags else "") + ".")
     if allowed is not None and not allowed:
         return SearchResult(
             query, [], mode, None, reason=f"No document has the tag(s): {', '.join(tags or [])}."
@@ -166,7 +186,7 @@ def search(
     vector = None
     if mode in ("dense", "hybrid"):
         vector = kb.embedder.embed([query])
-        dense = {h.id: h.score for h in kb.store.search(vector, depth, allowed=allowed)}
+        dense = {h.id: h.score for h in dense_hits(kb.store, vector, depth, allowed)}
     lexical: dict[str, float] = {}
     all_lex: np.ndarray | None = None
     lex = None
@@ -196,7 +216,7 @@ def search(
             key=lambda c: (-len(matches[c]), -_lex_at(lex, all_lex, c), c),
         )[:EXACT_CAP]
         if mode != "lexical" and vector is not None and extra:
-            dense.update({h.id: h.score for h in kb.store.search(vector, len(extra), allowed=set(extra))})
+            dense.update({h.id: h.score for h in dense_hits(kb.store, vector, len(extra), set(extra))})
         if mode != "dense":
             lexical.update({c: _lex_at(lex, all_lex, c) for c in extra})
         if mode == "dense":
@@ -219,7 +239,7 @@ def search(
             dense.update(
                 {
                     h.id: h.score
-                    for h in kb.store.search(vector, len(missing_dense), allowed=set(missing_dense))
+                    for h in dense_hits(kb.store, vector, len(missing_dense), set(missing_dense))
                 }
             )
         for c in dense:
@@ -316,8 +336,31 @@ def search(
             if mode == "lexical"
             else "Nothing matched."
         )
+    if filters is not None and len(hits) < k:
+        filters["note"] = (f"{len(hits)} of the {k} hits asked for: {filters['matching_chunks']} chunk(s) match "
+                           f"the filter(s)" + (", fewer passed the cut-off" if threshold is not None else "") + ".")
     return SearchResult(query, hits, mode, threshold, reason=reason, exact_match=exact, weights=weights,
-                        calibration=calibration, collapsed=[c for c in collapsed if c["kept"] in top])
+                        calibration=calibration, collapsed=[c for c in collapsed if c["kept"] in top],
+                        filters=filters)
+
+
+#: a store that cannot filter is asked for this many times more hits each round (``dense_hits``)
+OVERFETCH = 4
+
+
+def dense_hits(store: VectorStore, vector: np.ndarray, k: int, allowed: set[str] | None) -> list[VectorHit]:
+    """The ``k`` nearest chunks among ``allowed``: inside the engine when the store can filter, else
+    by asking for more and more hits and filtering them here, until ``k`` are found or the store has
+    no more (exact either way)."""
+    if allowed is None or store.supports_filters:
+        return store.search(vector, k, allowed=allowed)
+    total = store.count()
+    fetch = max(k, 1) * OVERFETCH
+    while True:
+        hits = [h for h in store.search(vector, min(fetch, total)) if h.id in allowed]
+        if len(hits) >= k or fetch >= total:
+            return hits[:k]
+        fetch *= OVERFETCH
 
 
 def lexical_coverage(lex: LexicalIndex | None, tokens: list[str], lexical: dict[str, float]) -> float:

@@ -44,7 +44,7 @@ from ..errors import SearchError
 from .tokenize import has_cjk
 
 if TYPE_CHECKING:
-    from ..kb import KnowledgeBase
+    from ..parts import KBParts
 
 #: ``min_score`` value that turns the cut-off off (``kb.search(q, min_score=NO_CUTOFF)``); ``None`` means
 #: "the ``min_score`` setting" (default "auto")
@@ -76,7 +76,9 @@ def parse_min_score(value: object) -> MinScore:
     else:
         raise SearchError(f"min_score {value!r} is not a number, 'auto' or 'none'.")
     if not math.isfinite(number):
-        raise SearchError(f"min_score must be a finite number, not '{value}'.")
+        from ..errors import NonFiniteValue
+
+        raise NonFiniteValue(f"min_score must be a finite number, 'auto' or 'none', not '{value}'.")
     return number
 
 
@@ -204,7 +206,7 @@ class Calibration:
         return asdict(self)
 
 
-def chunk_languages(kb: KnowledgeBase, sample: int = 2000) -> dict[str, int]:
+def chunk_languages(kb: KBParts, sample: int = 2000) -> dict[str, int]:
     """How many of a sample of chunks are "en", "zh" and "mixed" (:func:`script_language`)."""
     out = {"en": 0, "zh": 0, "mixed": 0}
     for r in kb.db.query("SELECT text FROM chunks ORDER BY id LIMIT ?", (sample,)):
@@ -212,7 +214,7 @@ def chunk_languages(kb: KnowledgeBase, sample: int = 2000) -> dict[str, int]:
     return out
 
 
-def corpus_language(kb: KnowledgeBase, sample: int = 200) -> str:
+def corpus_language(kb: KBParts, sample: int = 200) -> str:
     """ "zh" when most of a sample of chunks contain CJK text, else "en" (for the ingest's model note)."""
     rows = kb.db.query("SELECT text FROM chunks ORDER BY id LIMIT ?", (sample,))
     if not rows:
@@ -229,7 +231,7 @@ def cutoff_from(scores: np.ndarray, spread: float = SPREAD) -> float:
     return min(med + spread * 1.4826 * mad, float(np.max(scores)))
 
 
-def _measure_bank(kb: KnowledgeBase, language: str, spread: float) -> Calibration:
+def _measure_bank(kb: KBParts, language: str, spread: float) -> Calibration:
     vectors = kb.embedder.embed(list(BANKS[language]))
     best = []
     for row in vectors:
@@ -249,7 +251,7 @@ def _measure_bank(kb: KnowledgeBase, language: str, spread: float) -> Calibratio
     )
 
 
-def measure(kb: KnowledgeBase, spread: float = SPREAD) -> dict[str, Any] | None:
+def measure(kb: KBParts, spread: float = SPREAD) -> dict[str, Any] | None:
     """Calibrate every bank on the KB (see the module docstring); None for an empty KB.
 
     Each bank is searched against the whole KB — what a query of its language searches — so its best
@@ -280,7 +282,7 @@ def stale(record: dict[str, Any] | None, model: str, chunks: int) -> bool:
     return not (1 / RECALIBRATE_RATIO <= max(chunks, 1) / was <= RECALIBRATE_RATIO)
 
 
-def calibration_record(kb: KnowledgeBase, chunks: int | None = None) -> dict[str, Any] | None:
+def calibration_record(kb: KBParts, chunks: int | None = None) -> dict[str, Any] | None:
     """The KB's stored calibration record (see :func:`measure`), measured and stored on first use or
     when stale; None for an empty KB. ``chunks``: the store's count, when the caller already has it."""
     record = kb.manifest.extra.get("calibration")
@@ -289,11 +291,9 @@ def calibration_record(kb: KnowledgeBase, chunks: int | None = None) -> dict[str
     cal = measure(kb)
     if cal is None:
         return None
-    kb.manifest.extra["calibration"] = cal
-    try:
-        kb.manifest.save(kb.path)
-    except OSError:
-        pass  # a read-only KB still gets a cut-off for this session
+    # saved under the KB's write lock; a read-only KB (or one another process is writing) still gets a
+    # cut-off for this session
+    kb.update_manifest(lambda manifest: manifest.extra.__setitem__("calibration", cal))
     return cal
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .. import __version__
 from ..errors import ConfigError
@@ -46,22 +46,15 @@ def stats(request: Request) -> dict[str, Any]:
 def documents(request: Request, offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
               limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     kb = ctx(request).kb
-    found = kb.db.scalar("SELECT COUNT(*) FROM documents")
-    total = found if isinstance(found, int) else 0
-    return {"total": total, "offset": offset, "limit": limit,
+    return {"total": kb.document_count(), "offset": offset, "limit": limit,
             "documents": kb.documents(offset=offset, limit=limit)}
 
 
 def _document(request: Request, doc_id: int) -> dict[str, Any]:
-    rows = ctx(request).kb.db.query(
-        "SELECT d.id, d.source, d.path, d.format, d.title, d.size, d.ingested_at,"
-        " (SELECT COUNT(*) FROM doc_chunks c WHERE c.doc_id = d.id) AS chunks,"
-        " (SELECT group_concat(tag, ',') FROM doc_tags t WHERE t.doc_id = d.id) AS tags"
-        " FROM documents d WHERE d.id = ?", (doc_id,))
-    if not rows:
+    doc = ctx(request).kb.document(doc_id)
+    if doc is None:
         raise NotFound(f"No document with id {doc_id}.", doc_id=doc_id)
-    row = dict(rows[0])
-    return {**row, "tags": sorted(row["tags"].split(",")) if row["tags"] else []}
+    return doc
 
 
 #: a document id: any integer SQLite can hold (a larger one is a 422, not a crash in the driver)
@@ -133,6 +126,8 @@ def ingest_upload(request: Request, response: Response,
 
 
 class PathIngest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     paths: list[str] = Field(min_length=1, max_length=1000, description="Files or folders under a --root")
     tags: list[str] = Field(default_factory=list)
     prune: bool = Field(True, description="Remove documents whose files were deleted from an ingested folder")

@@ -58,9 +58,7 @@ def dedup(request: Request, threshold: Annotated[str, Query(description="'auto' 
 
 @router.get("/clusters", summary="The last cluster run: k, criterion, labels, terms, sizes")
 def clusters(request: Request) -> dict[str, Any]:
-    from ..mapping.records import last_cluster_run
-
-    run = last_cluster_run(ctx(request).kb.db)
+    run = ctx(request).kb.last_cluster_run()
     if run is None:
         return {"k": 0, "criterion": None, "clusters": []}
     return {"k": run["k"], "criterion": run.get("criterion"), "clusters": run.get("clusters", [])}

@@ -61,6 +61,7 @@ def create_app(kb_path: str | os.PathLike[str] | None = None, *, token: str | No
     from ..errors import ConfigError
     from ..kb import KnowledgeBase
     from . import api_ask, api_audit, api_calibration, api_kb, api_map, api_openai, api_search, api_sql
+    from .api_docs import install_docs
     from .context import ServerContext
     from .errors import install_error_handlers
     from .guards import BodyLimit, HostOriginGuard, TokenAuth, default_allowed_hosts
@@ -86,7 +87,7 @@ def create_app(kb_path: str | os.PathLike[str] | None = None, *, token: str | No
         yield
         context.close()
 
-    app = FastAPI(title="localkb", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="localkb", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="An offline knowledge base: search, ask, ingest, inspect and guarded SQL. "
                               "Errors are JSON: {\"error\": NAME, \"message\": TEXT}.")
     app.state.localkb = context
@@ -102,6 +103,7 @@ def create_app(kb_path: str | os.PathLike[str] | None = None, *, token: str | No
     def favicon() -> Any:
         return RedirectResponse("/static/favicon.svg")
 
+    install_docs(app)  # /docs from local files (mounted before /static, which would shadow it)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     upload_limit = int(settings.max_upload_mb * 1e6)

@@ -135,7 +135,7 @@ class JobRunner:
         finally:
             if job.status == "failed":  # drop new uploads that did not make it into the KB
                 for path in job.discard_if_skipped.values():
-                    if self.kb.db.scalar("SELECT 1 FROM documents WHERE path=?", (str(path.resolve()),)) is None:
+                    if not self.kb.has_document(path):
                         path.unlink(missing_ok=True)
             job.phase, job.finished_at = job.status, time.time()
             if job.files_total and job.status == "done":

@@ -203,9 +203,7 @@ def make_thread_safe(kb: KnowledgeBase) -> RoutedEmbedder:
     spec = kb.manifest.model_id
     spec = spec.removeprefix("local/")
     routed = RoutedEmbedder(shared, lambda: fresh_embedder(spec))
-    with kb._lock:  # the KB exposes no setter; the wrappers keep its interface
-        kb._embedder = routed
-        kb._store = LockedStore(store)
+    kb.wrap(embedder=lambda _current: routed, store=lambda _current: LockedStore(store))
     return routed
 
 

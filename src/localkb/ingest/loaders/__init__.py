@@ -30,12 +30,26 @@ LOADERS: dict[str, str] = {
 SUPPORTED = tuple(sorted(LOADERS))
 
 
+#: the document metadata each loader records (``Loaded.meta``), beside ``title``: what ``--enrich meta.X``
+#: accepts and what ``--where`` knows by bare name. CSV column values and JSON keys are per file
+#: (``--where meta.COLUMN=value``) and so not listed here.
+META_FIELDS: dict[str, tuple[str, ...]] = {
+    "author": ("pdf", "docx", "html"),
+    "pages": ("pdf",),
+    "subject": ("pdf", "docx"),
+}
+#: how many distinct values of one CSV column / JSON key are recorded for filtering
+MAX_FIELD_VALUES = 200
+
+
 @dataclass
 class Loaded:
     text: str
     format: str
     title: str | None = None
-    meta: dict[str, str] = field(default_factory=dict)
+    #: document metadata: name → one value (``author``, ``pages``) or several (a CSV column's values, a
+    #: JSON key's values); stored in ``doc_meta`` for ``--where`` and used by ``--enrich meta.NAME``
+    meta: dict[str, str | list[str]] = field(default_factory=dict)
 
 
 def supported(path: Path) -> bool:

@@ -31,5 +31,8 @@ def load_docx(data: bytes) -> Loaded:
                             cells.append(" ".join(t.text or "" for t in cell.iter() if t.tag.endswith("}t")).strip())
                     if any(cells):
                         parts.append(" | ".join(cells))
-    title = document.core_properties.title or None
-    return Loaded(text="\n\n".join(parts), format="docx", title=title)
+    props = document.core_properties
+    meta: dict[str, str | list[str]] = {name: str(value).strip() for name, value in
+                                        (("author", props.author), ("subject", props.subject))
+                                        if value and str(value).strip()}
+    return Loaded(text="\n\n".join(parts), format="docx", title=props.title or None, meta=meta)

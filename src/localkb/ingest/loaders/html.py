@@ -14,8 +14,11 @@ def load_html(data: bytes) -> Loaded:
     soup = BeautifulSoup(decode(data), "lxml")
     for tag in soup(["script", "style", "noscript", "template", "svg", "head"]):
         tag.decompose()
-    title_tag = BeautifulSoup(decode(data), "lxml").title
-    title = title_tag.get_text(strip=True) if title_tag else None
+    head = BeautifulSoup(decode(data), "lxml")
+    title = head.title.get_text(strip=True) if head.title else None
+    author = head.find("meta", attrs={"name": "author"})
+    content = str(author.get("content") or "").strip() if author is not None else ""
+    meta: dict[str, str | list[str]] = {"author": content} if content else {}
     for tag in soup.find_all(BLOCKS):
         tag.insert_before("\n\n")
         tag.insert_after("\n\n")
@@ -23,4 +26,4 @@ def load_html(data: bytes) -> Loaded:
         br.replace_with("\n")
     text = soup.get_text()
     paragraphs = [" ".join(p.split()) for p in text.split("\n\n")]
-    return Loaded(text="\n\n".join(p for p in paragraphs if p), format="html", title=title)
+    return Loaded(text="\n\n".join(p for p in paragraphs if p), format="html", title=title, meta=meta)

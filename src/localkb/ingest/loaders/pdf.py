@@ -26,8 +26,14 @@ def load_pdf(data: bytes) -> Loaded:
     if not text.strip():
         raise LoaderError("PDF has no text layer (scanned image?)")
     title = None
+    meta: dict[str, str | list[str]] = {"pages": str(len(pages))}
     try:
-        title = reader.metadata.title if reader.metadata else None
+        info = reader.metadata
+        if info:
+            title = info.title
+            for name, value in (("author", info.author), ("subject", info.subject)):
+                if value and str(value).strip():
+                    meta[name] = str(value).strip()
     except Exception:  # noqa: BLE001 - metadata is optional
         title = None
-    return Loaded(text=text, format="pdf", title=title, meta={"pages": str(len(pages))})
+    return Loaded(text=text, format="pdf", title=title, meta=meta)

@@ -7,8 +7,21 @@ import json
 from typing import Any
 
 from ...errors import LoaderError
-from . import Loaded
+from . import MAX_FIELD_VALUES, Loaded
 from .text import decode
+
+#: longer values (prose in a JSON answer field) are not recorded as filterable metadata
+MAX_VALUE_CHARS = 200
+
+
+def field_values(pairs: list[tuple[str, str]]) -> dict[str, str | list[str]]:
+    """Each field's distinct values in order of appearance (at most ``MAX_FIELD_VALUES``), for ``--where``."""
+    values: dict[str, dict[str, None]] = {}
+    for name, value in pairs:
+        seen = values.setdefault(name, {})
+        if value and len(value) <= MAX_VALUE_CHARS and len(seen) < MAX_FIELD_VALUES:
+            seen.setdefault(value)
+    return {name: list(seen) for name, seen in values.items() if seen}
 
 
 def load_csv(data: bytes) -> Loaded:
@@ -25,15 +38,17 @@ def load_csv(data: bytes) -> Loaded:
     if not body:  # a single row: no header to label with
         return Loaded(text=" | ".join(header), format="csv")
     records = []
+    cells: list[tuple[str, str]] = []
     for row in body:
         pairs = []
         for i, value in enumerate(row):
             name = header[i].strip() if i < len(header) and header[i].strip() else f"column {i + 1}"
             if value.strip():
                 pairs.append(f"{name}: {value.strip()}")
+                cells.append((name, value.strip()))
         if pairs:
             records.append("\n".join(pairs))
-    return Loaded(text="\n\n".join(records), format="csv")
+    return Loaded(text="\n\n".join(records), format="csv", meta=field_values(cells))
 
 
 def _flatten(value: Any, prefix: str = "") -> list[str]:
@@ -54,6 +69,17 @@ def _flatten(value: Any, prefix: str = "") -> list[str]:
     return [f"{prefix}: {value}" if prefix else str(value)]
 
 
+def _scalars(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """(key path, value) of every scalar; list positions are dropped (``items[3].sku`` → ``items.sku``)."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _scalars(v, f"{prefix}.{k}" if prefix else str(k))]
+    if isinstance(value, list):
+        return [p for v in value for p in _scalars(v, prefix)]
+    if value is None or not prefix:
+        return []
+    return [(prefix, str(value).strip())]
+
+
 def _records(doc: Any) -> str:
     if isinstance(doc, list):
         return "\n\n".join("\n".join(_flatten(item)) for item in doc if _flatten(item))
@@ -65,7 +91,7 @@ def load_json(data: bytes) -> Loaded:
         doc = json.loads(decode(data))
     except json.JSONDecodeError as exc:
         raise LoaderError(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
-    return Loaded(text=_records(doc), format="json")
+    return Loaded(text=_records(doc), format="json", meta=field_values(_scalars(doc)))
 
 
 def load_jsonl(data: bytes) -> Loaded:
@@ -77,4 +103,4 @@ def load_jsonl(data: bytes) -> Loaded:
             items.append(json.loads(line))
         except json.JSONDecodeError as exc:
             raise LoaderError(f"malformed JSON Lines at line {n}: {exc.msg}") from exc
-    return Loaded(text=_records(items), format="jsonl")
+    return Loaded(text=_records(items), format="jsonl", meta=field_values(_scalars(items)))

@@ -1,0 +1,40 @@
+"""What the subsystems (ingest, search, lexical index, thresholds, inspect) use of a knowledge base.
+
+They are given the facade, but know it only as this Protocol: none of them imports ``kb.py``, so the
+facade can import them without an import circle (tests/architecture). ``KnowledgeBase`` satisfies it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .db import Database
+    from .embedders import Embedder
+    from .manifest import Manifest
+    from .stores.base import VectorStore
+
+
+class KBParts(Protocol):
+    """The collaborators of one KB: its folder, manifest, SQLite file, vector store and embedder, the
+    per-KB extensions (the lexical index, calibration) and the chunk-change notifications."""
+
+    path: Path
+    manifest: Manifest
+    db: Database
+    notes: list[str]
+
+    @property
+    def store(self) -> VectorStore: ...
+
+    @property
+    def embedder(self) -> Embedder: ...
+
+    def extension(self, name: str, factory: Callable[[Any], Any]) -> Any: ...
+
+    def add_listener(self, listener: Callable[[Any, list[str], list[str]], None]) -> None: ...
+
+    def on_chunks_changed(self, added: list[str], removed: list[str]) -> None: ...
+
+    def update_manifest(self, change: Callable[[Manifest], None]) -> bool: ...

@@ -1,0 +1,142 @@
+"""Every localkb setting, typed, in one frozen object: explicit argument > ``LOCALKB_<NAME>`` > ``localkb.toml``
+> default (pydantic-settings). ``docs/settings.md`` is generated from this class (``settings_table``) and
+tested against it, so a setting cannot exist without being documented.
+
+A bad value (``LOCALKB_LOCK_TIMEOUT=soon``) or an unknown key in ``localkb.toml`` (``lock_timout = 5``) is a
+``ConfigError`` naming it, raised the first time settings are read. ``config.setting(name)`` reads from the
+object resolved for the current environment and ``localkb.toml`` (cached until either changes).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .errors import ConfigError
+
+
+class Settings(BaseSettings):
+    """The resolved settings. ``None``: the caller's own default (documented beside each)."""
+
+    model_config = SettingsConfigDict(env_prefix="LOCALKB_", frozen=True, extra="forbid", env_ignore_empty=True,
+                                      case_sensitive=False)
+
+    # where things are
+    kb: str = Field(".localkb", description="Knowledge base folder (`--kb`).")
+    home: str | None = Field(None, description="localkb's own state: model registry, provisioned GGUF files "
+                                               "[default: $XDG_DATA_HOME/localkb].")
+    cache: str | None = Field(None, description="Downloaded datasets and models [default: $XDG_CACHE_HOME/localkb].")
+    hf_cache: str | None = Field(None, description="Hugging Face cache to look for models in "
+                                                   "[default: the hub's own].")
+    # a new KB
+    store: str = Field("faiss", description="Vector store of a new KB: faiss, chroma, milvus or a URI.")
+    model: str | None = Field(None, description="Embedding model of a new KB [default: packaged all-MiniLM-L6-v2].")
+    chunk_size: int | None = Field(None, ge=16, le=4000, description="Chunk size of a new KB [default: 180].")
+    chunk_overlap: int | None = Field(None, ge=0, le=2000, description="Chunk overlap of a new KB [default: 30].")
+    # ingest and writes
+    max_file_mb: float = Field(100.0, gt=0, description="Skip files larger than this.")
+    ingest_batch: int = Field(256, ge=1, description="Chunks embedded per batch.")
+    flush_every: int = Field(4096, ge=1, description="Chunks between vector-store flushes.")
+    lock_timeout: float = Field(30.0, ge=0, description="Seconds to wait for another writer's lock.")
+    embed_threads: int | None = Field(None, ge=1, description="Torch threads for embedding [default: 2].")
+    migrate_checkpoint_seconds: float | None = Field(None, ge=0, description="Seconds between `migrate` "
+                                                                              "checkpoints.")
+    migrate_batch_delay: float | None = Field(None, ge=0, description="Pause between `migrate` batches "
+                                                                       "(tests of interruption).")
+    # search
+    search_mode: str | None = Field(None, description="hybrid (default), dense or lexical.")
+    min_score: str | None = Field(None, description="Cut-off: auto (default), none or a number.")
+    fusion: str | None = Field(None, description="Hybrid fusion: rrf or convex [default: convex].")
+    stemming: str | None = Field(None, description="`off` builds lexical indexes without the English stemmer.")
+    strict_lexical: str | None = Field(None, description="Fail instead of rebuilding a damaged lexical index.")
+    # LLMs
+    llm: str | None = Field(None, description="LLM URI for ask and sql [default: the provisioned Qwen GGUF].")
+    llm_ctx: int | None = Field(None, ge=256, le=1_048_576, description="LLM context window in tokens.")
+    llm_threads: int | None = Field(None, ge=1, le=256, description="llama.cpp threads [default: 2].")
+    ollama_host: str | None = Field(None, description="Ollama address [default: http://127.0.0.1:11434].")
+    openai_api_key: str | None = Field(None, description="Key for an OpenAI-compatible server.")
+    openai_model: str | None = Field(None, description="Model name sent to an OpenAI-compatible server.")
+    # stores, SQL, server
+    milvus_token: str | None = Field(None, description="Milvus server credentials (user:password or token).")
+    milvus_timeout: float | None = Field(None, gt=0, description="Seconds per Milvus call.")
+    db: str | None = Field(None, description="Default database URL for `localkb sql`.")
+    sql_audit: str | None = Field(None, description="SQL audit log [default: HOME/sql-audit.jsonl].")
+    sql_examples: str | None = Field(None, description="SQL example store [default: HOME/sql-examples.sqlite].")
+    token: str | None = Field(None, description="API token of `localkb serve` / `localkb mcp --http`.")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        from pydantic_settings import TomlConfigSettingsSource
+
+        toml = config_file()
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+        if toml is not None:
+            sources += (TomlConfigSettingsSource(settings_cls, toml_file=toml),)
+        return sources
+
+
+def user_config_dir() -> Path:
+    """``$XDG_CONFIG_HOME/localkb`` (default ``~/.config/localkb``), where the user's localkb.toml lives."""
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "localkb"
+
+
+def config_file() -> Path | None:
+    """``./localkb.toml``, else ``$XDG_CONFIG_HOME/localkb/localkb.toml``, else None."""
+    for candidate in (Path.cwd() / "localkb.toml", user_config_dir() / "localkb.toml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(**explicit: Any) -> Settings:
+    """Resolve the settings once (explicit values win); ``ConfigError`` naming a bad value or unknown key."""
+    try:
+        return Settings(**{k: v for k, v in explicit.items() if v is not None})
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors():
+            name = ".".join(str(x) for x in err.get("loc", ()))
+            if err.get("type") == "extra_forbidden":
+                parts.append(f"unknown setting '{name}' (known: {', '.join(Settings.model_fields)})")
+            else:
+                parts.append(f"{name} = {err.get('input')!r}: {err.get('msg')} "
+                             f"(from LOCALKB_{name.upper()} or localkb.toml)")
+        where = f" in {config_file()}" if config_file() and any("unknown" in p for p in parts) else ""
+        raise ConfigError(f"Bad setting{where}: " + "; ".join(parts), settings=[p for p in parts]) from None
+    except ValueError as exc:  # an unreadable localkb.toml
+        raise ConfigError(f"Cannot read {config_file()}: {exc}") from exc
+
+
+_cache: dict[tuple[Any, ...], Settings] = {}
+
+
+def current() -> Settings:
+    """The settings for the environment and ``localkb.toml`` as they are now (resolved again only when
+    one of them changed)."""
+    toml = config_file()
+    key = (tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("LOCALKB_"))),
+           str(toml), toml.stat().st_mtime if toml else None, str(Path.cwd()))
+    found = _cache.get(key)
+    if found is None:
+        if len(_cache) > 16:
+            _cache.clear()
+        found = _cache[key] = load_settings()
+    return found
+
+
+def settings_table() -> str:
+    """The Markdown table of every setting (docs/settings.md is this, tested)."""
+    rows = ["| setting (`localkb.toml` key) | environment variable | type | default | what |", "|---|---|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        kind = str(info.annotation).replace("typing.", "").replace("<class '", "").replace("'>", "")
+        kind = kind.replace(" | None", "").replace("str", "text").replace("float", "number").replace("int", "integer")
+        default = "" if info.default is None else f"`{info.default}`"
+        rows.append(f"| `{name}` | `LOCALKB_{name.upper()}` | {kind} | {default} | {info.description} |")
+    return "\n".join(rows) + "\n"

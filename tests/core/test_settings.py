@@ -1,0 +1,55 @@
+"""One typed settings object: documented in full, bad values and unknown keys refused with one message."""
+from __future__ import annotations
+
+import pytest
+
+from localkb import KnowledgeBase
+from localkb.config import setting
+from localkb.errors import ConfigError
+from localkb.settings import Settings, settings_table
+
+from ..conftest import ROOT, run_cli
+
+
+def test_docs_table_is_generated_from_the_class():
+    assert settings_table() in (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+
+
+def test_every_localkb_variable_read_in_the_code_is_a_setting():
+    import re
+
+    names = set()
+    for path in (ROOT / "src" / "localkb").rglob("*.py"):
+        names |= set(re.findall(r"LOCALKB_([A-Z_]+)", path.read_text(encoding="utf-8")))
+        names |= set(re.findall(r"""setting\(\s*["']([a-z_]+)["']""", path.read_text(encoding="utf-8")))
+    missing = {n.lower() for n in names} - set(Settings.model_fields) - {"name"}  # LOCALKB_{name.upper()}
+    assert not missing, f"settings not in localkb.settings.Settings: {sorted(missing)}"
+
+
+def test_toml_and_env_are_typed_and_ordered(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LOCALKB_LOCK_TIMEOUT", raising=False)
+    (tmp_path / "localkb.toml").write_text("lock_timeout = 7\nmilvus_timeout = 3\n", encoding="utf-8")
+    assert setting("lock_timeout") == 7.0 and setting("milvus_timeout") == 3.0
+    monkeypatch.setenv("LOCALKB_LOCK_TIMEOUT", "9")
+    assert setting("lock_timeout") == 9.0 and setting("lock_timeout", 2) == 2  # explicit > env > toml
+
+
+def test_unknown_toml_key_is_an_error_naming_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "localkb.toml").write_text("lock_timout = 5\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown setting 'lock_timout'"):
+        setting("lock_timeout")
+
+
+@pytest.mark.parametrize("name, value, words", [
+    ("LOCALKB_LOCK_TIMEOUT", "soon", "lock_timeout = 'soon': Input should be a valid number"),
+    ("LOCALKB_CHUNK_SIZE", "3", "chunk_size = '3': Input should be greater than or equal to 16"),
+])
+def test_a_bad_value_is_the_same_error_from_python_and_the_cli(tmp_path, monkeypatch, name, value, words):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as err:
+        KnowledgeBase.open(tmp_path / "kb", create=True)
+    assert words in err.value.message and name in err.value.message
+    proc = run_cli("ingest", str(ROOT / "examples" / "corpus" / "onboarding.txt"), "--kb", str(tmp_path / "kb2"))
+    assert proc.returncode == 1 and words in proc.stderr and "Traceback" not in proc.stderr

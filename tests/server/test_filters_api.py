@@ -1,0 +1,106 @@
+"""``where`` filters and strict request models over real HTTP, and the same bad values refused with the
+same message by the CLI, the HTTP API and the Python API (one parser each: ``search.filters``,
+``thresholds.parse_min_score``, ``engine.resolve_mode``)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from localkb import KnowledgeBase
+from localkb.errors import LocalKBError
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from tests.conftest import run_cli  # noqa: E402
+
+
+def test_post_filter_and_where_filter_the_hits(client) -> None:
+    everything = client.post("/api/search", json={"query": "events", "k": 10, "min_score": "none"}).json()
+    assert any(h["source"].endswith(".txt") for h in everything["hits"])
+    for body in ({"filter": {"format": "md"}}, {"where": ["format=md"]}, {"where": {"format": ["md"]}}):
+        r = client.post("/api/search", json={"query": "events", "k": 10, "min_score": "none", **body})
+        assert r.status_code == 200, r.text
+        out = r.json()
+        assert out["hits"] and all(h["source"].endswith(".md") for h in out["hits"]), body
+        assert out["filters"]["where"] == ["format=md"] and out["filters"]["matching_chunks"] >= 2
+    got = client.get("/api/search", params=[("q", "cats"), ("where", "path~*cats*"), ("min_score", "none")]).json()
+    assert [Path(h["source"]).name for h in got["hits"]] == ["cats.txt"]
+
+
+def test_unknown_filter_fields_and_json_keys_are_422_naming_them(client) -> None:
+    r = client.post("/api/search", json={"query": "cats", "where": ["formt=md"]})
+    assert r.status_code == 422 and r.json()["error"] == "FilterError" and r.json()["field"] == "formt"
+    assert "Unknown filter field 'formt'" in r.json()["message"] and "Did you mean 'format'" in r.json()["message"]
+    r = client.post("/api/search", json={"query": "cats", "filtr": {"format": "md"}})
+    assert r.status_code == 422 and "filtr" in r.json()["message"], r.text
+    r = client.get("/api/search", params={"q": "cats", "mode_": "dense"})
+    assert r.status_code == 422 and "mode_" in r.json()["message"]
+    r = client.post("/api/ingest/path", json={"paths": ["x"], "tag": ["a"]})
+    assert r.status_code == 422 and "tag" in r.json()["message"]
+    both = client.post("/api/search", json={"query": "cats", "where": ["format=md"], "filter": {"format": "md"}})
+    assert both.status_code == 422 and "not both" in both.json()["message"]
+
+
+@pytest.fixture(scope="module")
+def small_kb(tmp_path_factory) -> Path:
+    docs = tmp_path_factory.mktemp("docs")
+    (docs / "a.txt").write_text("Cats sleep for about sixteen hours a day.", encoding="utf-8")
+    folder = tmp_path_factory.mktemp("kb") / "kb"
+    with KnowledgeBase.open(folder, create=True) as kb:
+        kb.ingest([docs])
+    return folder
+
+
+BAD = [  # (option, CLI args, HTTP JSON, Python keyword arguments, the message all three give)
+    ("where", ["--where", "formt=pdf"], {"where": ["formt=pdf"]}, {"where": "formt=pdf"},
+     "Unknown filter field 'formt'. Did you mean 'format'?"),
+    ("where-op", ["--where", "title>3"], {"where": ["title>3"]}, {"where": ["title>3"]},
+     "Filter 'title>3': '>' compares numbers"),
+    ("min_score", ["--min-score", "high"], {"min_score": "high"}, {"min_score": "high"},
+     "min_score 'high' is not a number, 'auto' or 'none'."),
+    ("min_score-nan", ["--min-score", "nan"], {"min_score": "nan"}, {"min_score": "nan"},
+     "min_score must be a finite number"),
+    ("mode", ["--mode", "hybird"], {"mode": "hybird"}, {"mode": "hybird"},
+     "Unknown search mode 'hybird' (choose from: hybrid, dense, lexical). Did you mean 'hybrid'?"),
+]
+
+
+@pytest.mark.parametrize("name, cli_args, http_body, py_kwargs, message", BAD, ids=[b[0] for b in BAD])
+def test_the_same_bad_value_gets_the_same_error_everywhere(client, small_kb, name, cli_args, http_body,
+                                                           py_kwargs, message) -> None:
+    with KnowledgeBase.open(small_kb) as kb, pytest.raises(LocalKBError) as err:
+        kb.search("cats", **py_kwargs)
+    assert message in err.value.message
+    r = client.post("/api/search", json={"query": "cats", **http_body})
+    assert r.status_code in (400, 422) and message in r.json()["message"], r.text
+    proc = run_cli("search", "cats", "--kb", str(small_kb), *cli_args)
+    assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0
+    if name == "where":  # --json: the same message as the JSON error object on stdout
+        as_json = run_cli("search", "cats", "--kb", str(small_kb), "--json", *cli_args)
+        assert as_json.returncode == 1 and message in json.loads(as_json.stdout)["message"]
+
+
+def test_cli_where_filters_and_reports_them(small_kb) -> None:
+    proc = run_cli("search", "cats", "--kb", str(small_kb), "--where", "format=txt", "--json")
+    out = json.loads(proc.stdout)
+    assert proc.returncode == 0 and out["filters"]["where"] == ["format=txt"] and out["hits"]
+    human = run_cli("search", "cats", "--kb", str(small_kb), "--where", "format=txt", "-k", "3")
+    assert "filters: format=txt" in human.stderr and "1 of the 3 hits asked for" in human.stderr
+
+
+def test_api_docs_page_uses_only_local_assets(client) -> None:
+    import re
+
+    page = client.get("/docs")
+    assert page.status_code == 200 and "swagger-ui" in page.text.lower()
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    assert urls and all(u.startswith("/") for u in urls), urls  # nothing from a CDN: works offline
+    assert "http://" not in page.text.replace("http://127.0.0.1", "") and "https://" not in page.text
+    for url in urls:
+        asset = client.get(url)
+        assert asset.status_code == 200 and len(asset.content) > 100, url
+    assert client.get("/openapi.json").json()["info"]["title"] == "localkb"
