@@ -91,7 +91,7 @@ def chinese(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 def audit_examples(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from localkb import KnowledgeBase
 
-    with KnowledgeBase.open(work / "examples") as kb:
+    with KnowledgeBase.open(work / "examples", create=True) as kb:
         kb.ingest([EXAMPLES])
         before = len(kb.audit(duplicates=False).collisions)
         report = kb.tune(out=work / "examples-model", max_minutes=args.minutes, apply=True, method=args.method)

@@ -189,7 +189,7 @@ def test_kb_with_an_unreadable_or_missing_faiss_index_rebuilds_it_and_says_so(tm
 
     doc = tmp_path / "d.txt"
     doc.write_text("The numbat eats termites.\n\nThe canteen opens at noon.", encoding="utf-8")
-    with KnowledgeBase.open(tmp_path / "kb", store="faiss://index?ann=on") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", store="faiss://index?ann=on", create=True) as kb:
         kb.ingest([doc])
         n = kb.store.count()
     index = tmp_path / "kb" / "index" / "index.faiss"

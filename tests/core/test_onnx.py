@@ -58,21 +58,21 @@ def test_int8_cosine_to_fp32_per_sentence(onnx_fp32, onnx_int8, sample):
 def test_torch_kb_searched_with_onnx_and_int8_is_its_own_model(tmp_path, onnx_fp32):
     doc = tmp_path / "d.txt"
     doc.write_text("IBE stands for Inbound Exception.\n\nThe canteen opens at noon on weekdays.", encoding="utf-8")
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         kb.ingest([doc])
         torch_hits = [(h.id, round(h.score, 5)) for h in kb.search("when is lunch", k=2, mode="dense").hits]
-    with KnowledgeBase.open(tmp_path / "kb", model="minilm-onnx") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", model="minilm-onnx", create=True) as kb:
         assert kb.embedder.backend == "onnx-fp32"
         assert [(h.id, round(h.score, 5)) for h in kb.search("when is lunch", k=2, mode="dense").hits] == torch_hits
-    with KnowledgeBase.open(tmp_path / "kb8", model="minilm-int8") as kb:
+    with KnowledgeBase.open(tmp_path / "kb8", model="minilm-int8", create=True) as kb:
         kb.ingest([doc])
         assert kb.search("inbound exception", k=1, mode="dense").hits[0].text.startswith("IBE")
     manifest = json.loads((tmp_path / "kb8" / "manifest.json").read_text())
     assert (manifest["model_id"], manifest["model_backend"], manifest["model_spec"]) == (
         f"{DEFAULT_MODEL}@int8", "onnx-int8", "minilm-int8")
     with pytest.raises(ModelMismatch, match="refusing to mix"):
-        KnowledgeBase.open(tmp_path / "kb8", model="minilm")
-    with KnowledgeBase.open(tmp_path / "kb8") as kb:  # reopened from the manifest: int8 again
+        KnowledgeBase.open(tmp_path / "kb8", model="minilm", create=True)
+    with KnowledgeBase.open(tmp_path / "kb8", create=True) as kb:  # reopened from the manifest: int8 again
         assert kb.embedder.backend == "onnx-int8"
 
 

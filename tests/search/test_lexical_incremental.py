@@ -139,7 +139,7 @@ def test_one_file_added_to_a_kb_makes_a_small_segment(tmp_path):
     docs.mkdir()
     for i in range(12):
         (docs / f"d{i}.txt").write_text(f"Document {i} about the quokka number {i} and code E{i}.{i}.", encoding="utf-8")
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         kb.ingest([docs])
         lex = lexical_index(kb)
         base = [len(s) for s in lex.segments]
@@ -175,7 +175,7 @@ def test_sigkill_during_compaction_leaves_a_kb_that_opens_and_answers(tmp_path):
         body = " ".join(f"word{(i * 7 + j) % 400} filler{j}" for j in range(150))
         (docs / f"d{i}.txt").write_text(f"The quokka report {i}: {body}", encoding="utf-8")
     (docs / "target.txt").write_text("The numbat eats termites near code Z99.1.", encoding="utf-8")
-    with KnowledgeBase.open(tmp_path / "kb") as kb:
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
         kb.ingest([docs])
         expected = {r[0] for r in kb.db.query("SELECT id FROM chunks")}
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}

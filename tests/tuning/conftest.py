@@ -14,7 +14,7 @@ def corpus_kb(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
     from localkb import KnowledgeBase
 
     folder = tmp_path_factory.mktemp("tune") / "kb"
-    with KnowledgeBase.open(folder) as kb:
+    with KnowledgeBase.open(folder, create=True) as kb:
         report = kb.ingest([EXAMPLES / "corpus"])
     assert report.added and not report.skipped
     return folder

@@ -114,11 +114,11 @@ def test_dry_run_prints_pairs_and_trains_nothing(corpus_kb: Path, tmp_path: Path
 def test_bad_input_each_a_clear_error_nothing_lost(corpus_kb: Path, tmp_path: Path, isolated_home) -> None:
     env = {"LOCALKB_HOME": str(isolated_home)}
     empty = tmp_path / "empty"
-    KnowledgeBase.open(empty).close()
+    KnowledgeBase.open(empty, create=True).close()
     done = run_cli("tune", "--kb", str(empty), env=env)
     assert done.returncode == 1 and "empty" in done.stderr and "Traceback" not in done.stderr
     small = tmp_path / "small"
-    with KnowledgeBase.open(small) as kb:
+    with KnowledgeBase.open(small, create=True) as kb:
         kb.ingest([EXAMPLES / "corpus" / "warehouse-glossary.md"])
     done = run_cli("tune", "--kb", str(small), env=env)
     assert done.returncode == 1 and "at least 20" in done.stderr
@@ -145,7 +145,7 @@ def test_untrainable_models() -> None:
 
 def test_adapter_on_use_multilingual(tmp_path: Path, isolated_home) -> None:
     kb_dir = tmp_path / "kb"
-    with KnowledgeBase.open(kb_dir, model="multilingual") as kb:
+    with KnowledgeBase.open(kb_dir, model="multilingual", create=True) as kb:
         kb.ingest([EXAMPLES / "corpus"])
         with pytest.raises(TuneError, match="cannot be fine-tuned"):
             kb.tune(method="finetune")
