@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import re
 import sqlite3
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -168,20 +168,6 @@ def _value(rng: random.Random, ci: int, name: str, typ: str, row: int, unique_pk
     return f"{name.lower()}_{rng.randint(0, 5)}"
 
 
-def _normalise_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    out = []
-    for row in rows:
-        out.append(tuple(round(v, 4) if isinstance(v, float) else v for v in row))
-    return out
-
-
-def results_equal(gold: list[tuple[Any, ...]], pred: list[tuple[Any, ...]], ordered: bool) -> bool:
-    g, p = _normalise_rows(gold), _normalise_rows(pred)
-    if ordered:
-        return g == p
-    return Counter(map(repr, g)) == Counter(map(repr, p))
-
-
 def run_sql(path: Path, sql: str, timeout: float = 5.0) -> list[tuple[Any, ...]] | None:
     """Rows of ``sql`` on the filling at ``path`` (read-only), or None when it fails."""
     import time
@@ -198,20 +184,12 @@ def run_sql(path: Path, sql: str, timeout: float = 5.0) -> list[tuple[Any, ...]]
 
 
 def execution_match(fillings: list[Path], gold: str, pred: str | None) -> bool | None:
-    """True/False when the gold query runs on at least one filling; None when it runs on none."""
-    ordered = bool(re.search(r"\border\s+by\b", gold, re.IGNORECASE))
-    usable = 0
-    for path in fillings:
-        g = run_sql(path, gold)
-        if g is None:
-            continue
-        usable += 1
-        if pred is None:
-            return False
-        p = run_sql(path, pred)
-        if p is None or not results_equal(g, p, ordered):
-            return False
-    return True if usable else None
+    """True/False when the gold query runs on at least one filling; None when it runs on none.
+
+    The scorer of ``localkb eval sql`` (``localkb.sql.scoring``), over SQLite fillings."""
+    from localkb.sql.scoring import execution_match as match
+
+    return match([lambda sql, p=path: run_sql(p, sql) for path in fillings], gold, pred)
 
 
 def _components(sql: str) -> dict[str, Any] | None:
