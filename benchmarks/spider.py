@@ -105,8 +105,10 @@ def _fill_order(schema: dict[str, Any]) -> list[int]:
     return order
 
 
-def build_filling(schema: dict[str, Any], path: Path, seed: int, literals: dict[str, list[Any]]) -> Path:
-    """One synthetic SQLite filling of ``schema`` at ``path``."""
+def build_filling(schema: dict[str, Any], path: Path, seed: int, literals: dict[str, list[Any]],
+                  rows: tuple[int, int] = (4, 12), literal_share: float = 0.5) -> Path:
+    """One synthetic SQLite filling of ``schema`` at ``path``: ``rows`` (min, max) rows per table, a
+    ``literal_share`` of the values drawn from ``literals``."""
     rng = random.Random(seed)
     path.unlink(missing_ok=True)
     conn = sqlite3.connect(path)
@@ -120,39 +122,39 @@ def build_filling(schema: dict[str, Any], path: Path, seed: int, literals: dict[
     for ti in _fill_order(schema):
         table_cols = [ci for ci, (t, _) in enumerate(cols) if t == ti]
         pk_cols = [ci for ci in table_cols if ci in pks]
-        n = rng.randint(4, 12)
-        rows: list[list[Any]] = []
+        n = rng.randint(*rows)
+        table_rows: list[list[Any]] = []
         seen_keys: set[tuple[Any, ...]] = set()
         for r in range(n * 3):
-            if len(rows) >= n:
+            if len(table_rows) >= n:
                 break
             row = []
             for ci in table_cols:
                 row.append(_value(rng, ci, cols[ci][1], types[ci], r, ci in pks and len(pk_cols) == 1,
-                                  fk_parent.get(ci), values, literals))
+                                  fk_parent.get(ci), values, literals, literal_share))
             key = tuple(row[table_cols.index(c)] for c in pk_cols)
             if pk_cols and key in seen_keys:
                 continue
             seen_keys.add(key)
-            rows.append(row)
+            table_rows.append(row)
         for ci in table_cols:
-            values[ci] = [row[table_cols.index(ci)] for row in rows]
-        if rows:
+            values[ci] = [row[table_cols.index(ci)] for row in table_rows]
+        if table_rows:
             conn.executemany(f"INSERT INTO {_q(schema['table_names_original'][ti])} VALUES "
-                             f"({', '.join('?' * len(table_cols))})", rows)
+                             f"({', '.join('?' * len(table_cols))})", table_rows)
     conn.commit()
     conn.close()
     return path
 
 
 def _value(rng: random.Random, ci: int, name: str, typ: str, row: int, unique_pk: bool, parent: int | None,
-           values: dict[int, list[Any]], literals: dict[str, list[Any]]) -> Any:
+           values: dict[int, list[Any]], literals: dict[str, list[Any]], literal_share: float = 0.5) -> Any:
     if parent is not None and values.get(parent):
         return rng.choice(values[parent])
     if unique_pk and typ == "number":
         return row + 1
     pool = literals.get(name.lower(), [])
-    if pool and rng.random() < 0.5:
+    if pool and rng.random() < literal_share:
         value = rng.choice(pool)
         if typ == "number" and isinstance(value, str):
             return value if not value.lstrip("-").isdigit() else int(value)
