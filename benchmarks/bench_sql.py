@@ -245,8 +245,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=int(os.environ.get("LOCALKB_LLM_THREADS", "2")))
     parser.add_argument("--out", type=Path, default=None, help="also write every prediction as JSON here")
     parser.add_argument("--no-report", action="store_true", help="do not write docs/benchmarks.md")
-    parser.add_argument("--report-from", type=Path, default=None, metavar="JSON",
-                        help="only re-render the section from an earlier run's --out file")
+    parser.add_argument("--report-from", type=Path, nargs="+", default=None, metavar="JSON",
+                        help="only re-render the section from earlier runs' --out files (concatenated)")
     parser.add_argument("--command", default=None, help="with --report-from: the command that produced it")
     parser.add_argument("--note", default=None, help="one more paragraph for the section")
     parser.add_argument("--deadline", default=None, metavar="HH:MM",
@@ -259,7 +259,7 @@ def main() -> None:
 
     questions, fillings, eligible = load_split(args.split)
     if args.report_from:
-        saved = json.loads(args.report_from.read_text())
+        saved = [r for path in args.report_from for r in json.loads(path.read_text())]
         report(saved, args.split, max(r["n"] for r in saved), len(eligible), done=True, write=not args.no_report,
                command=args.command, note=args.note, unchanged=True)
         return

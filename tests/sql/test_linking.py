@@ -43,7 +43,8 @@ def test_value_index_is_bounded_and_says_what_it_cut(chinook_db: Path) -> None:
     distinct = sqlite3.connect(chinook_db).execute("SELECT count(DISTINCT name) FROM track").fetchone()[0]
     assert distinct > MAX_PER_COLUMN
     assert "track.name" in index.truncated
-    assert sum(1 for t, c, _ in index.entries if (t, c) == ("track", "name")) == MAX_PER_COLUMN
+    kept = sum(1 for t, c, _ in index.entries if (t, c) == ("track", "name"))
+    assert MAX_PER_COLUMN - 50 < kept <= MAX_PER_COLUMN  # (values over 64 characters are not indexed)
 
 
 def test_prompt_carries_the_exact_spelling(chinook_db: Path, tmp_path: Path) -> None:
