@@ -142,8 +142,12 @@ def evaluate(questions_file: str | Path, *, db_url: str | None = None, dbs_dir: 
     if (db_url is None) == (dbs_dir is None):
         raise SQLError("Pass exactly one of --db URL or --dbs DIR.")
     questions = load_questions(questions_file, with_db=dbs_dir is not None)
-    groups = ({"": [db_url]} if db_url is not None else  # type: ignore[dict-item]
-              databases_in(dbs_dir, {q.db for q in questions if q.db}))
+    groups: dict[str, list[str]]
+    if db_url is not None:
+        groups = {"": [db_url]}
+    else:
+        assert dbs_dir is not None
+        groups = databases_in(dbs_dir, {q.db for q in questions if q.db})
     model, load = shared_llm(default_llm_uri(llm), threads=threads)
     report = EvalReport(str(getattr(model, "model", "")), load)
     store = ExampleStore() if examples else None
