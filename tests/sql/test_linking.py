@@ -97,3 +97,15 @@ def test_model_is_loaded_once_and_named_in_the_answer(shop_db: Path, tmp_path: P
     assert one["load_seconds"] == 1.5 and two["load_seconds"] == 0.0
     assert two["schema_seconds"] == 0.0  # the schema digest came from the cache
     assert {"seconds", "load_seconds", "schema_seconds"} <= set(two)
+
+
+def test_a_value_stored_in_many_columns_brings_one_table() -> None:
+    from localkb.sql.values import ValueMatch, link_tables
+
+    many = [ValueMatch(t, "name", "VLDB", "VLDB", 100.0) for t in ("actor", "author", "conference", "domain")]
+    # the question names the conference table: only it is added
+    assert [m.table for m in link_tables(many, ["journal"], "the area of the VLDB conference")] == ["conference"]
+    # a table already selected is preferred to adding one
+    assert [m.table for m in link_tables(many, ["domain"], "the area of the VLDB conference")] == ["domain"]
+    # nothing named: the best match alone
+    assert [m.table for m in link_tables(many, [], "what is VLDB")] == ["actor"]

@@ -21,7 +21,7 @@ from .guard import Guard
 from .prompts import extract_sql, fix_prompt, system_prompt, user_prompt
 from .schema import Schema, introspect, select_tables
 from .scoring import vote
-from .values import ValueMatch, render_matches
+from .values import ValueMatch, link_tables, render_matches
 
 
 @dataclass
@@ -294,24 +294,6 @@ class SQLAgent:
         self.audit.record(db=self.db.display_url, question=question, attempt=attempt.number, sql=attempt.sql,
                           allowed=attempt.allowed, violations=attempt.violations,
                           executed_sql=attempt.executed_sql, rows=rows, error=error, elapsed_ms=elapsed_ms)
-
-
-def link_tables(matches: list[ValueMatch], tables: list[str], question: str) -> list[ValueMatch]:
-    """The matches worth showing: where one value is stored in several columns, those in tables already
-    selected, else the one whose table the question names (else the first) — a table that holds a
-    named value is needed even if ranking missed it, but not every table that happens to hold it."""
-    words = set(question.lower().replace("?", " ").split())
-    by_value: dict[str, list[ValueMatch]] = {}
-    for m in matches:
-        by_value.setdefault(m.value.casefold(), []).append(m)
-    out: list[ValueMatch] = []
-    for group in by_value.values():
-        shown = [m for m in group if m.table in tables][:2]
-        if not shown:
-            named = [m for m in group if set(m.table.lower().split("_")) & words]
-            shown = [(named or group)[0]]
-        out += shown
-    return out
 
 
 def check(sql: str, db: Database, *, audit: AuditLog | None = None, max_rows: int = 1000) -> dict[str, Any]:

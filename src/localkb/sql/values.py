@@ -186,3 +186,21 @@ def render_matches(matches: list[ValueMatch]) -> str:
         value = m.value.replace("'", "''")
         lines.append(f"- {m.table}.{m.column} = '{value}'" + ("" if m.phrase == m.value else f"  (\"{m.phrase}\")"))
     return "\n".join(lines)
+
+
+def link_tables(matches: list[ValueMatch], tables: list[str], question: str) -> list[ValueMatch]:
+    """The matches worth showing: where one value is stored in several columns, those in tables already
+    selected, else the one whose table the question names (else the first) — a table that holds a
+    named value is needed even if ranking missed it, but not every table that happens to hold it."""
+    words = set(question.lower().replace("?", " ").split())
+    by_value: dict[str, list[ValueMatch]] = {}
+    for m in matches:
+        by_value.setdefault(m.value.casefold(), []).append(m)
+    out: list[ValueMatch] = []
+    for group in by_value.values():
+        shown = [m for m in group if m.table in tables][:2]
+        if not shown:
+            named = [m for m in group if set(m.table.lower().split("_")) & words]
+            shown = [(named or group)[0]]
+        out += shown
+    return out
