@@ -28,7 +28,7 @@ def _write(path: Path, items: list[dict]) -> Path:
     return path
 
 
-def test_eval_sql_scores_by_execution(shop_db: Path, tmp_path: Path) -> None:
+def test_eval_sql_scores_by_execution(shop_db: Path, tmp_path: Path, isolated_home: Path) -> None:
     questions = _write(tmp_path / "q.jsonl", [
         {"question": "How many customers are there?", "sql": "SELECT count(*) FROM customers"},
         {"question": "Name the hardware products", "sql": "SELECT name FROM products WHERE category = 'hardware'"},

@@ -81,7 +81,7 @@ def test_schema_digest_is_cached_and_rebuilt_when_the_schema_changes(chinook_db:
                                                                                    "melancholic genres")
 
 
-def test_model_is_loaded_once_and_named_in_the_answer(shop_db: Path, tmp_path: Path) -> None:
+def test_model_is_loaded_once_and_named_in_the_answer(shop_db: Path, tmp_path: Path, isolated_home: Path) -> None:
     uri = "scripted://test-linking-shared"
     first, load = shared_llm(uri)
     second, again = shared_llm(uri)
