@@ -109,3 +109,11 @@ def test_a_value_stored_in_many_columns_brings_one_table() -> None:
     assert [m.table for m in link_tables(many, ["domain"], "the area of the VLDB conference")] == ["domain"]
     # nothing named: the best match alone
     assert [m.table for m in link_tables(many, [], "what is VLDB")] == ["actor"]
+
+
+def test_value_index_build_has_a_time_budget(chinook_db: Path) -> None:
+    from localkb.sql.schema import introspect
+
+    with Database(str(chinook_db)) as db:
+        index = ValueIndex.build(db, introspect(db, samples=0), budget=0.0)
+    assert index.entries == [] and "genre.name" in index.truncated  # nothing read, everything listed as cut

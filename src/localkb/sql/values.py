@@ -2,7 +2,7 @@
 
 ``ValueIndex.build`` reads the distinct values of every text column through the read-only executor
 (bounded: at most ``MAX_PER_COLUMN`` values per column, ``MAX_TOTAL`` in all, values up to
-``MAX_CHARS`` characters; what the bounds cut is listed in ``truncated``). ``lookup`` matches the
+``MAX_CHARS`` characters, ``BUILD_SECONDS`` in all; what the bounds cut is listed in ``truncated``). ``lookup`` matches the
 question's phrases (quoted strings and word n-grams) against them: case-insensitive equality first,
 then fuzzy similarity with rapidfuzz (typos, plurals, "Aberdeen" vs "ABERDEEN"), then a phrase that is
 one word of a short stored value ("heavy" → "Heavy Metal"). The agent puts the matches in the prompt.
@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
 MAX_PER_COLUMN = 2000
 MAX_TOTAL = 100_000
 MAX_CHARS = 64
+#: seconds the whole index may take to build (large tables: DISTINCT scans); later columns are skipped
+BUILD_SECONDS = 15.0
 #: fuzzy matches below this rapidfuzz ratio (0–100) are not shown to the model
 FUZZY_CUTOFF = 88.0
 #: a word of a stored value ("heavy" → "Heavy Metal") counts only in columns with at most this many
@@ -61,23 +63,27 @@ class ValueIndex:
     truncated: list[str] = field(default_factory=list)  # "table.column" whose values were cut
 
     @classmethod
-    def build(cls, db: Database, schema: Schema) -> ValueIndex:
+    def build(cls, db: Database, schema: Schema, *, budget: float = BUILD_SECONDS) -> ValueIndex:
         """Read the distinct text values of ``db`` (bounded; see the module docstring)."""
+        import time
+
         index = cls()
         q = db.engine.dialect.identifier_preparer.quote
+        deadline = time.monotonic() + budget
         for table in schema.tables:
             keys = {c for fk in table.foreign_keys for c in fk.columns}
             for col in table.columns:
                 if col.name in keys or not _is_text(col.type):
                     continue
                 room = min(MAX_PER_COLUMN, MAX_TOTAL - len(index.entries))
-                if room <= 0:
+                left = deadline - time.monotonic()
+                if room <= 0 or left <= 0:
                     index.truncated.append(f"{table.name}.{col.name}")
                     continue
                 sql = (f"SELECT DISTINCT {q(col.name)} FROM {q(table.name)} WHERE {q(col.name)} IS NOT NULL "
                        f"LIMIT {room + 1}")
                 try:
-                    rows = db.run(sql, max_rows=room + 1, timeout=min(db.timeout, 5.0)).rows
+                    rows = db.run(sql, max_rows=room + 1, timeout=max(0.1, min(db.timeout, 5.0, left))).rows
                 except SQLError:
                     index.truncated.append(f"{table.name}.{col.name}")
                     continue
