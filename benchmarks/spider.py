@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import re
 import sqlite3
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -105,8 +105,10 @@ def _fill_order(schema: dict[str, Any]) -> list[int]:
     return order
 
 
-def build_filling(schema: dict[str, Any], path: Path, seed: int, literals: dict[str, list[Any]]) -> Path:
-    """One synthetic SQLite filling of ``schema`` at ``path``."""
+def build_filling(schema: dict[str, Any], path: Path, seed: int, literals: dict[str, list[Any]],
+                  rows: tuple[int, int] = (4, 12), literal_share: float = 0.5) -> Path:
+    """One synthetic SQLite filling of ``schema`` at ``path``: ``rows`` (min, max) rows per table, a
+    ``literal_share`` of the values drawn from ``literals``."""
     rng = random.Random(seed)
     path.unlink(missing_ok=True)
     conn = sqlite3.connect(path)
@@ -120,39 +122,39 @@ def build_filling(schema: dict[str, Any], path: Path, seed: int, literals: dict[
     for ti in _fill_order(schema):
         table_cols = [ci for ci, (t, _) in enumerate(cols) if t == ti]
         pk_cols = [ci for ci in table_cols if ci in pks]
-        n = rng.randint(4, 12)
-        rows: list[list[Any]] = []
+        n = rng.randint(*rows)
+        table_rows: list[list[Any]] = []
         seen_keys: set[tuple[Any, ...]] = set()
         for r in range(n * 3):
-            if len(rows) >= n:
+            if len(table_rows) >= n:
                 break
             row = []
             for ci in table_cols:
                 row.append(_value(rng, ci, cols[ci][1], types[ci], r, ci in pks and len(pk_cols) == 1,
-                                  fk_parent.get(ci), values, literals))
+                                  fk_parent.get(ci), values, literals, literal_share))
             key = tuple(row[table_cols.index(c)] for c in pk_cols)
             if pk_cols and key in seen_keys:
                 continue
             seen_keys.add(key)
-            rows.append(row)
+            table_rows.append(row)
         for ci in table_cols:
-            values[ci] = [row[table_cols.index(ci)] for row in rows]
-        if rows:
+            values[ci] = [row[table_cols.index(ci)] for row in table_rows]
+        if table_rows:
             conn.executemany(f"INSERT INTO {_q(schema['table_names_original'][ti])} VALUES "
-                             f"({', '.join('?' * len(table_cols))})", rows)
+                             f"({', '.join('?' * len(table_cols))})", table_rows)
     conn.commit()
     conn.close()
     return path
 
 
 def _value(rng: random.Random, ci: int, name: str, typ: str, row: int, unique_pk: bool, parent: int | None,
-           values: dict[int, list[Any]], literals: dict[str, list[Any]]) -> Any:
+           values: dict[int, list[Any]], literals: dict[str, list[Any]], literal_share: float = 0.5) -> Any:
     if parent is not None and values.get(parent):
         return rng.choice(values[parent])
     if unique_pk and typ == "number":
         return row + 1
     pool = literals.get(name.lower(), [])
-    if pool and rng.random() < 0.5:
+    if pool and rng.random() < literal_share:
         value = rng.choice(pool)
         if typ == "number" and isinstance(value, str):
             return value if not value.lstrip("-").isdigit() else int(value)
@@ -166,20 +168,6 @@ def _value(rng: random.Random, ci: int, name: str, typ: str, row: int, unique_pk
     if unique_pk:
         return f"{name}_{row}"
     return f"{name.lower()}_{rng.randint(0, 5)}"
-
-
-def _normalise_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    out = []
-    for row in rows:
-        out.append(tuple(round(v, 4) if isinstance(v, float) else v for v in row))
-    return out
-
-
-def results_equal(gold: list[tuple[Any, ...]], pred: list[tuple[Any, ...]], ordered: bool) -> bool:
-    g, p = _normalise_rows(gold), _normalise_rows(pred)
-    if ordered:
-        return g == p
-    return Counter(map(repr, g)) == Counter(map(repr, p))
 
 
 def run_sql(path: Path, sql: str, timeout: float = 5.0) -> list[tuple[Any, ...]] | None:
@@ -198,20 +186,12 @@ def run_sql(path: Path, sql: str, timeout: float = 5.0) -> list[tuple[Any, ...]]
 
 
 def execution_match(fillings: list[Path], gold: str, pred: str | None) -> bool | None:
-    """True/False when the gold query runs on at least one filling; None when it runs on none."""
-    ordered = bool(re.search(r"\border\s+by\b", gold, re.IGNORECASE))
-    usable = 0
-    for path in fillings:
-        g = run_sql(path, gold)
-        if g is None:
-            continue
-        usable += 1
-        if pred is None:
-            return False
-        p = run_sql(path, pred)
-        if p is None or not results_equal(g, p, ordered):
-            return False
-    return True if usable else None
+    """True/False when the gold query runs on at least one filling; None when it runs on none.
+
+    The scorer of ``localkb eval sql`` (``localkb.sql.scoring``), over SQLite fillings."""
+    from localkb.sql.scoring import execution_match as match
+
+    return match([lambda sql, p=path: run_sql(p, sql) for path in fillings], gold, pred)
 
 
 def _components(sql: str) -> dict[str, Any] | None:
@@ -275,3 +255,28 @@ def exact_set_match(gold: str, pred: str | None) -> bool:
         return False
     g, p = _components(gold), _components(pred)
     return g is not None and g == p
+
+
+def lenient_match(fillings: list[Path], gold: str, pred: str | None) -> bool | None:
+    """A looser reading than execution accuracy: the prediction returns as many rows as the gold query,
+    and every gold column appears (same values, same multiset) among its columns, on every filling where
+    the gold runs. It forgives extra columns and another choice of the column that names a row
+    (``title`` beside ``paperid``), which the text2sql gold queries of ATIS/GeoQuery often dictate."""
+    from collections import Counter
+
+    from localkb.sql.scoring import normalise_rows
+
+    usable = 0
+    for path in fillings:
+        g = run_sql(path, gold)
+        if g is None:
+            continue
+        usable += 1
+        p = run_sql(path, pred) if pred else None
+        if p is None or len(p) != len(g):
+            return False
+        pcols = [Counter(map(repr, col)) for col in zip(*normalise_rows(p))] if p else []
+        for col in zip(*normalise_rows(g)):
+            if Counter(map(repr, col)) not in pcols:
+                return False
+    return True if usable else None

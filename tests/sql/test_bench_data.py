@@ -53,3 +53,23 @@ def test_spider_fillings_and_scoring(bench, tmp_path: Path) -> None:
     assert spider.exact_set_match("SELECT name FROM singer WHERE age > 20",
                                   "SELECT T1.name FROM singer AS T1 WHERE T1.age > 30 LIMIT 10000")
     assert not spider.exact_set_match("SELECT name FROM singer WHERE age > 20", "SELECT name FROM singer")
+
+
+def test_unseen_split_shares_no_database_with_spider_and_joins(bench, tmp_path: Path) -> None:
+    spider, sql_data = bench
+    sys.path.insert(0, str(BENCH))
+    try:
+        import sql_unseen
+    finally:
+        sys.path.remove(str(BENCH))
+    questions, schemas = sql_unseen.unseen_split()
+    assert len(questions) == 216 and set(schemas) == set(sql_unseen.DEFOG_DBS)
+    assert not set(schemas) & set(sql_data.SPIDER_DEV_DBS)
+    assert sum(q["db_id"] == "atis" for q in questions) == 120
+    geo = [q for q in questions if q["db_id"] == "geography"]
+    lits = sql_unseen.shared_literals([q["query"] for q in geo], schemas["geography"])
+    fill = spider.build_filling(schemas["geography"], tmp_path / "geo.db", 0, lits, rows=(30, 60), literal_share=0.8)
+    # joined columns draw from one pool: a join on state_name finds partners
+    joined = spider.run_sql(fill, "SELECT count(*) FROM city JOIN state ON city.state_name = state.state_name")
+    assert joined and joined[0][0] > 0
+    assert sum(bool(spider.run_sql(fill, q["query"])) for q in geo) >= len(geo) // 2

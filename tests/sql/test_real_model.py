@@ -136,3 +136,42 @@ def test_cli_end_to_end_json(chinook_db: Path, gguf: Path, tmp_path: Path) -> No
     assert albums[-1]["rows"] == 1 and albums[-1]["executed_sql"]
     assert artists[-1]["allowed"] and artists[-1]["rows"] is None  # dry run: checked, logged, not executed
     assert _sha(chinook_db) == before
+    assert out["model"] == gguf.stem and out["load_seconds"] > 0 and out["seconds"] > 0
+
+
+def test_self_consistency_real_model(chinook_db: Path, llm, tmp_path: Path) -> None:
+    """Three real candidates (greedy + two sampled), each guarded, audited and run; the vote is by result."""
+    db_path = tmp_path / "chinook.db"
+    shutil.copy(chinook_db, db_path)
+    before = _sha(db_path)
+    audit = tmp_path / "audit.jsonl"
+    agent = SQLAgent(Database(str(db_path)), llm, audit=AuditLog(audit), examples=None, embedder=None,
+                     candidates=3)
+    ans = agent.ask("How many albums are there?")
+    assert ans.ok and ans.rows == [(347,)], ans.to_dict()
+    # the winner's rows are what its SQL returns on the database
+    assert [tuple(r) for r in sqlite3.connect(db_path).execute(ans.sql).fetchall()] == ans.rows
+    assert len(ans.attempts) >= 3 and 1 <= ans.votes <= ans.candidates <= 3
+    entries = [json.loads(x) for x in audit.read_text().splitlines()]
+    assert [e["attempt"] for e in entries] == [a.number for a in ans.attempts]  # every candidate is logged
+    assert all(e["allowed"] == a.allowed for e, a in zip(entries, ans.attempts))
+    assert _sha(db_path) == before
+
+
+def test_eval_sql_real_model(chinook_db: Path, gguf: Path, tmp_path: Path) -> None:
+    pytest.importorskip("llama_cpp")
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"question": "How many albums are there?", "sql": "SELECT count(*) FROM album"}) + "\n"
+        + json.dumps({"question": "How many customers live in Canada?",
+                      "sql": "SELECT count(*) FROM customer WHERE country = 'Canada'"}) + "\n")
+    env = dict(os.environ, LOCALKB_HOME=str(tmp_path / "home"), OMP_NUM_THREADS="1", OMP_WAIT_POLICY="PASSIVE")
+    exe = Path(sys.executable).with_name("localkb")
+    res = subprocess.run([str(exe), "eval", "sql", str(questions), "--db", str(chinook_db), "--llm",
+                          f"llamacpp://{gguf}", "--no-examples", "--json"],
+                         capture_output=True, text=True, env=env, timeout=900, check=False)
+    out = json.loads(res.stdout)
+    assert out["model"] == gguf.stem and out["questions"] == 2 and out["scored"] == 2
+    assert out["load_seconds"] > 0 and all(v["seconds"] > 0 and v["attempts"] >= 1 for v in out["verdicts"])
+    assert out["verdicts"][0]["verdict"] == "correct", out  # the 0.5B model gets the trivial one right
+    assert res.returncode == (0 if out["execution_accuracy"] == 1.0 else 1)

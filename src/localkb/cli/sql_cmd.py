@@ -63,16 +63,18 @@ def _db_url(db_url: str | None) -> str:
               help="Replies the model may give before giving up (rejections are fed back).")
 @click.option("--timeout", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
               help="Seconds a statement may run.")
+@click.option("--candidates", type=click.IntRange(1, 10), default=1, show_default=True,
+              help="Replies sampled for the question; each runs read-only and the result most agree on wins.")
 @handle_errors
 def ask(question: str, db_url: str | None, llm_uri: str | None, as_json: bool, dry_run: bool,
-        audit_path: str | None, max_rows: int, attempts: int, timeout: float) -> None:
+        audit_path: str | None, max_rows: int, attempts: int, timeout: float, candidates: int) -> None:
     """Answer QUESTION with one read-only SELECT: prints the SQL, the rows and every attempt."""
     from ..sql import open_agent
 
     if not question.strip():
         raise SQLError("The question is empty.")
     with open_agent(_db_url(db_url), llm=llm_uri, audit=audit_path, max_rows=max_rows, timeout=timeout,
-                    max_attempts=attempts) as agent:
+                    max_attempts=attempts, candidates=candidates) as agent:
         answer = agent.ask(question, dry_run=dry_run)
     if as_json:
         echo_json(answer.to_dict())
@@ -184,7 +186,14 @@ def _print_answer(answer: Any) -> None:
         return
     _print_rows(answer.columns, answer.rows)
     more = " (truncated by the row cap)" if answer.truncated else ""
-    click.echo(f"{len(answer.rows)} row(s){more}; {len(answer.attempts)} attempt(s); {answer.seconds:.1f} s")
+    votes = f"; {answer.votes}/{answer.candidates} candidates agreed" if answer.candidates > 1 else ""
+    click.echo(f"{len(answer.rows)} row(s){more}; {len(answer.attempts)} attempt(s){votes}; "
+               f"{answer.seconds:.1f} s to answer (+{answer.load_seconds:.1f} s loading {answer.model})")
+    for m in answer.values:
+        click.echo(f"value: {m.table}.{m.column} = {m.value!r} (question: {m.phrase!r})", err=True)
+    if answer.values_not_indexed:
+        click.echo("values not fully indexed (too many distinct values): " + ", ".join(answer.values_not_indexed),
+                   err=True)
 
 
 def _print_rows(columns: list[str], rows: list[tuple[Any, ...]]) -> None:

@@ -68,6 +68,9 @@ class LlamaCppLLM:
         trained = int(self._llama._model.n_ctx_train() or n_ctx)
         self.context_window = min(int(self._llama.n_ctx()), trained)
         self._lock = threading.Lock()
+        # greedy decoding ignores the seed; sampled replies get a new seed each call (reproducible per
+        # process), so asking twice at temperature > 0 can give two different answers (self-consistency)
+        self._samples = 0
 
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` takes with this model's own tokenizer."""
@@ -82,11 +85,15 @@ class LlamaCppLLM:
         """Yield the answer piece by piece; ``LLMTimeout`` once ``timeout`` seconds have passed."""
         deadline = time.monotonic() + self.timeout
         with self._lock:
+            seed = 0
+            if temperature > 0:
+                self._samples += 1
+                seed = self._samples
             try:
                 chunks = self._llama.create_chat_completion(
                     messages=list(messages), max_tokens=max_tokens, temperature=temperature,
                     top_k=1 if temperature == 0 else 40, stop=list(stop) if stop else None,
-                    stream=True, seed=0)
+                    stream=True, seed=seed)
                 for chunk in chunks:
                     piece = chunk["choices"][0].get("delta", {}).get("content")
                     if piece:

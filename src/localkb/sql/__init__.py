@@ -17,9 +17,10 @@ from .examples import ExampleStore
 from .executor import Database, QueryResult
 from .guard import Guard, Verdict, check_sql
 from .schema import Schema, introspect
+from .values import ValueIndex, ValueMatch
 
 __all__ = ["AuditLog", "Database", "ExampleStore", "Guard", "QueryResult", "SQLAgent", "SQLAnswer", "Schema",
-           "Verdict", "check", "check_sql", "default_llm_uri", "introspect", "open_agent"]
+           "ValueIndex", "ValueMatch", "Verdict", "check", "check_sql", "default_llm_uri", "introspect", "open_agent"]
 
 
 class _AgentContext:
@@ -30,27 +31,31 @@ class _AgentContext:
         return self.agent
 
     def __exit__(self, *exc: object) -> None:
-        self.agent.llm.close()
+        # the model stays loaded for the next agent of this process (``cache.shared_llm``)
         self.agent.db.close()
         if self.agent.examples is not None:
             self.agent.examples.close()
 
 
 def open_agent(db_url: str, *, llm: str | None = None, audit: str | None = None, max_rows: int = 100,
-               timeout: float = 10.0, max_attempts: int = 3) -> _AgentContext:
+               timeout: float = 10.0, max_attempts: int = 3, candidates: int = 1,
+               threads: int | None = None) -> _AgentContext:
     """Open the database read-only and the LLM, and build an agent (use as a context manager).
+
+    The LLM is loaded once per process and shared by every agent opened here (``cache.shared_llm``);
+    the first answer reports the load time in ``load_seconds``.
 
     Raises:
         SQLError: the database URL is bad or unreachable. ConfigError: no LLM configured.
     """
-    from ..llm.base import open_llm
+    from .cache import shared_llm
 
     db = Database(db_url, timeout=timeout, max_rows=max_rows)
     try:
-        model = open_llm(default_llm_uri(llm))
+        model, load_seconds = shared_llm(default_llm_uri(llm), threads=threads)
     except BaseException:
         db.close()
         raise
     agent = SQLAgent(db, model, audit=AuditLog(audit), examples=ExampleStore(), max_rows=max_rows,
-                     max_attempts=max_attempts)
+                     max_attempts=max_attempts, candidates=candidates, load_seconds=load_seconds)
     return _AgentContext(agent)

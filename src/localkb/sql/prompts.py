@@ -34,8 +34,12 @@ def system_prompt(dialect: str) -> str:
     return SYSTEM.format(engine=ENGINE_NAMES.get(dialect, dialect))
 
 
-def user_prompt(question: str, schema_text: str, examples: Sequence[Example] = ()) -> str:
+def user_prompt(question: str, schema_text: str, examples: Sequence[Example] = (), values: str = "") -> str:
+    """Schema, then (when found) the stored values the question names, examples, the question."""
     parts = [f"### Schema\n{schema_text}"]
+    if values:
+        parts.append("### Values stored in the database that the question mentions (use this exact spelling)\n"
+                     + values)
     if examples:
         shots = "\n\n".join(f"Question: {e.question}\nSQL: {e.sql}" for e in examples)
         parts.append(f"### Examples of correct queries on this database\n{shots}")
