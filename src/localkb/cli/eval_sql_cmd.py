@@ -6,10 +6,9 @@ import sys
 import click
 
 from .common import echo_json, handle_errors, json_option
-from .eval_cmd import eval_group
 
 
-@eval_group.command("sql")
+@click.command("sql")
 @click.argument("questions", type=click.Path(dir_okay=False))
 @click.option("--db", "db_url", default=None, metavar="URL", help="The database every question is about.")
 @click.option("--dbs", "dbs_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
