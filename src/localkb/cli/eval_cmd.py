@@ -170,3 +170,4 @@ class _query_progress:
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.__exit__(*exc)
+from . import eval_rag_cmd  # noqa: E402,F401  (registers `localkb eval rag`)
