@@ -129,15 +129,53 @@ class Hidden:
 
 # ---------------------------------------------------------------- the two systems
 
+class Recorder:
+    """Passes searches through and keeps the last hits (the passages the answer was built from)."""
+
+    def __init__(self, kb: Any) -> None:
+        self.kb, self.hits = kb, []
+
+    def search(self, query: str, k: int = 10, tags: Any = None, min_score: Any = None) -> SearchResult:
+        res = self.kb.search(query, k=k, tags=tags, min_score=min_score)
+        self.hits = res.hits
+        return res
+
+
 def run_localkb(kb: Any, llm: Any, q: RagQuestion, k: int, embedder: Any) -> dict[str, Any]:
+    """Generate with `rag.answer`; the support check runs afterwards in `check_row` (the same
+    `check_answer` path `answer` runs), so a log can be re-checked without the model (--rescore)."""
     from localkb.rag import answer
 
+    rec = Recorder(kb)
     t0 = time.perf_counter()
-    ans = answer(kb, q.question, llm=llm, k=k, max_answer_tokens=ANSWER_TOKENS, embedder=embedder)
+    ans = answer(rec, q.question, llm=llm, k=k, max_answer_tokens=ANSWER_TOKENS, verify=False)
     row = score_answer(q, ans, time.perf_counter() - t0).to_dict()
     cited_cut = {c.chunk_id for c in ans.cut_chunks} & {c.chunk_id for c in ans.citations}
+    passages = [h.text for h in rec.hits[:len(ans.used_chunks)]]
     return {**row, "context_ids": list(ans.used_chunks), "cut": len(ans.cut_chunks),
-            "cited_cut": len(cited_cut), "moved": sum(s.moved for s in ans.sentences)}
+            "cited_cut": len(cited_cut), "moved": 0, "raw": ans.answer, "passages": passages,
+            "golds": list(q.answers), "checked": False}
+
+
+def check_row(row: dict[str, Any], checker: Any) -> dict[str, Any]:
+    """Apply the support check to a localkb row: move citations, refuse an answer no passage supports."""
+    from localkb.rag import check_answer
+
+    if row["abstained"] or not row["passages"]:
+        return {**row, "checked": True}
+    t0 = time.perf_counter()
+    text, checks = check_answer(row["raw"], row["passages"], row["question"], checker)
+    out = {**row, "checked": True, "answer": text, "sentences": len(checks),
+           "supported_sentences": sum(c.supported for c in checks), "moved": sum(c.moved for c in checks)}
+    out["seconds"] = row["seconds"] + time.perf_counter() - t0
+    if not any(c.supported for c in checks):
+        out.update(abstained=True, abstained_because="unsupported", em=0.0, f1=0.0, contains=False,
+                   citations=0, citations_correct=0)
+        return out
+    cited = sorted({n for c in checks for n in c.citations})
+    out["citations"] = len(cited)
+    out["citations_correct"] = sum(holds_answer(row["passages"][n - 1], row["golds"]) for n in cited) if row["golds"] else 0
+    return out
 
 
 def run_naive(kb: Any, llm: Any, q: RagQuestion, k: int, embedder: Any) -> dict[str, Any]:
@@ -232,7 +270,8 @@ def table(results: dict[str, dict[str, Any]], args: argparse.Namespace, chunks: 
         f"{', stopped at the deadline' if args.stopped else ''}); KB of {args.corpus} paragraphs ({chunks} chunks; "
         "gold paragraphs plus other paragraphs of the same articles), packaged all-MiniLM-L6-v2 + FAISS; LLM "
         f"{args.model} Q4_K_M in process, greedy, {args.ctx}-token window for both systems, k={args.k}, "
-        f"≤{ANSWER_TOKENS} answer tokens, {args.threads} threads; 1-minute load average {args.load[0]:.1f} at "
+        f"≤{ANSWER_TOKENS} answer tokens, {args.threads} threads; support rule w={args.rule.lexical_weight}, "
+        f"threshold {args.rule.threshold}; 1-minute load average {args.load[0]:.1f} at "
         f"the start and {args.load[1]:.1f} at the end (the 2 cores were shared with other jobs: seconds grow "
         "with the load).",
         "",
@@ -287,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--deadline", default=None, help="HH:MM UTC: start no new question after it")
     ap.add_argument("--log", default=None, help="append each row as JSON to this file")
+    ap.add_argument("--rescore", default=None, help="re-check and report the rows of a --log file (no model)")
     ap.add_argument("--no-naive", action="store_true")
     ap.add_argument("--no-write", action="store_true", help="print the table, do not touch docs/")
     args = ap.parse_args(argv)
@@ -304,6 +344,18 @@ def main(argv: list[str] | None = None) -> int:
     args.corpus = len(pids)
     kb = open_kb(corpus, pids)
     chunk_pid = {c["id"]: pid_of(c["source"]) for c in _chunks(kb)}
+    if args.rescore:  # re-check a finished (or stopped) run's answers with the current support rule
+        logged: dict[str, list[dict[str, Any]]] = {}
+        for line in open(args.rescore, encoding="utf-8"):
+            item = json.loads(line)
+            logged.setdefault(item.pop("system"), []).append(item)
+        n = min(len(v) for v in logged.values())
+        logged = {k: v[:n] for k, v in logged.items()}  # paired: only questions both systems answered
+        args.asked, args.stopped = n, n < args.questions + args.removed
+        args.load = (load_start, os.getloadavg()[0])
+        report(args, logged, chunk_pid, {r["_id"]: r["paragraph_id"] for r in picked}, kb)
+        kb.close()
+        return 0
     llm = open_llm(f"llamacpp://{ensure_model(args.model)}", threads=args.threads, context_window=args.ctx,
                    timeout=600)
     systems = {"localkb ask": run_localkb} if args.no_naive else {"localkb ask": run_localkb, "naive top-k": run_naive}
@@ -340,7 +392,21 @@ def main(argv: list[str] | None = None) -> int:
                   f"{out['abstained_because'] or ''} {out['answer'][:70]!r}", file=sys.stderr, flush=True)
     args.asked = len(next(iter(rows.values())))
     llm.close()
+    if log:
+        log.close()
     args.load = (load_start, os.getloadavg()[0])
+    report(args, rows, chunk_pid, qpid, kb)
+    kb.close()
+    return 0
+
+
+def report(args: argparse.Namespace, rows: dict[str, list[dict[str, Any]]], chunk_pid: dict[str, str],
+           qpid: dict[str, str], kb: Any) -> None:
+    from localkb.rag.support import SupportChecker
+
+    checker = SupportChecker(kb.embedder)
+    rows["localkb ask"] = [check_row(r, checker) for r in rows["localkb ask"]]
+    args.rule = checker.rule
     results = {name: summarise(rs, chunk_pid, qpid) for name, rs in rows.items()}
     diff: list[float] = []
     if "naive top-k" in rows:
@@ -351,8 +417,6 @@ def main(argv: list[str] | None = None) -> int:
         from _report import write_section
 
         write_section("ask", md)
-    kb.close()
-    return 0
 
 
 def _chunks(kb: Any) -> list[dict[str, Any]]:
