@@ -29,7 +29,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from bench_ask import load, normalize  # noqa: E402
+from bench_ask import load  # noqa: E402
+
+from localkb.rag.evaluate import normalize  # noqa: E402
 
 WEIGHTS = [round(0.1 * i, 1) for i in range(11)]
 
@@ -78,7 +80,7 @@ def pairs(name: str, n: int, seed: int, embedder: Any) -> list[tuple[str, str, s
 
 def features(checker: Any, data: list[tuple[str, str, str, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     lex = np.array([checker.lexical(s, c, q) for s, c, q, _ in data], dtype=np.float32)
-    cos = np.array([checker.cosine([s], [c])[0, 0] for s, c, _, _ in data], dtype=np.float32)
+    cos = checker.cosine_pairs([(s, c) for s, c, _, _ in data])
     return lex, np.clip(cos, 0, 1), np.array([y for *_, y in data])
 
 

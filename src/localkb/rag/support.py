@@ -78,17 +78,33 @@ class SupportChecker:
         """``(len(sentences), len(chunks))``: each sentence against each chunk's best sentence or itself."""
         if self.embedder is None or not sentences or not chunks:
             return np.zeros((len(sentences), len(chunks)), dtype=np.float32)
+        sent, blocks = self._embed(sentences, chunks)
+        out = np.zeros((len(sentences), len(chunks)), dtype=np.float32)
+        for j, block in enumerate(blocks):
+            out[:, j] = (sent @ block.T).max(axis=1)
+        return out
+
+    def cosine_pairs(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        """The same cosine for ``(sentence, chunk)`` pairs, embedded in one batch (for calibration)."""
+        if self.embedder is None or not pairs:
+            return np.zeros(len(pairs), dtype=np.float32)
+        chunks = sorted({c for _, c in pairs})
+        sent, blocks = self._embed([s for s, _ in pairs], chunks)
+        where = {c: j for j, c in enumerate(chunks)}
+        return np.array([float((sent[i] @ blocks[where[c]].T).max()) for i, (_, c) in enumerate(pairs)],
+                        dtype=np.float32)
+
+    def _embed(self, sentences: Sequence[str], chunks: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        assert self.embedder is not None
         parts: list[list[str]] = [[c, *[s for s in split_sentences(c) if s != c]] for c in chunks]
         flat = [without_markers(s) for s in sentences] + [p for ps in parts for p in ps]
         vecs = self.embedder.embed(flat)
         sent, rest = vecs[:len(sentences)], vecs[len(sentences):]
-        out = np.zeros((len(sentences), len(chunks)), dtype=np.float32)
-        start = 0
-        for j, ps in enumerate(parts):
-            block = rest[start:start + len(ps)]
+        blocks, start = [], 0
+        for ps in parts:
+            blocks.append(rest[start:start + len(ps)])
             start += len(ps)
-            out[:, j] = (sent @ block.T).max(axis=1)
-        return out
+        return sent, blocks
 
     def scores(self, sentences: Sequence[str], chunks: Sequence[str], question: str = "") -> np.ndarray:
         """``support_score`` of each sentence (rows) against each chunk (columns)."""
