@@ -271,9 +271,11 @@ def table(results: dict[str, dict[str, Any]], args: argparse.Namespace, chunks: 
         "gold paragraphs plus other paragraphs of the same articles), packaged all-MiniLM-L6-v2 + FAISS; LLM "
         f"{args.model} Q4_K_M in process, greedy, {args.ctx}-token window for both systems, k={args.k}, "
         f"≤{ANSWER_TOKENS} answer tokens, {args.threads} threads; support rule w={args.rule.lexical_weight}, "
-        f"threshold {args.rule.threshold}; 1-minute load average {args.load[0]:.1f} at "
-        f"the start and {args.load[1]:.1f} at the end (the 2 cores were shared with other jobs: seconds grow "
-        "with the load).",
+        f"threshold {args.rule.threshold}; "
+        + (f"1-minute load average {args.load[0]:.1f} at the start and {args.load[1]:.1f} at the end"
+           if args.load else "answers re-checked from the run's log (--rescore), load average not recorded")
+        + " (the 2 cores were shared with other jobs: seconds grow with the load). First token: mean over "
+        "the answers for which the model was called.",
         "",
         "| system | gold paragraph in context | EM % | token F1 % [95 % CI] | contains gold % | citation precision % "
         "| supported sentences % | refuses when paragraph removed % ↑ | refuses when answerable % ↓ "
@@ -352,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         n = min(len(v) for v in logged.values())
         logged = {k: v[:n] for k, v in logged.items()}  # paired: only questions both systems answered
         args.asked, args.stopped = n, n < args.questions + args.removed
-        args.load = (load_start, os.getloadavg()[0])
+        args.load = None
         report(args, logged, chunk_pid, {r["_id"]: r["paragraph_id"] for r in picked}, kb)
         kb.close()
         return 0
@@ -416,7 +418,11 @@ def report(args: argparse.Namespace, rows: dict[str, list[dict[str, Any]]], chun
     if not args.no_write:
         from _report import write_section
 
-        write_section("ask", md)
+        command = None
+        if args.rescore:  # the answers came from an earlier run that logged them: name both steps
+            command = (f".venv/bin/python benchmarks/bench_ask.py --deadline HH:MM --log {args.rescore} --no-write "
+                       f"(generation), then .venv/bin/python benchmarks/bench_ask.py --rescore {args.rescore}")
+        write_section("ask", md, command)
 
 
 def _chunks(kb: Any) -> list[dict[str, Any]]:

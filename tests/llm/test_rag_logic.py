@@ -33,7 +33,7 @@ def hit(i: int, text: str | None = None, source: str | None = None) -> Hit:
 
 def test_all_passages_fit_and_are_numbered_in_rank_order() -> None:
     kb = ListKB([hit(1), hit(2), hit(3)])
-    llm = ScriptedLLM(replies=["Topic two is fact 2 [2]."])
+    llm = ScriptedLLM(replies=["Topic 2 is fact 2 [2]."])
     ans = answer(kb, "What is fact 2?", llm=llm, k=3)
     user = llm.prompts[0][1]["content"]
     assert user.index('<passage n="1" source="doc1.md">') < user.index('<passage n="2" source="doc2.md">')

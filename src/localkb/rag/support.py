@@ -37,8 +37,8 @@ class SupportRule:
 
 
 #: calibrated by benchmarks/calibrate_support.py (docs/benchmarks.md, "support"); do not edit by hand
-WITH_EMBEDDER = SupportRule(lexical_weight=0.5, threshold=0.5)
-LEXICAL_ONLY = SupportRule(lexical_weight=1.0, threshold=0.5)
+WITH_EMBEDDER = SupportRule(lexical_weight=0.4, threshold=0.565)
+LEXICAL_ONLY = SupportRule(lexical_weight=1.0, threshold=0.667)
 
 
 @dataclass
