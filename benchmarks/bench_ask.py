@@ -1,36 +1,37 @@
 """How good are `localkb ask`'s answers, and how do they compare with naive top-k stuffing?
 
-Question: on SQuAD-derived questions, with the packaged Qwen2.5-Coder-1.5B-Instruct (Q4_K_M, in
-process), does `localkb ask` put the gold paragraph in the model's context, answer correctly (SQuAD
-exact match / F1), cite a chunk that holds the answer, and say "I don't know" when the paragraph is
-not in the KB — compared with the same model fed the top-k chunks the naive way?
+Question: on SQuAD-style questions over a set held out from every tuning (default SQuADShifts new
+Wikipedia: the prompts were written on SQuAD v1.1 dev and the support checker calibrated there), with
+the packaged Qwen2.5-Coder-1.5B-Instruct (Q4_K_M, in process), does `localkb ask` answer correctly
+(SQuAD exact match / F1), cite a chunk that holds the answer, and refuse when the paragraph is not in
+the KB — compared with the same model fed the top-k chunks the naive way, with the same window budget?
 
 Setup (defaults; flags change them):
-- KB: the gold paragraphs of the sampled questions plus other paragraphs of the same SQuAD v1.1 dev
-  articles (hard distractors) up to --corpus paragraphs, one file per paragraph, ingested with the
-  packaged all-MiniLM-L6-v2 into a real FAISS KB (cached under ~/.cache/localkb/bench/).
-- Answerable set: --questions questions, one per paragraph. Removed set: --removed other questions
-  whose gold paragraph is hidden from retrieval (every chunk of it is filtered out of the hits, as if
-  it had been deleted from the KB), so the right output is an abstention.
-- localkb: `rag.answer` (the KB's calibrated retrieval cut-off, fenced numbered passages, rules for
-  small models, token budget against the model's window, citations, abstention), k=--k.
-- naive: the top k hits (no cut-off) pasted into a common "use the following context" prompt, no threshold, no
-  budgeting; a prompt longer than the window is cut the way Ollama does silently (the first
-  `num_keep`=4 tokens and the end are kept), which is what a plain Ollama client gets.
-Both use greedy decoding, the same context window (--ctx) and at most 96 answer tokens.
+- KB: the gold paragraphs of the sampled questions plus other paragraphs of the same articles (hard
+  distractors) up to --corpus paragraphs, one file per paragraph, ingested with the packaged
+  all-MiniLM-L6-v2 into a real FAISS KB (cached under ~/.cache/localkb/bench/).
+- Answerable set: --questions questions, one per paragraph. Removed set: --removed other questions whose
+  gold paragraph is hidden from retrieval (its chunks never come back from search, as if deleted), so
+  the right output is a refusal. The two are interleaved, so a run stopped by --deadline keeps the mix.
+- localkb: `rag.answer` with the KB's embedder (calibrated cut-off, fenced numbered passages, token
+  budget, per-sentence support check that moves or withholds citations, refusal reasons), k=--k.
+- naive: the top k hits (no cut-off) in a common "use the following context" prompt, taken in rank order
+  while they fit the same budget (window minus the answer tokens): no front truncation, no threshold,
+  no check. It cites nothing, so its "citations" are all the chunks in its context.
+Both greedy, the same window (--ctx), at most 96 answer tokens; each question is asked of both systems
+before the next, so the comparison is paired.
 
-Run: .venv/bin/python benchmarks/bench_ask.py [--questions 24 --removed 12] [--full] [--no-write]
+Run: .venv/bin/python benchmarks/bench_ask.py [--questions 100 --removed 50] [--deadline 02:15] [--no-write]
 """
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
 import json
 import os
 import random
-import re
 import statistics
-import string
 import sys
 import time
 from collections import Counter
@@ -47,38 +48,12 @@ from localkb.llm.prompts import is_abstention  # noqa: E402
 from localkb.results import SearchResult  # noqa: E402
 
 ANSWER_TOKENS = 96
+NAIVE_SYSTEM = "You are a helpful assistant."  # Qwen's chat template's default system message
 NAIVE_PROMPT = ("Use the following pieces of context to answer the question at the end.\n\n{context}\n\n"
                 "Question: {question}\nHelpful Answer:")
-CITE = re.compile(r"[\[【]\s*\d{1,3}(?:\s*[,，、;]\s*\d{1,3})*\s*[\]】]")
 
 
-# ---------------------------------------------------------------- SQuAD scoring (official normalisation)
-
-def normalize(s: str) -> str:
-    s = s.lower()
-    s = "".join(ch for ch in s if ch not in set(string.punctuation))
-    s = re.sub(r"\b(a|an|the)\b", " ", s)
-    return " ".join(s.split())
-
-
-def f1(pred: str, gold: str) -> float:
-    p, g = normalize(pred).split(), normalize(gold).split()
-    common = Counter(p) & Counter(g)
-    same = sum(common.values())
-    if not p or not g or same == 0:
-        return 0.0
-    precision, recall = same / len(p), same / len(g)
-    return 2 * precision * recall / (precision + recall)
-
-
-def score(pred: str, golds: list[str]) -> tuple[float, float, bool]:
-    """(exact match, F1, gold answer contained in the prediction) against the best gold answer."""
-    clean = CITE.sub("", pred)
-    em = max(float(normalize(clean) == normalize(g)) for g in golds)
-    best = max(f1(clean, g) for g in golds)
-    contains = any(normalize(g) and normalize(g) in normalize(clean) for g in golds)
-    return em, best, contains
-
+from localkb.rag.evaluate import RagQuestion, holds_answer, normalize, score, score_answer  # noqa: E402,F401
 
 # ---------------------------------------------------------------- data and KB
 
@@ -154,127 +129,209 @@ class Hidden:
 
 # ---------------------------------------------------------------- the two systems
 
-def run_localkb(kb: Any, llm: Any, question: str, k: int) -> dict[str, Any]:
+class Recorder:
+    """Passes searches through and keeps the last hits (the passages the answer was built from)."""
+
+    def __init__(self, kb: Any) -> None:
+        self.kb, self.hits = kb, []
+
+    def search(self, query: str, k: int = 10, tags: Any = None, min_score: Any = None) -> SearchResult:
+        res = self.kb.search(query, k=k, tags=tags, min_score=min_score)
+        self.hits = res.hits
+        return res
+
+
+def run_localkb(kb: Any, llm: Any, q: RagQuestion, k: int, embedder: Any) -> dict[str, Any]:
+    """Generate with `rag.answer`; the support check runs afterwards in `check_row` (the same
+    `check_answer` path `answer` runs), so a log can be re-checked without the model (--rescore)."""
     from localkb.rag import answer
 
+    rec = Recorder(kb)
     t0 = time.perf_counter()
-    ans = answer(kb, question, llm=llm, k=k, max_answer_tokens=ANSWER_TOKENS)
-    used = {h: None for h in ans.used_chunks}
-    return {"answer": ans.answer, "abstained": ans.abstained, "seconds": time.perf_counter() - t0,
-            "context_ids": list(used), "dropped": len(ans.dropped_chunks),
-            "cited_texts": [c.text for c in ans.citations], "n_cited": len(ans.citations)}
+    ans = answer(rec, q.question, llm=llm, k=k, max_answer_tokens=ANSWER_TOKENS, verify=False)
+    row = score_answer(q, ans, time.perf_counter() - t0).to_dict()
+    cited_cut = {c.chunk_id for c in ans.cut_chunks} & {c.chunk_id for c in ans.citations}
+    passages = [h.text for h in rec.hits[:len(ans.used_chunks)]]
+    return {**row, "context_ids": list(ans.used_chunks), "cut": len(ans.cut_chunks),
+            "cited_cut": len(cited_cut), "moved": 0, "raw": ans.answer, "passages": passages,
+            "golds": list(q.answers), "checked": False}
 
 
-def run_naive(kb: Any, llm: Any, question: str, k: int) -> dict[str, Any]:
+def check_row(row: dict[str, Any], checker: Any) -> dict[str, Any]:
+    """Apply the support check to a localkb row: move citations, refuse an answer no passage supports."""
+    from localkb.rag import check_answer
+
+    if row["abstained"] or not row["passages"]:
+        return {**row, "checked": True}
     t0 = time.perf_counter()
-    hits = kb.search(question, k=k, min_score="none").hits  # no threshold: plain top-k
-    context = "\n\n".join(h.text for h in hits)
-    content = NAIVE_PROMPT.format(context=context, question=question)
-    limit = llm.context_window - ANSWER_TOKENS - 40  # 40: the chat template's default system prompt
-    tokens = llm._llama.tokenize(content.encode("utf-8"), add_bos=False, special=False)
-    truncated = len(tokens) > limit
-    if truncated:  # what Ollama does silently: keep num_keep=4 tokens and the end of the prompt
-        tokens = tokens[:4] + tokens[len(tokens) - (limit - 4):]
-        content = llm._llama.detokenize(tokens).decode("utf-8", "replace")
-    text = llm.chat([{"role": "user", "content": content}], max_tokens=ANSWER_TOKENS, temperature=0.0).strip()
-    in_context = [h.id for h in hits if h.text in content]
-    return {"answer": text, "abstained": is_abstention(text, False), "seconds": time.perf_counter() - t0,
-            "context_ids": in_context, "dropped": 0, "truncated": truncated, "cited_texts": [], "n_cited": 0}
+    text, checks = check_answer(row["raw"], row["passages"], row["question"], checker)
+    out = {**row, "checked": True, "answer": text, "sentences": len(checks),
+           "supported_sentences": sum(c.supported for c in checks), "moved": sum(c.moved for c in checks)}
+    out["seconds"] = row["seconds"] + time.perf_counter() - t0
+    if not any(c.supported for c in checks):
+        out.update(abstained=True, abstained_because="unsupported", em=0.0, f1=0.0, contains=False,
+                   citations=0, citations_correct=0)
+        return out
+    cited = sorted({n for c in checks for n in c.citations})
+    out["citations"] = len(cited)
+    out["citations_correct"] = sum(holds_answer(row["passages"][n - 1], row["golds"]) for n in cited) if row["golds"] else 0
+    return out
+
+
+def run_naive(kb: Any, llm: Any, q: RagQuestion, k: int, embedder: Any) -> dict[str, Any]:
+    from localkb.rag.budget import prompt_tokens
+
+    t0 = time.perf_counter()
+    hits = kb.search(q.question, k=k, min_score="none").hits  # no threshold: plain top-k
+    limit = llm.context_window - ANSWER_TOKENS
+    kept: list[Any] = []
+    for h in hits:  # the same window budget as localkb: whole chunks in rank order while they fit
+        content = NAIVE_PROMPT.format(context="\n\n".join(x.text for x in [*kept, h]), question=q.question)
+        if prompt_tokens(llm, [{"role": "system", "content": NAIVE_SYSTEM}, {"role": "user", "content": content}]) > limit:
+            break
+        kept.append(h)
+    content = NAIVE_PROMPT.format(context="\n\n".join(h.text for h in kept), question=q.question)
+    first: list[float] = []
+    pieces = []
+    for piece in llm.stream([{"role": "user", "content": content}], max_tokens=ANSWER_TOKENS, temperature=0.0):
+        first = first or [time.perf_counter()]
+        pieces.append(piece)
+    text = "".join(pieces).strip()
+    abstained = is_abstention(text, False)
+    em, f1v, contains = score(text, q.answers) if q.answers and not abstained else (0.0, 0.0, False)
+    correct = sum(holds_answer(h.text, q.answers) for h in kept) if q.answers and not abstained else 0
+    return {"id": q.id, "answerable": bool(q.answers), "answer": text, "abstained": abstained,
+            "abstained_because": "model" if abstained else None, "em": em, "f1": f1v, "contains": contains,
+            "citations": len(kept) if not abstained else 0, "citations_correct": correct, "sentences": 0,
+            "supported_sentences": 0, "seconds": time.perf_counter() - t0,
+            "first_token_seconds": first[0] - t0 if first else None, "context_ids": [h.id for h in kept],
+            "cut": len(hits) - len(kept), "cited_cut": 0, "moved": 0}
 
 
 # ---------------------------------------------------------------- report
 
-def summarise(rows: list[dict[str, Any]], removed: list[dict[str, Any]],
-              chunk_pid: dict[str, str]) -> dict[str, Any]:
-    n = len(rows)
-    gold_in = sum(any(chunk_pid.get(c) == r["pid"] for c in r["context_ids"]) for r in rows)
-    em = sum(r["em"] for r in rows)
-    f1s = sum(r["f1"] for r in rows)
-    contains = sum(r["contains"] for r in rows)
-    false_abstain = sum(r["abstained"] for r in rows)
-    answered_cited = [r for r in rows if not r["abstained"] and r["n_cited"]]
-    cite_ok = sum(any(any(normalize(g) in normalize(t) for g in r["golds"]) for t in r["cited_texts"])
-                  for r in answered_cited)
-    secs = [r["seconds"] for r in rows + removed]
+def wilson(k: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return 0.0, 0.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5 / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def bootstrap(values: list[float], seed: int = 0, rounds: int = 2000) -> tuple[float, float]:
+    """95 % percentile bootstrap interval of the mean."""
+    if not values:
+        return 0.0, 0.0
+    rng = random.Random(seed)
+    means = sorted(statistics.fmean(rng.choices(values, k=len(values))) for _ in range(rounds))
+    return means[int(0.025 * rounds)], means[int(0.975 * rounds) - 1]
+
+
+def summarise(rows: list[dict[str, Any]], chunk_pid: dict[str, str], pids: dict[str, str]) -> dict[str, Any]:
+    ans = [r for r in rows if r["answerable"]]
+    una = [r for r in rows if not r["answerable"]]
+    answered = [r for r in ans if not r["abstained"]]
+    cites = sum(r["citations"] for r in answered)
+    ttft = [r["first_token_seconds"] for r in rows if r["first_token_seconds"] is not None]
+    secs = [r["seconds"] for r in rows]
     return {
-        "n": n, "gold_in_context": gold_in / n if n else 0.0, "em": em / n if n else 0.0,
-        "f1": f1s / n if n else 0.0, "contains": contains / n if n else 0.0,
-        "false_abstain": false_abstain / n if n else 0.0,
-        "cited": len(answered_cited) / max(1, n - false_abstain),
-        "cite_ok": (cite_ok / len(answered_cited)) if answered_cited else None,
-        "abstain_removed": (sum(r["abstained"] for r in removed) / len(removed)) if removed else None,
-        "n_removed": len(removed),
-        "sec_mean": statistics.mean(secs) if secs else 0.0,
-        "sec_p50": statistics.median(secs) if secs else 0.0,
-        "truncated": sum(r.get("truncated", False) for r in rows + removed),
-        "dropped": sum(r["dropped"] > 0 for r in rows + removed),
+        "n": len(ans), "n_removed": len(una),
+        "gold_in_context": sum(any(chunk_pid.get(c) == pids[r["id"]] for c in r["context_ids"]) for r in ans),
+        "em": sum(r["em"] for r in ans), "f1": [r["f1"] for r in ans], "contains": sum(r["contains"] for r in ans),
+        "cite_ok": sum(r["citations_correct"] for r in answered), "cites": cites,
+        "supported": sum(r["supported_sentences"] for r in rows if not r["abstained"]),
+        "sentences": sum(r["sentences"] for r in rows if not r["abstained"]),
+        "abstain_removed": sum(r["abstained"] for r in una), "false_abstain": sum(r["abstained"] for r in ans),
+        "because": dict(Counter(r["abstained_because"] for r in rows if r["abstained_because"])),
+        "sec_mean": statistics.mean(secs) if secs else 0.0, "sec_p50": statistics.median(secs) if secs else 0.0,
+        "ttft": statistics.mean(ttft) if ttft else None,
+        "cut": sum(r["cut"] > 0 for r in rows), "cited_cut": sum(r["cited_cut"] for r in rows),
+        "moved": sum(r["moved"] for r in rows),
     }
 
 
-def pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.0f}%"
+def pct_ci(k: float, n: int) -> str:
+    if n == 0:
+        return "–"
+    lo, hi = wilson(k, n)
+    return f"{100 * k / n:.1f} [{100 * lo:.0f}–{100 * hi:.0f}]"
 
 
-def table(results: dict[str, dict[str, Any]], args: argparse.Namespace, chunks: int) -> str:
+def table(results: dict[str, dict[str, Any]], args: argparse.Namespace, chunks: int,
+          f1_diff: list[float]) -> str:
+    any_s = next(iter(results.values()))
     lines = [
-        "## Grounded answers (`localkb ask`) vs naive top-k stuffing",
+        "## Grounded answers (`localkb ask`) vs naive top-k stuffing, same window budget",
         "",
-        f"SQuAD v1.1 dev (bigbench squad_shifts copy), {args.questions} answerable questions + "
-        f"{args.removed} whose gold paragraph was removed from the KB; KB of {args.corpus} paragraphs "
-        f"({chunks} chunks; gold paragraphs plus other paragraphs of the same articles), packaged "
-        f"all-MiniLM-L6-v2 + FAISS; LLM {args.model} Q4_K_M in process, greedy, "
-        f"{args.ctx}-token window, k={args.k}, ≤{ANSWER_TOKENS} answer tokens, {args.threads} threads; "
-        f"1-minute load average {args.load[0]:.1f} at the start and {args.load[1]:.1f} at the end (on a "
-        "shared machine seconds per answer grow with the load).",
+        f"{args.dataset} (held out: prompts written on SQuAD v1.1 dev, support checker calibrated on SQuAD "
+        f"dev and checked on SQuADShifts NYT), {any_s['n']} answerable questions + {any_s['n_removed']} whose "
+        f"gold paragraph was removed from the KB (asked: {args.asked}; planned {args.questions} + {args.removed}"
+        f"{', stopped at the deadline' if args.stopped else ''}); KB of {args.corpus} paragraphs ({chunks} chunks; "
+        "gold paragraphs plus other paragraphs of the same articles), packaged all-MiniLM-L6-v2 + FAISS; LLM "
+        f"{args.model} Q4_K_M in process, greedy, {args.ctx}-token window for both systems, k={args.k}, "
+        f"≤{ANSWER_TOKENS} answer tokens, {args.threads} threads; support rule w={args.rule.lexical_weight}, "
+        f"threshold {args.rule.threshold}; "
+        + (f"1-minute load average {args.load[0]:.1f} at the start and {args.load[1]:.1f} at the end"
+           if args.load else "answers re-checked from the run's log (--rescore), load average not recorded")
+        + " (the 2 cores were shared with other jobs: seconds grow with the load). First token: mean over "
+        "the answers for which the model was called.",
         "",
-        "| system | gold paragraph in context | EM | F1 | answer contains gold | cited chunk holds the answer "
-        "| answers with a citation | abstains when paragraph removed ↑ | abstains when answerable ↓ "
-        "| s/answer (mean · p50) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| system | gold paragraph in context | EM % | token F1 % [95 % CI] | contains gold % | citation precision % "
+        "| supported sentences % | refuses when paragraph removed % ↑ | refuses when answerable % ↓ "
+        "| s/answer (mean · p50) | first token s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in results.items():
+        n, f1s = s["n"], s["f1"]
+        lo, hi = bootstrap(f1s)
+        ttft = "–" if s["ttft"] is None else f"{s['ttft']:.1f}"
         lines.append(
-            f"| {name} | {pct(s['gold_in_context'])} | {pct(s['em'])} | {pct(s['f1'])} | {pct(s['contains'])} "
-            f"| {pct(s['cite_ok']) if name == 'localkb ask' else 'n/a (no citations)'} "
-            f"| {pct(s['cited']) if name == 'localkb ask' else 'n/a'} "
-            f"| {pct(s['abstain_removed'])} | {pct(s['false_abstain'])} "
-            f"| {s['sec_mean']:.1f} · {s['sec_p50']:.1f} |")
-    lk, nv = results.get("localkb ask"), results.get("naive top-k")
+            f"| {name} | {pct_ci(s['gold_in_context'], n)} | {pct_ci(s['em'], n)} "
+            f"| {100 * statistics.fmean(f1s) if f1s else 0:.1f} [{100 * lo:.0f}–{100 * hi:.0f}] "
+            f"| {pct_ci(s['contains'], n)} | {pct_ci(s['cite_ok'], s['cites'])} "
+            f"| {pct_ci(s['supported'], s['sentences']) if s['sentences'] else 'n/a (no check)'} "
+            f"| {pct_ci(s['abstain_removed'], s['n_removed'])} | {pct_ci(s['false_abstain'], n)} "
+            f"| {s['sec_mean']:.1f} · {s['sec_p50']:.1f} | {ttft} |")
+    lk = results.get("localkb ask")
     lines.append("")
-    if nv is not None:
-        lines.append(f"Naive prompts cut by the window (silently, as Ollama does): {nv['truncated']} of "
-                     f"{nv['n'] + nv['n_removed']}.")
+    if f1_diff:
+        lo, hi = bootstrap(f1_diff)
+        lines.append(f"Token F1, localkb minus naive (paired over the same questions): "
+                     f"{100 * statistics.fmean(f1_diff):+.1f} points [95 % CI {100 * lo:+.0f} to {100 * hi:+.0f}].")
     if lk is not None:
-        lines.append(f"`localkb ask` answers where budgeting dropped lower-ranked chunks (reported in "
-                     f"`dropped_chunks`): {lk['dropped']} of {lk['n'] + lk['n_removed']}.")
+        lines.append(f"`localkb ask` refusals by reason: {lk['because'] or 'none'}; citations moved by the support "
+                     f"check: {lk['moved']}; answers with a chunk shortened or dropped (every one listed in "
+                     f"`cut_chunks`): {lk['cut']} of {lk['n'] + lk['n_removed']}; cited chunks that were cut: "
+                     f"{lk['cited_cut']} (all reported — the budget is the only path a chunk takes to the model).")
     lines += [
         "",
-        "EM/F1 use the official SQuAD normalisation on the answer with citation markers removed; the "
-        "model answers in sentences, so EM is low by construction and \"answer contains gold\" is the "
-        "more telling accuracy figure. \"Cited chunk holds the answer\": among non-abstaining answers "
-        "with at least one citation, the share where a cited chunk contains a gold answer string. "
-        f"Small samples: ±{100 / max(1, args.questions) ** 0.5:.0f} points is noise. "
-        "`--questions 100 --removed 50` gives firmer figures (≈4× the time).",
+        "EM/F1 use the official SQuAD normalisation with citation markers removed; the model answers in "
+        "sentences, so EM is low by construction. Citation precision: the share of citations (among "
+        "non-refused answers) whose chunk contains a gold answer string; naive cites nothing, so its "
+        "\"citations\" are all chunks in its context. Supported sentences: the share of answer sentences the "
+        "support check passed. Brackets: 95 % Wilson intervals (proportions), percentile bootstrap (F1).",
     ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--questions", type=int, default=24)
-    ap.add_argument("--removed", type=int, default=12)
+    ap.add_argument("--dataset", default="squad-newwiki")
+    ap.add_argument("--questions", type=int, default=100)
+    ap.add_argument("--removed", type=int, default=50)
     ap.add_argument("--corpus", type=int, default=300, help="paragraphs in the KB")
     ap.add_argument("--k", type=int, default=6)
     ap.add_argument("--ctx", type=int, default=1024, help="the model's context window (tokens)")
     ap.add_argument("--model", default="qwen2.5-coder-1.5b")
     ap.add_argument("--threads", type=int, default=int(os.environ.get("LOCALKB_LLM_THREADS", "2")))
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--full", action="store_true", help="100 answerable + 50 removed questions")
+    ap.add_argument("--deadline", default=None, help="HH:MM UTC: start no new question after it")
+    ap.add_argument("--log", default=None, help="append each row as JSON to this file")
+    ap.add_argument("--rescore", default=None, help="re-check and report the rows of a --log file (no model)")
     ap.add_argument("--no-naive", action="store_true")
     ap.add_argument("--no-write", action="store_true", help="print the table, do not touch docs/")
     args = ap.parse_args(argv)
-    if args.full:
-        args.questions, args.removed = 100, 50
 
     from datasets import fetch
 
@@ -282,43 +339,90 @@ def main(argv: list[str] | None = None) -> int:
     from localkb.llm.gguf import ensure_model
 
     load_start = os.getloadavg()[0]
-    corpus, queries, answers = load(fetch("squad-dev"))
+    corpus, queries, answers = load(fetch(args.dataset))
     picked = sample(answers, args.questions + args.removed, args.seed)
     answerable, removed = picked[:args.questions], picked[args.questions:]
-    pids = build_corpus(corpus, {r["paragraph_id"] for r in picked}, args.corpus, args.seed)
+    pids = build_corpus(corpus, {r["paragraph_id"] for r in answerable}, args.corpus, args.seed)
     args.corpus = len(pids)
     kb = open_kb(corpus, pids)
     chunk_pid = {c["id"]: pid_of(c["source"]) for c in _chunks(kb)}
+    if args.rescore:  # re-check a finished (or stopped) run's answers with the current support rule
+        logged: dict[str, list[dict[str, Any]]] = {}
+        for line in open(args.rescore, encoding="utf-8"):
+            item = json.loads(line)
+            logged.setdefault(item.pop("system"), []).append(item)
+        n = min(len(v) for v in logged.values())
+        logged = {k: v[:n] for k, v in logged.items()}  # paired: only questions both systems answered
+        args.asked, args.stopped = n, n < args.questions + args.removed
+        args.load = None
+        report(args, logged, chunk_pid, {r["_id"]: r["paragraph_id"] for r in picked}, kb)
+        kb.close()
+        return 0
     llm = open_llm(f"llamacpp://{ensure_model(args.model)}", threads=args.threads, context_window=args.ctx,
                    timeout=600)
-    systems = {"localkb ask": run_localkb} if args.no_naive else {"localkb ask": run_localkb,
-                                                                   "naive top-k": run_naive}
-    results: dict[str, dict[str, Any]] = {}
-    for name, run in systems.items():
-        rows, gone = [], []
-        for i, row in enumerate(answerable, 1):
-            out = run(kb, llm, queries[row["_id"]], args.k)
-            em, f1v, contains = score("" if out["abstained"] else out["answer"], row["answers"])
-            rows.append({**out, "pid": row["paragraph_id"], "golds": row["answers"], "em": em, "f1": f1v,
-                         "contains": contains})
-            print(f"[{name}] {i}/{len(answerable)} {out['seconds']:.1f}s em={em:.0f} f1={f1v:.2f} "
-                  f"{'ABSTAIN ' if out['abstained'] else ''}{out['answer'][:80]!r}", file=sys.stderr)
-        for i, row in enumerate(removed, 1):
-            out = run(Hidden(kb, row["paragraph_id"]), llm, queries[row["_id"]], args.k)
-            gone.append(out)
-            print(f"[{name}] removed {i}/{len(removed)} {out['seconds']:.1f}s "
-                  f"{'ABSTAIN ' if out['abstained'] else ''}{out['answer'][:80]!r}", file=sys.stderr)
-        results[name] = summarise(rows, gone, chunk_pid)
+    systems = {"localkb ask": run_localkb} if args.no_naive else {"localkb ask": run_localkb, "naive top-k": run_naive}
+    # interleave: two answerable, one removed, … so a run stopped early keeps the mix
+    order: list[tuple[dict[str, Any], bool]] = []
+    a, r = list(answerable), list(removed)
+    while a or r:
+        order += [(x, True) for x in a[:2]] + [(x, False) for x in r[:1]]
+        a, r = a[2:], r[1:]
+    stop_at = None
+    if args.deadline:
+        hh, mm = map(int, args.deadline.split(":"))
+        now = dt.datetime.now(dt.UTC)
+        stop_at = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in systems}
+    qpid: dict[str, str] = {}
+    args.stopped = False
+    log = open(args.log, "a", encoding="utf-8") if args.log else None
+    for i, (row, ok) in enumerate(order, 1):
+        if stop_at is not None:
+            if dt.datetime.now(dt.UTC) >= stop_at:
+                args.stopped = True
+                break
+        q = RagQuestion(row["_id"], queries[row["_id"]], tuple(row["answers"]) if ok else ())
+        qpid[q.id] = row["paragraph_id"]
+        target = kb if ok else Hidden(kb, row["paragraph_id"])
+        for name, run in systems.items():
+            out = run(target, llm, q, args.k, kb.embedder)
+            rows[name].append(out)
+            if log:
+                log.write(json.dumps({"system": name, **out}, ensure_ascii=False) + "\n")
+                log.flush()
+            print(f"[{name}] {i}/{len(order)} {'ans' if ok else 'removed'} {out['seconds']:.1f}s f1={out['f1']:.2f} "
+                  f"{out['abstained_because'] or ''} {out['answer'][:70]!r}", file=sys.stderr, flush=True)
+    args.asked = len(next(iter(rows.values())))
     llm.close()
+    if log:
+        log.close()
     args.load = (load_start, os.getloadavg()[0])
-    md = table(results, args, len(chunk_pid))
+    report(args, rows, chunk_pid, qpid, kb)
+    kb.close()
+    return 0
+
+
+def report(args: argparse.Namespace, rows: dict[str, list[dict[str, Any]]], chunk_pid: dict[str, str],
+           qpid: dict[str, str], kb: Any) -> None:
+    from localkb.rag.support import SupportChecker
+
+    checker = SupportChecker(kb.embedder)
+    rows["localkb ask"] = [check_row(r, checker) for r in rows["localkb ask"]]
+    args.rule = checker.rule
+    results = {name: summarise(rs, chunk_pid, qpid) for name, rs in rows.items()}
+    diff: list[float] = []
+    if "naive top-k" in rows:
+        diff = [x["f1"] - y["f1"] for x, y in zip(rows["localkb ask"], rows["naive top-k"]) if x["answerable"]]
+    md = table(results, args, len(chunk_pid), diff)
     print(md)
     if not args.no_write:
         from _report import write_section
 
-        write_section("ask", md)
-    kb.close()
-    return 0
+        command = None
+        if args.rescore:  # the answers came from an earlier run that logged them: name both steps
+            command = (f".venv/bin/python benchmarks/bench_ask.py --deadline HH:MM --log {args.rescore} --no-write "
+                       f"(generation), then .venv/bin/python benchmarks/bench_ask.py --rescore {args.rescore}")
+        write_section("ask", md, command)
 
 
 def _chunks(kb: Any) -> list[dict[str, Any]]:

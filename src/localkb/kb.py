@@ -26,11 +26,13 @@ from .version import __version__
 if TYPE_CHECKING:
     from .embedders import Embedder
     from .lookup import DeleteReport
+    from .llm.base import LLM
     from .mapping.cluster import ClusterResult
     from .mapping.dedup import DedupResult
     from .mapping.projection import MapPoints
     from .mapping.similar import SimilarResult
     from .search.filters import WhereSpec
+    from .rag.result import Answer
     from .stores.base import VectorStore
     from .tuning.audit import AuditReport
     from .tuning.tune import TuneReport
@@ -468,11 +470,21 @@ class KnowledgeBase:
 
         return tune(self, **kwargs)
 
-    def ask(self, question: str, **kwargs: Any) -> Any:
-        """Answer ``question`` from the KB with a local LLM (see ``localkb.rag.answer``)."""
+    def ask(self, question: str, *, llm: LLM | str | None = None, k: int = 5,
+            min_score: float | str | None = None, tags: list[str] | None = None, max_answer_tokens: int = 256,
+            stream_cb: Callable[[str], None] | None = None, timeout: float = 120.0, threads: int | None = None,
+            verify: bool = True) -> Answer:
+        """Answer ``question`` from the KB with a local LLM, each sentence checked against its citations.
+
+        ``llm``: an LLM, a URI, or None for the best provisioned model (asked again at every call, so a
+        model provisioned meanwhile is used). The other arguments are those of ``localkb.rag.answer``;
+        the KB's own embedder does the embedding half of the support check.
+        """
         from .rag import answer
 
-        return answer(self, question, **kwargs)
+        return answer(self, question, llm=llm, k=k, min_score=min_score, tags=tags,
+                      max_answer_tokens=max_answer_tokens, stream_cb=stream_cb, timeout=timeout,
+                      threads=threads, embedder=self.embedder, verify=verify)
 
     def stats(self) -> dict[str, Any]:
         from .inspect import stats

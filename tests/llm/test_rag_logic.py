@@ -33,7 +33,7 @@ def hit(i: int, text: str | None = None, source: str | None = None) -> Hit:
 
 def test_all_passages_fit_and_are_numbered_in_rank_order() -> None:
     kb = ListKB([hit(1), hit(2), hit(3)])
-    llm = ScriptedLLM(replies=["Topic two is fact 2 [2]."])
+    llm = ScriptedLLM(replies=["Topic 2 is fact 2 [2]."])
     ans = answer(kb, "What is fact 2?", llm=llm, k=3)
     user = llm.prompts[0][1]["content"]
     assert user.index('<passage n="1" source="doc1.md">') < user.index('<passage n="2" source="doc2.md">')
@@ -110,7 +110,8 @@ def test_is_abstention(text: str, abstain: bool) -> None:
 def test_citations_only_existing_numbers_and_only_those_used() -> None:
     kb = ListKB([hit(1), hit(2), hit(3)])
     llm = ScriptedLLM(replies=["Fact three [3] and fact one [1, 9]. Also 【3】."])
-    ans = answer(kb, "Tell me facts one and three", llm=llm, k=3)
+    # the citation mechanics alone (the support check is tested in test_support.py)
+    ans = answer(kb, "Tell me facts one and three", llm=llm, k=3, verify=False)
     assert [c.n for c in ans.citations] == [1, 3]
     assert ans.invalid_citations == [9]
     assert "9" not in ans.answer and "[1]" in ans.answer
@@ -165,10 +166,13 @@ def test_stream_callback_receives_the_whole_answer() -> None:
 
 
 def test_to_dict_shape() -> None:
-    ans = answer(ListKB([hit(1)]), "fact one?", llm=ScriptedLLM(replies=["Yes [1]."]))
+    ans = answer(ListKB([hit(1)]), "fact one?", llm=ScriptedLLM(replies=["Fact number 1 is about topic 1 [1]."]))
     d = ans.to_dict()
-    assert set(d) == {"answer", "citations", "used_chunks", "dropped_chunks", "model", "abstained"}
-    assert set(d["citations"][0]) == {"n", "source", "chunk_id", "text"}
+    assert set(d) == {"answer", "citations", "used_chunks", "dropped_chunks", "cut_chunks", "truncated", "model",
+                      "abstained", "abstained_because", "reason", "sentences", "supported", "draft",
+                      "invalid_citations", "budget", "prompt_tokens", "seconds", "first_token_seconds"}
+    assert set(d["citations"][0]) == {"n", "source", "chunk_id", "text", "supported"}
+    assert set(d["sentences"][0]) == {"text", "citations", "cited", "supported", "support_score", "moved", "scores"}
 
 
 def test_build_messages_repeats_rules_after_passages() -> None:
@@ -191,3 +195,29 @@ def test_answer_starting_with_citation_is_not_retried() -> None:
     llm = ScriptedLLM(replies=["[2] Fact two is about topic two."])
     ans = answer(ListKB([hit(1), hit(2)]), "What is fact two?", llm=llm)
     assert len(llm.prompts) == 1 and [c.n for c in ans.citations] == [2]
+
+
+def test_a_shortened_chunk_is_reported_with_tokens_cut() -> None:
+    long = "The Zorblax daemon keeps its state in memory. " * 60  # ~700 scripted tokens
+    kb = ListKB([hit(1, text=long)])
+    llm = ScriptedLLM(replies=["It keeps its state in memory [1]."], context_window=512)
+    ans = answer(kb, "Where does the daemon keep its state?", llm=llm, k=1, max_answer_tokens=128, verify=False)
+    [cut] = ans.cut_chunks
+    assert not cut.dropped and cut.chunk_id == "c1" and cut.rank == 1
+    assert 0 < cut.tokens_cut < cut.tokens
+    d = ans.to_dict()
+    assert d["truncated"] is True and d["cut_chunks"][0]["tokens_cut"] == cut.tokens_cut
+    assert "shortened by" in (ans.reason or "")
+    b = d["budget"]
+    assert b["window"] == 512 and b["answer_reserve"] == 128 and b["system_prompt"] > 0
+    assert b["prompt_tokens"] + b["answer_reserve"] <= b["window"]
+    assert b["chunks"][0]["tokens"] == cut.tokens - cut.tokens_cut
+
+
+def test_dropped_chunks_are_listed_with_their_tokens() -> None:
+    long = "word " * 200
+    kb = ListKB([hit(i, text=f"Passage {i}. {long}") for i in range(1, 7)])
+    llm = ScriptedLLM(replies=["Answer [1]."], context_window=1024)
+    ans = answer(kb, "What does passage 1 say?", llm=llm, k=6, max_answer_tokens=128, verify=False)
+    assert [c.chunk_id for c in ans.cut_chunks] == ans.dropped_chunks
+    assert all(c.dropped and c.tokens_cut == c.tokens > 0 for c in ans.cut_chunks)

@@ -119,7 +119,9 @@ def test_ingest_path_only_under_roots(client, corpus_dir: Path) -> None:
 def test_ask_json_and_streams(client) -> None:
     body = {"question": "What does the IBE module do?"}
     whole = client.post("/api/ask", json=body).json()
-    assert set(whole) == {"answer", "citations", "used_chunks", "dropped_chunks", "model", "abstained"}
+    assert set(whole) == {"answer", "citations", "used_chunks", "dropped_chunks", "cut_chunks", "truncated", "model", "abstained",
+        "abstained_because", "reason", "sentences", "supported", "draft", "invalid_citations", "budget",
+        "prompt_tokens", "seconds", "first_token_seconds"}
     assert whole["citations"][0]["n"] == 1 and whole["citations"][0]["source"].endswith("ibe.md")
     assert not whole["abstained"]
 

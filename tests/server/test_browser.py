@@ -152,6 +152,8 @@ def test_page_end_to_end(page_server: tuple[LiveServer, bool], browser: object, 
     answer = page.locator("#ask-answer").inner_text()
     assert page.locator("#ask-citations li").count() >= 1, f"no citation in the answer: {answer!r}"
     expect(citation).to_contain_text("cats.txt")
+    model = page.locator("#ask-status").get_attribute("data-model")  # the page names the model that answered
+    assert model and model in page.locator("#ask-status").inner_text()
     shot(page, "web-ask.png")
     page.locator("#ask-answer a.cite").first.click() if page.locator("#ask-answer a.cite").count() else citation.click()
     expect(page.locator("#chunk-body .text")).to_contain_text("clowder")

@@ -12,7 +12,7 @@ import click
 from .common import echo_json, handle_errors, json_option
 
 
-@click.group(name="eval", help="Evaluate localkb on your own data: `eval retrieval` (a BEIR folder), `eval sql` (questions with gold SQL).")
+@click.group(name="eval", help="Evaluate localkb on your own data: `eval retrieval` (a BEIR folder), `eval rag` (questions with gold answers), `eval sql` (questions with gold SQL).")
 def eval_group() -> None:
     pass
 
@@ -170,6 +170,8 @@ class _query_progress:
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.__exit__(*exc)
+from .eval_rag_cmd import eval_rag  # noqa: E402 - `localkb eval rag`
 from .eval_sql_cmd import eval_sql  # noqa: E402 - `localkb eval sql`, defined beside its library call
 
+eval_group.add_command(eval_rag)
 eval_group.add_command(eval_sql)

@@ -7,8 +7,9 @@ model writes it, then the full answer object:
   on failure ``event: error`` / ``data: {"error", "message", "status"}``.
 * NDJSON: ``{"type": "token", "text": "..."}`` … then ``{"type": "answer", <answer>}`` (or ``"error"``).
 
-The LLM is the one the server was started with (``--llm`` / ``LOCALKB_LLM`` / the provisioned GGUF);
-a request cannot name another model or server.
+The LLM is the one the server was started with (``--llm`` / ``LOCALKB_LLM``), else the best provisioned
+GGUF at the time of the request (a model provisioned while the server runs is used without a restart);
+every answer names it in ``model``. A request cannot name another model or server.
 """
 from __future__ import annotations
 
@@ -16,15 +17,18 @@ import json
 import logging
 import queue
 import threading
-from collections.abc import Iterator
-from typing import Any, Literal
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import LocalKBError, SearchError
 from .context import ServerContext, ctx
+
+if TYPE_CHECKING:
+    from ..rag.result import Answer
 
 router = APIRouter(prefix="/api", tags=["ask"])
 log = logging.getLogger("localkb.server")
@@ -37,13 +41,15 @@ class AskRequest(BaseModel):
     tags: list[str] | None = None
     max_tokens: int = Field(256, ge=16, le=4096, description="Longest answer, in tokens")
     stream: Literal["sse", "ndjson"] | None = Field(None, description="Stream the answer as it is written")
+    verify: bool = Field(True, description="Check each sentence against its cited passage (move or flag citations)")
+
+    model_config = ConfigDict(extra="forbid")
 
 
-def _answer(c: ServerContext, body: AskRequest, stream_cb: Any = None) -> Any:
-    from ..rag import answer
-
-    return answer(c.kb, body.question, llm=c.llm.get(), k=body.k, min_score=body.min_score,
-                  tags=body.tags or None, max_answer_tokens=body.max_tokens, stream_cb=stream_cb)
+def _answer(c: ServerContext, body: AskRequest, stream_cb: Callable[[str], None] | None = None) -> Answer:
+    return c.kb.ask(body.question, llm=c.llm.get(), k=body.k, min_score=body.min_score,
+                    tags=body.tags or None, max_answer_tokens=body.max_tokens, stream_cb=stream_cb,
+                    verify=body.verify)
 
 
 @router.post("/ask", summary="Answer a question from the KB with citations (optionally streamed)",

@@ -206,10 +206,8 @@ def _question(body: ChatRequest) -> tuple[str, list[str]]:
 
 
 def _ask(c: ServerContext, body: ChatRequest, question: str, stream_cb: Any = None) -> Any:
-    from ..rag import answer
-
     limit = body.max_completion_tokens or body.max_tokens or 256
-    return answer(c.kb, question, llm=c.llm.get(), max_answer_tokens=limit, stream_cb=stream_cb)
+    return c.kb.ask(question, llm=c.llm.get(), max_answer_tokens=limit, stream_cb=stream_cb)
 
 
 def _sources(result: Any) -> str:

@@ -208,17 +208,25 @@ def make_thread_safe(kb: KnowledgeBase) -> RoutedEmbedder:
 
 
 class LLMHolder:
-    """Opens the configured LLM once, on first use, and shares it between ask and SQL requests."""
+    """The LLM for ask and SQL requests, shared between them.
+
+    A configured model (``--llm`` / ``LOCALKB_LLM`` / ``llm`` in localkb.toml, or an LLM object) is opened
+    once, on first use. Otherwise the best provisioned GGUF is looked up again at every request
+    (``default_llm_uri``: the 1.5B before the 0.5B), so a model provisioned while the server runs is
+    used from the next request on, without a restart; the model it replaces is closed once its running
+    call has finished.
+    """
 
     def __init__(self, llm: str | LLM | None) -> None:
         self._spec = llm
         self._llm: LLM | None = None if llm is None or isinstance(llm, str) else llm
         self._owned = self._llm is None
+        self._opened_uri: str | None = None
         self._lock = threading.Lock()
 
     def uri(self) -> str:
-        """The URI that will be (or was) opened; raises ``ModelNotFound`` when none is configured."""
-        if self._llm is not None:
+        """The URI a request would use now; raises ``ModelNotFound`` when none is configured or provisioned."""
+        if not self._owned and self._llm is not None:
             return str(getattr(self._llm, "uri", self._llm.model))
         from ..llm.gguf import default_llm_uri
 
@@ -233,11 +241,20 @@ class LLMHolder:
         return uri.rstrip("/").rsplit("/", 1)[-1].removesuffix(".gguf")
 
     def get(self) -> LLM:
+        """The model for this request (re-resolved each time unless an LLM object was given)."""
         with self._lock:
+            if not self._owned:
+                assert self._llm is not None
+                return self._llm
+            uri = self.uri()
+            if self._llm is not None and uri != self._opened_uri:
+                _close_when_idle(self._llm)
+                self._llm = None
             if self._llm is None:
                 from ..llm.base import open_llm
 
-                self._llm = open_llm(self.uri())
+                self._llm = open_llm(uri)
+                self._opened_uri = uri
             return self._llm
 
     def close(self) -> None:
@@ -245,6 +262,20 @@ class LLMHolder:
             if self._llm is not None and self._owned:
                 self._llm.close()
             self._llm = None if self._owned else self._llm
+
+
+def _close_when_idle(llm: LLM) -> None:
+    """Close ``llm`` once a call in flight has finished (backends that serialise calls hold ``_lock``)."""
+    lock = getattr(llm, "_lock", None)
+
+    def close() -> None:
+        if lock is not None:
+            with lock:
+                llm.close()
+        else:
+            llm.close()
+
+    threading.Thread(target=close, name="localkb-llm-close", daemon=True).start()
 
 
 def parse_databases(items: Sequence[str]) -> dict[str, str]:
