@@ -25,14 +25,14 @@ from .version import __version__
 
 if TYPE_CHECKING:
     from .embedders import Embedder
-    from .lookup import DeleteReport
     from .llm.base import LLM
+    from .lookup import DeleteReport
     from .mapping.cluster import ClusterResult
     from .mapping.dedup import DedupResult
     from .mapping.projection import MapPoints
     from .mapping.similar import SimilarResult
-    from .search.filters import WhereSpec
     from .rag.result import Answer
+    from .search.filters import WhereSpec
     from .stores.base import VectorStore
     from .tuning.audit import AuditReport
     from .tuning.tune import TuneReport
