@@ -16,11 +16,7 @@ from .conftest import COPY, GLOSSARY, ORIGINAL, PROCEDURE, source
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "server"))
-from server_harness import LiveServer  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from server_harness import CHROMIUM, CHROMIUM_ARGS, LiveServer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +63,7 @@ def test_the_map_tab_in_chromium(server: LiveServer) -> None:
     with server.client() as c:
         c.post("/api/clusters", json={"k": 3})
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(server.url + "/#map")
         page.wait_for_selector("body[data-ready=true]")

@@ -20,6 +20,10 @@ CORPUS = {
     "rivers.txt": "The Yangtze is the longest river in Asia, about 6,300 kilometres long.",
 }
 TOKEN = "test-token-9f2c"
+#: Debian's Chromium, driven by Playwright (which never downloads a browser), and the flags every page test uses
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 class LiveServer:

@@ -10,11 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "server"))
-from server_harness import LiveServer  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from server_harness import CHROMIUM, CHROMIUM_ARGS, LiveServer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +35,7 @@ def test_audit_endpoint(server: LiveServer) -> None:
 def test_audit_panel_in_chromium(server: LiveServer) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(server.url + "/#overview")
         page.wait_for_selector("body[data-ready=true]")

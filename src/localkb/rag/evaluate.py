@@ -15,7 +15,6 @@ false abstention on answerable ones; seconds per answer and time to first token.
 """
 from __future__ import annotations
 
-import json
 import re
 import string
 import time
@@ -79,24 +78,11 @@ class RagQuestion:
 
 def load_questions(path: str | Path) -> list[RagQuestion]:
     """Read a question file (see the module docstring). Raises ``DatasetError`` naming the bad line."""
+    from ..jsonlines import json_objects
+
     p = Path(path)
-    try:
-        lines = p.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise DatasetError(f"Cannot read the question file {p}: {exc.strerror or exc}") from exc
     out: list[RagQuestion] = []
-    for i, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{p}:{i}: not JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise DatasetError(f"{p}:{i}: expected an object, got {type(row).__name__}")
-        unknown = sorted(set(row) - _KEYS)
-        if unknown:
-            raise DatasetError(f"{p}:{i}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_KEYS))}")
+    for i, row in json_objects(p, _KEYS, DatasetError):
         q = row.get("question")
         if not isinstance(q, str) or not q.strip():
             raise DatasetError(f"{p}:{i}: 'question' must be a non-empty string")

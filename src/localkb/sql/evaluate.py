@@ -9,7 +9,6 @@ correct only if its result equals the gold result on every filling where the gol
 """
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -65,25 +64,11 @@ def load_questions(path: str | Path, *, with_db: bool) -> list[EvalQuestion]:
     Raises:
         SQLError: unreadable file, bad JSON, a missing or unknown key, no questions.
     """
+    from ..jsonlines import json_objects
+
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise SQLError(f"Cannot read the questions file {path}: {exc.strerror or exc}") from exc
     out: list[EvalQuestion] = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SQLError(f"{path}:{n}: not JSON ({exc.msg}).") from exc
-        if not isinstance(item, dict):
-            raise SQLError(f"{path}:{n}: each line must be a JSON object.")
-        unknown = set(item) - QUESTION_KEYS
-        if unknown:
-            raise SQLError(f"{path}:{n}: unknown key(s) {', '.join(sorted(unknown))}; "
-                           f"known: {', '.join(sorted(QUESTION_KEYS))}.")
+    for n, item in json_objects(path, QUESTION_KEYS, SQLError, "questions file"):
         for key in ("question", "sql"):
             if not isinstance(item.get(key), str) or not item[key].strip():
                 raise SQLError(f"{path}:{n}: '{key}' must be a non-empty string.")
