@@ -46,6 +46,11 @@ class Settings(BaseSettings):
                                                                               "checkpoints.")
     migrate_batch_delay: float | None = Field(None, ge=0, description="Pause between `migrate` batches "
                                                                        "(tests of interruption).")
+    onnx_cache: str | None = Field(None, description="Folder of the exported ONNX files "
+                                                     "[default: ~/.cache/localkb/onnx].")
+    tune_apply_batch: int | None = Field(None, ge=1, description="Chunks re-embedded per batch by `tune --apply`.")
+    tune_apply_delay: float | None = Field(None, ge=0, description="Pause between `tune --apply` batches "
+                                                                    "(tests of interruption).")
     # search
     search_mode: str | None = Field(None, description="hybrid (default), dense or lexical.")
     min_score: str | None = Field(None, description="Cut-off: auto (default), none or a number.")

@@ -47,13 +47,23 @@ def test_value_index_is_bounded_and_says_what_it_cut(chinook_db: Path) -> None:
     assert MAX_PER_COLUMN - 50 < kept <= MAX_PER_COLUMN  # (values over 64 characters are not indexed)
 
 
+def test_a_linked_value_says_how_its_table_joins(chinook_db: Path) -> None:
+    from localkb.sql.schema import introspect
+    from localkb.sql.values import ValueMatch, render_matches
+
+    schema = introspect(Database(str(chinook_db)), samples=0).subset(["track", "genre"])
+    line = render_matches([ValueMatch("genre", "name", "Rock", "rock", 100.0)], schema)
+    assert line == ("- 'Rock' is stored in column name of table genre (the question says \"rock\"); "
+                    "join it with track.genre_id = genre.id")
+
+
 def test_prompt_carries_the_exact_spelling(chinook_db: Path, tmp_path: Path) -> None:
     llm = ScriptedLLM(replies=["```sql\nSELECT count(*) FROM genre WHERE name = 'Heavy Metal'\n```"])
     agent = SQLAgent(Database(str(chinook_db)), llm, audit=AuditLog(tmp_path / "a.jsonl"), examples=None,
                      embedder=None)
     ans = agent.ask("How many genres called heavy metal?")
     user = llm.prompts[0][1]["content"]
-    assert "- genre.name = 'Heavy Metal'" in user
+    assert "- 'Heavy Metal' is stored in column name of table genre" in user  # a fact, not a WHERE to copy
     assert ans.ok and ans.rows == [(1,)]
     assert ans.to_dict()["values"][0] == {"table": "genre", "column": "name", "value": "Heavy Metal",
                                           "phrase": "heavy metal", "score": 100.0}

@@ -51,7 +51,9 @@ def fingerprint(model_dir: Path) -> dict[str, Any]:
 
 def onnx_dir(model_dir: Path) -> Path:
     """The cache folder of ``model_dir``'s ONNX files (``LOCALKB_ONNX_CACHE`` overrides the root)."""
-    root = Path(os.environ.get("LOCALKB_ONNX_CACHE") or cache_dir() / "onnx")
+    from ..config import setting
+
+    root = Path(setting("onnx_cache") or cache_dir() / "onnx")
     key = hashlib.sha256(str(model_dir.resolve()).encode()).hexdigest()[:12]
     return root / f"{model_dir.resolve().name}-{key}"
 

@@ -188,7 +188,8 @@ class SQLAgent:
         shots: list[Example] = []
         if self.n_examples > 0 and self.examples is not None:
             shots = self.examples.similar(self.db.display_url, question, k=self.n_examples)
-        text = user_prompt(question, schema.subset(tables).render(), shots, render_matches(links))
+        shown = schema.subset(tables)
+        text = user_prompt(question, shown.render(), shots, render_matches(links, shown))
         return ([{"role": "system", "content": system_prompt(schema.dialect)},
                  {"role": "user", "content": text}], tables, shots, links)
 

@@ -185,13 +185,30 @@ def _phrases(question: str, longest: int = 4) -> list[str]:
     return [p for p in out if not (p.casefold() in seen or seen.add(p.casefold()))]  # type: ignore[func-returns-value]
 
 
-def render_matches(matches: list[ValueMatch]) -> str:
-    """Prompt lines: where each named value is stored, spelled exactly as stored."""
+def render_matches(matches: list[ValueMatch], schema: Schema | None = None) -> str:
+    """Prompt lines: where each named value is stored, spelled exactly as stored, and how its table joins
+    the others shown. Worded as a fact, not as a condition: written as ``genre.name = 'Rock'`` a small model
+    copies it into a WHERE clause without the join it needs."""
     lines = []
     for m in matches:
         value = m.value.replace("'", "''")
-        lines.append(f"- {m.table}.{m.column} = '{value}'" + ("" if m.phrase == m.value else f"  (\"{m.phrase}\")"))
+        said = "" if m.phrase == m.value else f" (the question says \"{m.phrase}\")"
+        lines.append(f"- '{value}' is stored in column {m.column} of table {m.table}{said}" + _joins(m.table, schema))
     return "\n".join(lines)
+
+
+def _joins(table: str, schema: Schema | None) -> str:
+    """'; join it with t.c = table.c' for each foreign key between ``table`` and another table of ``schema``."""
+    if schema is None:
+        return ""
+    low, pairs = table.lower(), []
+    for t in schema.tables:
+        for fk in t.foreign_keys:
+            if t.name.lower() == low and schema.table(fk.ref_table) is not None:
+                pairs += [f"{t.name}.{c} = {fk.ref_table}.{r}" for c, r in zip(fk.columns, fk.ref_columns)]
+            elif fk.ref_table.lower() == low and t.name.lower() != low:
+                pairs += [f"{t.name}.{c} = {table}.{r}" for c, r in zip(fk.columns, fk.ref_columns)]
+    return f"; join it with {', '.join(pairs[:3])}" if pairs else ""
 
 
 def link_tables(matches: list[ValueMatch], tables: list[str], question: str) -> list[ValueMatch]:

@@ -12,7 +12,6 @@ and starts again. Local stores only (faiss, chroma, exact); a Milvus KB is refus
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from collections.abc import Callable
@@ -69,8 +68,8 @@ def apply_model(kb: KnowledgeBase, embedder: Embedder, model_dir: Path, record: 
     if scheme not in LOCAL_STORES:
         raise TuneError(f"--apply re-embeds local stores only ({', '.join(LOCAL_STORES)}); this KB uses "
                         f"'{kb.manifest.store}'. Build a new KB with --model {model_dir} instead.")
-    delay = float(os.environ.get("LOCALKB_TUNE_APPLY_DELAY") or 0)  # tests: make a run killable mid-way
-    batch_size = int(os.environ.get("LOCALKB_TUNE_APPLY_BATCH") or BATCH)
+    delay = float(setting("tune_apply_delay", None, 0))  # tests: make a run killable mid-way
+    batch_size = int(setting("tune_apply_batch", None, BATCH))
     started = time.perf_counter()
     lock = WriteLock(kb.path)
     lock.acquire(timeout=float(setting("lock_timeout", None, 30)))
