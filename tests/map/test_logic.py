@@ -83,3 +83,9 @@ def test_thin_text_clusters_on_dense_vectors_alone_and_says_so():
     feats, described = cluster_features(np.repeat(vectors, 3, axis=0)[:10], words)
     assert feats.shape[1] > 6 and "lexical half" in described
     assert np.allclose(np.linalg.norm(feats, axis=1), 1, atol=1e-5)
+
+
+def test_labels_are_written_as_the_corpus_writes_them_not_as_stems():
+    terms = class_terms([["Type 2 diabetes codes", "diabetes mellitus is coded E11"], ["dock doors and pallets"]])
+    words = [t for t, _ in terms[0]]
+    assert "diabetes" in words and "diabet" not in words  # counted by stem, shown as written

@@ -4,7 +4,9 @@ A cluster is one "class document" (all its chunks' tokens). A term's weight in c
 ``tf(t, c) · log(1 + A / f(t))``: ``tf`` its share of the cluster's tokens, ``A`` the average number of
 tokens per cluster, ``f(t)`` its count over all clusters — frequent in this cluster, rare elsewhere.
 Tokens come from ``search.tokenize`` (stop words removed; Chinese segmented into words by jieba), and
-numbers, single Latin letters and single Chinese characters are not labels: labels are words.
+numbers, single Latin letters and single Chinese characters are not labels: labels are words. Terms are
+counted by their stem (so "escalate" and "escalation" add up) and shown as the word the cluster uses most
+for that stem ("diabetes", not "diabet").
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from collections.abc import Sequence
 
 TERMS = 6
 LABEL_TERMS = 3
+#: chunks per cluster read to find how each stem is written (its terms are frequent there by construction)
+SURFACE_SAMPLE = 300
 _NUMBER = re.compile(r"^[\d.\-_]+$")
 
 
@@ -44,7 +48,20 @@ def class_terms(texts_by_cluster: Sequence[Sequence[str]], top: int = TERMS) -> 
             continue
         weights = {t: (n / size) * math.log(1 + avg / total[t]) for t, n in c.items()}
         out.append(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:top])
-    return out
+    return [[(spelled.get(t, t), w) for t, w in terms]
+            for terms, spelled in zip(out, (_spellings(texts) for texts in texts_by_cluster))]
+
+
+def _spellings(texts: Sequence[str]) -> dict[str, str]:
+    """stem → the word most often written for it in (a sample of) ``texts``."""
+    from ..search.tokenize import surface_forms
+
+    seen: dict[str, Counter[str]] = {}
+    for text in texts[:SURFACE_SAMPLE]:
+        for stem, word in surface_forms(text):
+            if stem != word:
+                seen.setdefault(stem, Counter())[word] += 1
+    return {stem: words.most_common(1)[0][0] for stem, words in seen.items()}
 
 
 def label(terms: Sequence[tuple[str, float]]) -> str:

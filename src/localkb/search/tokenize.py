@@ -131,6 +131,13 @@ def raw_tokens(text: str) -> list[str]:
     return _tokens(text, frozenset())
 
 
+def surface_forms(text: str) -> list[tuple[str, str]]:
+    """(token, the lower-cased word it came from) for each plain word of ``text`` (stop words, codes and
+    Chinese left out): how a stem such as "diabet" reads to people ("diabetes")."""
+    return [(_word(m.group()), m.group().lower()) for m in _TOKEN_RE.finditer(text)
+            if m.lastgroup not in ("cjk", "code") and m.group().lower() not in STOP_WORDS]
+
+
 def tokenize(text: str) -> list[str]:
     """Tokens for BM25: :func:`raw_tokens` without stop words."""
     return _tokens(text, STOP_WORDS)
