@@ -59,8 +59,7 @@ def _spellings(texts: Sequence[str]) -> dict[str, str]:
     seen: dict[str, Counter[str]] = {}
     for text in texts[:SURFACE_SAMPLE]:
         for stem, word in surface_forms(text):
-            if stem != word:
-                seen.setdefault(stem, Counter())[word] += 1
+            seen.setdefault(stem, Counter())[word] += 1
     return {stem: words.most_common(1)[0][0] for stem, words in seen.items()}
 
 

@@ -132,10 +132,10 @@ def raw_tokens(text: str) -> list[str]:
 
 
 def surface_forms(text: str) -> list[tuple[str, str]]:
-    """(token, the lower-cased word it came from) for each plain word of ``text`` (stop words, codes and
+    """(token, the lower-cased word it came from) for each word and code of ``text`` (stop words and
     Chinese left out): how a stem such as "diabet" reads to people ("diabetes")."""
-    return [(_word(m.group()), m.group().lower()) for m in _TOKEN_RE.finditer(text)
-            if m.lastgroup not in ("cjk", "code") and m.group().lower() not in STOP_WORDS]
+    return [(m.group().lower() if m.lastgroup == "code" else _word(m.group()), m.group().lower())
+            for m in _TOKEN_RE.finditer(text) if m.lastgroup != "cjk" and m.group().lower() not in STOP_WORDS]
 
 
 def tokenize(text: str) -> list[str]:
