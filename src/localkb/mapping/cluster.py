@@ -130,9 +130,12 @@ def cluster(db: Database, store: VectorSource, *, k: int | str = "auto", fresh: 
     if n < 3:
         raise MapError(f"Clustering needs at least 3 chunks; this KB has {n}.")
     check_k(k, n)
+    from ..search.tokenize import tokenize
+
     text_of = texts(db, table.ids)
-    vectors, described = cluster_features(load_vectors(store, table.ids, progress),
-                                          [text_of.get(i, "") for i in table.ids])
+    docs = [text_of.get(i, "") for i in table.ids]
+    tokens = [tokenize(d) for d in docs]  # once: the lexical half and the labels both read them
+    vectors, described = cluster_features(load_vectors(store, table.ids, progress), docs, tokens)
     previous = records.last_cluster_run(db)
     old = records.cluster_assignment(db)
     old_ids = set(old)
@@ -166,7 +169,8 @@ def cluster(db: Database, store: VectorSource, *, k: int | str = "auto", fresh: 
         remap[order] = np.arange(chosen)
         labels, centroids = remap[labels], centroids[order]
     members = [np.flatnonzero(labels == c) for c in range(chosen)]
-    terms = class_terms([[text_of.get(table.ids[i], "") for i in rows] for rows in members])
+    terms = class_terms([[docs[i] for i in rows] for rows in members],
+                        tokens_by_cluster=[[tokens[i] for i in rows] for rows in members])
     clusters = []
     for c, rows in enumerate(members):
         near: list[int] = rows[np.argsort(-(vectors[rows] @ centroids[c]))[:EXAMPLES]].tolist() if len(rows) else []

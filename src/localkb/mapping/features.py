@@ -25,8 +25,10 @@ FIT_SAMPLE = 50_000
 SEED = 1234
 
 
-def cluster_features(vectors: np.ndarray, docs: Sequence[str]) -> tuple[np.ndarray, str]:
-    """(features, description): dense ⊕ lexical LSA, or the dense vectors alone when the text is too thin."""
+def cluster_features(vectors: np.ndarray, docs: Sequence[str],
+                     tokens: Sequence[list[str]] | None = None) -> tuple[np.ndarray, str]:
+    """(features, description): dense ⊕ lexical LSA, or the dense vectors alone when the text is too thin.
+    ``tokens``: each doc's tokens when the caller already has them (``cluster`` reuses them for labels)."""
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -36,9 +38,9 @@ def cluster_features(vectors: np.ndarray, docs: Sequence[str]) -> tuple[np.ndarr
     n = len(docs)
     rng = np.random.default_rng(SEED)
     fit_rows = np.sort(rng.choice(n, FIT_SAMPLE, replace=False)) if n > FIT_SAMPLE else np.arange(n)
-    tfidf = TfidfVectorizer(analyzer=tokenize, sublinear_tf=True, min_df=2)
+    tfidf = TfidfVectorizer(analyzer=_given, sublinear_tf=True, min_df=2)
     try:
-        matrix = tfidf.fit_transform(docs)  # each chunk tokenized once
+        matrix = tfidf.fit_transform(tokens if tokens is not None else [tokenize(d) for d in docs])
     except ValueError:  # no term in two chunks
         return dense, "dense vectors only (too few shared words for a lexical half)"
     terms = len(tfidf.vocabulary_)
@@ -50,3 +52,8 @@ def cluster_features(vectors: np.ndarray, docs: Sequence[str]) -> tuple[np.ndarr
     lexical = normalise(np.asarray(svd.transform(matrix), dtype=np.float32))
     return (normalise(np.hstack([dense, lexical])),
             f"dense vectors beside a lexical half (TF-IDF over {terms} terms, {dims} LSA dimensions), equal weight")
+
+
+def _given(tokens: list[str]) -> list[str]:
+    """TF-IDF's analyzer over documents that are already token lists."""
+    return tokens

@@ -31,11 +31,15 @@ def label_token(token: str) -> bool:
     return len(token) >= 2 if has_cjk(token) else len(token) >= 3
 
 
-def class_terms(texts_by_cluster: Sequence[Sequence[str]], top: int = TERMS) -> list[list[tuple[str, float]]]:
-    """The ``top`` most distinctive terms of each cluster with their c-TF-IDF weight."""
+def class_terms(texts_by_cluster: Sequence[Sequence[str]], top: int = TERMS,
+                tokens_by_cluster: Sequence[Sequence[list[str]]] | None = None) -> list[list[tuple[str, float]]]:
+    """The ``top`` most distinctive terms of each cluster with their c-TF-IDF weight (``tokens_by_cluster``:
+    the texts' tokens, when the caller already has them)."""
     from ..search.tokenize import tokenize
 
-    counts = [Counter(t for text in texts for t in tokenize(text) if label_token(t)) for texts in texts_by_cluster]
+    if tokens_by_cluster is None:
+        tokens_by_cluster = [[tokenize(text) for text in texts] for texts in texts_by_cluster]
+    counts = [Counter(t for toks in group for t in toks if label_token(t)) for group in tokens_by_cluster]
     total: Counter[str] = Counter()
     for c in counts:
         total.update(c)
