@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import kb_dir, setting
 from .db import Database
-from .errors import ConfigError, KBNotFound
+from .errors import ConfigError, KBNotFound, LocalKBError
 from .lock import WriteLock
 from .manifest import MANIFEST, Manifest
 from .results import IngestReport, SearchResult
@@ -84,6 +84,9 @@ class KnowledgeBase:
         self._writer_active = False
         self._listeners: list[ChunkListener] = []
         self._extensions: dict[str, Any] = {}
+        #: what :meth:`wrap` installed: applied again whenever the embedder or store is rebuilt
+        self._wrap_embedder: Callable[[Embedder], Embedder] | None = None
+        self._wrap_store: Callable[[VectorStore], VectorStore] | None = None
         from .search.lexical import attach  # the BM25 index follows every chunk change (issue 3)
 
         attach(self)
@@ -178,8 +181,9 @@ class KnowledgeBase:
             if self._embedder is None:
                 from .embedders import load_embedder
 
-                self._embedder = load_embedder(self.manifest.model_spec or self.manifest.model_id)
-                self.manifest.check_model(self._embedder.id)
+                raw = load_embedder(self.manifest.model_spec or self.manifest.model_id)
+                self.manifest.check_model(raw.id)
+                self._embedder = self._wrap_embedder(raw) if self._wrap_embedder else raw
             return self._embedder
 
     @property
@@ -189,7 +193,8 @@ class KnowledgeBase:
                 from .stores.base import open_store
 
                 generation = self.db.generation()  # read first: a write after it makes the next sync reload
-                self._store = open_store(self.manifest.store, self.manifest.dim, base_dir=str(self.path))
+                opened = open_store(self.manifest.store, self.manifest.dim, base_dir=str(self.path))
+                self._store = self._wrap_store(opened) if self._wrap_store else opened
                 self._generation = generation
             return self._store
 
@@ -199,13 +204,17 @@ class KnowledgeBase:
         Every write bumps a generation counter in ``chunks.sqlite`` when it starts and again once its
         vectors are durable; a long-running process (the server) calls this before each search and a
         writer calls it right after taking the write lock, so nobody searches or rewrites a stale index.
-        Returns True if the store was reloaded.
+        A write that swapped the KB's model or index (``localkb tune --apply``) is followed: the manifest is
+        read again and the store and embedder are rebuilt from it on next use. Returns True if anything
+        was reloaded.
         """
         with self._lock:
-            if self._store is None:
-                return False
             generation = self.db.generation()
             if generation == self._generation and not force:
+                return False
+            if self._follow_swap():
+                return True
+            if self._store is None:
                 return False
             reload = getattr(self._store, "reload", None)
             if callable(reload):
@@ -217,6 +226,24 @@ class KnowledgeBase:
                 self._store = open_store(self.manifest.store, self.manifest.dim, base_dir=str(self.path))
             self._generation = generation
             return True
+
+    def _follow_swap(self) -> bool:
+        """If the manifest on disk names another model or index than this object holds, take it."""
+        try:
+            fresh = Manifest.load(self.path)
+        except (LocalKBError, OSError):  # gone or unreadable: keep what is open; the next sync tries again
+            return False
+        held = self.manifest
+        if (fresh.model_id, fresh.model_spec, fresh.store, fresh.dim) == \
+                (held.model_id, held.model_spec, held.store, held.dim):
+            return False
+        if self._store is not None:
+            self._store.close()
+        self._store = None  # both rebuilt lazily from the new manifest
+        self._embedder = None
+        self.manifest = fresh
+        self._generation = -1
+        return True
 
     def _bump_generation(self) -> None:
         with self._lock:
@@ -250,12 +277,17 @@ class KnowledgeBase:
     def wrap(self, *, embedder: Callable[[Embedder], Embedder] | None = None,
              store: Callable[[VectorStore], VectorStore] | None = None) -> None:
         """Replace the embedder and/or store by a wrapper of the current one (the server wraps both for
-        thread safety), atomically with respect to every other use of them."""
+        thread safety), atomically with respect to every other use of them. The wrapper is applied again
+        to whatever replaces them later (a model or index swapped by another process, see :meth:`sync`)."""
         with self._lock:
             if embedder is not None:
-                self._embedder = embedder(self.embedder)
+                current = self.embedder
+                self._wrap_embedder = embedder
+                self._embedder = embedder(current)
             if store is not None:
-                self._store = store(self.store)
+                opened = self.store
+                self._wrap_store = store
+                self._store = store(opened)
 
     def extension(self, name: str, factory: Callable[[KnowledgeBase], Any]) -> Any:
         """A per-KB singleton built on first use (the lexical index, calibration, …)."""

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from .db import Database
     from .embedders import Embedder
     from .manifest import Manifest
+    from .mapping.dedup import DedupResult
+    from .results import SearchResult
     from .stores.base import VectorStore
 
 
@@ -38,3 +40,17 @@ class KBParts(Protocol):
     def on_chunks_changed(self, added: list[str], removed: list[str]) -> None: ...
 
     def update_manifest(self, change: Callable[[Manifest], None]) -> bool: ...
+
+
+class KBReader(KBParts, Protocol):
+    """A KB as its applications (audit, tune) use it: the parts plus the facade's own read operations.
+
+    They are handed the facade and call back into it, but know it only as this Protocol, so the facade
+    imports them lazily without an import circle (type-only imports included).
+    """
+
+    def sync(self, *, force: bool = False) -> bool: ...
+
+    def search(self, query: str, *, k: int = 10, min_score: float | str | None = None) -> SearchResult: ...
+
+    def dedup(self) -> DedupResult: ...

@@ -156,3 +156,32 @@ def test_adapter_on_use_multilingual(tmp_path: Path, isolated_home) -> None:
     with KnowledgeBase.open(kb_dir, create=False) as kb:  # opens again, offline, with the adapter
         assert kb.manifest.extra["tuned"]["base_model"].endswith("multilingual-3")
         assert kb.audit(duplicates=False).model == report.model_id
+
+
+def test_server_follows_a_tune_applied_by_another_process(tuned_adapter, tmp_path: Path) -> None:
+    """A running server searches with the tuned model once another process applied it, without a restart."""
+    from localkb.server.app import create_app
+
+    from ..server.server_harness import LiveServer
+
+    kb_src, out, _report = tuned_adapter
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(kb_src, kb_dir)
+    live = LiveServer(create_app(kb_dir, create=False)).start()
+    try:
+        with live.client() as http:
+            first = http.post("/api/search", json={"query": "IBE", "min_score": "none"})
+            assert first.status_code == 200 and first.json()["hits"]
+            assert http.get("/api/stats").json()["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+            done = run_cli("tune", "--kb", str(kb_dir), "--out", str(out), "--method", "adapter",
+                           "--max-steps", "300", "--apply", "--json")
+            assert done.returncode == 0, done.stderr
+            tuned_id = json.loads(done.stdout)["model_id"]
+            again = http.post("/api/search", json={"query": "IBE", "min_score": "none"})
+            assert again.status_code == 200 and again.json()["hits"]
+            assert http.get("/api/stats").json()["model"] == tuned_id
+            kb = live.app.state.localkb.kb
+            assert kb.embedder.backend == "adapter" and type(kb.embedder).__name__ == "RoutedEmbedder"
+            assert type(kb.store).__name__ == "LockedStore"  # the rebuilt parts are thread-safe again
+    finally:
+        live.stop()

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import ModelError
 from .resolve import ModelRef
+from .vectors import normalise
 
 ADAPTER_INFO = "localkb-adapter.json"
 ADAPTER_WEIGHTS = "adapter.safetensors"
@@ -41,14 +42,12 @@ class AdapterEmbedder:
     backend = "adapter"
     normalize = True
 
-    def __init__(self, ref: ModelRef) -> None:
+    def __init__(self, ref: ModelRef, base: Any) -> None:
+        """``base``: the frozen embedder the adapter was trained on (its folder's ``base_spec``)."""
         from safetensors.numpy import load_file
 
-        from .base import load_embedder
-
         assert ref.path is not None
-        info = read_info(ref.path)
-        self._base = load_embedder(str(info["base_spec"]))
+        self._base = base
         try:
             tensors = load_file(str(ref.path / ADAPTER_WEIGHTS))
         except (OSError, ValueError) as exc:
@@ -62,8 +61,6 @@ class AdapterEmbedder:
         self.max_tokens = self._base.max_tokens
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
-        from .base import normalise
-
         base = self._base.embed(texts, batch_size=batch_size)
         return normalise(base @ self._weight.T + self._bias)
 

@@ -65,16 +65,10 @@ def _build(ref: ModelRef) -> Embedder:
 
         return USEEmbedder(ref)
     if ref.backend == "adapter":
-        from .adapter import AdapterEmbedder
+        from .adapter import AdapterEmbedder, read_info
 
-        return AdapterEmbedder(ref)
+        assert ref.path is not None
+        return AdapterEmbedder(ref, load_embedder(str(read_info(ref.path)["base_spec"])))
     from .sentence_transformers import STEmbedder
 
     return STEmbedder(ref)
-
-
-def normalise(arr: np.ndarray) -> np.ndarray:
-    arr = np.asarray(arr, dtype=np.float32)
-    norms = np.linalg.norm(arr, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return np.ascontiguousarray(arr / norms)

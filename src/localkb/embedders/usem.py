@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import MissingDependency
-from .base import normalise
 from .resolve import ModelRef
+from .vectors import normalise
 
 
 class USEEmbedder:

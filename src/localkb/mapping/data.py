@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from ..embedders.vectors import normalise
 from ..errors import MapError
 
 if TYPE_CHECKING:
@@ -86,11 +87,6 @@ def load_vectors(store: VectorSource, ids: Sequence[str], progress: Progress | N
     if not parts:
         return np.zeros((0, 0), dtype=np.float32)
     return normalise(np.vstack(parts))
-
-
-def normalise(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return np.ascontiguousarray(matrix / np.where(norms > 0, norms, 1.0), dtype=np.float32)
 
 
 def texts(db: Database, ids: Sequence[str]) -> dict[str, str]:

@@ -78,8 +78,8 @@ def create_app(kb_path: str | os.PathLike[str] | None = None, *, token: str | No
                               max_json_mb=float(max_json_mb), llm=llm if isinstance(llm, str) else None,
                               cors_origins=tuple(cors_origins), sql_audit=sql_audit)
     kb = KnowledgeBase.open(settings.kb_path, create=create)
-    routed = make_thread_safe(kb)
-    jobs = JobRunner(kb, on_thread=lambda t: setattr(routed, "worker", t))
+    parts = make_thread_safe(kb)
+    jobs = JobRunner(kb, on_thread=parts.set_worker)
     context = ServerContext(settings, kb, jobs, LLMHolder(llm))
 
     @asynccontextmanager

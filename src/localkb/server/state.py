@@ -196,15 +196,34 @@ def fresh_embedder(spec: str) -> Any:
     return load_embedder(spec, shared=False)
 
 
-def make_thread_safe(kb: KnowledgeBase) -> RoutedEmbedder:
-    """Wrap ``kb``'s store and embedder (see the module docstring); returns the embedder wrapper."""
-    shared = kb.embedder  # loads and checks the model against the manifest
-    store = kb.store
-    spec = kb.manifest.model_id
-    spec = spec.removeprefix("local/")
-    routed = RoutedEmbedder(shared, lambda: fresh_embedder(spec))
-    kb.wrap(embedder=lambda _current: routed, store=lambda _current: LockedStore(store))
-    return routed
+class ThreadSafeParts:
+    """Wraps a KB's embedder and store for threads (see the module docstring), and wraps them again when
+    the KB rebuilds them (another process swapped its model or index: ``localkb tune --apply``)."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._kb = kb
+        self._worker: threading.Thread | None = None
+        self.embedder: RoutedEmbedder | None = None
+        kb.wrap(embedder=self._wrap_embedder, store=LockedStore)
+
+    def _wrap_embedder(self, shared: Any) -> RoutedEmbedder:
+        manifest = self._kb.manifest
+        spec = (manifest.model_spec or manifest.model_id).removeprefix("local/")
+        routed = RoutedEmbedder(shared, lambda: fresh_embedder(spec))
+        routed.worker = self._worker
+        self.embedder = routed
+        return routed
+
+    def set_worker(self, thread: threading.Thread) -> None:
+        """The ingest worker thread: it embeds with a private model instance."""
+        self._worker = thread
+        if self.embedder is not None:
+            self.embedder.worker = thread
+
+
+def make_thread_safe(kb: KnowledgeBase) -> ThreadSafeParts:
+    """Wrap ``kb``'s store and embedder (see the module docstring), now and whenever they are rebuilt."""
+    return ThreadSafeParts(kb)
 
 
 class LLMHolder:

@@ -25,7 +25,7 @@ from ..manifest import Manifest
 
 if TYPE_CHECKING:
     from ..embedders import Embedder
-    from ..kb import KnowledgeBase
+    from ..parts import KBReader
 
 STATE = ".tune-apply.json"
 LOCAL_STORES = ("faiss", "chroma", "exact")
@@ -57,7 +57,7 @@ def clean_leftover(kb_path: Path) -> str | None:
     return leftover
 
 
-def apply_model(kb: KnowledgeBase, embedder: Embedder, model_dir: Path, record: dict[str, Any], *,
+def apply_model(kb: KBReader, embedder: Embedder, model_dir: Path, record: dict[str, Any], *,
                 progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Re-embed ``kb`` with ``embedder`` (loaded from ``model_dir``) and swap atomically; what was done."""
     from ..config import setting

@@ -30,7 +30,7 @@ import numpy as np
 from .terms import collect_terms, definition_pattern, near_miss_pairs
 
 if TYPE_CHECKING:
-    from ..kb import KnowledgeBase
+    from ..parts import KBReader
 
 DEFINITION_SHARE = 0.5
 #: collision rows that also get their hybrid ranks measured (two searches each)
@@ -148,7 +148,7 @@ def _snippet(text: str) -> str:
     return snippet(text, 200)
 
 
-def kb_texts(kb: KnowledgeBase) -> tuple[dict[str, str], dict[str, str]]:
+def kb_texts(kb: KBReader) -> tuple[dict[str, str], dict[str, str]]:
     """Every chunk's text (by id, sorted) and its first source."""
     from ..mapping.data import load_chunks, texts
 
@@ -158,7 +158,7 @@ def kb_texts(kb: KnowledgeBase) -> tuple[dict[str, str], dict[str, str]]:
             {cid: table.source_of(n) for n, cid in enumerate(table.ids)})
 
 
-def audit(kb: KnowledgeBase, *, duplicates: bool = True, ranks: bool = True) -> AuditReport:
+def audit(kb: KBReader, *, duplicates: bool = True, ranks: bool = True) -> AuditReport:
     """The audit report of a KB (nothing is changed). See the module docstring."""
     from ..mapping.data import load_vectors
     from ..search.thresholds import calibration_record, for_query
@@ -182,7 +182,7 @@ def audit(kb: KnowledgeBase, *, duplicates: bool = True, ranks: bool = True) -> 
     return AuditReport(model, len(text_of), n_terms, n_pairs, cutoff, definition_bar(cutoff), collisions, dup, notes)
 
 
-def hybrid_ranks(kb: KnowledgeBase, c: Collision) -> dict[str, dict[str, int | None]]:
+def hybrid_ranks(kb: KBReader, c: Collision) -> dict[str, dict[str, int | None]]:
     out: dict[str, dict[str, int | None]] = {}
     for n, term in enumerate(c.terms):
         hits = [h.id for h in kb.search(term, k=10, min_score="none").hits]
@@ -192,7 +192,7 @@ def hybrid_ranks(kb: KnowledgeBase, c: Collision) -> dict[str, dict[str, int | N
     return out
 
 
-def near_duplicates(kb: KnowledgeBase, notes: list[str]) -> dict[str, Any] | None:
+def near_duplicates(kb: KBReader, notes: list[str]) -> dict[str, Any] | None:
     """Dedup groups whose members come from more than one source (count and the largest groups)."""
     from ..errors import MapError, MissingDependency
 

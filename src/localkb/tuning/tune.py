@@ -34,7 +34,7 @@ from .pairs import (
 )
 
 if TYPE_CHECKING:
-    from ..kb import KnowledgeBase
+    from ..parts import KBReader
 
 #: fewer chunks than this give too few distinct pairs for a ranking loss to learn anything but the KB by heart
 MIN_CHUNKS = 20
@@ -113,7 +113,7 @@ def _check_out(out: Path, digest: str) -> str:
                     "data; choose another --out (nothing was changed).")
 
 
-def tune(kb: KnowledgeBase, *, out: str | Path | None = None, queries: str = "corpus", max_minutes: float = 20.0,
+def tune(kb: KBReader, *, out: str | Path | None = None, queries: str = "corpus", max_minutes: float = 20.0,
          apply: bool = False, dry_run: bool = False, method: str = "auto", max_steps: int | None = None,
          batch_size: int = 16, epochs: int = 1, lr: float | None = None, llm: str | None = None,
          progress: Progress | None = None) -> TuneReport:
@@ -196,7 +196,7 @@ def tune(kb: KnowledgeBase, *, out: str | Path | None = None, queries: str = "co
         record = {k: info[k] for k in ("base_model", "recipe", "pairs", "data_hash")} | {"model_dir": str(folder)}
         report.applied = apply_model(kb, tuned, folder, record,
                                      progress=(lambda d, t: progress("re-embed", d, t)) if progress else None)
-        _reopen(kb, tuned)
+        kb.sync(force=True)  # the facade follows the swapped manifest: new store, new model
         after_vectors = load_vectors(kb.store, ids)
     elif len(texts) <= RECHECK_MAX_CHUNKS:
         after_vectors = _reorder(kb, ids, tuned)
@@ -227,7 +227,7 @@ def bank_cutoff(embedder: Any, vectors: np.ndarray) -> float:
     return cutoff_from(np.asarray(best, dtype=np.float64))
 
 
-def _reorder(kb: KnowledgeBase, ids: list[str], embedder: Any) -> np.ndarray:
+def _reorder(kb: KBReader, ids: list[str], embedder: Any) -> np.ndarray:
     rows = kb.db.chunks_text(ids)
     out = [embedder.embed([str(rows[c]["embed_text"]) for c in ids[i:i + 256]]) for i in range(0, len(ids), 256)]
     return np.vstack(out)
@@ -239,18 +239,6 @@ def _pair_cosine(key: str, vectors: np.ndarray, texts: dict[str, str], before: l
     pos = {c: n for n, c in enumerate(ids)}
     c = next(c for c in before if "~".join(c.terms) == key)
     return round(float(vectors[pos[c.chunks[0]["id"]]] @ vectors[pos[c.chunks[1]["id"]]]), 4)
-
-
-def _reopen(kb: KnowledgeBase, embedder: Any) -> None:
-    """Point an open KB object at the swapped manifest, store and model."""
-    from ..manifest import Manifest
-
-    with kb._lock:
-        if kb._store is not None:
-            kb._store.close()
-        kb._store = None
-        kb.manifest = Manifest.load(kb.path)
-        kb._embedder = embedder
 
 
 def _train(method: str, embedder: Any, pairs: list[Pair], texts: dict[str, str], folder: Path,
