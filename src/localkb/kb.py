@@ -519,18 +519,18 @@ class KnowledgeBase:
                       threads=threads, embedder=self.embedder, verify=verify)
 
     def stats(self) -> dict[str, Any]:
-        from .inspect import stats
+        from .catalog import stats
 
         return stats(self)
 
     def documents(self, *, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
-        from .inspect import documents
+        from .catalog import documents
 
         return documents(self, offset=offset, limit=limit)
 
     def document(self, doc_id: int) -> dict[str, Any] | None:
         """One document (source, format, title, size, tags, chunk count), or None."""
-        from .inspect import document
+        from .catalog import document
 
         return document(self, doc_id)
 
@@ -601,12 +601,12 @@ class KnowledgeBase:
         return last_cluster_run(self.db)
 
     def get_chunk(self, chunk_id: str) -> dict[str, Any] | None:
-        from .inspect import get_chunk
+        from .catalog import get_chunk
 
         return get_chunk(self, chunk_id)
 
     def document_chunks(self, doc_id: int) -> list[dict[str, Any]]:
-        from .inspect import document_chunks
+        from .catalog import document_chunks
 
         return document_chunks(self, doc_id)
 

@@ -46,9 +46,10 @@ def find_documents(db: Database, ref: str | int, *, folders: bool = False) -> li
     if found:
         return found
     from .mapping.data import close_matches
+    from .suggest import hint as suggestion
 
     close = close_matches(value, [str(r["source"]) for r in rows])
-    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    hint = suggestion(close)
     raise DocumentNotFound(f"No document '{value}' in this knowledge base.{hint} "
                            "(See `localkb documents` for what is stored.)", target=value, close_matches=close)
 

@@ -5,7 +5,6 @@ Opening a KB with a different embedder is an error (``ModelMismatch``), never si
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -66,9 +65,9 @@ class Manifest:
                 "current": current and not pending, "documents_to_rechunk": len(pending), "note": note}
 
     def save(self, kb_dir: Path) -> None:
-        tmp = kb_dir / (MANIFEST + ".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, kb_dir / MANIFEST)
+        from .disk import write_json
+
+        write_json(kb_dir / MANIFEST, asdict(self), indent=2)
 
     @classmethod
     def load(cls, kb_dir: Path) -> Manifest:

@@ -210,9 +210,9 @@ def _store_entry(src: Path) -> str | None:
 
 
 def _save_state(dest: Path, state: dict[str, Any]) -> None:
-    tmp = dest / (STATE + ".tmp")
-    tmp.write_text(json.dumps(state), encoding="utf-8")
-    os.replace(tmp, dest / STATE)
+    from .disk import write_json
+
+    write_json(dest / STATE, state)
 
 
 def _batches(conn: sqlite3.Connection, after: str, size: int) -> Iterator[list[tuple[str, str]]]:

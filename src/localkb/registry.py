@@ -1,11 +1,11 @@
 """Backends picked by URI scheme: one small registry shared by stores, embedders and LLMs."""
 from __future__ import annotations
 
-import difflib
 import importlib
 from typing import Any
 
 from .errors import MissingDependency, UnknownBackend
+from .suggest import did_you_mean
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -20,8 +20,7 @@ def resolve(kind: str, scheme: str, table: dict[str, str]) -> Any:
     """Import ``module:attr`` registered for ``scheme``; unknown schemes get a "did you mean"."""
     target = table.get(scheme)
     if target is None:
-        close = difflib.get_close_matches(scheme, list(table), n=1, cutoff=0.5)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(scheme, table, cutoff=0.5)
         known = ", ".join(sorted(table))
         raise UnknownBackend(f"Unknown {kind} '{scheme}'.{hint} Known: {known}.", scheme=scheme)
     module_name, attr = target.split(":")

@@ -14,7 +14,7 @@ KNOWN_CIRCLES = [
     ["localkb.sql.agent", "localkb.sql.examples", "localkb.sql.prompts"],  # sql (issue 17)
 ]
 #: modules below the facade: they get its parts (``localkb.parts.KBParts``), never ``kb.py`` itself
-SUBSYSTEMS = ("localkb.ingest", "localkb.search", "localkb.inspect", "localkb.lookup", "localkb.repair",
+SUBSYSTEMS = ("localkb.ingest", "localkb.search", "localkb.catalog", "localkb.lookup", "localkb.repair",
               "localkb.stores", "localkb.embedders", "localkb.manifest", "localkb.db", "localkb.mapping",
               "localkb.settings", "localkb.config", "localkb.parts")
 #: the evaluation harness builds whole KBs (it is an application of the facade, and the facade never

@@ -16,10 +16,10 @@ def models() -> None:
 
 
 def _embedding_models(cache_folder: str | None) -> list[dict[str, Any]]:
+    from ..disk import folder_bytes as folder_size
     from ..embedders.resolve import (
         DEFAULT_MODEL,
         USE_MODEL,
-        folder_size,
         hf_cache_dir,
         is_model_dir,
         packaged_default_path,

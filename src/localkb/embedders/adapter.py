@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..disk import write_json
 from ..errors import ModelError
 from .resolve import ModelRef
 from .vectors import normalise
@@ -35,7 +36,7 @@ def save_adapter(folder: Path, weight: np.ndarray, bias: np.ndarray, info: dict[
     folder.mkdir(parents=True, exist_ok=True)
     save_file({"weight": np.ascontiguousarray(weight, dtype=np.float32),
                "bias": np.ascontiguousarray(bias, dtype=np.float32)}, str(folder / ADAPTER_WEIGHTS))
-    (folder / ADAPTER_INFO).write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_json(folder / ADAPTER_INFO, info, indent=2)
 
 
 class AdapterEmbedder:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import setting, user_data_dir
+from ..disk import write_json
 from ..errors import ModelNotFound
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -93,9 +94,7 @@ def register(name: str, path: Path, dim: int, backend: str = "sentence-transform
     reg = registered()
     reg[name] = {"path": str(path.resolve()), "dim": dim, "backend": backend}
     registry_file().parent.mkdir(parents=True, exist_ok=True)
-    tmp = registry_file().with_suffix(".tmp")
-    tmp.write_text(json.dumps(reg, indent=2), encoding="utf-8")
-    os.replace(tmp, registry_file())
+    write_json(registry_file(), reg, indent=2)
 
 
 def packaged_default_path() -> Path | None:
@@ -212,19 +211,6 @@ def _resolve(raw: str, cache_folder: str | None) -> ModelRef:
         f"Fetch it once with: localkb models pull {hub}",
         model=str(raw),
     )
-
-
-def folder_size(path: Path | None) -> int:
-    if path is None:
-        return 0
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for f in files:
-            try:
-                total += os.stat(os.path.join(root, f)).st_size  # follows HF cache symlinks to blobs
-            except OSError:
-                pass
-    return total
 
 
 def pull_model(name: str, cache_folder: str | None = None) -> Path:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import cache_dir, setting, user_data_dir
+from ..disk import write_json
 from ..errors import ConfigError, ModelError, ModelNotFound
 
 GGUF_MAGIC = b"GGUF"
@@ -87,10 +88,9 @@ def is_provisioned(name: str) -> bool:
 def _spec(name: str) -> PackagedGGUF:
     spec = PACKAGED.get(name.lower())
     if spec is None:
-        import difflib
+        from ..suggest import did_you_mean
 
-        close = difflib.get_close_matches(name.lower(), list(PACKAGED), n=1, cutoff=0.5)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(name.lower(), PACKAGED, cutoff=0.5)
         raise ModelNotFound(f"Unknown packaged model '{name}'.{hint} Known: {', '.join(PACKAGED)}.",
                             model=name)
     return spec
@@ -216,9 +216,7 @@ def register_gguf(path: str | os.PathLike[str], name: str | None = None) -> str:
     reg[key] = str(p)
     target = _registry_path()
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps(reg, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, target)
+    write_json(target, reg, indent=2, sort_keys=True)
     return key
 
 

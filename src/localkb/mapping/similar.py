@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from ..errors import MapError
+from ..suggest import hint as suggestion
 from .data import (
     ChunkTable,
     VectorSource,
@@ -125,7 +126,7 @@ def resolve_target(table: ChunkTable, db: Database, target: str) -> _Target:
             row = table.pos[found[0]]
             return _Target(found[0], "chunk", [found[0]], set(table.docs[row]))
     close = close_matches(value, [str(r["source"]) for r in rows])
-    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    hint = suggestion(close)
     raise MapError(f"No document or chunk '{value}' in this knowledge base.{hint} "
                    "(See `localkb documents` for the sources.)", target=value, close_matches=close)
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..catalog import chunk_records, chunks_with_tags
 from ..config import setting
 from ..errors import SearchError
-from ..inspect import chunk_records, chunks_with_tags
 from ..results import Hit, SearchResult
 from . import fusion as fusion_mod
 from .filters import WhereSpec, matching_chunks, parse_where

@@ -19,6 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..disk import write_json
 from ..errors import TuneError
 from ..lock import WriteLock
 from ..manifest import Manifest
@@ -78,7 +79,7 @@ def apply_model(kb: KBReader, embedder: Embedder, model_dir: Path, record: dict[
         old = Manifest.load(kb.path)
         tag = time.strftime("%Y%m%d%H%M%S")
         new_uri = f"{scheme}://index-tuned-{tag}"
-        (kb.path / STATE).write_text(json.dumps({"store": new_uri, "model": str(model_dir)}), encoding="utf-8")
+        write_json(kb.path / STATE, {"store": new_uri, "model": str(model_dir)})
         ids = [str(r["id"]) for r in kb.db.query("SELECT id FROM chunks ORDER BY id")]
         target = open_store(new_uri, embedder.dim, base_dir=str(kb.path))
         try:

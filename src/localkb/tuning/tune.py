@@ -244,8 +244,7 @@ def _pair_cosine(key: str, vectors: np.ndarray, texts: dict[str, str], before: l
 def _train(method: str, embedder: Any, pairs: list[Pair], texts: dict[str, str], folder: Path,
            digest: str, info: dict[str, Any], max_minutes: float, max_steps: int | None, batch_size: int,
            epochs: int, lr: float | None, progress: Progress | None, *, resume: bool) -> dict[str, Any]:
-    import json
-
+    from ..disk import write_json
     from ..embedders.resolve import TUNE_INFO
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -278,7 +277,7 @@ def _train(method: str, embedder: Any, pairs: list[Pair], texts: dict[str, str],
         progress=(lambda s, t, _loss: progress("train", s, t)) if progress else None)
     info = {**info, "train": {"steps": result.steps, "total_steps": result.total_steps,
                               "triplets": len(triplets), "seconds": result.seconds}}
-    (folder / TUNE_INFO).write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_json(folder / TUNE_INFO, info, indent=2)
     return {"steps": result.steps, "total_steps": result.total_steps, "seconds": result.seconds,
             "stopped_by_budget": result.stopped_by_budget, "final_loss": result.final_loss,
             "resumed_from": result.resumed_from, "triplets": len(triplets)}

@@ -1,22 +1,12 @@
 """Read-only views of a KB: stats, documents, chunks (what FAISS alone can never show you)."""
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
+
+from .disk import folder_bytes
 
 if TYPE_CHECKING:
     from .parts import KBParts
-
-
-def folder_bytes(path: str | os.PathLike[str]) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for f in files:
-            try:
-                total += os.path.getsize(os.path.join(root, f))
-            except OSError:
-                pass
-    return total
 
 
 def stats(kb: KBParts) -> dict[str, Any]:
