@@ -39,6 +39,9 @@ async def _session(kb: Path, db: Path, home: Path) -> dict[str, Any]:
         "oversized": ("search", {"query": "IBE " * 20_000}),
         "empty_query": ("search", {"query": "   "}),
         "no_chunk": ("get_chunk", {"chunk_id": "0" * 64}),
+        "where_md": ("search", {"query": "IBE", "where": ["format=md"], "min_score": "none"}),
+        "where_csv": ("search", {"query": "IBE", "where": {"format": "csv"}, "min_score": "none"}),
+        "where_typo": ("search", {"query": "IBE", "where": ["formt=md"]}),
     }
     out: dict[str, Any] = {}
     async with Client(params, read_timeout_seconds=TIMEOUT) as client:
@@ -75,7 +78,7 @@ def test_lists_the_read_only_tools_with_descriptions(session: dict[str, Any]) ->
                           "sql", "sql_check"}  # no ingest without --allow-ingest
     search = tools["search"]
     assert "exactly" in search.description and "reason" in search.description
-    assert set(search.input_schema["properties"]) == {"query", "k", "tags", "min_score", "mode"}
+    assert set(search.input_schema["properties"]) == {"query", "k", "tags", "min_score", "mode", "where"}
     assert search.input_schema["required"] == ["query"]
     assert all(t.annotations.read_only_hint for t in tools.values())
     assert "shop" in tools["sql"].description
@@ -159,3 +162,14 @@ def test_library_errors_are_tool_errors_with_json(session: dict[str, Any]) -> No
         text = result.content[0].text
         assert json.loads(text[text.index("{"):])["error"] == name
     assert payload(session["alive"])["documents"] == sum(1 for p in CORPUS.iterdir() if p.is_file())
+
+
+def test_search_filters_on_metadata_as_the_cli_and_http_do(session: dict[str, Any]) -> None:
+    md, csv = payload(session["where_md"]), payload(session["where_csv"])
+    assert md["hits"] and all(h["source"].endswith(".md") for h in md["hits"])
+    assert csv["hits"] and all(h["source"].endswith(".csv") for h in csv["hits"])
+    typo = session["where_typo"]
+    assert typo.is_error
+    text = typo.content[0].text
+    error = json.loads(text[text.index("{"):])
+    assert error["error"] == "FilterError" and "Did you mean 'format'?" in error["message"]

@@ -78,6 +78,9 @@ Returns {"allowed", "sql" (as it would run, with the enforced LIMIT), "violation
 "rewrites"}. Only single read-only SELECTs over known tables and columns are allowed."""
 
 Tags = Annotated[list[str] | None, Field(description="Only documents with any of these tags")]
+Where = Annotated[list[str] | dict[str, str | int | float | list[str | int | float]] | None, Field(
+    description="Metadata filters, all must hold: ['format=pdf', 'pages>3', 'path~docs/*'] or "
+                "{'format': 'pdf'}; fields: tag, format, path, source, title, size, ingested, loader metadata (author, pages, …) and meta.NAME")]
 DatabaseName = Annotated[str, Field(description="A database this server was started with (see `stats`)")]
 MinScore = Annotated[float | Literal["auto", "none"] | None, Field(
     description="Cut-off: omit (or 'auto') for the KB's calibrated one, 'none' for no cut-off, or a number")]
@@ -96,8 +99,8 @@ def build_tools(kb_tools: KBTools) -> list[Tool]:
                tags: Tags = None, min_score: MinScore = None,
                mode: Annotated[Literal["hybrid", "dense", "lexical"] | None, Field(
                    description="hybrid (default: meaning + exact words), dense (meaning) or lexical (words)")]
-               = None) -> dict[str, Any]:
-        return t.search(query, k=k, tags=tags, min_score=min_score, mode=mode)
+               = None, where: Where = None) -> dict[str, Any]:
+        return t.search(query, k=k, tags=tags, min_score=min_score, mode=mode, where=where)
 
     def ask(question: Annotated[str, Field(description="The question, in the user's words")],
             k: Annotated[int, Field(ge=1, le=50, description="Passages to retrieve")] = 5,

@@ -22,6 +22,7 @@ from ..errors import ConfigError, LocalKBError
 if TYPE_CHECKING:
     from ..kb import KnowledgeBase
     from ..llm.base import LLM
+    from ..search.filters import WhereSpec
 
 
 class NotAvailable(LocalKBError):
@@ -67,11 +68,15 @@ class KBTools:
 
     # -- the KB ---------------------------------------------------------------------------------
     def search(self, query: str, *, k: int = 5, tags: Sequence[str] | None = None,
-               min_score: float | str | None = None, mode: str | None = None) -> dict[str, Any]:
-        """``localkb search --json``: hits, ``exact_match`` per code, and ``reason`` when empty."""
+               min_score: float | str | None = None, mode: str | None = None,
+               where: WhereSpec = None) -> dict[str, Any]:
+        """``localkb search --json``: hits, ``exact_match`` per code, and ``reason`` when empty.
+
+        ``where``: the metadata filters of ``localkb search --where`` (``search.filters``), same values,
+        same errors."""
         with self._lock:
             result = self.kb.search(query, k=k, tags=list(tags) if tags else None,
-                                    min_score=parse_min_score(min_score), mode=mode)
+                                    min_score=parse_min_score(min_score), mode=mode, where=where)
         return result.to_dict()
 
     def ask(self, question: str, *, k: int = 5, tags: Sequence[str] | None = None,
