@@ -134,3 +134,17 @@ def test_imported_name_resolves(tmp_path, isolated_home):
     register("team", folder, 384)
     ref = resolve_model("team")
     assert ref.source == "registered" and ref.path == folder.resolve()
+
+
+def test_library_lists_what_the_cli_lists() -> None:
+    """``localkb.models.available`` is what ``models list --json`` prints (one surface for both)."""
+    from localkb.models import available
+
+    from ..conftest import run_cli
+
+    done = run_cli("models", "list", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["models"] == json.loads(json.dumps(available(), default=str))
+    names = {r["name"]: r for r in available()}
+    assert names["sentence-transformers/all-MiniLM-L6-v2"]["dim"] == 384
+    assert {r["kind"] for r in names.values()} >= {"embedding", "gguf"}

