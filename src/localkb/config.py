@@ -59,5 +59,17 @@ def setting(name: str, explicit: Any = None, default: Any = None) -> Any:
     return default if value is None else value
 
 
+def checked_setting(name: str, explicit: Any = None, default: Any = None) -> Any:
+    """:func:`setting`, with an explicit value validated like the environment's (``settings.check_value``):
+    every backend that takes ``llm_ctx`` or ``llm_threads`` as an argument refuses the same bad values."""
+    if explicit is None:
+        return setting(name, None, default)
+    from .settings import Settings, check_value
+
+    if name not in Settings.model_fields:
+        raise ConfigError(f"Unknown setting '{name}' (known: {', '.join(Settings.model_fields)}).")
+    return check_value(name, explicit)
+
+
 def kb_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(setting("kb", explicit, DEFAULT_KB))

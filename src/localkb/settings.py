@@ -122,6 +122,22 @@ def load_settings(**explicit: Any) -> Settings:
 _cache: dict[tuple[Any, ...], Settings] = {}
 
 
+def check_value(name: str, value: Any) -> Any:
+    """``value`` given for setting ``name`` in code (an argument, an option), validated exactly as the same
+    value from ``LOCALKB_<NAME>`` or ``localkb.toml`` would be: same type, same bounds, same message."""
+    from typing import Annotated, cast
+
+    from pydantic import TypeAdapter
+
+    info = Settings.model_fields[name]
+    adapter: TypeAdapter[Any] = TypeAdapter(cast(Any, Annotated[info.annotation, info]))
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as exc:
+        msg = exc.errors()[0].get("msg", str(exc))
+        raise ConfigError(f"Bad setting: {name} = {value!r}: {msg}", settings=[name]) from None
+
+
 def current() -> Settings:
     """The settings for the environment and ``localkb.toml`` as they are now (resolved again only when
     one of them changed)."""

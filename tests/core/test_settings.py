@@ -53,3 +53,17 @@ def test_a_bad_value_is_the_same_error_from_python_and_the_cli(tmp_path, monkeyp
     assert words in err.value.message and name in err.value.message
     proc = run_cli("ingest", str(ROOT / "examples" / "corpus" / "onboarding.txt"), "--kb", str(tmp_path / "kb2"))
     assert proc.returncode == 1 and words in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("uri", ["openai://127.0.0.1:9/v1/model", "ollama://qwen2.5-coder:0.5b@127.0.0.1:9"])
+def test_an_llm_context_window_is_checked_like_the_environment_in_every_backend(uri, monkeypatch):
+    """``context_window=`` given in code meets the bounds ``LOCALKB_LLM_CTX`` does, in each HTTP backend
+    (llama.cpp checks it the same way); nothing is coerced blindly."""
+    from localkb.llm.base import open_llm
+
+    for bad, words in ((10, "greater than or equal to 256"), ("big", "valid integer")):
+        with pytest.raises(ConfigError, match=words):
+            open_llm(uri, context_window=bad, timeout=1)
+    monkeypatch.setenv("LOCALKB_LLM_CTX", "10")
+    with pytest.raises(ConfigError, match="llm_ctx = '10'"):
+        open_llm(uri, timeout=1)

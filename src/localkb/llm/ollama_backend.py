@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ..config import setting
+from ..config import checked_setting, setting
 from ..errors import ConfigError, LLMError, LLMTimeout, LLMUnavailable, MissingDependency
 from .base import Message, estimate_tokens
 
@@ -50,7 +50,7 @@ class OllamaLLM:
         self.threads = threads
         self._client = ollama.Client(host=self.host,
                                      timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)))
-        configured = setting("llm_ctx", context_window)
+        configured = checked_setting("llm_ctx", context_window)
         self.context_window = int(configured) if configured else min(DEFAULT_CONTEXT, self._trained_context())
         #: Ollama's usage figures from the last finished call (prompt_eval_count, eval_count, durations)
         self.last_usage: dict[str, Any] = {}

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..config import setting
+from ..config import checked_setting, setting
 from ..errors import ConfigError, LLMError, LLMTimeout, LLMUnavailable, MissingDependency
 from .base import Message, estimate_tokens
 
@@ -58,7 +58,7 @@ class OpenAILLM:
         self.uri = uri
         self.timeout = float(timeout)
         self.base_url, model = base_url_from_uri(uri)
-        self.context_window = int(setting("llm_ctx", context_window, DEFAULT_CONTEXT))
+        self.context_window = int(checked_setting("llm_ctx", context_window, DEFAULT_CONTEXT))
         headers = {}
         key = setting("openai_api_key")
         if key:
