@@ -10,21 +10,21 @@ from pathlib import Path
 
 from ...errors import LoaderError
 
-#: extension → (module, function)
+#: extension → ``module:function`` (resolved by ``registry.resolve``, as stores, embedders and LLMs are)
 LOADERS: dict[str, str] = {
-    ".txt": "text:load_text",
-    ".text": "text:load_text",
-    ".md": "text:load_markdown",
-    ".markdown": "text:load_markdown",
-    ".rst": "text:load_text",
-    ".pdf": "pdf:load_pdf",
-    ".docx": "docx:load_docx",
-    ".html": "html:load_html",
-    ".htm": "html:load_html",
-    ".csv": "tabular:load_csv",
-    ".tsv": "tabular:load_csv",
-    ".json": "tabular:load_json",
-    ".jsonl": "tabular:load_jsonl",
+    ".txt": "localkb.ingest.loaders.text:load_text",
+    ".text": "localkb.ingest.loaders.text:load_text",
+    ".md": "localkb.ingest.loaders.text:load_markdown",
+    ".markdown": "localkb.ingest.loaders.text:load_markdown",
+    ".rst": "localkb.ingest.loaders.text:load_text",
+    ".pdf": "localkb.ingest.loaders.pdf:load_pdf",
+    ".docx": "localkb.ingest.loaders.docx:load_docx",
+    ".html": "localkb.ingest.loaders.markup:load_html",
+    ".htm": "localkb.ingest.loaders.markup:load_html",
+    ".csv": "localkb.ingest.loaders.tabular:load_csv",
+    ".tsv": "localkb.ingest.loaders.tabular:load_csv",
+    ".json": "localkb.ingest.loaders.tabular:load_json",
+    ".jsonl": "localkb.ingest.loaders.tabular:load_jsonl",
 }
 
 SUPPORTED = tuple(sorted(LOADERS))
@@ -58,15 +58,14 @@ def supported(path: Path) -> bool:
 
 def load(path: Path, data: bytes) -> Loaded:
     """Turn a file's bytes into text. ``data`` is read once by the caller (it is also hashed)."""
-    import importlib
+    from ...registry import resolve
 
-    target = LOADERS.get(path.suffix.lower())
-    if target is None:
+    suffix = path.suffix.lower()
+    if suffix not in LOADERS:
         raise LoaderError(f"unsupported file type '{path.suffix}' (supported: {', '.join(SUPPORTED)})")
     if not data.strip():
         raise LoaderError("empty file")
-    module, func = target.split(":")
-    fn = getattr(importlib.import_module(f"{__name__}.{module}"), func)
+    fn = resolve("loader", suffix, LOADERS)
     try:
         loaded: Loaded = fn(data)
     except LoaderError:
