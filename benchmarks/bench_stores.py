@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_stores.py            # 100k real MiniLM vectors, all stores
     .venv/bin/python benchmarks/bench_stores.py --n 20000 --stores faiss-flat,milvus-lite --no-report
 
-Vectors: 100,000 real sentences and questions from SQuAD / SQuADShifts (``_store_corpus.py``) embedded
+Vectors: 100,000 real texts (SQuAD dev, new Wikipedia, NYT, CoQA stories, idiom explanations in Chinese: ``_store_corpus.py``) embedded
 once with the packaged all-MiniLM-L6-v2 and cached in ``~/.cache/localkb/bench/``; 200 held-out texts
 are the queries. Ground truth: exact inner product (numpy). Each store runs in its own subprocess so
 its memory (RSS growth from before its library is imported to after the build) is its own.
@@ -150,7 +150,7 @@ def _truth(vectors: np.ndarray, qvecs: np.ndarray, ids: list[str]) -> list[set[s
 def render(results: dict[str, dict[str, float]], n: int, queries: int, total_s: float) -> str:
     lines = [
         f"### Vector stores at {n:,} chunks (real MiniLM embeddings)", "",
-        (f"{n:,} sentences and questions from SQuAD / SQuADShifts embedded with all-MiniLM-L6-v2 (384-d); "
+        (f"{n:,} real texts (SQuAD dev, new Wikipedia and NYT sentences and questions, CoQA stories, Chinese idiom explanations; ~40 % Chinese) embedded with all-MiniLM-L6-v2 (384-d); "
         f"{queries} held-out texts as queries, k={K}, one query at a time. Recall@10 against exact inner "
         f"product. Memory: RSS growth of the store's process from before the library is imported to after "
         f"the build and the searches. One core (OMP_NUM_THREADS=1) on a shared 2-core machine."), "",
