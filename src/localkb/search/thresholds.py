@@ -232,7 +232,9 @@ def cutoff_from(scores: np.ndarray, spread: float = SPREAD) -> float:
 
 
 def _measure_bank(kb: KBParts, language: str, spread: float) -> Calibration:
-    vectors = kb.embedder.embed(list(BANKS[language]))
+    from ..embedders.base import embed_queries
+
+    vectors = embed_queries(kb.embedder, list(BANKS[language]))  # the bank stands in for queries
     best = []
     for row in vectors:
         hits = kb.store.search(row[None, :], 1)
