@@ -12,11 +12,13 @@ NYT) or too high for an encyclopaedia. The KB's own sentences fill that gap:
    about this KB scores here. The quantiles of those best scores are stored.
 
 The dense bar for a query of that language is then the :data:`PERCENTILE`-th percentile of the
-pseudo-queries' best scores (``kb_cutoff``): a question whose best chunk scores below what four in five
+pseudo-queries' best scores (``kb_cutoff``): a question whose best chunk scores below what seven in ten
 of the KB's own sentence heads score is not answered on its cosine alone (a strong lexical match, an
-exact code, still answers: ``thresholds.auto_answers``). ``PERCENTILE`` was chosen by leave-one-set-out
-cross-validation over the English tuning sets and reported on held-out ones (docs/benchmarks.md,
-``search-generalise``).
+exact code, still answers: ``thresholds.auto_answers``). ``PERCENTILE`` = 30 is what leave-one-set-out
+cross-validation over the English tuning sets (SQuAD dev, SQuADShifts NYT) chose — the best worst-case
+refusal of unrelated questions with every answerable cut ≤ 3 % — reported on held-out sets
+(docs/benchmarks.md, ``search-generalise``). It does not reach the issue's ≥ 90 % refusal: no setting of the
+grid does at ≤ 3 % cut; the section has the whole trade-off curve.
 
 Only English (:data:`LANGUAGES`): a head of Chinese characters shares most of its characters with its
 chunk and scores far higher than a real Chinese question in other words does (on the idiom sets the
@@ -40,7 +42,7 @@ SAMPLE = 150
 MIN_CHUNKS = 30
 MIN_WORDS = 4
 HEAD_WORDS = 10
-PERCENTILE = 20
+PERCENTILE = 30
 #: the quantiles stored (so a benchmark can replay another percentile without searching again)
 QUANTILES = (5, 10, 15, 20, 25, 30, 40, 50)
 SEED = 11

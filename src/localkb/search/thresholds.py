@@ -25,9 +25,15 @@ higher than the best of 100 for any query). So the cut-off is measured, not assu
    a strong BM25 match also answers: 0 / 3% cut on SQuAD dev / NYT); SPREAD = 1 let 12–14% of unrelated
    questions through on SQuAD dev and ICD-10, and far more on tiny KBs.
 
+4. The banks say what text about *nothing here* scores, not what a question about something here scores.
+   For English, the KB's own sentences add that (``search.selfcal``): the 30th percentile of the best
+   scores of pseudo-queries made of its sentence heads (``kb_cutoff``) is a second bar that an answer on
+   the cosine alone must reach (:func:`auto_answers`).
+
 The result (every bank's cut-off, the chunks' languages) is stored in ``manifest.extra["calibration"]``
 with the model id and chunk count it was measured on, and measured again when the model differs or the chunk count has changed by more than
-half. Calibrating costs one embedding batch of ~80 sentences and ~80 searches.
+half. Calibrating costs one embedding batch of ~80 sentences and ~80 searches (and ~150 more of each
+for the pseudo-queries of an English KB).
 """
 
 from __future__ import annotations
