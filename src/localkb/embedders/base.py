@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from .resolve import ModelRef, resolve_model
+from .runtime import normalise  # noqa: F401 - re-exported: callers import it from here
 
 # Offline is the default, not an option: set before anything from huggingface is imported.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -52,12 +53,6 @@ def embed_queries(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
     return own(list(texts)) if callable(own) else embedder.embed(list(texts))
 
 
-def embed_threads() -> int:
-    """Threads an embedder's encoder may use: ``LOCALKB_EMBED_THREADS``, else 2 (or fewer CPUs): on two
-    cores oversubscribed threads make encoders slower, not faster."""
-    return int(os.environ.get("LOCALKB_EMBED_THREADS") or min(2, os.cpu_count() or 1))
-
-
 def load_embedder(spec: str | None = None, *, cache_folder: str | None = None, shared: bool = True) -> Embedder:
     """Resolve ``spec`` to local files (never the network) and build the embedder.
 
@@ -89,10 +84,3 @@ def _build(ref: ModelRef) -> Embedder:
     from .sentence_transformers import STEmbedder
 
     return STEmbedder(ref)
-
-
-def normalise(arr: np.ndarray) -> np.ndarray:
-    arr = np.asarray(arr, dtype=np.float32)
-    norms = np.linalg.norm(arr, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return np.ascontiguousarray(arr / norms)

@@ -23,8 +23,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import MissingDependency, ModelError
-from .base import embed_threads, normalise
 from .resolve import ModelRef
+from .runtime import embed_threads, normalise
 
 #: the model's window in tokens, specials and prefix included (XLM-RoBERTa position limit)
 WINDOW = 512

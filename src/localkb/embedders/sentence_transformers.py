@@ -6,9 +6,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import ModelError
-from .base import embed_threads
 from .batching import Coalescer
 from .resolve import ModelRef
+from .runtime import embed_threads
 
 
 class STEmbedder:

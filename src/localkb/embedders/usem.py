@@ -10,8 +10,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import MissingDependency
-from .base import embed_threads, normalise
+from .base import normalise
 from .resolve import ModelRef
+from .runtime import embed_threads
 
 
 class USEEmbedder:
