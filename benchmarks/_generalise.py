@@ -136,3 +136,70 @@ def stemming_rows(args: list[str]) -> dict[str, dict[str, float]]:
 def unrelated_queries(src: Dataset, n: int, seed: int = 7) -> dict[str, str]:
     judged = [q for q in sorted(src.queries) if q in src.qrels]
     return {q: src.queries[q]["text"] for q in random.Random(seed).sample(judged, min(n, len(judged)))}
+
+
+# -- the cut-off calibrated from the KB itself (search.selfcal) ---------------------------------------
+#: pseudo-query percentiles and lexical coverage shares replayed for the trade-off curve
+SELF_PERCENTILES = (5, 10, 15, 20, 25, 30)
+COVERAGE_SHARES = (0.2, 0.25, 0.3)
+
+
+def replay(sig: list[S.Signals], quantiles: dict[str, float] | None, p: int | None, share: float) -> float:
+    """Share of ``sig`` that ``auto`` answers when the English bar is the ``p``-th percentile of the KB's
+    pseudo-queries (``p=None``: bank only, the rule before) and lexical coverage ``share`` answers."""
+    import dataclasses
+
+    answered = 0
+    for s in sig:
+        cal = s.calibration
+        if cal is not None:
+            own = quantiles.get(str(p)) if (quantiles and p is not None and cal["query_language"] == "en") else None
+            cal = {**cal, "kb_cutoff": own}
+        answered += S.answered(dataclasses.replace(s, calibration=cal), share)
+    return answered / max(1, len(sig))
+
+
+def trade_off(answerable: dict[str, list[S.Signals]], unrelated: dict[str, list[S.Signals]],
+              quantiles: dict[str, dict[str, float] | None], sets: list[str]) -> dict[str, dict[str, tuple[float, float]]]:
+    """{"p=…, coverage=…": {set: (answerable cut, unrelated refused)}} over the grid, bank-only included."""
+    out = {}
+    for p in (None, *SELF_PERCENTILES):
+        for share in COVERAGE_SHARES:
+            label = f"{'bank only' if p is None else f'p={p}'}, coverage {share}"
+            out[label] = {n: (1 - replay([s for s in answerable[n] if s.rel], quantiles[n], p, share),
+                              1 - replay(unrelated[n], quantiles[n], p, share)) for n in sets}
+    return out
+
+
+def choose_percentile(curve: dict[str, dict[str, tuple[float, float]]], sets: list[str], share: float,
+                      max_cut: float = 0.03) -> int:
+    """The percentile whose worst unrelated refusal over ``sets`` is highest while every set's answerable
+    cut stays within ``max_cut`` (ties: the lower worst cut); the lowest percentile when none qualifies."""
+    def key(p: int) -> tuple[bool, float, float]:
+        row = curve[f"p={p}, coverage {share}"]
+        worst_cut = max(row[n][0] for n in sets)
+        return (worst_cut <= max_cut, min(row[n][1] for n in sets), -worst_cut)
+    return max(SELF_PERCENTILES, key=key)
+
+
+def selfcal_tables(curve: dict[str, dict[str, tuple[float, float]]], tuning: list[str], heldout: list[str],
+                   share: float) -> tuple[str, dict[str, Any]]:
+    """Leave-one-set-out choice of the percentile over the English tuning sets, then the trade-off curve."""
+    picks = {s: choose_percentile(curve, [t for t in tuning if t != s], share) for s in tuning}
+    final = choose_percentile(curve, tuning, share)
+    lines = ["| set | role | percentile chosen without it | answerable cut | unrelated refused | bank only: cut | refused |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for s in tuning + heldout:
+        p = picks.get(s, final)
+        cut, ref = curve[f"p={p}, coverage {share}"][s]
+        bcut, bref = curve[f"bank only, coverage {share}"][s]
+        lines.append(f"| {s} | {'tuning (left out)' if s in tuning else 'held out'} | {p} | {100 * cut:.1f}% | "
+                     f"{100 * ref:.0f}% | {100 * bcut:.1f}% | {100 * bref:.0f}% |")
+    sets = tuning + heldout
+    curve_lines = ["| rule | " + " | ".join(sets) + " | worst cut | worst refused |",
+                   "|---|" + "---:|" * (len(sets) + 2)]
+    for label, row in curve.items():
+        curve_lines.append(f"| {label} | " + " | ".join(f"{100 * row[s][0]:.1f}% / {100 * row[s][1]:.0f}%" for s in sets)
+                           + f" | {100 * max(row[s][0] for s in sets):.1f}% | {100 * min(row[s][1] for s in sets):.0f}% |")
+    return "\n".join(lines) + "\n\nTrade-off (answerable cut / unrelated refused, hybrid `auto`):\n\n" + "\n".join(curve_lines), \
+        {"picks": picks, "final": final, "curve": curve}

@@ -14,7 +14,10 @@ from _report import write_section
 from datasets import fetch
 
 from localkb import KnowledgeBase
+from localkb.search.engine import ANSWER_COVERAGE
 from localkb.search.eval import Dataset, load_dataset
+from localkb.search.selfcal import PERCENTILE
+from localkb.search.thresholds import calibration_record
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -79,12 +82,15 @@ def generalise(args: Any, log: Any) -> int:
                  "zh-idioms-heldout/USE": "squad-dev", "mixed/MiniLM": "squad-nyt", "mixed/USE": "squad-nyt"}
     signals: dict[str, list[S.Signals]] = {}
     unrelated: dict[str, tuple[str, list[S.Signals]]] = {}
+    quantiles: dict[str, dict[str, float] | None] = {}  # the KB's pseudo-query best scores (search.selfcal)
     for name, (model, ds) in data.items():
         kb, names, built = open_kb(name, ds, model, args)
         log(f"{name}: KB ready in {built:.0f} s ({kb.store.count()} chunks)")
         signals[name] = S.collect(kb, {q: r["text"] for q, r in ds.queries.items()}, ds.qrels, names)
         src = unrel_src[name]
         unrelated[name] = (src, S.collect(kb, G.unrelated_queries(load_dataset(fetch(src)), 200), {}, names))
+        own = (calibration_record(kb) or {}).get("languages", {}).get("en", {}).get("pseudo_queries")
+        quantiles[name] = own["quantiles"] if own else None
         kb.close()
     rows = G.fusion_rows(signals)
     for name in list(signals):
@@ -95,6 +101,15 @@ def generalise(args: Any, log: Any) -> int:
     roles = {n: "tuning" for n in tuning} | {n: "held out" for n in heldout}
     fusion, raw_fusion = G.fusion_cv_table(rows, tuning, heldout + [k for k in rows if "queries)" in k])
     cut, raw_cut = G.cutoff_table(signals, unrelated, roles)
+    en_tuning, en_held = ["squad-dev", "squad-nyt"], ["squad-newwiki", "squad-dev-heldback"]
+    answerable_en = {n: signals[n] for n in en_tuning + en_held}
+    unrelated_en = {n: unrelated[n][1] for n in en_tuning + en_held}
+    for name in ("mixed/MiniLM", "mixed/USE"):
+        key = f"{name} (en queries)"
+        answerable_en[key], unrelated_en[key], quantiles[key] = G.by_language(signals[name])["en"], unrelated[name][1], quantiles[name]
+        en_held.append(key)
+    curve = G.trade_off(answerable_en, unrelated_en, quantiles, en_tuning + en_held)
+    selfcal, raw_selfcal = G.selfcal_tables(curve, en_tuning, en_held, ANSWER_COVERAGE)
     stem = G.stemming_rows([f"--docs={args.docs}", f"--queries={args.queries}", f"--zh-docs={args.zh_docs}"])
     stem_lines = ["| set | lexical, stemming off | lexical, on | hybrid, off | hybrid, on |", "|---|---:|---:|---:|---:|"]
     for name, on in stem["on"].items():
@@ -129,6 +144,17 @@ def generalise(args: Any, log: Any) -> int:
         "",
         cut,
         "",
+        "### The cut-off calibrated from the KB itself (English; `search.selfcal`)",
+        "",
+        "Pseudo-queries: the first ten words of a sentence of each of up to 150 sampled English chunks, embedded "
+        "as queries; a dense-only answer must reach the *p*-th percentile of their best scores (and the bank's "
+        "cut-off, as before); strong words (BM25 coverage ≥ the share) or an exact code still answer. *p* is "
+        "chosen by leave-one-set-out over the English tuning sets (best worst-case refusal with every answerable "
+        f"cut ≤ 3 %), coverage share {ANSWER_COVERAGE} (the engine's); chosen on both: **p = {raw_selfcal['final']}** "
+        f"(the engine uses {PERCENTILE}). *Bank only* is the rule before. Mixed rows: the English queries only.",
+        "",
+        selfcal,
+        "",
         "### Stemming (Snowball English; nDCG@10, `min_score=none`)",
         "",
         "\n".join(stem_lines),
@@ -143,7 +169,7 @@ def generalise(args: Any, log: Any) -> int:
     ])
     print(body)
     if args.json:
-        args.json.write_text(json.dumps({"fusion": raw_fusion, "cutoff": raw_cut, "stemming": stem,
+        args.json.write_text(json.dumps({"fusion": raw_fusion, "cutoff": raw_cut, "selfcal": raw_selfcal, "stemming": stem,
                                          "bundled": raw_bundled}, indent=2, default=str), encoding="utf-8")
     if not args.no_write:
         write_section("search-generalise", body)

@@ -35,6 +35,7 @@ from localkb.search.eval import Dataset, Run, load_dataset, prepare_kb, rank_doc
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 USE = "multilingual"
+E5 = "e5-small"
 MODES: list[tuple[str, dict[str, Any]]] = [
     ("dense", {"mode": "dense", "identifiers": False}),
     ("lexical", {"mode": "lexical", "identifiers": False}),
@@ -44,8 +45,9 @@ MODES: list[tuple[str, dict[str, Any]]] = [
 
 
 class CachedEmbedder:
-    """Wraps a KB's embedder: each distinct text is embedded once, in batches, and kept in ``file``
-    (an ``.npz`` of texts and vectors beside the KB) so a re-run does not embed the queries again."""
+    """Wraps a KB's embedder: each distinct *query* is embedded once (as a query: e5 writes ``query:``), in
+    batches, and kept in ``file`` (an ``.npz`` of texts and vectors beside the KB) so a re-run does not
+    embed the queries again. Stored texts (``embed``) go to the model as they are."""
 
     def __init__(self, inner: Any, file: Path | None = None) -> None:
         self.inner = inner
@@ -59,10 +61,12 @@ class CachedEmbedder:
         return getattr(self.inner, name)
 
     def prime(self, texts: Sequence[str]) -> None:
+        from localkb.embedders.base import embed_queries
+
         todo = list(dict.fromkeys(t for t in texts if t not in self.cache))
         for i in range(0, len(todo), 256):
             batch = todo[i : i + 256]
-            for text, vec in zip(batch, self.inner.embed(batch)):
+            for text, vec in zip(batch, embed_queries(self.inner, batch)):
                 self.cache[text] = vec
         if todo and self.file is not None:
             texts_all = list(self.cache)
@@ -72,13 +76,20 @@ class CachedEmbedder:
                 vectors=np.stack([self.cache[t] for t in texts_all]).astype(np.float32),
             )
 
-    def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+    def embed_queries(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         self.prime(texts)
         return np.stack([self.cache[t] for t in texts]).astype(np.float32)
 
+    def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        return self.inner.embed(texts, batch_size=batch_size)
+
+
+MODEL_TAGS = {MINILM: "minilm", USE: "use", E5: "e5"}
+MODEL_NAMES = {MINILM: "MiniLM", USE: "USE", E5: "e5-small"}
+
 
 def open_kb(name: str, ds: Dataset, model: str, variant: str = "") -> tuple[Any, dict[str, str], float]:
-    tag = "use" if model == USE else "minilm"
+    tag = MODEL_TAGS[model]
     folder = cache_dir() / "bench-search" / f"{name}-{len(ds.corpus)}-{tag}{variant}"
     started = time.perf_counter()
     kb, names = prepare_kb(ds, folder, model=model)
@@ -149,7 +160,7 @@ def ranking_table(
                 "p50_ms": statistics.median(times),
             }
             rows.append(
-                f"| {name} | {'USE' if model == USE else 'MiniLM'} | {len(ds.queries)} | {label} | "
+                f"| {name} | {MODEL_NAMES[model]} | {len(ds.queries)} | {label} | "
                 f"{f3(m['ndcg@10'])} | {f3(m['recall@10'])} | {f3(m['recall@100'])} | {f3(m['mrr@10'])} "
                 f"| {pct(abst / judged)} | {statistics.median(times):.1f} |"
             )
@@ -222,7 +233,7 @@ def fusion_table(
             m = score(ds, r)
             raw[f"{name}/{model}/{label}"] = m["ndcg@10"]
             cells.append(f3(m["ndcg@10"]))
-        rows.append(f"| {name} | {'USE' if model == USE else 'MiniLM'} | " + " | ".join(cells) + " |")
+        rows.append(f"| {name} | {MODEL_NAMES[model]} | " + " | ".join(cells) + " |")
         log(rows[-1])
         kb.close()
     return "\n".join(rows), raw
@@ -312,7 +323,7 @@ def enrichment_table(ds: Dataset, log: Callable[[str], None]) -> tuple[str, dict
 
 def best_dense(kb: Any, texts: list[str]) -> np.ndarray:
     """Each text's best cosine against the KB."""
-    vectors = kb.embedder.embed(texts)
+    vectors = kb.embedder.embed_queries(texts)
     return np.array([max((h.score for h in kb.store.search(v[None, :], 1)), default=-1.0) for v in vectors])
 
 
@@ -371,7 +382,7 @@ def calibration_table(
         }
         sweep_text = " · ".join(f"{pct(a)} / {pct(u)}" for a, u in sweep.values())
         rows.append(
-            f"| {name} | {'USE' if model == USE else 'MiniLM'} | {f3(cal.get('cutoff'))} | {other} "
+            f"| {name} | {MODEL_NAMES[model]} | {f3(cal.get('cutoff'))} | {other} "
             f"({len(keep)}) | {pct(cells[0])} | {pct(cells[1])} | {sweep_text} |"
         )
         log(rows[-1])
@@ -434,12 +445,21 @@ def main(argv: list[str] | None = None) -> int:
                         help="only the 'search-generalise' section: fusion chosen by cross-validation, cut-off "
                              "shares, stemming, the mixed-language KB and the bundled corpus (issue 11)")
     parser.add_argument("--stemming-json", action="store_true", help=argparse.SUPPRESS)  # child of --generalise
+    parser.add_argument("--models", action="store_true",
+                        help="only the 'search-models' section: MiniLM, USE and multilingual-e5-small side by side")
+    parser.add_argument("--model-docs", type=int, default=200, help="English documents per set for --models")
+    parser.add_argument("--model-queries", type=int, default=150, help="queries per set for --models")
+    parser.add_argument("--speed-texts", type=int, default=100, help="texts embedded per model for the speed table")
     args = parser.parse_args(argv)
     started = time.perf_counter()
 
     def log(msg: str) -> None:
         print(f"[{time.perf_counter() - started:6.0f} s] {msg}", file=sys.stderr, flush=True)
 
+    if args.models:
+        from _generalise_models import run_models
+
+        return run_models(args, log)
     if args.generalise or args.stemming_json:
         from _generalise_main import generalise
 

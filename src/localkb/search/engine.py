@@ -185,7 +185,9 @@ def search(
     coverage = 0.0
     vector = None
     if mode in ("dense", "hybrid"):
-        vector = kb.embedder.embed([query])
+        from ..embedders.base import embed_queries
+
+        vector = embed_queries(kb.embedder, [query])  # e5 embeds queries as 'query: …'
         dense = {h.id: h.score for h in dense_hits(kb.store, vector, depth, allowed)}
     lexical: dict[str, float] = {}
     all_lex: np.ndarray | None = None

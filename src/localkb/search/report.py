@@ -77,7 +77,9 @@ def calibration_view(kb: KnowledgeBase) -> dict[str, Any]:
     if record is None:
         return {"cutoff": None, "calibration": None, "bank": []}
     bank = thresholds.BANK_ZH if record.get("language") == "zh" else thresholds.BANK_EN
-    vectors = kb.embedder.embed(list(bank))
+    from ..embedders.base import embed_queries
+
+    vectors = embed_queries(kb.embedder, list(bank))
     scored = []
     for text, row in zip(bank, vectors):
         hits = kb.store.search(row[None, :], 1)

@@ -25,9 +25,15 @@ higher than the best of 100 for any query). So the cut-off is measured, not assu
    a strong BM25 match also answers: 0 / 3% cut on SQuAD dev / NYT); SPREAD = 1 let 12–14% of unrelated
    questions through on SQuAD dev and ICD-10, and far more on tiny KBs.
 
+4. The banks say what text about *nothing here* scores, not what a question about something here scores.
+   For English, the KB's own sentences add that (``search.selfcal``): the 30th percentile of the best
+   scores of pseudo-queries made of its sentence heads (``kb_cutoff``) is a second bar that an answer on
+   the cosine alone must reach (:func:`auto_answers`).
+
 The result (every bank's cut-off, the chunks' languages) is stored in ``manifest.extra["calibration"]``
 with the model id and chunk count it was measured on, and measured again when the model differs or the chunk count has changed by more than
-half. Calibrating costs one embedding batch of ~80 sentences and ~80 searches.
+half. Calibrating costs one embedding batch of ~80 sentences and ~80 searches (and ~150 more of each
+for the pseudo-queries of an English KB).
 """
 
 from __future__ import annotations
@@ -82,7 +88,7 @@ def parse_min_score(value: object) -> MinScore:
     return number
 
 
-METHOD = "unrelated-bank-mad-v4-per-language"
+METHOD = "unrelated-bank-mad-v5-kb-pseudo-queries"
 SPREAD = 1.5
 #: the stronger bar (``median + STRICT_SPREAD`` robust SDs, capped at the bank's best) that dense alone must
 #: clear when no word of the query occurs anywhere in the KB (see :func:`auto_answers`)
@@ -214,6 +220,14 @@ def chunk_languages(kb: KBParts, sample: int = 2000) -> dict[str, int]:
     return out
 
 
+def chunk_texts_by_language(kb: KBParts, sample: int = 5000) -> dict[str, list[str]]:
+    """The texts of a sample of chunks (the first ``sample`` by id), by :func:`script_language`."""
+    out: dict[str, list[str]] = {"en": [], "zh": [], "mixed": []}
+    for r in kb.db.query("SELECT text FROM chunks ORDER BY id LIMIT ?", (sample,)):
+        out[script_language(r["text"])].append(r["text"])
+    return out
+
+
 def corpus_language(kb: KBParts, sample: int = 200) -> str:
     """ "zh" when most of a sample of chunks contain CJK text, else "en" (for the ingest's model note)."""
     rows = kb.db.query("SELECT text FROM chunks ORDER BY id LIMIT ?", (sample,))
@@ -232,7 +246,9 @@ def cutoff_from(scores: np.ndarray, spread: float = SPREAD) -> float:
 
 
 def _measure_bank(kb: KBParts, language: str, spread: float) -> Calibration:
-    vectors = kb.embedder.embed(list(BANKS[language]))
+    from ..embedders.base import embed_queries
+
+    vectors = embed_queries(kb.embedder, list(BANKS[language]))  # the bank stands in for queries
     best = []
     for row in vectors:
         hits = kb.store.search(row[None, :], 1)
@@ -259,14 +275,20 @@ def measure(kb: KBParts, spread: float = SPREAD) -> dict[str, Any] | None:
     languages in the chunks. The top-level ``cutoff`` / ``bank_scores`` / ``language`` are the majority
     language's (what a reader of older records expects).
     """
+    from . import selfcal
+
     n = kb.store.count()
     if n == 0:
         return None
     langs = chunk_languages(kb)
     per = {lang: _measure_bank(kb, lang, spread).to_dict() for lang in BANKS}
+    for lang, own in selfcal.measure(kb, chunk_texts_by_language(kb)).items():  # the KB's own sentences
+        per[lang]["kb_cutoff"] = own["kb_cutoff"]
+        per[lang]["pseudo_queries"] = own
     majority = "zh" if langs["zh"] > langs["en"] + langs["mixed"] else "en"
     return {
-        "method": METHOD, "spread": spread, "strict_spread": STRICT_SPREAD, "model": kb.manifest.model_id, "chunks": n,
+        "method": METHOD, "spread": spread, "strict_spread": STRICT_SPREAD, "kb_percentile": selfcal.PERCENTILE,
+        "model": kb.manifest.model_id, "chunks": n,
         "measured_at": time.time(), "chunk_languages": langs, "languages": per,
         "language": majority, "cutoff": per[majority]["cutoff"], "bank_scores": per[majority]["bank_scores"],
     }
@@ -277,6 +299,10 @@ def stale(record: dict[str, Any] | None, model: str, chunks: int) -> bool:
     if not record or record.get("method") != METHOD or record.get("model") != model:
         return True
     if record.get("spread") != SPREAD or record.get("strict_spread") != STRICT_SPREAD:
+        return True
+    from .selfcal import PERCENTILE
+
+    if record.get("kb_percentile") != PERCENTILE:
         return True
     was = max(int(record.get("chunks") or 0), 1)
     return not (1 / RECALIBRATE_RATIO <= max(chunks, 1) / was <= RECALIBRATE_RATIO)
@@ -300,7 +326,8 @@ def calibration_record(kb: KBParts, chunks: int | None = None) -> dict[str, Any]
 def for_query(record: dict[str, Any] | None, query: str) -> dict[str, Any] | None:
     """The calibration that applies to ``query``: its language's bank (a "mixed" query gets the bank
     with the lower cut-off, so a guess about its language never refuses it). What ``SearchResult``
-    reports: ``{"query_language", "bank", "cutoff", "median"}``."""
+    reports: ``{"query_language", "bank", "cutoff", "median", "strict", "kb_cutoff"}`` (``kb_cutoff``: the
+    bar from the KB's own sentences, ``search.selfcal``; None where that language has none)."""
     if record is None:
         return None
     lang = script_language(query)
@@ -312,7 +339,8 @@ def for_query(record: dict[str, Any] | None, query: str) -> dict[str, Any] | Non
     chosen = banks.get(bank) or {"cutoff": record["cutoff"], "bank_scores": record["bank_scores"]}
     return {"query_language": lang, "bank": bank, "cutoff": float(chosen["cutoff"]),
             "median": float(chosen["bank_scores"]["median"]),
-            "strict": float(chosen["bank_scores"].get("strict", chosen["bank_scores"]["max"]))}
+            "strict": float(chosen["bank_scores"].get("strict", chosen["bank_scores"]["max"])),
+            "kb_cutoff": None if chosen.get("kb_cutoff") is None else float(chosen["kb_cutoff"])}
 
 
 def auto_answers(best_dense: float, calibration: dict[str, Any], *, exact: bool, lexical_strong: bool,
@@ -329,11 +357,19 @@ def auto_answers(best_dense: float, calibration: dict[str, Any], *, exact: bool,
       warehouse KB) must be clearly closer than unrelated text, not just at the edge of it — while a
       question asked in another language than the chunks ("Who was the prime minister of Shu?" over
       Chinese text) still passes on its meaning alone.
+
+    Where the query's language has a bar from the KB's own sentences (``kb_cutoff``, ``search.selfcal``),
+    the cosine must also reach it, on either path: a question from another paper on a news KB scores
+    above the everyday bank's cut-off but below what the KB's own sentence heads score.
     """
     if exact or lexical_strong:
         return True
     cutoff = float(calibration["cutoff"])
-    if best_dense >= max(cutoff, float(calibration.get("strict", cutoff))):
+    strict = max(cutoff, float(calibration.get("strict", cutoff)))
+    own = calibration.get("kb_cutoff")
+    if own is not None:
+        return best_dense >= max(cutoff if words_found else strict, float(own))
+    if best_dense >= strict:
         return True
     return best_dense >= cutoff and words_found
 

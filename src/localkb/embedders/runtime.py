@@ -1,0 +1,23 @@
+"""Helpers every embedder backend shares, kept apart from ``base`` (which imports the backends) so that a
+backend importing them makes no import circle."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+
+def normalise(arr: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows left as they are), float32, C-contiguous."""
+    arr = np.asarray(arr, dtype=np.float32)
+    norms = np.linalg.norm(arr, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(arr / norms)
+
+
+def embed_threads() -> int:
+    """Threads an embedder's encoder may use: the ``embed_threads`` setting (``LOCALKB_EMBED_THREADS``,
+    validated), else 2 (or fewer CPUs): on two cores oversubscribed threads make encoders slower, not faster."""
+    from ..config import setting
+
+    return int(setting("embed_threads", None, min(2, os.cpu_count() or 1)))
