@@ -7,7 +7,7 @@
 * :func:`bundled_table` — the bundled corpus with ``examples/paraphrase-questions.json`` under the defaults;
 * :func:`mixed_dataset` — SQuAD dev paragraphs and idioms in one KB, queries from both;
 * :func:`stemming_rows` — lexical and hybrid nDCG@10 with and without stemming (a child process per setting:
-  the stemmer is fixed when ``localkb.search.tokenize`` is imported).
+  the stemmer is fixed when ``localkb.search.tokenizer`` is imported).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Any
 from localkb.search import engine, fusion
 from localkb.search.lexical import lexical_index
 from localkb.search.thresholds import auto_answers, calibration_record, for_query
-from localkb.search.tokenize import tokenize
+from localkb.search.tokenizer import tokenize
 
 
 @dataclass

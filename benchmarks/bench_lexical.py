@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from localkb.search.eval import document_text, load_dataset
     from localkb.search.lexical import LexicalIndex
-    from localkb.search.tokenize import tokenize
+    from localkb.search.tokenizer import tokenize
 
     sents: list[list[str]] = []
     questions: list[list[str]] = []

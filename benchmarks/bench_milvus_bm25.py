@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_milvus_bm25.py [--queries 2000] [--no-report]
 
-Same documents, same queries, lexical retrieval only: localkb's lexical path (``search.tokenize`` +
+Same documents, same queries, lexical retrieval only: localkb's lexical path (``search.tokenizer`` +
 ``bm25s.BM25()`` with defaults, exactly what ``search/lexical.py`` builds) against Milvus Lite 3.x's BM25
 function (``SPARSE_INVERTED_INDEX``, metric BM25) with its ``standard`` analyzer (Milvus Lite 3.2
 supports only ``standard`` and ``jieba`` tokenizers).
@@ -34,7 +34,7 @@ K = 10
 def localkb_bm25(docs: list[tuple[str, str]]):
     import bm25s
 
-    from localkb.search.tokenize import tokenize
+    from localkb.search.tokenizer import tokenize
 
     ids = [d for d, _ in docs]
     retriever = bm25s.BM25()

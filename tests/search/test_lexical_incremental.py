@@ -20,7 +20,7 @@ import pytest
 from localkb import KnowledgeBase
 from localkb.search import lexical as lex_mod
 from localkb.search.lexical import LexicalIndex, lexical_index
-from localkb.search.tokenize import tokenize
+from localkb.search.tokenizer import tokenize
 from tests.contract.sentences import sentences
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -130,7 +130,7 @@ def cluster(db: Database, store: VectorSource, *, k: int | str = "auto", fresh: 
     if n < 3:
         raise MapError(f"Clustering needs at least 3 chunks; this KB has {n}.")
     check_k(k, n)
-    from ..search.tokenize import tokenize
+    from ..search.tokenizer import tokenize
 
     text_of = texts(db, table.ids)
     docs = [text_of.get(i, "") for i in table.ids]

@@ -95,7 +95,7 @@ def normalise_text(text: str) -> str:
 
 
 def shingles(text: str, size: int = SHINGLE) -> set[str]:
-    from ..search.tokenize import raw_tokens
+    from ..search.tokenizer import raw_tokens
 
     words = raw_tokens(normalise_text(text))
     if len(words) < size:
@@ -220,7 +220,7 @@ def find_groups(docs: Sequence[str], vectors: np.ndarray, threshold: float | str
 
 def diff_ops(kept: str, other: str) -> list[dict[str, str]]:
     """What ``other`` changes relative to ``kept``: word-level (character-level for Chinese) ops."""
-    from ..search.tokenize import has_cjk
+    from ..search.tokenizer import has_cjk
 
     def split(text: str) -> list[str]:
         return list(text) if has_cjk(text) else text.split()

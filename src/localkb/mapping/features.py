@@ -32,7 +32,7 @@ def cluster_features(vectors: np.ndarray, docs: Sequence[str],
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from ..search.tokenize import tokenize
+    from ..search.tokenizer import tokenize
 
     dense = normalise(np.asarray(vectors, dtype=np.float32))
     n = len(docs)

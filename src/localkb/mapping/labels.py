@@ -3,7 +3,7 @@
 A cluster is one "class document" (all its chunks' tokens). A term's weight in cluster ``c`` is
 ``tf(t, c) · log(1 + A / f(t))``: ``tf`` its share of the cluster's tokens, ``A`` the average number of
 tokens per cluster, ``f(t)`` its count over all clusters — frequent in this cluster, rare elsewhere.
-Tokens come from ``search.tokenize`` (stop words removed; Chinese segmented into words by jieba), and
+Tokens come from ``search.tokenizer`` (stop words removed; Chinese segmented into words by jieba), and
 numbers, single Latin letters and single Chinese characters are not labels: labels are words. Terms are
 counted by their stem (so "escalate" and "escalation" add up) and shown as the word the cluster uses most
 for that stem ("diabetes", not "diabet").
@@ -24,7 +24,7 @@ _NUMBER = re.compile(r"^[\d.\-_]+$")
 
 def label_token(token: str) -> bool:
     """Is ``token`` worth showing as a label term?"""
-    from ..search.tokenize import has_cjk
+    from ..search.tokenizer import has_cjk
 
     if _NUMBER.match(token):
         return False
@@ -35,7 +35,7 @@ def class_terms(texts_by_cluster: Sequence[Sequence[str]], top: int = TERMS,
                 tokens_by_cluster: Sequence[Sequence[list[str]]] | None = None) -> list[list[tuple[str, float]]]:
     """The ``top`` most distinctive terms of each cluster with their c-TF-IDF weight (``tokens_by_cluster``:
     the texts' tokens, when the caller already has them)."""
-    from ..search.tokenize import tokenize
+    from ..search.tokenizer import tokenize
 
     if tokens_by_cluster is None:
         tokens_by_cluster = [[tokenize(text) for text in texts] for texts in texts_by_cluster]
@@ -58,7 +58,7 @@ def class_terms(texts_by_cluster: Sequence[Sequence[str]], top: int = TERMS,
 
 def _spellings(texts: Sequence[str]) -> dict[str, str]:
     """stem → the word most often written for it in (a sample of) ``texts``."""
-    from ..search.tokenize import surface_forms
+    from ..search.tokenizer import surface_forms
 
     seen: dict[str, Counter[str]] = {}
     for text in texts[:SURFACE_SAMPLE]:

@@ -230,7 +230,7 @@ def _pairs(sims: np.ndarray, mine: list[str], theirs: list[str]) -> list[dict[st
 
 def _lexical_documents(lexical: Scores, text: str, table: ChunkTable, own: set[int]) -> dict[int, float]:
     """Each document's best chunk BM25 for the target's tokens, scaled so the best document has 1."""
-    from ..search.tokenize import tokenize
+    from ..search.tokenizer import tokenize
 
     tokens = list(dict.fromkeys(tokenize(text)))
     raw = lexical.scores(tokens)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..search.tokenize import tokenize
+from ..search.tokenizer import tokenize
 from .citations import split_sentences, without_markers
 
 if TYPE_CHECKING:

@@ -27,7 +27,7 @@ from . import fusion as fusion_mod
 from .filters import WhereSpec, matching_chunks, parse_where
 from .filters import describe as describe_where
 from .identifiers import apply_rule, find_codes, matched_codes
-from .tokenize import STOP_WORDS, tokenize, word_count
+from .tokenizer import STOP_WORDS, tokenize, word_count
 
 if TYPE_CHECKING:
     import numpy as np

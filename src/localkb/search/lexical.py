@@ -42,7 +42,7 @@ import numpy as np
 
 from ..errors import KBError
 from . import segments as seg_mod
-from .tokenize import STEMMER, TOKENIZER_ID, tokenize
+from .tokenizer import STEMMER, TOKENIZER_ID, tokenize
 
 if TYPE_CHECKING:
     from ..parts import KBParts

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import bisect
 
-from .tokenize import STOP_WORDS, tokenize
+from .tokenizer import STOP_WORDS, tokenize
 
 #: characters of chunk text a snippet shows
 WIDTH = 300
@@ -11,7 +11,7 @@ WIDTH = 300
 
 def match_positions(text: str, query: str) -> list[int]:
     """Character offsets in ``text`` of the words that index to a query token (same rules as BM25)."""
-    from .tokenize import _TOKEN_RE
+    from .tokenizer import _TOKEN_RE
 
     wanted = {t for t in tokenize(query) if t not in STOP_WORDS}
     if not wanted:

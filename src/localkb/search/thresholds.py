@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..errors import SearchError
-from .tokenize import has_cjk
+from .tokenizer import has_cjk
 
 if TYPE_CHECKING:
     from ..parts import KBParts

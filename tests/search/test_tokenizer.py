@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from localkb.search.tokenize import STOP_WORDS, has_cjk, raw_tokens, tokenize, word_count
+from localkb.search.tokenizer import STOP_WORDS, has_cjk, raw_tokens, tokenize, word_count
 
 
 @pytest.mark.parametrize(
@@ -82,6 +82,6 @@ def test_stop_words_are_matched_before_stemming():
 
 
 def test_the_stemmer_is_part_of_the_tokenizer_id():
-    from localkb.search.tokenize import STEMMER, TOKENIZER_ID
+    from localkb.search.tokenizer import STEMMER, TOKENIZER_ID
 
     assert STEMMER == "snowball-english" and TOKENIZER_ID.endswith("+snowball-english")
