@@ -35,9 +35,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the in-process library call (--compare-coalescer) gets the server's thread settings: OpenMP threads that
+# spin on a shared box make torch many times slower
+for _name, _value in (("OMP_NUM_THREADS", "1"), ("OMP_WAIT_POLICY", "PASSIVE"), ("TOKENIZERS_PARALLELISM", "false")):
+    os.environ.setdefault(_name, _value)
 
-import httpx
-from _report import write_section
+import httpx  # noqa: E402
+from _report import write_section  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
