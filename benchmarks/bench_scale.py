@@ -240,6 +240,14 @@ def report(rows: list[dict], args: argparse.Namespace, load0: float) -> str:
             f"{r['add_s']:.2f} / {r['add_cpu_s']:.2f} ({r['add_embedded']} chunks) | {'yes' if r['found'] else 'NO'} | {r['rss'] / 2**20:.0f} ({r['hwm'] / 2**20:.0f}) | "
             f"{r['rss'] / c:.0f} | {d['chunks.sqlite'] / c:.0f} / {d['vectors (FAISS)'] / c:.0f} / "
             f"{d['lexical segments'] / c:.0f} |")
+    if len(rows) >= 2:  # what one more chunk costs, from the two largest sizes measured
+        a, b = rows[-2], rows[-1]
+        per = (b["rss"] - a["rss"]) / (b["chunks"] - a["chunks"])
+        parts = {k: (b["disk"][k] - a["disk"][k]) / (b["chunks"] - a["chunks"]) for k in b["disk"]}
+        lines += ["", f"Marginal cost of a chunk between {a['chunks']:,} and {b['chunks']:,} chunks: RSS {per:,.0f} B "
+                  "(process after open + searches); on disk " + ", ".join(f"{k} {v:,.0f} B" for k, v in parts.items())
+                  + f". Arithmetic, not a measurement: at 1M chunks that RSS slope gives ≈ "
+                  f"{(b['rss'] + per * (1_000_000 - b['chunks'])) / 2**30:.2f} GiB."]
     lines += ["", f"Text: real sentences of {', '.join(SETS)}, drawn in seeded random order into files of {PER_FILE} "
               "sentences and ingested by `KnowledgeBase.ingest` (chunks of ≤ 240 MiniLM tokens). Vectors of the build: "
               f"real vectors repeated with noise — the `minilm-int8` vector of one of {args.base} real sentences "

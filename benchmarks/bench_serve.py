@@ -25,7 +25,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,9 @@ for _name, _value in (("OMP_NUM_THREADS", "1"), ("OMP_WAIT_POLICY", "PASSIVE"), 
 
 import httpx  # noqa: E402
 from _report import write_section  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.procs import free_port, stop_process  # noqa: E402 - one helper for tests and benchmarks
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -163,9 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     root = work / "docs"
     write_corpus(root / "base", corpus[:args.base])
     write_corpus(root / "incoming", corpus[args.base:args.base + args.incoming])
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = start_server(work / "kb", root, port, work / "server.log")
     rows: list[tuple[str, dict[str, Any]]] = []
@@ -192,11 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         print("mix", {k: (round(v, 1) if isinstance(v, float) else v) for k, v in r.items()}, job["status"],
               f"{ingest_s:.1f}s", flush=True)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
     load_after = os.getloadavg()[0]
     total_errors = sum(r["errors"] for _, r in rows) + (0 if job["status"] == "done" else 1)
 
@@ -241,12 +237,6 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if total_errors else 0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def compare_coalescer(args: argparse.Namespace) -> int:
     """The same KB and load against a server with query coalescing off, then on; HTTP vs library call."""
     from datasets import fetch
@@ -286,11 +276,7 @@ def compare_coalescer(args: argparse.Namespace) -> int:
             rows.append((f"hybrid, coalescing {'on' if flag == 'true' else 'off'}", r))
             print(rows[-1][0], {k: (round(v, 1) if isinstance(v, float) else v) for k, v in r.items()}, flush=True)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc)
     with KnowledgeBase.open(work / "kb") as kb:
         for q in queries[:5]:
             kb.search(q, k=10, mode="hybrid")
