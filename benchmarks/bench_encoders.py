@@ -55,9 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=2, help="interleaved timing rounds (best one counts)")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
+    load0 = os.getloadavg()[0]
     from localkb.search.eval import document_text, load_dataset
 
     encoders = {name: load(name) for name in ENCODERS}  # ONNX files built here on first use, not timed
+    graph = getattr(encoders["minilm-onnx"], "graph", "plain")
     rows: dict[str, dict[str, dict[str, float]]] = {}
     for set_name in SETS:
         ds = subset(load_dataset(fetch(set_name)), args.docs, args.queries, by_title=set_name == "squad-dev")
@@ -108,10 +110,14 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["", f"The same paragraphs for every encoder ({args.docs} per set; SQuAD dev whole articles in title "
               f"order, NYT the judged paragraphs of a seeded question sample plus random others), {args.queries} "
               "questions each, dense retrieval by exact cosine. torch is raw `SentenceTransformer.encode` (batch 64); "
-              "ONNX is localkb's embedder (batch 64, length-sorted batches); 2 intra-op threads each "
+              f"ONNX is localkb's embedder ({graph} graph: onnxruntime's transformer optimizer fuses attention, "
+              "LayerNorm and GELU, and int8 quantises the fused graph; texts tokenized once, sorted by token count, "
+              "batches of ≤ 64 texts and ≤ 4096 padded tokens); 2 intra-op threads each "
               "(`LOCALKB_EMBED_THREADS=2`). Measured on a box shared with other jobs, under `nice`: the encoders run "
               f"interleaved, {args.rounds} rounds, best round counts; chunks per CPU-second (process CPU time, all "
-              "threads) is the figure that the other jobs' load moves least, wall-clock throughput is beside it."]
+              "threads) is the figure that the other jobs' load moves least, wall-clock throughput is beside it.",
+              "", f"Machine load average (1 min) at start / end: {load0:.1f} / {os.getloadavg()[0]:.1f} on "
+              f"{os.cpu_count()} CPUs."]
     text = "\n".join(lines)
     print(text)
     if not args.no_write:

@@ -11,6 +11,11 @@ ingest runs?
 4. Mix: the same clients search while ``--incoming`` more paragraphs are ingested by a background job;
    the run lasts until the ingest finishes.
 Any non-200 answer or transport error counts as an error. Writes the table into docs/benchmarks.md.
+
+``--compare-coalescer`` runs instead: a KB of ``--base`` paragraphs built by the library (``--model``), then
+the same hybrid load against two server processes in one run, query coalescing off
+(``LOCALKB_COALESCE_EMBEDS=false``: one encoder call per search) and on; plus one client at a time over HTTP
+against the library call in-process (what the HTTP path adds). Its own section: ``serve-coalescer``.
 """
 from __future__ import annotations
 
@@ -20,7 +25,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,9 +34,16 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the in-process library call (--compare-coalescer) gets the server's thread settings: OpenMP threads that
+# spin on a shared box make torch many times slower
+for _name, _value in (("OMP_NUM_THREADS", "1"), ("OMP_WAIT_POLICY", "PASSIVE"), ("TOKENIZERS_PARALLELISM", "false")):
+    os.environ.setdefault(_name, _value)
 
-import httpx
-from _report import write_section
+import httpx  # noqa: E402
+from _report import write_section  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.procs import free_port, stop_process  # noqa: E402 - one helper for tests and benchmarks
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -50,8 +61,10 @@ def write_corpus(folder: Path, rows: list[dict[str, Any]]) -> None:
         (folder / f"{row['_id']}.md").write_text(text, encoding="utf-8")
 
 
-def start_server(kb: Path, root: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "TOKENIZERS_PARALLELISM": "false"}
+def start_server(kb: Path, root: Path, port: int, log: Path,
+                 extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "TOKENIZERS_PARALLELISM": "false",
+           **(extra_env or {})}
     env.pop("LOCALKB_TOKEN", None)
     fh = open(log, "wb")  # noqa: SIM115 - closed with the process
     return subprocess.Popen([sys.executable, "-c", "from localkb.cli import main; main()", "serve", "--kb", str(kb),
@@ -135,7 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base", type=int, default=1000, help="paragraphs in the KB before the load test")
     ap.add_argument("--incoming", type=int, default=600, help="paragraphs ingested during the mix")
     ap.add_argument("--no-report", action="store_true")
+    ap.add_argument("--compare-coalescer", action="store_true", help="coalescing off vs on (see above)")
+    ap.add_argument("--model", default=None, help="embedding model of the --compare-coalescer KB")
     args = ap.parse_args(argv)
+    if args.compare_coalescer:
+        return compare_coalescer(args)
 
     from datasets import fetch
 
@@ -148,9 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     root = work / "docs"
     write_corpus(root / "base", corpus[:args.base])
     write_corpus(root / "incoming", corpus[args.base:args.base + args.incoming])
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = start_server(work / "kb", root, port, work / "server.log")
     rows: list[tuple[str, dict[str, Any]]] = []
@@ -177,11 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         print("mix", {k: (round(v, 1) if isinstance(v, float) else v) for k, v in r.items()}, job["status"],
               f"{ingest_s:.1f}s", flush=True)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
     load_after = os.getloadavg()[0]
     total_errors = sum(r["errors"] for _, r in rows) + (0 if job["status"] == "done" else 1)
 
@@ -224,6 +235,82 @@ def main(argv: list[str] | None = None) -> int:
         write_section("serve", md)
     shutil.rmtree(work, ignore_errors=True)
     return 1 if total_errors else 0
+
+
+def compare_coalescer(args: argparse.Namespace) -> int:
+    """The same KB and load against a server with query coalescing off, then on; HTTP vs library call."""
+    from datasets import fetch
+
+    from localkb import KnowledgeBase
+
+    folder = fetch("squad-dev")
+    corpus = [json.loads(line) for line in (folder / "corpus.jsonl").open(encoding="utf-8")]
+    queries = [json.loads(line)["text"] for line in (folder / "queries.jsonl").open(encoding="utf-8")]
+    work = Path(tempfile.mkdtemp(prefix="localkb-bench-serve-"))
+    write_corpus(work / "docs", corpus[: args.base])
+    load_before = os.getloadavg()[0]
+    t0 = time.monotonic()
+    with KnowledgeBase.open(work / "kb", model=args.model, create=True) as kb:
+        kb.ingest([work / "docs"])
+        backend, chunks = kb.embedder.backend, kb.db.scalar("SELECT COUNT(*) FROM chunks")
+    build_s = time.monotonic() - t0
+    rows: list[tuple[str, dict[str, Any]]] = []
+    single: dict[str, float] = {}
+    for flag in ("false", "true"):
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        proc = start_server(work / "kb", work / "docs", port, work / f"server-{flag}.log",
+                            {"LOCALKB_COALESCE_EMBEDS": flag})
+        try:
+            wait_ready(url, proc)
+            for q in queries[:5]:
+                httpx.post(url + "/api/search", json={"query": q, "k": 10, "mode": "hybrid"}, timeout=600)
+            if flag == "true":
+                lat = []
+                with httpx.Client(base_url=url, timeout=600) as client:  # one connection, as the load's clients
+                    for q in queries[100:160]:
+                        t = time.perf_counter()
+                        client.post("/api/search", json={"query": q, "k": 10, "mode": "hybrid"})
+                        lat.append((time.perf_counter() - t) * 1000)
+                single["http"] = percentile(lat, 50)
+            r = asyncio.run(load(url, queries, args.clients, seconds=args.seconds, mode="hybrid"))
+            rows.append((f"hybrid, coalescing {'on' if flag == 'true' else 'off'}", r))
+            print(rows[-1][0], {k: (round(v, 1) if isinstance(v, float) else v) for k, v in r.items()}, flush=True)
+        finally:
+            stop_process(proc)
+    with KnowledgeBase.open(work / "kb") as kb:
+        for q in queries[:5]:
+            kb.search(q, k=10, mode="hybrid")
+        lat = []
+        for q in queries[100:160]:
+            t = time.perf_counter()
+            kb.search(q, k=10, mode="hybrid")
+            lat.append((time.perf_counter() - t) * 1000)
+        single["library"] = percentile(lat, 50)
+    load_after = os.getloadavg()[0]
+    off, on = rows[0][1], rows[1][1]
+    lines = ["## HTTP server: query coalescing off vs on (`localkb serve`, issue 18)", "",
+             f"One KB of {args.base:,} SQuAD-dev paragraphs ({chunks:,} chunks, encoder `{backend}`, FAISS + BM25), "
+             f"built by the library in {build_s:.0f} s; then the same load against two real `localkb serve` processes "
+             f"on 127.0.0.1 in one run: {args.clients} concurrent closed-loop clients send SQuAD questions to "
+             f"`POST /api/search` (hybrid, k=10) for {args.seconds:.0f} s each, latency at the client.", "",
+             "| server | clients | seconds | requests | errors | req/s | p50 ms | p95 ms | p99 ms |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, r in rows:
+        lines.append(f"| {name} | {args.clients} | {r['seconds']:.1f} | {r['requests']:,} | {r['errors']} | "
+                     f"{r['rps']:.1f} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} |")
+    lines += ["", f"Coalescing on vs off: {on['rps'] / off['rps']:.2f}× the requests per second, p50 "
+              f"{on['p50'] / off['p50']:.2f}×. One client at a time (60 questions, p50): {single['http']:.1f} ms over "
+              f"HTTP against {single['library']:.1f} ms for `KnowledgeBase.search` in-process (the HTTP path adds "
+              f"{single['http'] - single['library']:.1f} ms).", "",
+              f"Machine load average (1 min) at start / end: {load_before:.1f} / {load_after:.1f} on {os.cpu_count()} "
+              "CPUs (shared with other jobs, under nice): clients and server share the same 2 cores."]
+    md = "\n".join(lines)
+    print(md)
+    if not args.no_report:
+        write_section("serve-coalescer", md)
+    shutil.rmtree(work, ignore_errors=True)
+    return 1 if off["errors"] or on["errors"] else 0
 
 
 if __name__ == "__main__":

@@ -160,6 +160,7 @@ class KnowledgeBase:
                 model_id=embedder.id, model_backend=embedder.backend, dim=embedder.dim,
                 normalize=embedder.normalize, model_spec=spec, store=uri, chunk_size=settings.size,
                 chunk_overlap=settings.overlap, enrich=enrich_fields, localkb_version=__version__,
+                extra={"model_graph": embedder.graph} if hasattr(embedder, "graph") else {},  # ONNX: fused/plain
             )
             kb = cls(folder, manifest, embedder)
             _ = kb.store  # create the store's files before the manifest marks the KB as existing

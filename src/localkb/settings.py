@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     flush_every: int = Field(4096, ge=1, description="Chunks between vector-store flushes.")
     lock_timeout: float = Field(30.0, ge=0, description="Seconds to wait for another writer's lock.")
     embed_threads: int | None = Field(None, ge=1, description="Torch threads for embedding [default: 2].")
+    coalesce_embeds: bool = Field(True, description="Embed calls that arrive together share one encoder call "
+                                                    "(off: one call each, for comparison).")
     migrate_checkpoint_seconds: float | None = Field(None, ge=0, description="Seconds between `migrate` "
                                                                               "checkpoints.")
     migrate_batch_delay: float | None = Field(None, ge=0, description="Pause between `migrate` batches "

@@ -59,3 +59,40 @@ def test_an_encoder_error_reaches_every_waiting_caller():
     assert errors == ["broken encoder"] * 5
     with pytest.raises(ValueError):
         comb(["y"], 8)
+
+
+@pytest.mark.parametrize("merge", [True, False])
+def test_merge_off_encodes_each_caller_alone_one_at_a_time(merge):
+    gate, running, seen = threading.Event(), [], []
+    lock = threading.Lock()
+
+    def encode(texts, batch_size):
+        with lock:
+            running.append(1)
+            assert len(running) == 1  # never two encodes at once, merged or not
+        gate.wait(5)
+        seen.append(list(texts))
+        with lock:
+            running.pop()
+        return np.array([[float(t)] for t in texts])
+
+    comb = Coalescer(encode, merge=merge)
+    out: dict[int, np.ndarray] = {}
+    threads = [threading.Thread(target=lambda i=i: out.__setitem__(i, comb([str(i)], 8))) for i in range(6)]
+    for t in threads:
+        t.start()
+    while comb.requests < 6:  # every caller has queued behind the first, blocked encode
+        threading.Event().wait(0.01)
+    gate.set()
+    for t in threads:
+        t.join(timeout=10)
+    assert {i: float(v[0, 0]) for i, v in out.items()} == {i: float(i) for i in range(6)}
+    assert comb.calls == (2 if merge else 6) and len(seen) == comb.calls
+    assert max(len(s) for s in seen) == (5 if merge else 1)
+
+
+def test_coalescing_follows_the_setting(monkeypatch):
+    monkeypatch.setenv("LOCALKB_COALESCE_EMBEDS", "false")
+    assert Coalescer(lambda t, b: np.zeros((len(t), 1))).merge is False
+    monkeypatch.delenv("LOCALKB_COALESCE_EMBEDS")
+    assert Coalescer(lambda t, b: np.zeros((len(t), 1))).merge is True

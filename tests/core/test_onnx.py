@@ -9,7 +9,8 @@ import pytest
 
 from localkb import KnowledgeBase
 from localkb.embedders import load_embedder
-from localkb.embedders.onnx_export import FILES, onnx_dir
+from localkb.embedders.onnx import length_batches
+from localkb.embedders.onnx_export import FILES, onnx_dir, read_meta
 from localkb.embedders.resolve import DEFAULT_MODEL, packaged_default_path, resolve_model
 from localkb.errors import ModelError, ModelMismatch
 from tests.contract.sentences import QUERIES, sentences
@@ -39,6 +40,8 @@ def onnx_int8(onnx_fp32):
 
 def test_fp32_vectors_equal_torch(embedder, onnx_fp32, sample):
     assert (onnx_fp32.id, onnx_fp32.backend, onnx_fp32.dim) == (DEFAULT_MODEL, "onnx-fp32", 384)
+    assert onnx_fp32.graph == "fused"  # attention / LayerNorm / GELU fused, and still torch's vectors
+    assert read_meta(onnx_dir(packaged_default_path()))["fused_ops"]["Attention"] == 6
     torch_vecs, onnx_vecs = embedder.embed(sample), onnx_fp32.embed(sample, batch_size=16)
     assert onnx_vecs.dtype == np.float32 and onnx_vecs.shape == torch_vecs.shape
     assert float(np.abs(torch_vecs - onnx_vecs).max()) < 1e-5
@@ -70,6 +73,7 @@ def test_torch_kb_searched_with_onnx_and_int8_is_its_own_model(tmp_path, onnx_fp
     manifest = json.loads((tmp_path / "kb8" / "manifest.json").read_text())
     assert (manifest["model_id"], manifest["model_backend"], manifest["model_spec"]) == (
         f"{DEFAULT_MODEL}@int8", "onnx-int8", "minilm-int8")
+    assert manifest["extra"]["model_graph"] == "fused"  # the int8 file is the quantised fused graph
     with pytest.raises(ModelMismatch, match="refusing to mix"):
         KnowledgeBase.open(tmp_path / "kb8", model="minilm", create=True)
     with KnowledgeBase.open(tmp_path / "kb8", create=True) as kb:  # reopened from the manifest: int8 again
@@ -99,6 +103,7 @@ def test_models_cli_lists_and_optimizes(tmp_path, onnx_int8):
     listing = run_cli("models", "list", "--json", env=env)
     assert listing.returncode == 0, listing.stderr
     rows = {r["name"]: r for r in json.loads(listing.stdout)["models"]}
+    assert rows["minilm-onnx"]["graph"] == "fused"
     assert rows["minilm-onnx"]["built"] and rows["minilm-int8"]["model_id"] == f"{DEFAULT_MODEL}@int8"
     assert rows["minilm-int8"]["bytes"] < rows["minilm-onnx"]["bytes"] / 2  # int8 weights: a quarter
     out = run_cli("models", "optimize", "minilm-int8", "--json", env=env)
@@ -115,3 +120,15 @@ def test_variant_suffix_resolves():
     assert (ref.backend, ref.variant, ref.id) == ("onnx", "int8", f"{plain.id}@int8")
     assert ref.spec.endswith("@int8")
     assert resolve_model("minilm-onnx").spec == "minilm-onnx"
+
+
+def test_length_batches_cover_every_text_once_within_both_limits():
+    lengths = [5, 256, 30, 256, 7, 120, 256, 1, 64, 64, 200, 3] * 7
+    batches = length_batches(lengths, 16, 1024)
+    flat = [i for b in batches for i in b]
+    assert sorted(flat) == list(range(len(lengths)))
+    for b in batches:
+        assert len(b) <= 16 and (len(b) == 1 or len(b) * max(lengths[i] for i in b) <= 1024)
+        assert [lengths[i] for i in b] == sorted((lengths[i] for i in b), reverse=True)
+    assert [len(b) for b in batches][:2] == [4, 4]  # 256-token texts: 4 a batch; short ones fill 16
+    assert length_batches([], 16, 1024) == []

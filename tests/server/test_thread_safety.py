@@ -52,6 +52,21 @@ def test_concurrent_queries_are_batched_and_each_gets_its_own_vectors() -> None:
     assert routed.dim == 2 and routed.id == "fake"  # everything else is the shared embedder's
 
 
+def test_coalescing_off_embeds_each_query_alone(monkeypatch) -> None:
+    monkeypatch.setenv("LOCALKB_COALESCE_EMBEDS", "false")  # the server benchmark's "before"
+    fake = SlowFakeEmbedder()
+    routed = RoutedEmbedder(fake, loader=lambda: None)
+    results: dict[str, np.ndarray] = {}
+    texts = [chr(ord("a") + i) * (i + 1) for i in range(12)]
+    threads = [threading.Thread(target=lambda t=t: results.__setitem__(t, routed.embed([t]))) for t in texts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert fake.calls == [1] * len(texts)  # one model call per query, never two at once (the fake checks)
+    assert all(results[t].tolist() == [[len(t), ord(t[0])]] for t in texts)
+
+
 def test_an_error_reaches_every_caller_of_the_batch_and_the_next_call_works() -> None:
     routed = RoutedEmbedder(SlowFakeEmbedder(), loader=lambda: None)
     with pytest.raises(RuntimeError, match="model failed"):

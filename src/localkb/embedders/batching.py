@@ -4,7 +4,8 @@ An embedder runs one encode at a time (its tokenizer is not thread-safe). Instea
 behind a lock, :class:`Coalescer` lets the callers that arrive while an encode is running wait together;
 when it ends, one of them encodes all their texts in one batch and hands each caller its rows. An
 uncontended call goes straight through (no timer, no added latency); under load, 32 concurrent searches
-cost a few encoder calls instead of 32.
+cost a few encoder calls instead of 32. ``merge=False`` (setting ``coalesce_embeds = false``) keeps the
+one-at-a-time order but encodes each caller alone: the "before" of the server benchmark.
 """
 from __future__ import annotations
 
@@ -27,8 +28,13 @@ class _Ticket:
 class Coalescer:
     """Serialise ``encode(texts, batch_size)`` and merge the calls that wait for it into one."""
 
-    def __init__(self, encode: Callable[[list[str], int], np.ndarray]) -> None:
+    def __init__(self, encode: Callable[[list[str], int], np.ndarray], *, merge: bool | None = None) -> None:
+        if merge is None:
+            from ..config import setting
+
+            merge = bool(setting("coalesce_embeds", None, True))
         self._encode = encode
+        self.merge = merge
         self._cv = threading.Condition()
         self._queue: list[_Ticket] = []
         self._busy = False
@@ -43,9 +49,13 @@ class Coalescer:
             self._queue.append(ticket)
             while self._busy and not ticket.done:
                 self._cv.wait()
-            if not ticket.done:  # this caller leads: it encodes everything queued so far
+            if not ticket.done:  # this caller leads: it encodes everything queued so far (or only itself)
                 self._busy = True
-                batch, self._queue = self._queue, []
+                if self.merge:
+                    batch, self._queue = self._queue, []
+                else:
+                    batch = [ticket]
+                    self._queue.remove(ticket)
         if not ticket.done:
             self._run(batch, batch_size)
         if ticket.error is not None:

@@ -2,9 +2,13 @@
 
 Layout of ``~/.cache/localkb/onnx/<name>-<fingerprint>/``::
 
-    model.onnx        the transformer (fp32), exported with torch's TorchScript exporter
-    model-int8.onnx   the same graph, weights dynamically quantised to int8 (onnxruntime, per channel)
-    meta.json         what it was built from (weights size + mtime), and a probe vector per variant
+    model.onnx        the transformer (fp32), exported with torch's TorchScript exporter, then fused by
+                      onnxruntime's transformer optimizer (attention, LayerNorm, GELU: ``"graph": "fused"``)
+    model-int8.onnx   the same fused graph, weights dynamically quantised to int8 (onnxruntime, per channel)
+    meta.json         what it was built from (weights size + mtime), which graph, and a probe vector per variant
+
+Fusion is kept only when the fused graph's probe vector equals torch's (within 1e-5); otherwise, or for an
+architecture the optimizer does not know, the plain exported graph is served (``"graph": "plain"``).
 
 The probe vectors are the check that an ONNX file belongs to its model: :mod:`.onnx` embeds the probe
 sentence at load and compares it with the vector recorded here (fp32: the torch model's own vector).
@@ -27,11 +31,13 @@ import numpy as np
 
 from ..config import cache_dir
 from ..errors import MissingDependency, ModelError
+from .onnx_run import PROBE, pool, pooling_mode, run_probe
 
 VARIANTS = ("fp32", "int8")
 FILES = {"fp32": "model.onnx", "int8": "model-int8.onnx"}
-PROBE = "A man is eating food; the E11.9 ticket was closed in Zürich."
-FORMAT = 1
+FORMAT = 2  # 2: fused graph (attention / LayerNorm / GELU), recorded as meta["graph"]
+#: the largest difference from torch a fused fp32 graph may have (else the plain graph is kept)
+FUSED_TOLERANCE = 1e-5
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
@@ -64,31 +70,6 @@ def read_meta(folder: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def pooling_mode(model_dir: Path) -> str:
-    """"mean" or "cls" from the model's Pooling module; anything else cannot run on the ONNX backend."""
-    try:
-        cfg = json.loads((model_dir / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return "mean"  # a plain transformers folder: sentence-transformers defaults to mean pooling
-    if cfg.get("pooling_mode_mean_tokens"):
-        return "mean"
-    if cfg.get("pooling_mode_cls_token"):
-        return "cls"
-    raise ModelError(f"{model_dir}: only mean or CLS pooling run on the ONNX backend; use the torch model.")
-
-
-def pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
-    """sentence-transformers' pooling + Normalize, in numpy: (batch, seq, d) → L2-normalised (batch, d)."""
-    if mode == "cls":
-        vec = hidden[:, 0, :]
-    else:
-        m = mask[:, :, None].astype(np.float32)
-        vec = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
-    vec = vec.astype(np.float32)
-    norms = np.linalg.norm(vec, axis=1, keepdims=True)
-    return np.ascontiguousarray(vec / np.clip(norms, 1e-12, None))
 
 
 def export(model_dir: Path, *, force: bool = False) -> Path:
@@ -171,18 +152,46 @@ def _export_into(tmp: Path, model_dir: Path, torch: Any, AutoModel: Any, AutoTok
                           input_names=names, output_names=["last_hidden_state"], dynamic_axes=axes,
                           opset_version=17, dynamo=False)
     reference = pool(hidden, probe_enc["attention_mask"].numpy(), mode)[0]
-    quantize_dynamic(str(tmp / FILES["fp32"]), str(tmp / FILES["int8"]), per_channel=True,
-                     weight_type=QuantType.QInt8)
-    from .onnx import run_probe
-
-    probes = {v: run_probe(tmp / FILES[v], model_dir, mode, names).tolist() for v in VARIANTS}
-    worst = float(np.max(np.abs(np.asarray(probes["fp32"]) - reference)))
+    plain = run_probe(tmp / FILES["fp32"], model_dir, mode, names)
+    worst = float(np.max(np.abs(plain - reference)))
     if worst > 1e-4:
         raise ModelError(f"The ONNX export of {model_dir} differs from the torch model by {worst:.1e}.")
+    graph, fused_ops = _fuse(tmp / FILES["fp32"], model_dir, mode, names, reference)
+    import onnx
+
+    quantize_dynamic(str(tmp / FILES["fp32"]), str(tmp / FILES["int8"]), per_channel=True,
+                     weight_type=QuantType.QInt8,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # fused ops have no inferred type
+    probes = {v: run_probe(tmp / FILES[v], model_dir, mode, names).tolist() for v in VARIANTS}
     (tmp / "meta.json").write_text(json.dumps({
         "format": FORMAT, "source": fingerprint(model_dir), "pooling": mode, "inputs": names,
+        "graph": graph, "fused_ops": fused_ops,
         "probe_text": PROBE, "reference": reference.tolist(), "probes": probes,
     }), encoding="utf-8")
+
+
+def _fuse(file: Path, model_dir: Path, mode: str, names: list[str],
+          reference: np.ndarray) -> tuple[str, dict[str, int]]:
+    """Replace ``file`` by its fused graph if fusion applies and keeps the vectors; ("fused"|"plain", op counts)."""
+    try:
+        cfg = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+        if cfg.get("model_type") not in ("bert", "roberta", "xlm-roberta"):
+            return "plain", {}
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        fused = optimize_model(str(file), model_type="bert", num_heads=int(cfg["num_attention_heads"]),
+                               hidden_size=int(cfg["hidden_size"]), opt_level=0)
+        ops = {k: int(v) for k, v in fused.get_fused_operator_statistics().items() if v}
+        candidate = file.with_name("fused-" + file.name)
+        fused.save_model_to_file(str(candidate))
+        got = run_probe(candidate, model_dir, mode, names)
+    except Exception:  # noqa: BLE001 - an architecture the optimizer cannot fuse: serve the plain graph
+        return "plain", {}
+    if float(np.max(np.abs(got - reference))) > FUSED_TOLERANCE:
+        candidate.unlink()
+        return "plain", {}
+    os.replace(candidate, file)
+    return "fused", ops
 
 
 def optimize(spec: str, *, force: bool = False) -> dict[str, Any]:
@@ -203,8 +212,9 @@ def optimize(spec: str, *, force: bool = False) -> dict[str, Any]:
     before = read_meta(onnx_dir(ref.path))
     folder = export(ref.path, force=force)
     files = {v: {"path": str(folder / f), "bytes": (folder / f).stat().st_size} for v, f in FILES.items()}
-    return {"model": ref.id, "folder": str(folder), "files": files,
-            "built": force or before is None or before.get("source") != fingerprint(ref.path),
+    return {"model": ref.id, "folder": str(folder), "files": files, "graph": (read_meta(folder) or {}).get("graph"),
+            "built": force or before is None or before.get("source") != fingerprint(ref.path)
+            or before.get("format") != FORMAT,
             "seconds": round(time.perf_counter() - start, 2)}
 
 
@@ -216,7 +226,8 @@ def listing() -> list[dict[str, Any]]:
     if packaged is None:
         return []
     folder = onnx_dir(packaged)
-    built = read_meta(folder) is not None
+    meta = read_meta(folder)
+    built = meta is not None
     rows = []
     for alias, variant in (("minilm-onnx", "fp32"), ("minilm-int8", "int8")):
         file = folder / FILES[variant]
@@ -224,5 +235,6 @@ def listing() -> list[dict[str, Any]]:
                      "model_id": DEFAULT_MODEL if variant == "fp32" else f"{DEFAULT_MODEL}@int8",
                      "source": f"packaged MiniLM on ONNX Runtime ({variant}; "
                                + ("built" if built else "built on first use or by `localkb models optimize`") + ")",
-                     "bytes": file.stat().st_size if file.is_file() else 0, "path": str(file), "built": built})
+                     "bytes": file.stat().st_size if file.is_file() else 0, "path": str(file), "built": built,
+                     "graph": (meta or {}).get("graph")})
     return rows

@@ -126,6 +126,9 @@ class RoutedEmbedder:
         #: (calls to the model, texts embedded) by the shared instance, for tests and tuning
         self.batches = 0
         self.batched_texts = 0
+        from ..config import setting
+
+        self.merge = bool(setting("coalesce_embeds", None, True))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._shared, name)
@@ -149,6 +152,8 @@ class RoutedEmbedder:
                 while self._queue and (not batch or size + len(self._queue[0].texts) <= self.MAX_BATCH_TEXTS):
                     batch.append(self._queue.pop(0))
                     size += len(batch[-1].texts)
+                    if not self.merge:  # setting coalesce_embeds = false: each search embeds alone
+                        break
                 self._busy = True
                 self._cv.release()
                 try:
