@@ -96,3 +96,25 @@ def test_coalescing_follows_the_setting(monkeypatch):
     assert Coalescer(lambda t, b: np.zeros((len(t), 1))).merge is False
     monkeypatch.delenv("LOCALKB_COALESCE_EMBEDS")
     assert Coalescer(lambda t, b: np.zeros((len(t), 1))).merge is True
+
+
+def test_a_merged_call_never_holds_more_than_max_texts():
+    sizes: list[int] = []
+    gate = threading.Event()
+
+    def encode(texts, batch_size):
+        gate.wait(5)
+        sizes.append(len(texts))
+        return np.array([[float(t)] for t in texts])
+
+    combine = Coalescer(encode, merge=True, max_texts=5)
+    results: dict[int, np.ndarray] = {}
+    threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, combine([str(i), str(i)], 8)))
+               for i in range(12)]
+    for t in threads:
+        t.start()
+    threading.Timer(0.3, gate.set).start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sum(sizes) == 24 and max(sizes) <= 5 and len(sizes) < 12  # merged, yet capped
+    assert all(results[i].ravel().tolist() == [float(i)] * 2 for i in range(12))

@@ -20,7 +20,7 @@ class SlowFakeEmbedder:
         self.calls: list[int] = []
         self._inside = threading.Lock()
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:  # the Embedder Protocol
         assert self._inside.acquire(blocking=False), "embed called concurrently"
         try:
             time.sleep(0.02)

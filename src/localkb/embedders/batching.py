@@ -28,13 +28,16 @@ class _Ticket:
 class Coalescer:
     """Serialise ``encode(texts, batch_size)`` and merge the calls that wait for it into one."""
 
-    def __init__(self, encode: Callable[[list[str], int], np.ndarray], *, merge: bool | None = None) -> None:
+    def __init__(self, encode: Callable[[list[str], int], np.ndarray], *, merge: bool | None = None,
+                 max_texts: int | None = None) -> None:
+        """``max_texts``: the most texts one merged call encodes (later callers wait for the next call)."""
         if merge is None:
             from ..config import setting
 
             merge = bool(setting("coalesce_embeds", None, True))
         self._encode = encode
         self.merge = merge
+        self.max_texts = max_texts
         self._cv = threading.Condition()
         self._queue: list[_Ticket] = []
         self._busy = False
@@ -51,17 +54,24 @@ class Coalescer:
                 self._cv.wait()
             if not ticket.done:  # this caller leads: it encodes everything queued so far (or only itself)
                 self._busy = True
-                if self.merge:
-                    batch, self._queue = self._queue, []
-                else:
-                    batch = [ticket]
-                    self._queue.remove(ticket)
+                batch = self._take(ticket)
         if not ticket.done:
             self._run(batch, batch_size)
         if ticket.error is not None:
             raise ticket.error
         assert ticket.result is not None
         return ticket.result
+
+    def _take(self, leader: _Ticket) -> list[_Ticket]:
+        """The tickets the leader encodes now: itself first, then the queue in arrival order while the
+        texts fit ``max_texts`` (only itself when merging is off)."""
+        self._queue.remove(leader)
+        batch, size = [leader], len(leader.texts)
+        while self.merge and self._queue and (self.max_texts is None
+                                              or size + len(self._queue[0].texts) <= self.max_texts):
+            size += len(self._queue[0].texts)
+            batch.append(self._queue.pop(0))
+        return batch
 
     def _run(self, batch: list[_Ticket], batch_size: int) -> None:
         try:

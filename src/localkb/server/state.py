@@ -95,103 +95,46 @@ class LockedStore:
             self._inner.close()
 
 
-class _Request:
-    __slots__ = ("done", "error", "result", "texts")
-
-    def __init__(self, texts: list[str]) -> None:
-        self.texts = texts
-        self.result: Any = None
-        self.error: BaseException | None = None
-        self.done = False
-
-
 class RoutedEmbedder:
     """Searches share ``shared``; the ingest worker thread uses its own instance.
 
-    Concurrent search requests are embedded together: while one batch runs, new texts queue up, and the
-    next caller to find the model idle embeds everything queued in one call (one forward pass for many
-    short queries costs little more than for one), in arrival order, so no request starves.
+    Concurrent search requests are embedded together (``embedders.batching.Coalescer``): while one call
+    runs, new texts queue up, and the next caller embeds everything queued (up to
+    :attr:`MAX_BATCH_TEXTS` texts) in one call — one forward pass for many short queries costs little
+    more than for one — in arrival order, so no request starves. ``coalesce_embeds = false`` embeds each
+    request alone, one at a time (the "before" of the server benchmark).
     """
 
     MAX_BATCH_TEXTS = 256
 
     def __init__(self, shared: Any, loader: Any) -> None:
+        from ..embedders.batching import Coalescer
+
         self._shared = shared
         self._loader = loader
-        self._cv = threading.Condition()
-        self._queue: list[_Request] = []
-        self._busy = False
         self._private: Any = None
         self.worker: threading.Thread | None = None
-        #: (calls to the model, texts embedded) by the shared instance, for tests and tuning
-        self.batches = 0
-        self.batched_texts = 0
-        from ..config import setting
+        self._combine = Coalescer(lambda texts, batch_size: shared.embed(texts, batch_size=batch_size),
+                                  max_texts=self.MAX_BATCH_TEXTS)
 
-        self.merge = bool(setting("coalesce_embeds", None, True))
+    @property
+    def merge(self) -> bool:
+        return self._combine.merge
+
+    @property
+    def batches(self) -> int:
+        """Calls made to the shared model (requests served: ``self._combine.requests``)."""
+        return self._combine.calls
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._shared, name)
 
-    def embed(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
+    def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         if self.worker is not None and threading.current_thread() is self.worker:
             if self._private is None:
                 self._private = self._loader()
-            return self._private.embed(texts, **kwargs)
-        if kwargs:  # unusual options: embed alone, still one call at a time
-            return self._run_alone(list(texts), kwargs)
-        request = _Request(list(texts))
-        with self._cv:
-            self._queue.append(request)
-            while not request.done:
-                if self._busy:
-                    self._cv.wait()
-                    continue
-                batch: list[_Request] = []
-                size = 0
-                while self._queue and (not batch or size + len(self._queue[0].texts) <= self.MAX_BATCH_TEXTS):
-                    batch.append(self._queue.pop(0))
-                    size += len(batch[-1].texts)
-                    if not self.merge:  # setting coalesce_embeds = false: each search embeds alone
-                        break
-                self._busy = True
-                self._cv.release()
-                try:
-                    self._embed_batch(batch)
-                finally:
-                    self._cv.acquire()
-                    self._busy = False
-                    self._cv.notify_all()
-        if request.error is not None:
-            raise request.error
-        return request.result
-
-    def _embed_batch(self, batch: list[_Request]) -> None:
-        flat = [t for r in batch for t in r.texts]
-        try:
-            vectors = self._shared.embed(flat)
-        except BaseException as exc:  # noqa: BLE001 - every waiting caller gets the error
-            for r in batch:
-                r.error, r.done = exc, True
-            return
-        self.batches += 1
-        self.batched_texts += len(flat)
-        at = 0
-        for r in batch:
-            r.result, r.done = vectors[at:at + len(r.texts)], True
-            at += len(r.texts)
-
-    def _run_alone(self, texts: list[str], kwargs: dict[str, Any]) -> np.ndarray:
-        with self._cv:
-            while self._busy:
-                self._cv.wait()
-            self._busy = True
-        try:
-            return self._shared.embed(texts, **kwargs)
-        finally:
-            with self._cv:
-                self._busy = False
-                self._cv.notify_all()
+            return self._private.embed(texts, batch_size=batch_size)
+        return self._combine(texts, batch_size)
 
 
 def fresh_embedder(spec: str) -> Any:
