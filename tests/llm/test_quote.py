@@ -113,3 +113,13 @@ def test_answer_in_quote_mode_refuses_a_quote_found_nowhere() -> None:
 def test_quote_mode_cannot_skip_the_check() -> None:
     with pytest.raises(ConfigError, match="verify=False"):
         answer(OneKB(OFFICE), "When?", llm=ScriptedLLM(replies=["x"]), quote=True, verify=False)
+
+
+def test_cli_quote_with_no_verify_is_one_clear_error(real_kb: object) -> None:
+    from click.testing import CliRunner
+
+    from localkb.cli import cli
+
+    res = CliRunner().invoke(cli, ["ask", "When does the office open?", "--kb", str(real_kb.path),  # type: ignore[attr-defined]
+                                   "--quote", "--no-verify", "--llm", "scripted://"])
+    assert res.exit_code == 1 and "cannot be combined" in res.output and "Traceback" not in res.output
