@@ -3,7 +3,7 @@
 A real server on 127.0.0.1 over a real KB (packaged MiniLM, FAISS), the real support checker, the real
 budget and the real retrieval cut-off; only the model's words are scripted, so each display case happens
 on demand: a refusal for each of the three reasons (each its own sentence, ``#ask-refusal``), an answer with
-one supported and one unsupported sentence (marked in the answer), a citation moved to the passage that
+one supported and one unsupported sentence (marked in the answer), the same in quote mode (a quote not found), a citation moved to the passage that
 supports it, the withheld draft of an unsupported answer, and every chunk shortened or dropped to fit the
 window with the tokens it lost. What the page shows is compared with the JSON of the same request.
 
@@ -60,6 +60,11 @@ def reply(messages: Sequence[dict[str, str]]) -> str:
                 return int(block.split("\"", 1)[0])
         raise AssertionError(f"{word!r} is not in the prompt")
 
+    if "by quoting" in messages[0]["content"]:  # ask --quote: the extractive rules were sent
+        if Q_MIXED in user:
+            return (f'"listens on port 7781 by default" [{n_of("7781")}]. '
+                    f'"listens on port 8080 by default" [{n_of("7781")}].')
+        raise AssertionError("quote mode is asked only the port question here")
     if Q_MIXED in user:
         return (f"The Zorblax daemon listens on port 7781 [{n_of('7781')}]. "
                 f"It was written in Fortran by a team of volcanologists in Reykjavik [{n_of('7781')}].")
@@ -104,15 +109,16 @@ def page(ask_server: LiveServer) -> Iterator[Any]:
         browser.close()
 
 
-def ask(page: Any, server: LiveServer, question: str) -> dict[str, Any]:
+def ask(page: Any, server: LiveServer, question: str, quote: bool = False) -> dict[str, Any]:
     """Ask on the page and wait for the stream to end; return the JSON of the same request."""
+    page.set_checked("#ask-quote", quote)
     page.fill("#ask-input", question)
     page.click("#ask-form button[type=submit]")
     sync_api.expect(page.locator("#ask-status")).not_to_have_text("")
     sync_api.expect(page.locator("#ask-form button[type=submit]")).to_be_enabled(timeout=60_000)
     sync_api.expect(page.locator("#ask-status")).not_to_contain_text("…")
     with server.client() as c:
-        r = c.post("/api/ask", json={"question": question})
+        r = c.post("/api/ask", json={"question": question, "quote": quote})
         assert r.status_code == 200, r.text
         return r.json()
 
@@ -183,3 +189,14 @@ def test_each_refusal_reason_is_its_own_sentence(page: Any, ask_server: LiveServ
             "#ask-answer").inner_text()
     else:
         assert draft.count() == 0
+
+
+def test_quote_mode_from_the_page_marks_the_quote_not_found(page: Any, ask_server: LiveServer) -> None:
+    out = ask(page, ask_server, Q_MIXED, quote=True)
+    assert out["mode"] == "quote" and [s["supported"] for s in out["sentences"]] == [True, False], out
+    ok = page.locator("#ask-answer .sentence[data-supported=true]")
+    bad = page.locator("#ask-answer .sentence.unsupported")
+    assert ok.count() == 1 and "7781" in ok.inner_text()
+    assert bad.count() == 1 and "8080" in bad.inner_text()
+    assert "not in the passage it cites" in (bad.get_attribute("title") or "")
+    assert "8080" in (bad.get_attribute("data-quotes") or "")

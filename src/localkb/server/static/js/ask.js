@@ -26,7 +26,8 @@ function answerHtml(result) {
   const sentences = result.abstained ? [] : (result.sentences || []);
   if (!sentences.length) return linkCitations(result.answer, result.citations);
   return sentences.map((s) => `<span class="sentence${s.supported ? "" : " unsupported"}" data-supported="${s.supported}"`
-    + ` data-score="${s.support_score}"${s.supported ? "" : ` title="${escapeHtml(t("ask.sentenceUnsupported"))}"`}>`
+    + (s.quotes ? ` data-quotes="${escapeHtml(JSON.stringify(s.quotes))}"` : "")
+    + ` data-score="${s.support_score}"${s.supported ? "" : ` title="${escapeHtml(t(s.quotes ? "ask.quoteNotFound" : "ask.sentenceUnsupported"))}"`}>`
     + `${linkCitations(s.text, result.citations)}</span>`).join(" ");
 }
 
@@ -65,7 +66,7 @@ async function runAsk(event) {
   let streamed = "";
   const started = performance.now();
   try {
-    const result = await askStream({ question }, (piece) => { streamed += piece; box.textContent = streamed; });
+    const result = await askStream({ question, quote: $("#ask-quote").checked }, (piece) => { streamed += piece; box.textContent = streamed; });
     const terms = queryTerms(question);
     box.innerHTML = answerHtml(result);
     box.querySelectorAll("a.cite").forEach((a) => a.addEventListener("click", () => openChunk(a.dataset.chunk, terms)));
