@@ -279,7 +279,9 @@ def table(results: dict[str, dict[str, Any]], args: argparse.Namespace, chunks: 
         + (f"1-minute load average {args.load[0]:.1f} at the start and {args.load[1]:.1f} at the end"
            if args.load else "answers re-checked from the run's log (--rescore), load average not recorded")
         + " (the 2 cores were shared with other jobs: seconds grow with the load). First token: mean over "
-        "the answers for which the model was called.",
+        "the answers for which the model was called."
+        + (" `ask --quote`: the extractive prompt, written without tuning on any question set; its quotes are "
+           "checked verbatim inside `answer`." if "localkb ask --quote" in results else ""),
         "",
         "| system | gold paragraph in context | EM % | token F1 % [95 % CI] | contains gold % | citation precision % "
         "| supported sentences % | refuses when paragraph removed % ↑ | refuses when answerable % ↓ "
