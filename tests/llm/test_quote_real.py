@@ -3,7 +3,6 @@ and the KV cache of the fixed prompt prefix reused from one question to the next
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +17,8 @@ from .conftest import THREADS
 
 pytestmark = [pytest.mark.slow, pytest.mark.llm]
 
-ROOT = Path(__file__).resolve().parents[2]
 Q_EN = "Within how many minutes must an IBE be logged?"
 Q_EN2 = "Who owns every OBE?"
-
-
-@pytest.fixture(scope="module")
-def bundled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from localkb import KnowledgeBase
-
-    kb = KnowledgeBase.open(tmp_path_factory.mktemp("bundled_q") / ".localkb", create=True)
-    kb.ingest([str(ROOT / "examples" / "corpus")])
-    yield kb
-    kb.close()
 
 
 def _quotes_really_in_cited_chunks(kb: Any, out: dict[str, Any]) -> None:
@@ -46,8 +34,8 @@ def _quotes_really_in_cited_chunks(kb: Any, out: dict[str, Any]) -> None:
                 assert not any(needle in " ".join(units(t)) for t in sent), (q, s)
 
 
-def test_quote_mode_on_the_bundled_corpus_cli_library_and_api(bundled: Any, gguf_05b: Path, llm_05b: Any) -> None:
-    res = CliRunner().invoke(cli, ["ask", Q_EN, "--kb", str(bundled.path), "--quote", "--json", "-k", "3",
+def test_quote_mode_on_the_bundled_corpus_cli_library_and_api(bundled_kb: Any, gguf_05b: Path, llm_05b: Any) -> None:
+    res = CliRunner().invoke(cli, ["ask", Q_EN, "--kb", str(bundled_kb.path), "--quote", "--json", "-k", "3",
                                    "--max-tokens", "64", "--llm", f"llamacpp://{gguf_05b}",
                                    "--threads", str(THREADS)])
     assert res.exit_code == 0, res.output
@@ -56,30 +44,30 @@ def test_quote_mode_on_the_bundled_corpus_cli_library_and_api(bundled: Any, gguf
     assert not out["abstained"], out
     assert "30" in out["answer"] and all(s["quotes"] for s in out["sentences"])
     assert any(s["supported"] for s in out["sentences"]), out["sentences"]
-    _quotes_really_in_cited_chunks(bundled, out)
+    _quotes_really_in_cited_chunks(bundled_kb, out)
 
     # one loaded model, two questions: the second reuses the KV cache of the fixed prefix (the rules first)
-    first = bundled.ask(Q_EN, llm=llm_05b, k=3, max_answer_tokens=64, quote=True)
-    second = bundled.ask(Q_EN2, llm=llm_05b, k=3, max_answer_tokens=64, quote=True)
+    first = bundled_kb.ask(Q_EN, llm=llm_05b, k=3, max_answer_tokens=64, quote=True)
+    second = bundled_kb.ask(Q_EN2, llm=llm_05b, k=3, max_answer_tokens=64, quote=True)
     system_tokens = second.budget.system_prompt if second.budget else 0
     assert second.cached_prompt_tokens is not None and second.cached_prompt_tokens >= system_tokens > 0, (
         second.cached_prompt_tokens, system_tokens)
     assert second.first_token_seconds is not None and second.seconds >= second.first_token_seconds
     for ans in (first, second):
-        _quotes_really_in_cited_chunks(bundled, ans.to_dict())
+        _quotes_really_in_cited_chunks(bundled_kb, ans.to_dict())
 
     from localkb.server.app import create_app
 
     from ..server.server_harness import LiveServer
 
-    live = LiveServer(create_app(bundled.path, llm=llm_05b)).start()
+    live = LiveServer(create_app(bundled_kb.path, llm=llm_05b)).start()
     try:
         r = httpx.post(f"{live.url}/api/ask", json={"question": Q_EN, "k": 3, "max_tokens": 64, "quote": True},
                        headers={"X-LocalKB-Request": "1"}, timeout=600)
         assert r.status_code == 200, r.text
         api = r.json()
         assert api["mode"] == "quote" and api["sentences"] and api["cached_prompt_tokens"] > 0
-        _quotes_really_in_cited_chunks(bundled, api)
+        _quotes_really_in_cited_chunks(bundled_kb, api)
         bad = httpx.post(f"{live.url}/api/ask", json={"question": Q_EN, "quote": True, "verify": False},
                          headers={"X-LocalKB-Request": "1"}, timeout=60)
         assert bad.status_code == 400 and "verify" in bad.text, bad.text
