@@ -141,19 +141,21 @@ class Recorder:
         return res
 
 
-def run_localkb(kb: Any, llm: Any, q: RagQuestion, k: int, embedder: Any) -> dict[str, Any]:
+def run_localkb(kb: Any, llm: Any, q: RagQuestion, k: int, embedder: Any, quote: bool = False) -> dict[str, Any]:
     """Generate with `rag.answer`; the support check runs afterwards in `check_row` (the same
     `check_answer` path `answer` runs), so a log can be re-checked without the model (--rescore)."""
     from localkb.rag import answer
 
     rec = Recorder(kb)
     t0 = time.perf_counter()
-    ans = answer(rec, q.question, llm=llm, k=k, max_answer_tokens=ANSWER_TOKENS, verify=False)
+    # quote mode checks its quotes inside `answer` (no paraphrase support check to defer)
+    ans = answer(rec, q.question, llm=llm, k=k, max_answer_tokens=ANSWER_TOKENS, verify=quote, quote=quote)
     row = score_answer(q, ans, time.perf_counter() - t0).to_dict()
     cited_cut = {c.chunk_id for c in ans.cut_chunks} & {c.chunk_id for c in ans.citations}
     passages = [h.text for h in rec.hits[:len(ans.used_chunks)]]
-    return {**row, "context_ids": list(ans.used_chunks), "cut": len(ans.cut_chunks),
-            "cited_cut": len(cited_cut), "moved": 0, "raw": ans.answer, "passages": passages,
+    return {**row, "context_ids": list(ans.used_chunks), "cut": len(ans.cut_chunks), "quote": quote,
+            "cited_cut": len(cited_cut), "moved": sum(s.moved for s in ans.sentences), "raw": ans.answer,
+            "cached_prompt_tokens": ans.cached_prompt_tokens, "passages": passages,
             "golds": list(q.answers), "checked": False}
 
 
@@ -161,7 +163,7 @@ def check_row(row: dict[str, Any], checker: Any) -> dict[str, Any]:
     """Apply the support check to a localkb row: move citations, refuse an answer no passage supports."""
     from localkb.rag import check_answer
 
-    if row["abstained"] or not row["passages"]:
+    if row["abstained"] or not row["passages"] or row.get("quote"):  # quote rows were checked in `answer`
         return {**row, "checked": True}
     t0 = time.perf_counter()
     text, checks = check_answer(row["raw"], row["passages"], row["question"], checker)
@@ -248,6 +250,8 @@ def summarise(rows: list[dict[str, Any]], chunk_pid: dict[str, str], pids: dict[
         "ttft": statistics.mean(ttft) if ttft else None,
         "cut": sum(r["cut"] > 0 for r in rows), "cited_cut": sum(r["cited_cut"] for r in rows),
         "moved": sum(r["moved"] for r in rows),
+        "cached": statistics.fmean(c) if (c := [r["cached_prompt_tokens"] for r in rows
+                                                 if r.get("cached_prompt_tokens") is not None]) else None,
     }
 
 
@@ -275,7 +279,9 @@ def table(results: dict[str, dict[str, Any]], args: argparse.Namespace, chunks: 
         + (f"1-minute load average {args.load[0]:.1f} at the start and {args.load[1]:.1f} at the end"
            if args.load else "answers re-checked from the run's log (--rescore), load average not recorded")
         + " (the 2 cores were shared with other jobs: seconds grow with the load). First token: mean over "
-        "the answers for which the model was called.",
+        "the answers for which the model was called."
+        + (" `ask --quote`: the extractive prompt, written without tuning on any question set; its quotes are "
+           "checked verbatim inside `answer`." if "localkb ask --quote" in results else ""),
         "",
         "| system | gold paragraph in context | EM % | token F1 % [95 % CI] | contains gold % | citation precision % "
         "| supported sentences % | refuses when paragraph removed % ↑ | refuses when answerable % ↓ "
@@ -299,11 +305,19 @@ def table(results: dict[str, dict[str, Any]], args: argparse.Namespace, chunks: 
         lo, hi = bootstrap(f1_diff)
         lines.append(f"Token F1, localkb minus naive (paired over the same questions): "
                      f"{100 * statistics.fmean(f1_diff):+.1f} points [95 % CI {100 * lo:+.0f} to {100 * hi:+.0f}].")
+    if getattr(args, "quote_diff", None):
+        lo, hi = bootstrap(args.quote_diff)
+        lines.append(f"Token F1, `ask --quote` minus naive (paired): {100 * statistics.fmean(args.quote_diff):+.1f} "
+                     f"points [95 % CI {100 * lo:+.0f} to {100 * hi:+.0f}].")
     if lk is not None:
         lines.append(f"`localkb ask` refusals by reason: {lk['because'] or 'none'}; citations moved by the support "
                      f"check: {lk['moved']}; answers with a chunk shortened or dropped (every one listed in "
                      f"`cut_chunks`): {lk['cut']} of {lk['n'] + lk['n_removed']}; cited chunks that were cut: "
                      f"{lk['cited_cut']} (all reported — the budget is the only path a chunk takes to the model).")
+    for name, s in results.items():
+        if s.get("cached") is not None:
+            lines.append(f"`{name}`: {s['cached']:.0f} prompt tokens per answer on average came from the KV cache of "
+                         "the previous question (the fixed prefix: rules first), one loaded model per system.")
     lines += [
         "",
         "EM/F1 use the official SQuAD normalisation with citation markers removed; the model answers in "
@@ -330,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log", default=None, help="append each row as JSON to this file")
     ap.add_argument("--rescore", default=None, help="re-check and report the rows of a --log file (no model)")
     ap.add_argument("--no-naive", action="store_true")
+    ap.add_argument("--quote", action="store_true", help="also run `ask --quote` (extractive, quotes checked)")
     ap.add_argument("--no-write", action="store_true", help="print the table, do not touch docs/")
     args = ap.parse_args(argv)
 
@@ -358,9 +373,15 @@ def main(argv: list[str] | None = None) -> int:
         report(args, logged, chunk_pid, {r["_id"]: r["paragraph_id"] for r in picked}, kb)
         kb.close()
         return 0
-    llm = open_llm(f"llamacpp://{ensure_model(args.model)}", threads=args.threads, context_window=args.ctx,
-                   timeout=600)
-    systems = {"localkb ask": run_localkb} if args.no_naive else {"localkb ask": run_localkb, "naive top-k": run_naive}
+    systems: dict[str, Any] = {"localkb ask": run_localkb}
+    if args.quote:
+        systems["localkb ask --quote"] = lambda kb, llm, q, k, emb: run_localkb(kb, llm, q, k, emb, quote=True)
+    if not args.no_naive:
+        systems["naive top-k"] = run_naive
+    # one loaded model per system, as a server keeps one: each keeps the KV cache of its own prompt prefix
+    # (interleaving the systems on one model would make every prompt evict the other's)
+    llms = {name: open_llm(f"llamacpp://{ensure_model(args.model)}", threads=args.threads,
+                           context_window=args.ctx, timeout=900) for name in systems}
     # interleave: two answerable, one removed, … so a run stopped early keeps the mix
     order: list[tuple[dict[str, Any], bool]] = []
     a, r = list(answerable), list(removed)
@@ -385,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         qpid[q.id] = row["paragraph_id"]
         target = kb if ok else Hidden(kb, row["paragraph_id"])
         for name, run in systems.items():
-            out = run(target, llm, q, args.k, kb.embedder)
+            out = run(target, llms[name], q, args.k, kb.embedder)
             rows[name].append(out)
             if log:
                 log.write(json.dumps({"system": name, **out}, ensure_ascii=False) + "\n")
@@ -393,7 +414,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{name}] {i}/{len(order)} {'ans' if ok else 'removed'} {out['seconds']:.1f}s f1={out['f1']:.2f} "
                   f"{out['abstained_because'] or ''} {out['answer'][:70]!r}", file=sys.stderr, flush=True)
     args.asked = len(next(iter(rows.values())))
-    llm.close()
+    for llm in llms.values():
+        llm.close()
     if log:
         log.close()
     args.load = (load_start, os.getloadavg()[0])
@@ -413,6 +435,10 @@ def report(args: argparse.Namespace, rows: dict[str, list[dict[str, Any]]], chun
     diff: list[float] = []
     if "naive top-k" in rows:
         diff = [x["f1"] - y["f1"] for x, y in zip(rows["localkb ask"], rows["naive top-k"]) if x["answerable"]]
+    args.quote_diff = []
+    if "localkb ask --quote" in rows and "naive top-k" in rows:
+        args.quote_diff = [x["f1"] - y["f1"] for x, y in zip(rows["localkb ask --quote"], rows["naive top-k"])
+                           if x["answerable"]]
     md = table(results, args, len(chunk_pid), diff)
     print(md)
     if not args.no_write:

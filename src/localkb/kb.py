@@ -506,7 +506,7 @@ class KnowledgeBase:
     def ask(self, question: str, *, llm: LLM | str | None = None, k: int = 5,
             min_score: float | str | None = None, tags: list[str] | None = None, max_answer_tokens: int = 256,
             stream_cb: Callable[[str], None] | None = None, timeout: float = 120.0, threads: int | None = None,
-            verify: bool = True) -> Answer:
+            verify: bool = True, quote: bool = False) -> Answer:
         """Answer ``question`` from the KB with a local LLM, each sentence checked against its citations.
 
         ``llm``: an LLM, a URI, or None for the best provisioned model (asked again at every call, so a
@@ -517,7 +517,7 @@ class KnowledgeBase:
 
         return answer(self, question, llm=llm, k=k, min_score=min_score, tags=tags,
                       max_answer_tokens=max_answer_tokens, stream_cb=stream_cb, timeout=timeout,
-                      threads=threads, embedder=self.embedder, verify=verify)
+                      threads=threads, embedder=self.embedder, verify=verify, quote=quote)
 
     def stats(self) -> dict[str, Any]:
         from .catalog import stats

@@ -92,6 +92,17 @@ def real_kb(docs_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     kb.close()
 
 
+@pytest.fixture(scope="session")
+def bundled_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real KB over the bundled example corpus (examples/corpus)."""
+    from localkb import KnowledgeBase
+
+    kb = KnowledgeBase.open(tmp_path_factory.mktemp("bundled") / ".localkb", create=True)
+    kb.ingest([str(HERE.parents[1] / "examples" / "corpus")])
+    yield kb
+    kb.close()
+
+
 def _wait_http(url: str, proc: subprocess.Popen[bytes], deadline: float) -> None:
     import httpx
 

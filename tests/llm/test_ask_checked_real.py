@@ -102,16 +102,6 @@ def test_a_question_whose_chunk_was_deleted_is_refused_for_retrieval(own_kb: Any
     assert "not asked" in (after.reason or "")
 
 
-@pytest.fixture(scope="module")
-def bundled_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from localkb import KnowledgeBase
-
-    kb = KnowledgeBase.open(tmp_path_factory.mktemp("bundled") / ".localkb", create=True)
-    kb.ingest([str(ROOT / "examples" / "corpus")])
-    yield kb
-    kb.close()
-
-
 def test_a_wrong_citation_on_the_bundled_corpus_is_caught_and_moved(bundled_kb: Any, llm_15b: Any) -> None:
     """The model rarely cites wrongly on demand, so the wrong citation is built from its real answer: the
     same answer with its citation pointed at a passage that does not hold the fact, through the same

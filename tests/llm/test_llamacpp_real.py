@@ -137,7 +137,7 @@ def test_cli_ask_json_and_text(real_kb: Any, gguf_05b: Path) -> None:
     out = json.loads(res.output)
     assert set(out) == {"answer", "citations", "used_chunks", "dropped_chunks", "cut_chunks", "truncated", "model", "abstained",
         "abstained_because", "reason", "sentences", "supported", "draft", "invalid_citations", "budget",
-        "prompt_tokens", "seconds", "first_token_seconds"}
+        "prompt_tokens", "seconds", "first_token_seconds", "cached_prompt_tokens", "mode"}
     assert out["model"] == "qwen2.5-coder-0.5b" and "7781" in out["answer"]
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0 and "7781" in res.output

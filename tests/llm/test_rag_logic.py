@@ -170,9 +170,11 @@ def test_to_dict_shape() -> None:
     d = ans.to_dict()
     assert set(d) == {"answer", "citations", "used_chunks", "dropped_chunks", "cut_chunks", "truncated", "model",
                       "abstained", "abstained_because", "reason", "sentences", "supported", "draft",
-                      "invalid_citations", "budget", "prompt_tokens", "seconds", "first_token_seconds"}
+                      "invalid_citations", "budget", "prompt_tokens", "seconds", "first_token_seconds",
+                      "cached_prompt_tokens", "mode"}
     assert set(d["citations"][0]) == {"n", "source", "chunk_id", "text", "supported"}
-    assert set(d["sentences"][0]) == {"text", "citations", "cited", "supported", "support_score", "moved", "scores"}
+    assert set(d["sentences"][0]) == {"text", "citations", "cited", "supported", "support_score", "moved", "scores",
+                                      "quotes"}
 
 
 def test_build_messages_repeats_rules_after_passages() -> None:

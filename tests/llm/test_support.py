@@ -110,4 +110,4 @@ def test_refusal_reasons_are_distinct() -> None:
     assert empty.abstained_because == "retrieval" and ABSTAIN_SENTENCE["retrieval"] in (empty.reason or "")
     idk = answer(ListKB(EN), "Who founded Zorblax?", llm=ScriptedLLM(replies=["I don't know."]), k=2)
     assert idk.abstained_because == "model" and ABSTAIN_SENTENCE["model"] in (idk.reason or "")
-    assert len(set(ABSTAIN_SENTENCE.values())) == 3
+    assert len(set(ABSTAIN_SENTENCE.values())) == 4  # retrieval, model, unsupported, and a quote not found

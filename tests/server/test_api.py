@@ -121,7 +121,7 @@ def test_ask_json_and_streams(client) -> None:
     whole = client.post("/api/ask", json=body).json()
     assert set(whole) == {"answer", "citations", "used_chunks", "dropped_chunks", "cut_chunks", "truncated", "model", "abstained",
         "abstained_because", "reason", "sentences", "supported", "draft", "invalid_citations", "budget",
-        "prompt_tokens", "seconds", "first_token_seconds"}
+        "prompt_tokens", "seconds", "first_token_seconds", "cached_prompt_tokens", "mode"}
     assert whole["citations"][0]["n"] == 1 and whole["citations"][0]["source"].endswith("ibe.md")
     assert not whole["abstained"]
 

@@ -26,13 +26,16 @@ from .common import echo_json, handle_errors, json_option, kb_option
               help="Longest answer, in tokens (kept free when fitting the prompt).")
 @click.option("--no-verify", "no_verify", is_flag=True,
               help="Keep citations as the model wrote them (skip the per-sentence support check).")
+@click.option("--quote", is_flag=True,
+              help="Extractive mode: the model must quote the answering words; each quote is looked up "
+                   "verbatim (case, spaces and punctuation aside) in the passage it cites, else unsupported.")
 @click.option("-v", "--verbose", is_flag=True,
               help="Also print the model, the prompt budget (window, answer reserve, system prompt, each "
                    "chunk) and each sentence's support score.")
 @json_option
 @handle_errors
 def ask(question: str, kb: str | None, llm: str | None, k: int, min_score: str | None, timeout: float,
-        threads: int | None, max_tokens: int, no_verify: bool, verbose: bool, as_json: bool) -> None:
+        threads: int | None, max_tokens: int, no_verify: bool, quote: bool, verbose: bool, as_json: bool) -> None:
     """Answer QUESTION from the knowledge base with a local LLM, citing sources as [1], [2]…
 
     Each sentence is checked against the passage it cites; a wrong citation is moved to the passage
@@ -58,7 +61,7 @@ def ask(question: str, kb: str | None, llm: str | None, k: int, min_score: str |
     with KnowledgeBase.open(kb, create=False) as base:
         result = base.ask(question, llm=llm, k=k, min_score=parse_min_score(min_score),
                           max_answer_tokens=max_tokens, stream_cb=show if live else None, timeout=timeout,
-                          threads=threads, verify=not no_verify)
+                          threads=threads, verify=not no_verify, quote=quote)
     if as_json:
         echo_json(result.to_dict())
         return
@@ -73,7 +76,8 @@ def ask(question: str, kb: str | None, llm: str | None, k: int, min_score: str |
         for c in result.citations:
             flag = "" if c.supported else "  — not supported by the passage"
             click.echo(f"[{c.n}] {c.source}  ({c.chunk_id}){flag}")
-    notes = [f"Not supported by the passages: \"{s.text}\" (support {s.support_score:.2f})"
+    notes = [(f"Quote not found in the passages: \"{s.text}\" (longest match {s.support_score:.0%})" if result.quote
+              else f"Not supported by the passages: \"{s.text}\" (support {s.support_score:.2f})")
              for s in result.sentences if not s.supported and not result.abstained]
     notes += [f"Citation moved: \"{s.text}\" (the model cited {s.cited})" for s in result.sentences if s.moved]
     if result.abstained_because:
@@ -89,6 +93,8 @@ def ask(question: str, kb: str | None, llm: str | None, k: int, min_score: str |
             notes.append(f"Sentence {i}: supported={s.supported} score={s.support_score:.2f} "
                          f"citations={s.citations} scores={s.scores}")
         ttft = "-" if result.first_token_seconds is None else f"{result.first_token_seconds:.1f} s"
-        notes.append(f"Time: {result.seconds:.1f} s (first token {ttft})")
+        cached = "" if result.cached_prompt_tokens is None else \
+            f", {result.cached_prompt_tokens} of {result.prompt_tokens} prompt tokens reused from the KV cache"
+        notes.append(f"Time: {result.seconds:.1f} s (first token {ttft}{cached})")
     if notes:
         click.echo("\n" + "\n".join(f"({n})" for n in notes), err=True)

@@ -22,10 +22,11 @@ from .common import echo_json, handle_errors, json_option
               help="CPU threads for an in-process model [default: $LOCALKB_LLM_THREADS or 2].")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=120.0, show_default=True,
               help="Seconds to wait for the model per answer.")
+@click.option("--quote", is_flag=True, help="Ask in extractive mode (ask --quote): quotes checked verbatim.")
 @json_option
 @handle_errors
 def eval_rag(questions_file: str, kb: str | None, llm: str | None, k: int, max_tokens: int,
-             threads: int | None, timeout: float, as_json: bool) -> None:
+             threads: int | None, timeout: float, quote: bool, as_json: bool) -> None:
     """Score `localkb ask` on QUESTIONS.jsonl: one {"question", "answers": [...]} per line
     ("unanswerable": true for questions the KB cannot answer; optional "gold_doc", "id").
 
@@ -44,7 +45,7 @@ def eval_rag(questions_file: str, kb: str | None, llm: str | None, k: int, max_t
 
     with KnowledgeBase.open(kb, create=False) as base:
         result = evaluate_rag(base, questions, llm=llm, k=k, max_answer_tokens=max_tokens, timeout=timeout,
-                              threads=threads, progress=progress)
+                              threads=threads, progress=progress, quote=quote)
     if as_json:
         echo_json(result.to_dict())
         return
@@ -62,12 +63,15 @@ def eval_rag(questions_file: str, kb: str | None, llm: str | None, k: int, max_t
         click.echo(f"  {label:<28} {pct(s[key])}")
     click.echo(f"  {'seconds per answer':<28} {s['seconds_per_answer']}")
     click.echo(f"  {'time to first token (s)':<28} {s['first_token_seconds']}")
+    click.echo(f"  {'prompt tokens from KV cache':<28} {s['cached_prompt_tokens']}")
     click.echo(f"  {'refusals by reason':<28} {s['abstained_because'] or 'none'}")
     click.echo(f"  {'answers with chunks cut':<28} {s['answers_with_cut_chunks']}")
     click.echo()
-    click.echo(f"{'id':<10} {'ans?':<5} {'EM':>3} {'F1':>5} {'cite':>5} {'supp':>5} {'refused':<12} {'s':>6}  answer")
+    click.echo(f"{'id':<10} {'ans?':<5} {'EM':>3} {'F1':>5} {'cite':>5} {'supp':>5} {'refused':<12} {'s':>6} "
+               f"{'ttft':>5}  answer")
     for r in result.rows:
         cite = f"{r.citations_correct}/{r.citations}" if r.citations else "-"
         supp = f"{r.supported_sentences}/{r.sentences}" if r.sentences else "-"
         click.echo(f"{r.id[:10]:<10} {'yes' if r.answerable else 'no':<5} {r.em:>3.0f} {r.f1:>5.2f} {cite:>5} "
-                   f"{supp:>5} {r.abstained_because or '':<12} {r.seconds:>6.1f}  {r.answer[:60]}")
+                   f"{supp:>5} {r.abstained_because or '':<12} {r.seconds:>6.1f} "
+                   f"{'-' if r.first_token_seconds is None else f'{r.first_token_seconds:.1f}':>5}  {r.answer[:60]}")

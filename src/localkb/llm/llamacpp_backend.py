@@ -4,6 +4,13 @@ The chat template comes from the GGUF metadata (llama-cpp-python reads ``tokeniz
 Thread count: argument > ``LOCALKB_LLM_THREADS`` > 2; context window: argument > ``LOCALKB_LLM_CTX`` >
 4096 (capped by what the model was trained for). ``OMP_WAIT_POLICY=PASSIVE`` is set before the library
 loads, because spinning OpenMP threads on a busy 2-core machine slow prompt processing down tenfold.
+
+KV-cache reuse: one loaded model keeps the key/value cache of its last prompt, and llama-cpp-python's
+``Llama.generate`` evaluates only the tokens after the longest prefix the new prompt shares with it
+(``kv_cache_seq_rm`` drops the rest). ``ask`` puts what never changes first (the system prompt with the
+rules, then the fixed opening of the user message), so from the second question on that prefix is not
+processed again. ``last_cached_tokens`` says how many prompt tokens the last call reused;
+``reuse_prefix=False`` resets the cache before every call (to measure what the reuse saves).
 """
 from __future__ import annotations
 
@@ -42,12 +49,25 @@ def _int_setting(name: str, explicit: int | None, default: int) -> int:
     return value
 
 
+def _shared_prefix(before: Sequence[int], now: Any) -> int:
+    """Tokens at the start of ``now`` equal to those of ``before`` (what the KV cache kept)."""
+    n = 0
+    for a, b in zip(before, now):
+        if a != b:
+            break
+        n += 1
+    return n
+
+
 class LlamaCppLLM:
     """A GGUF model loaded in this process. Calls are serialised: a llama context is not thread-safe."""
 
     def __init__(self, uri: str, *, timeout: float = 120.0, threads: int | None = None,
-                 context_window: int | None = None) -> None:
+                 context_window: int | None = None, reuse_prefix: bool = True) -> None:
         self.uri = uri
+        self.reuse_prefix = reuse_prefix
+        #: prompt tokens of the last call taken from the KV cache of the call before (not processed again)
+        self.last_cached_tokens: int | None = None
         self.timeout = float(timeout)
         self.path = verify_gguf(gguf_path_from_uri(uri))
         self.model = self.path.stem
@@ -89,12 +109,18 @@ class LlamaCppLLM:
             if temperature > 0:
                 self._samples += 1
                 seed = self._samples
+            if not self.reuse_prefix:
+                self._llama.reset()
+            before = self._llama._input_ids.tolist()
+            self.last_cached_tokens = None
             try:
                 chunks = self._llama.create_chat_completion(
                     messages=list(messages), max_tokens=max_tokens, temperature=temperature,
                     top_k=1 if temperature == 0 else 40, stop=list(stop) if stop else None,
                     stream=True, seed=seed)
                 for chunk in chunks:
+                    if self.last_cached_tokens is None:  # the prompt is evaluated before the first chunk
+                        self.last_cached_tokens = _shared_prefix(before, self._llama._input_ids)
                     piece = chunk["choices"][0].get("delta", {}).get("content")
                     if piece:
                         yield piece

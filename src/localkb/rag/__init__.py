@@ -7,7 +7,8 @@ sentence of the answer is then checked against the passages (``support.py``): a 
 support its sentence is moved to the passage that does, or the sentence is marked unsupported. A
 refusal says why (``abstained_because``): ``"retrieval"`` (the search cut-off kept nothing; the model
 is not called), ``"model"`` (it said the passages lack the answer) or ``"unsupported"`` (no sentence of
-its answer is supported by the passages; the text is kept in ``draft``).
+its answer is supported by the passages; the text is kept in ``draft``). With ``quote=True`` the model
+must copy the answering span and each copy is checked verbatim against the passages (``quote.py``).
 """
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..errors import ConfigError, LocalKBError, SearchError
 from ..llm.base import LLM, open_llm
-from ..llm.prompts import ABSTAIN, FOLLOW_UP, build_messages, is_abstention, language
+from ..llm.prompts import ABSTAIN, FOLLOW_UP, FOLLOW_UP_QUOTE, build_messages, is_abstention, language
 from ..results import SearchResult
 from .budget import Budget, ChunkCut, PromptBudget, cut_reason, fit_passages, prompt_tokens
 from .citations import has_words, parse_citations, split_sentences, strip_invalid_citations, with_citations
+from .quote import check_quotes
 from .result import ABSTAIN_SENTENCE, AbstainReason, Answer, Citation
 from .support import SentenceCheck, SupportChecker
 
@@ -61,7 +63,7 @@ def answer(kb: Searchable, question: str, *, llm: LLM | str | None = None, k: in
            min_score: float | str | None = None, tags: list[str] | None = None,
            max_answer_tokens: int = DEFAULT_ANSWER_TOKENS, stream_cb: Callable[[str], None] | None = None,
            timeout: float = 120.0, threads: int | None = None, embedder: Embedder | None = None,
-           verify: bool = True) -> Answer:
+           verify: bool = True, quote: bool = False) -> Answer:
     """Answer ``question`` from ``kb`` with ``llm`` (an LLM, a URI, or None for the default model).
 
     Args:
@@ -72,6 +74,9 @@ def answer(kb: Searchable, question: str, *, llm: LLM | str | None = None, k: in
         timeout, threads: used when ``llm`` is a URI or None.
         embedder: the KB's embedder, for the embedding half of the support check (lexical only if None).
         verify: check each sentence against the passages (``False``: citations as the model wrote them).
+        quote: extractive mode: the model quotes the answering span, each quote is looked up verbatim
+            (whitespace, case and punctuation normalised) in the passages; a quote found nowhere is
+            unsupported. Always checked, so it cannot be combined with ``verify=False``.
 
     Raises:
         SearchError: empty question. ConfigError: the question alone overflows the context window.
@@ -81,6 +86,9 @@ def answer(kb: Searchable, question: str, *, llm: LLM | str | None = None, k: in
         raise SearchError("The question is empty.")
     if k < 1:
         raise ConfigError(f"k must be at least 1, got {k}")
+    if quote and not verify:
+        raise ConfigError("quote mode checks every quote against the passages; it cannot be combined with "
+                          "verify=False (--no-verify)")
     started = time.monotonic()
     lang = language(question)
     result = kb.search(question, k=k, tags=tags, min_score=min_score)
@@ -92,26 +100,29 @@ def answer(kb: Searchable, question: str, *, llm: LLM | str | None = None, k: in
     model, owned = _resolve_llm(llm, timeout, threads)
     first: list[float] = []
     try:
-        budget = fit_passages(model, question, result.hits, max_answer_tokens=max_answer_tokens, lang=lang)
+        budget = fit_passages(model, question, result.hits, max_answer_tokens=max_answer_tokens, lang=lang,
+                              quote=quote)
         if not budget.passages:
             raise ConfigError("No passage fits the context window; raise the model's context or shorten "
                               "the question.")
-        messages = build_messages(question, budget.passages, lang)
+        messages = build_messages(question, budget.passages, lang, quote=quote)
         raw = _generate(model, messages, max_answer_tokens, stream_cb, first)
+        cached = getattr(model, "last_cached_tokens", None)
         first_cites: list[int] = []
         if raw and not has_words(raw):
             # small models sometimes reply with the citation alone ("[1]"): ask once for the words
             first_cites, _ = parse_citations(raw, len(budget.passages))
             follow = [*messages, {"role": "assistant", "content": raw},
-                      {"role": "user", "content": FOLLOW_UP[lang]}]
+                      {"role": "user", "content": (FOLLOW_UP_QUOTE if quote else FOLLOW_UP)[lang]}]
             raw = _generate(model, follow, max_answer_tokens, stream_cb, first)
     finally:
         if owned:
             model.close()
     checker = SupportChecker(embedder) if verify else None
-    ans = _finish(raw, budget, model.model, question, lang, checker, first_cites)
+    ans = _finish(raw, budget, model.model, question, lang, checker, first_cites, quote)
     ans.seconds = time.monotonic() - started
     ans.first_token_seconds = first[0] - started if first else None
+    ans.cached_prompt_tokens = cached
     return ans
 
 
@@ -140,7 +151,16 @@ def check_answer(text: str, passages: Sequence[str], question: str,
     """
     sentences = split_sentences(text)
     parsed = [(s, parse_citations(s, len(passages))[0]) for s in sentences]
-    checks = checker.check(parsed, passages, question)
+    return _with_checked_citations(text, checker.check(parsed, passages, question))
+
+
+def check_quoted_answer(text: str, passages: Sequence[str]) -> tuple[str, list[SentenceCheck]]:
+    """``check_answer`` for ``quote`` mode: each quote looked up verbatim (normalised) in the passages."""
+    return _with_checked_citations(text, check_quotes(text, passages))
+
+
+def _with_checked_citations(text: str, checks: list[SentenceCheck]) -> tuple[str, list[SentenceCheck]]:
+    """``text`` with each sentence's markers replaced by its checked citations (unchanged when none moved)."""
     fixed = [with_citations(c.text, c.citations) if c.citations != c.cited else c.text for c in checks]
     for c, t in zip(checks, fixed):
         c.text = t
@@ -148,7 +168,7 @@ def check_answer(text: str, passages: Sequence[str], question: str,
 
 
 def _finish(raw: str, budget: Budget, model_name: str, question: str, lang: str,
-            checker: SupportChecker | None, earlier_citations: Sequence[int] = ()) -> Answer:
+            checker: SupportChecker | None, earlier_citations: Sequence[int] = (), quote: bool = False) -> Answer:
     count = len(budget.passages)
     cited, invalid = parse_citations(raw, count)
     if not cited and earlier_citations:  # the words came after a bare "[n]": keep that citation
@@ -160,7 +180,9 @@ def _finish(raw: str, budget: Budget, model_name: str, question: str, lang: str,
     checks: list[SentenceCheck] = []
     draft: str | None = None
     if because is None and checker is not None:
-        text, checks = check_answer(text, [p.text for p in budget.passages], question, checker)
+        passages = [p.text for p in budget.passages]
+        text, checks = (check_quoted_answer(text, passages) if quote
+                        else check_answer(text, passages, question, checker))
         cited = sorted({n for c in checks for n in c.citations})
         if not any(c.supported for c in checks):
             because, draft, text = "unsupported", text, ABSTAIN[lang]
@@ -169,15 +191,16 @@ def _finish(raw: str, budget: Budget, model_name: str, question: str, lang: str,
         Citation(n=n, source=budget.used[n - 1].source, chunk_id=budget.used[n - 1].id,
                  text=budget.used[n - 1].text, supported=(n in supported) if checks else True)
         for n in sorted(cited)]
-    reason = " ".join(x for x in (ABSTAIN_SENTENCE[because] if because else None,
+    said = "unquoted" if quote and because == "unsupported" else because
+    reason = " ".join(x for x in (ABSTAIN_SENTENCE[said] if said else None,
                                   f"Cut {cuts}." if cuts else None) if x) or None
     return Answer(answer=text, citations=citations, used_chunks=[h.id for h in budget.used],
                   dropped_chunks=[h.id for h in budget.dropped], model=model_name, abstained=bool(because),
                   reason=reason, prompt_tokens=budget.prompt_tokens, invalid_citations=invalid,
                   abstained_because=because, cut_chunks=budget.cuts, budget=budget.report,
-                  sentences=checks, draft=draft)
+                  sentences=checks, draft=draft, quote=quote)
 
 
 __all__ = ["ABSTAIN_SENTENCE", "Answer", "Budget", "ChunkCut", "Citation", "PromptBudget", "SentenceCheck",
-           "SupportChecker", "answer", "check_answer", "fit_passages", "parse_citations", "prompt_tokens",
+           "SupportChecker", "answer", "check_answer", "check_quoted_answer", "fit_passages", "parse_citations", "prompt_tokens",
            "strip_invalid_citations"]

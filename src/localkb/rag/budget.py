@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..llm.base import LLM
-from ..llm.prompts import SYSTEM, Passage, build_messages, render_passage
+from ..llm.prompts import Passage, build_messages, render_passage
 from ..results import Hit
 
 #: chat-template tokens around each message (role markers, separators) and before the answer;
@@ -89,7 +89,7 @@ def prompt_tokens(llm: LLM, messages: Sequence[dict[str, str]]) -> int:
 
 
 def fit_passages(llm: LLM, question: str, hits: Sequence[Hit], *, max_answer_tokens: int,
-                 lang: str) -> Budget:
+                 lang: str, quote: bool = False) -> Budget:
     """Take hits in rank order while the prompt plus ``max_answer_tokens`` fits the context window.
 
     The first hit that does not fit ends the context: it and every lower-ranked hit are dropped, so
@@ -100,7 +100,7 @@ def fit_passages(llm: LLM, question: str, hits: Sequence[Hit], *, max_answer_tok
         ConfigError: the question alone leaves no room for any passage.
     """
     limit = llm.context_window - max_answer_tokens
-    base = prompt_tokens(llm, build_messages(question, [], lang))
+    base = prompt_tokens(llm, build_messages(question, [], lang, quote=quote))
     if base >= limit:
         raise ConfigError(f"The question takes {base} tokens: no room for any passage in the "
                           f"{llm.context_window}-token context of {llm.model} with {max_answer_tokens} "
@@ -125,17 +125,17 @@ def fit_passages(llm: LLM, question: str, hits: Sequence[Hit], *, max_answer_tok
         sizes.append(cost - 2)
         total += cost
     # count the assembled prompt as a whole: tokens can merge across joins, counts of parts only estimate
-    exact = prompt_tokens(llm, build_messages(question, passages, lang))
+    exact = prompt_tokens(llm, build_messages(question, passages, lang, quote=quote))
     while exact > limit and len(passages) > 1:
         passages.pop()
-        exact = prompt_tokens(llm, build_messages(question, passages, lang))
+        exact = prompt_tokens(llm, build_messages(question, passages, lang, quote=quote))
     n = len(passages)
     cuts = [ChunkCut(hits[0].id, hits[0].source, 1, sizes[0], sizes[0] - shortened[0], False)] if shortened else []
     for rank, hit in enumerate(hits[n:], start=n + 1):
         whole = sizes[rank - 1] if rank - 1 < len(sizes) else llm.count_tokens(
             render_passage(Passage(rank, hit.source, hit.text)))
         cuts.append(ChunkCut(hit.id, hit.source, rank, whole, whole, True))
-    system = llm.count_tokens(SYSTEM[lang]) + MESSAGE_OVERHEAD
+    system = llm.count_tokens(build_messages(question, [], lang, quote=quote)[0]["content"]) + MESSAGE_OVERHEAD
     report = PromptBudget(
         window=llm.context_window, answer_reserve=max_answer_tokens, system_prompt=system,
         question_and_template=base - system,

@@ -119,6 +119,8 @@ class RagRow:
     seconds: float
     first_token_seconds: float | None
     cut_chunks: int
+    #: prompt tokens reused from the KV cache of the previous question (None: the backend does not say)
+    cached_prompt_tokens: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -143,7 +145,7 @@ def score_answer(q: RagQuestion, ans: Answer, seconds: float) -> RagRow:
     return RagRow(q.id, q.question, not q.unanswerable, ans.answer, ans.abstained, ans.abstained_because,
                   em, f1v, contains, len(ans.citations) if answered else 0, correct,
                   len(ans.sentences), ans.supported_sentences, seconds, ans.first_token_seconds,
-                  len(ans.cut_chunks))
+                  len(ans.cut_chunks), ans.cached_prompt_tokens)
 
 
 def _rate(num: float, den: float) -> float | None:
@@ -156,6 +158,7 @@ def summarise(rows: Sequence[RagRow]) -> dict[str, Any]:
     answered = [r for r in ans if not r.abstained]
     ttft = [r.first_token_seconds for r in rows if r.first_token_seconds is not None]
     because = Counter(r.abstained_because for r in rows if r.abstained_because)
+    cached = [r.cached_prompt_tokens for r in rows if r.cached_prompt_tokens is not None]
     return {
         "questions": len(rows), "answerable": len(ans), "unanswerable": len(una),
         "em": _rate(sum(r.em for r in ans), len(ans)), "f1": _rate(sum(r.f1 for r in ans), len(ans)),
@@ -168,14 +171,17 @@ def summarise(rows: Sequence[RagRow]) -> dict[str, Any]:
         "abstained_because": dict(because),
         "seconds_per_answer": _rate(sum(r.seconds for r in rows), len(rows)),
         "first_token_seconds": _rate(sum(ttft), len(ttft)),
+        "cached_prompt_tokens": _rate(sum(cached), len(cached)),
         "answers_with_cut_chunks": sum(r.cut_chunks > 0 for r in rows),
     }
 
 
 def evaluate_rag(kb: KnowledgeBase, questions: Sequence[RagQuestion], *, llm: LLM | str | None = None,
                  k: int = 5, max_answer_tokens: int = 256, timeout: float = 120.0, threads: int | None = None,
-                 progress: Callable[[int, int, RagRow], None] | None = None) -> RagEval:
-    """Ask every question of ``questions`` with ``kb.ask`` (one model, opened once) and score the answers."""
+                 progress: Callable[[int, int, RagRow], None] | None = None, quote: bool = False) -> RagEval:
+    """Ask every question of ``questions`` with ``kb.ask`` (one model, opened once, so its KV cache of the
+    fixed prompt prefix is reused from the second question on) and score the answers (``quote``: in
+    extractive mode)."""
     from . import _model_label, _resolve_llm
 
     model, owned = _resolve_llm(llm, timeout, threads)
@@ -183,7 +189,7 @@ def evaluate_rag(kb: KnowledgeBase, questions: Sequence[RagQuestion], *, llm: LL
     try:
         for i, q in enumerate(questions, 1):
             t0 = time.monotonic()
-            ans = kb.ask(q.question, llm=model, k=k, max_answer_tokens=max_answer_tokens)
+            ans = kb.ask(q.question, llm=model, k=k, max_answer_tokens=max_answer_tokens, quote=quote)
             rows.append(score_answer(q, ans, time.monotonic() - t0))
             if progress is not None:
                 progress(i, len(questions), rows[-1])

@@ -16,6 +16,7 @@ ABSTAIN_SENTENCE: dict[str, str] = {
     "model": "The model read the retrieved passages and said they do not contain the answer.",
     "unsupported": "The model's answer is not supported by the retrieved passages, so it is not shown "
                    "as an answer.",
+    "unquoted": "The model's quote was not found in the retrieved passages, so it is not shown as an answer.",
 }
 
 
@@ -60,13 +61,18 @@ class Answer:
     draft: str | None = None
     #: seconds from the call to the first piece of the answer (None when the model was not called)
     first_token_seconds: float | None = None
+    #: prompt tokens the backend took from its KV cache of the previous question (the fixed prefix:
+    #: system prompt and the opening of the user message); None when the backend does not say
+    cached_prompt_tokens: int | None = None
+    #: extractive mode (``ask --quote``): each sentence's quotes were checked verbatim against the passages
+    quote: bool = False
 
     @property
     def supported_sentences(self) -> int:
         return sum(s.supported for s in self.sentences)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"answer": self.answer, "citations": [c.to_dict() for c in self.citations],
+        return {"answer": self.answer, "mode": "quote" if self.quote else "answer", "citations": [c.to_dict() for c in self.citations],
                 "used_chunks": self.used_chunks, "dropped_chunks": self.dropped_chunks,
                 "cut_chunks": [c.to_dict() for c in self.cut_chunks],
                 "truncated": any(not c.dropped for c in self.cut_chunks),
@@ -77,4 +83,4 @@ class Answer:
                 "budget": self.budget.to_dict() if self.budget else None,
                 "prompt_tokens": self.prompt_tokens, "seconds": round(self.seconds, 3),
                 "first_token_seconds": None if self.first_token_seconds is None
-                else round(self.first_token_seconds, 3)}
+                else round(self.first_token_seconds, 3), "cached_prompt_tokens": self.cached_prompt_tokens}

@@ -54,6 +54,8 @@ class SentenceCheck:
     #: the model's citation did not support the sentence and another passage did: citations changed
     moved: bool = False
     scores: dict[int, float] = field(default_factory=dict)
+    #: ``ask --quote``: the spans the sentence quotes, each checked verbatim (None in the default mode)
+    quotes: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

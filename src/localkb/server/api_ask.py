@@ -42,6 +42,7 @@ class AskRequest(BaseModel):
     max_tokens: int = Field(256, ge=16, le=4096, description="Longest answer, in tokens")
     stream: Literal["sse", "ndjson"] | None = Field(None, description="Stream the answer as it is written")
     verify: bool = Field(True, description="Check each sentence against its cited passage (move or flag citations)")
+    quote: bool = Field(False, description="Extractive mode: the model quotes the answering span, checked verbatim")
 
     model_config = ConfigDict(extra="forbid")
 
@@ -49,7 +50,7 @@ class AskRequest(BaseModel):
 def _answer(c: ServerContext, body: AskRequest, stream_cb: Callable[[str], None] | None = None) -> Answer:
     return c.kb.ask(body.question, llm=c.llm.get(), k=body.k, min_score=body.min_score,
                     tags=body.tags or None, max_answer_tokens=body.max_tokens, stream_cb=stream_cb,
-                    verify=body.verify)
+                    verify=body.verify, quote=body.quote)
 
 
 @router.post("/ask", summary="Answer a question from the KB with citations (optionally streamed)",

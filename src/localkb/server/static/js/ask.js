@@ -21,6 +21,32 @@ function linkCitations(text, citations) {
   return out + escapeHtml(text.slice(last));
 }
 
+/** The answer as HTML: each checked sentence in its own span, the unsupported ones marked. */
+function answerHtml(result) {
+  const sentences = result.abstained ? [] : (result.sentences || []);
+  if (!sentences.length) return linkCitations(result.answer, result.citations);
+  return sentences.map((s) => `<span class="sentence${s.supported ? "" : " unsupported"}" data-supported="${s.supported}"`
+    + (s.quotes ? ` data-quotes="${escapeHtml(JSON.stringify(s.quotes))}"` : "")
+    + ` data-score="${s.support_score}"${s.supported ? "" : ` title="${escapeHtml(t(s.quotes ? "ask.quoteNotFound" : "ask.sentenceUnsupported"))}"`}>`
+    + `${linkCitations(s.text, result.citations)}</span>`).join(" ");
+}
+
+/** One note per thing the user should know to check the answer: moved citations, the withheld draft, each cut chunk. */
+function answerNotes(result) {
+  const notes = [];
+  for (const s of result.sentences || []) {
+    if (s.moved) notes.push(el("li", { class: "moved" }, `“${s.text}” — ${t("ask.moved", { from: s.cited.map((n) => `[${n}]`).join("") })}`));
+  }
+  if (result.draft) notes.push(el("li", { class: "draft" }, t("ask.draft"), " “", result.draft, "”"));
+  const window = result.budget ? result.budget.window : "?";
+  for (const c of result.cut_chunks || []) {
+    notes.push(el("li", { class: "cut", dataset: { rank: c.rank, tokensCut: c.tokens_cut, dropped: String(c.dropped) } },
+      t("ask.cut", { window }) + ` #${c.rank} ${shortSource(c.source)} ` + (c.dropped
+        ? t("ask.cutDropped", { tokens: c.tokens }) : t("ask.cutShort", { cut: c.tokens_cut, tokens: c.tokens }))));
+  }
+  return notes;
+}
+
 async function runAsk(event) {
   event.preventDefault();
   showError(null);
@@ -28,7 +54,11 @@ async function runAsk(event) {
   if (!question) return;
   const box = $("#ask-answer");
   const button = $("#ask-form button");
+  const refusal = $("#ask-refusal");
   box.textContent = "";
+  refusal.hidden = true;
+  refusal.textContent = "";
+  delete refusal.dataset.because;
   $("#ask-citations").replaceChildren();
   $("#ask-notes").replaceChildren();
   $("#ask-status").textContent = t("ask.thinking");
@@ -36,30 +66,28 @@ async function runAsk(event) {
   let streamed = "";
   const started = performance.now();
   try {
-    const result = await askStream({ question }, (piece) => { streamed += piece; box.textContent = streamed; });
+    const result = await askStream({ question, quote: $("#ask-quote").checked }, (piece) => { streamed += piece; box.textContent = streamed; });
     const terms = queryTerms(question);
-    box.innerHTML = linkCitations(result.answer, result.citations);
+    box.innerHTML = answerHtml(result);
     box.querySelectorAll("a.cite").forEach((a) => a.addEventListener("click", () => openChunk(a.dataset.chunk, terms)));
     const secs = ((performance.now() - started) / 1000).toFixed(1);
-    $("#ask-status").textContent = result.abstained_because
-      ? t(`ask.because.${result.abstained_because}`, { model: result.model }) + " " + t("ask.done", { model: result.model, s: secs })
-      : t("ask.done", { model: result.model, s: secs });
+    const first = result.first_token_seconds;
+    $("#ask-status").textContent = result.abstained_because === "retrieval"
+      ? t("ask.notAsked", { model: result.model, s: secs })
+      : t("ask.done", { model: result.model, s: secs })
+        + (first === null || first === undefined ? "" : " " + t("ask.firstToken", { s: first.toFixed(1) }));
     $("#ask-status").dataset.model = result.model;
+    if (result.abstained_because) {
+      refusal.textContent = t(`ask.because.${result.abstained_because}`, { model: result.model });
+      refusal.dataset.because = result.abstained_because;
+      refusal.hidden = false;
+    }
     $("#ask-citations").replaceChildren(...result.citations.map((c) => el("li", {
       dataset: { chunk: c.chunk_id, n: c.n, supported: String(c.supported) }, onclick: () => openChunk(c.chunk_id, terms),
     }, el("a", { class: "cite" }, `[${c.n}]`), " ", el("strong", { title: c.source }, shortSource(c.source)), " — ",
     el("span", { class: "muted" }, c.text.length > 160 ? c.text.slice(0, 160) + "…" : c.text),
     c.supported ? "" : el("span", { class: "status-warn" }, ` (${t("ask.unsupported")})`))));
-    const notes = [];
-    for (const s of result.sentences || []) {
-      if (s.moved) notes.push(el("li", {}, `“${s.text}” — ${t("ask.moved", { from: s.cited.map((n) => `[${n}]`).join("") })}`));
-    }
-    if (result.cut_chunks && result.cut_chunks.length) {
-      notes.push(el("li", { class: "cut" }, t("ask.cut", { window: result.budget ? result.budget.window : "?" }) + " " +
-        result.cut_chunks.map((c) => `#${c.rank} ${shortSource(c.source)} ` + (c.dropped
-          ? t("ask.cutDropped", { tokens: c.tokens }) : t("ask.cutShort", { cut: c.tokens_cut, tokens: c.tokens }))).join("; ")));
-    }
-    $("#ask-notes").replaceChildren(...notes);
+    $("#ask-notes").replaceChildren(...answerNotes(result));
   } catch (err) {
     $("#ask-status").textContent = "";
     showError(err);
