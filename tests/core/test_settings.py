@@ -55,11 +55,16 @@ def test_a_bad_value_is_the_same_error_from_python_and_the_cli(tmp_path, monkeyp
     assert proc.returncode == 1 and words in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("uri", ["openai://127.0.0.1:9/v1/model", "ollama://qwen2.5-coder:0.5b@127.0.0.1:9"])
-def test_an_llm_context_window_is_checked_like_the_environment_in_every_backend(uri, monkeypatch):
-    """``context_window=`` given in code meets the bounds ``LOCALKB_LLM_CTX`` does, in each HTTP backend
-    (llama.cpp checks it the same way); nothing is coerced blindly."""
+@pytest.mark.parametrize("uri", ["openai://127.0.0.1:9/v1/model", "ollama://qwen2.5-coder:0.5b@127.0.0.1:9",
+                                 "llamacpp://{gguf}"])
+def test_an_llm_context_window_is_checked_like_the_environment_in_every_backend(uri, monkeypatch, tmp_path):
+    """``context_window=`` given in code meets the bounds ``LOCALKB_LLM_CTX`` does, in every backend;
+    nothing is coerced blindly (the llama.cpp case stops before loading: the file is only a GGUF header)."""
     from localkb.llm.base import open_llm
+
+    header = tmp_path / "tiny.gguf"
+    header.write_bytes(b"GGUF" + bytes(60))
+    uri = uri.format(gguf=header)
 
     for bad, words in ((10, "greater than or equal to 256"), ("big", "valid integer")):
         with pytest.raises(ConfigError, match=words):

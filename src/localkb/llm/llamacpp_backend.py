@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..config import setting
+from ..config import checked_setting
 from ..errors import ConfigError, LLMError, LLMTimeout, MissingDependency, ModelError
 from .base import Message
 from .gguf import verify_gguf
@@ -36,17 +36,6 @@ def gguf_path_from_uri(uri: str) -> Path:
     if not rest:
         raise ConfigError("llamacpp:// needs a path to a .gguf file, e.g. llamacpp:///models/qwen.gguf")
     return Path(rest).expanduser()
-
-
-def _int_setting(name: str, explicit: int | None, default: int) -> int:
-    raw = setting(name, explicit, default)
-    try:
-        value = int(raw)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
-    if value < 1:
-        raise ConfigError(f"{name} must be positive, got {value}")
-    return value
 
 
 def _shared_prefix(before: Sequence[int], now: Any) -> int:
@@ -71,8 +60,8 @@ class LlamaCppLLM:
         self.timeout = float(timeout)
         self.path = verify_gguf(gguf_path_from_uri(uri))
         self.model = self.path.stem
-        self.threads = _int_setting("llm_threads", threads, DEFAULT_THREADS)
-        n_ctx = _int_setting("llm_ctx", context_window, DEFAULT_CONTEXT)
+        self.threads = int(checked_setting("llm_threads", threads, DEFAULT_THREADS))
+        n_ctx = int(checked_setting("llm_ctx", context_window, DEFAULT_CONTEXT))
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             from llama_cpp import Llama
