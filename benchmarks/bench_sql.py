@@ -185,29 +185,30 @@ class Runner:
 
     def results(self) -> list[dict[str, Any]]:
         writes = [e for e in self.audit.entries() if e["allowed"] and not _READ.match(e["executed_sql"] or "")]
-        out = []
-        for mode, rows in self.rows.items():
-            scored = [r for r in rows if r["exec"] is not None]
-            strict = sum(1 for r in scored if r["exec"])
-            relaxed = sum(1 for r in scored if r["relaxed"])
-            out.append({
-                "model": self.model_key, "llm": self.llm.model, "mode": mode, "n": len(rows), "scored": len(scored),
-                "exec": strict / max(1, len(scored)), "exec_ci": wilson(strict, len(scored)),
-                "relaxed": relaxed / max(1, len(scored)), "relaxed_ci": wilson(relaxed, len(scored)),
-                "esm": sum(1 for r in rows if r["esm"]) / max(1, len(rows)),
-                "sec": statistics.median(r["seconds"] for r in rows) if rows else 0.0,
-                "load": self.load, "attempts": sum(r["attempts"] for r in rows) / max(1, len(rows)),
-                "executed_writes": 0 if mode == "raw" else len(writes),
-                # raw replies skip the guard; the scorer runs them on read-only connections
-                "raw_non_select": sum(1 for r in rows if r["pred"] and not _READ.match(r["pred"]))
-                if mode == "raw" else 0,
-                "rows": rows,
-            })
-        return out
+        return [summarise({"model": self.model_key, "llm": self.llm.model, "mode": mode, "load": self.load,
+                           "executed_writes": 0 if mode == "raw" else len(writes), "rows": rows})
+                for mode, rows in self.rows.items()]
 
     def close(self) -> None:
         for db in self.dbs.values():
             db.close()
+
+
+def summarise(result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` (model, mode, load, executed_writes, rows) with its totals filled in."""
+    rows = result["rows"]
+    scored = [r for r in rows if r["exec"] is not None]
+    strict = sum(1 for r in scored if r["exec"])
+    relaxed = sum(1 for r in scored if r["relaxed"])
+    return {**result, "n": len(rows), "scored": len(scored),
+            "exec": strict / max(1, len(scored)), "exec_ci": wilson(strict, len(scored)),
+            "relaxed": relaxed / max(1, len(scored)), "relaxed_ci": wilson(relaxed, len(scored)),
+            "esm": sum(1 for r in rows if r["esm"]) / max(1, len(rows)),
+            "sec": statistics.median(r["seconds"] for r in rows) if rows else 0.0,
+            "attempts": sum(r["attempts"] for r in rows) / max(1, len(rows)),
+            # raw replies skip the guard; the scorer runs them on read-only connections
+            "raw_non_select": sum(1 for r in rows if r["pred"] and not _READ.match(r["pred"]))
+            if result["mode"] == "raw" else 0}
 
 
 _READ = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
@@ -324,6 +325,11 @@ def main() -> None:
     questions, fillings, eligible, excluded = load_split(args.split)
     if args.report_from:
         saved = [r for path in args.report_from for r in json.loads(path.read_text())]
+        for r in saved:  # re-scored with the scorer of today, on the fillings rebuilt from their seeds
+            for x in r["rows"]:
+                x["exec"] = execution_match(fillings[x["db"]], x["gold"], x["pred"])
+                x["relaxed"] = relaxed_match(fillings[x["db"]], x["gold"], x["pred"])
+        saved = [summarise(r) for r in saved]
         report(saved, args.split, max(r["n"] for r in saved), eligible, excluded, done=True, write=not args.no_report,
                command=args.command, note=args.note,
                unchanged=None if any("fillings_unchanged" not in r for r in saved)

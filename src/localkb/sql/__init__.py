@@ -6,6 +6,7 @@ Python API::
     with open_agent("sqlite:///music.db") as agent:       # default LLM: the packaged Qwen2.5-Coder
         answer = agent.ask("How many albums are there?")
     print(answer.sql, answer.rows)
+    add_example("sqlite:///music.db", "How many albums?", "SELECT count(*) FROM album")  # verified, then stored
 
 Nothing heavy is imported here: sqlglot and SQLAlchemy load when a guard or database is used.
 """
@@ -13,14 +14,15 @@ from __future__ import annotations
 
 from .agent import SQLAgent, SQLAnswer, check, default_llm_uri
 from .audit import AuditLog
-from .examples import ExampleStore
+from .examples import ExampleStore, StoredExample, add_example
 from .executor import Database, QueryResult
 from .guard import Guard, Verdict, check_sql
 from .schema import Schema, introspect
 from .values import ValueIndex, ValueMatch
 
 __all__ = ["AuditLog", "Database", "ExampleStore", "Guard", "QueryResult", "SQLAgent", "SQLAnswer", "Schema",
-           "ValueIndex", "ValueMatch", "Verdict", "check", "check_sql", "default_llm_uri", "introspect", "open_agent"]
+           "StoredExample", "ValueIndex", "ValueMatch", "Verdict", "add_example", "check", "check_sql",
+           "default_llm_uri", "introspect", "open_agent"]
 
 
 class _AgentContext:
