@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from localkb.errors import SQLError, SQLRejected
-from localkb.sql.audit import AuditLog
 from localkb.sql import add_example
+from localkb.sql.audit import AuditLog
 from localkb.sql.examples import ExampleStore
 from localkb.sql.executor import Database
 from localkb.sql.prompts import extract_sql

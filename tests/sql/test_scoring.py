@@ -37,6 +37,8 @@ def test_projection_order_and_distinct() -> None:
     assert projection_equal(gold, [(1, "a"), (1, "b"), (2, "c")], distinct=True)
     assert not projection_equal(gold, [(1, "a"), (1, "b"), (2, "c")])
     assert projection_equal([(1.00004,)], [(1.0, "x")])                    # floats rounded to 4 places
+    # a gold query that names one column twice (Advising: "workload, workload") needs it once
+    assert projection_equal([("a", 3, 3), ("b", 4, 4)], [("a", 3), ("b", 4)])
 
 
 def test_relaxed_and_strict_side_by_side_on_real_sqlite(tmp_path: Path) -> None:

@@ -64,13 +64,18 @@ def projection_equal(gold: Sequence[Sequence[Any]], pred: Sequence[Sequence[Any]
                      distinct: bool = False) -> bool:
     """The relaxed comparison: some choice of distinct ``pred`` columns, one per gold column, reproduces
     the gold rows — as a multiset, or a list when ``ordered``; with ``distinct`` duplicates are dropped
-    first (the extra columns may split one gold row into several). Extra columns in the prediction are forgiven; missing
-    ones, extra rows or other values are not."""
+    first (the extra columns may split one gold row into several). Extra columns in the prediction are
+    forgiven, and a gold column repeated verbatim is needed once; missing columns, extra rows or other
+    values are not."""
     g, p = normalise_rows(gold), normalise_rows(pred)
     if not g or not p:
         return not g and not p
-    width = len(g[0])
-    if any(len(r) != width for r in g) or len(p[0]) < width:
+    if any(len(r) != len(g[0]) for r in g):
+        return False
+    keep = [i for i, col in enumerate(zip(*g)) if col not in list(zip(*g))[:i]]  # a repeated gold column once
+    g = [tuple(r[i] for i in keep) for r in g]
+    width = len(keep)
+    if len(p[0]) < width:
         return False
 
     def same(a: Rows, b: Rows) -> bool:
