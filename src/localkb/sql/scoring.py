@@ -43,6 +43,12 @@ def is_ordered(sql: str) -> bool:
 def execution_match(runners: Sequence[Runner], gold: str, pred: str | None) -> bool | None:
     """True/False when ``gold`` runs on at least one database; None when it runs on none (unscorable)."""
     ordered = is_ordered(gold)
+    return _everywhere(runners, gold, pred, lambda g, p: results_equal(g, p, ordered))
+
+
+def _everywhere(runners: Sequence[Runner], gold: str, pred: str | None, same: Callable[[Rows, Rows], bool]
+                ) -> bool | None:
+    """``same(gold rows, pred rows)`` on every database where ``gold`` runs; None when it runs nowhere."""
     usable = 0
     for run in runners:
         g = run(gold)
@@ -52,7 +58,7 @@ def execution_match(runners: Sequence[Runner], gold: str, pred: str | None) -> b
         if pred is None:
             return False
         p = run(pred)
-        if p is None or not results_equal(g, p, ordered):
+        if p is None or not same(g, p):
             return False
     return True if usable else None
 
@@ -106,18 +112,7 @@ def relaxed_match(runners: Sequence[Runner], gold: str, pred: str | None) -> boo
     matters only when the gold query sorts; duplicates dropped when it says SELECT DISTINCT). True/False/None
     as ``execution_match``."""
     ordered, distinct = is_ordered(gold), bool(_DISTINCT.match(gold or ""))
-    usable = 0
-    for run in runners:
-        g = run(gold)
-        if g is None:
-            continue
-        usable += 1
-        if pred is None:
-            return False
-        p = run(pred)
-        if p is None or not projection_equal(g, p, ordered=ordered, distinct=distinct):
-            return False
-    return True if usable else None
+    return _everywhere(runners, gold, pred, lambda g, p: projection_equal(g, p, ordered=ordered, distinct=distinct))
 
 
 def vote(results: Sequence[Rows]) -> tuple[int, int]:
