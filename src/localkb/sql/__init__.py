@@ -41,11 +41,12 @@ class _AgentContext:
 
 def open_agent(db_url: str, *, llm: str | None = None, audit: str | None = None, max_rows: int = 100,
                timeout: float = 10.0, max_attempts: int = 3, candidates: int = 1,
-               threads: int | None = None) -> _AgentContext:
+               threads: int | None = None, value_links: int = 0, check_results: bool = False) -> _AgentContext:
     """Open the database read-only and the LLM, and build an agent (use as a context manager).
 
     The LLM is loaded once per process and shared by every agent opened here (``cache.shared_llm``);
-    the first answer reports the load time in ``load_seconds``.
+    the first answer reports the load time in ``load_seconds``. ``value_links`` and
+    ``check_results`` are the agent's (off by default: see ``SQLAgent``).
 
     Raises:
         SQLError: the database URL is bad or unreachable. ConfigError: no LLM configured.
@@ -59,5 +60,6 @@ def open_agent(db_url: str, *, llm: str | None = None, audit: str | None = None,
         db.close()
         raise
     agent = SQLAgent(db, model, audit=AuditLog(audit), examples=ExampleStore(), max_rows=max_rows,
-                     max_attempts=max_attempts, candidates=candidates, load_seconds=load_seconds)
+                     max_attempts=max_attempts, candidates=candidates, load_seconds=load_seconds,
+                     value_links=value_links, check_results=check_results)
     return _AgentContext(agent)
