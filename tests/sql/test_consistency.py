@@ -71,7 +71,8 @@ def test_only_errors_lead_to_a_fixed_prompt(shop_db: Path, tmp_path: Path) -> No
 def test_empty_result_naming_a_stored_value_is_fed_back_once(shop_db: Path, tmp_path: Path) -> None:
     agent, llm, _ = _agent(shop_db, tmp_path, ["SELECT count(*) FROM products WHERE category = 'Hardware'"
                                                 " GROUP BY category",
-                                                "SELECT count(*) FROM products WHERE category = 'hardware'"])
+                                                "SELECT count(*) FROM products WHERE category = 'hardware'"],
+                           value_links=6, check_results=True)
     ans = agent.ask("How many Hardware products are there?")
     assert ans.ok and ans.rows == [(2,)] and len(ans.attempts) == 2
     assert "stores products.category = 'hardware'" in llm.prompts[1][1]["content"]
@@ -80,7 +81,7 @@ def test_empty_result_naming_a_stored_value_is_fed_back_once(shop_db: Path, tmp_
 
 def test_a_check_whose_retry_fails_keeps_the_first_result(shop_db: Path, tmp_path: Path) -> None:
     agent, _, _ = _agent(shop_db, tmp_path, ["SELECT name FROM products WHERE category = 'Hardware'",
-                                              "SELECT nothing FROM nowhere"])
+                                              "SELECT nothing FROM nowhere"], value_links=6, check_results=True)
     ans = agent.ask("Which Hardware products are there?")
     assert ans.ok and ans.rows == [] and "category = 'Hardware'" in (ans.sql or "")
     assert len(ans.attempts) == 2

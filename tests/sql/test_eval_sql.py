@@ -48,6 +48,12 @@ def test_eval_sql_scores_by_execution(shop_db: Path, tmp_path: Path, isolated_ho
     assert report["execution_accuracy"] == pytest.approx(1 / 3)
     assert report["verdicts"][2]["id"] == "x3" and report["verdicts"][2]["attempts"] == 3
     assert report["test_suite"] is False and {"median_seconds", "load_seconds"} <= set(report)
+    # the time split: answers (schema reading apart) and the model load, which no question is charged
+    assert report["answer_seconds"] == pytest.approx(sum(v["seconds"] for v in report["verdicts"]), abs=0.05)
+    assert 0 <= report["schema_seconds"] <= report["answer_seconds"] + 0.01
+    # the relaxed reading beside the strict one (here no answer holds the gold columns plus others)
+    assert [v["relaxed"] for v in report["verdicts"]] == [True, False, False]
+    assert report["relaxed_accuracy"] == pytest.approx(1 / 3)
     audited = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
     assert len(audited) == 5  # every reply went through the guard and the log
 
@@ -76,6 +82,12 @@ def test_eval_sql_test_suite_over_fillings(shop_db: Path, tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["execution_accuracy"] == 1.0 and report["fillings"] == {"shop": 2} and report["test_suite"]
+    # an extra column: wrong by the strict reading, right by the relaxed one, on both fillings
+    uri = _scripted("eval-4", ["SELECT id, name FROM customers WHERE country = 'UK'"])
+    result = CliRunner().invoke(cli, ["eval", "sql", str(questions), "--dbs", str(dbs), "--llm", uri,
+                                      "--no-examples", "--audit", str(tmp_path / "a.jsonl")])
+    assert result.exit_code == 1 and "test-suite accuracy: 0.0% (relaxed, extra columns forgiven: 100.0%)" \
+        in result.output
 
 
 @pytest.mark.parametrize("line, message", [

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from localkb.errors import SQLError
+from localkb.errors import SQLError, SQLRejected
+from localkb.sql import add_example
 from localkb.sql.audit import AuditLog
 from localkb.sql.examples import ExampleStore
 from localkb.sql.executor import Database
@@ -101,6 +102,29 @@ def test_examples_store_overlap_fallback_and_replace(tmp_path: Path) -> None:
     again = ExampleStore(tmp_path / "ex.sqlite", embedder=False)
     assert len(again.all("db1")) == 2
     again.close()
+
+
+def test_add_example_is_a_library_function_that_verifies_first(shop_db: Path, tmp_path: Path) -> None:
+    store = ExampleStore(tmp_path / "ex.sqlite", embedder=False)
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    before = shop_db.read_bytes()
+    with pytest.raises(SQLRejected) as refused:
+        add_example(str(shop_db), "Remove everyone", "DELETE FROM customers", audit=audit, store=store)
+    assert refused.value.violations and "not stored" in refused.value.message.lower()
+    with pytest.raises(SQLError):  # passes the guard, fails on the database: not stored either
+        add_example(str(shop_db), "Union", "SELECT name FROM customers UNION SELECT name, price FROM products",
+                    audit=audit, store=store)
+    stored = add_example(str(shop_db), " How many open orders? ", "SELECT count(*) FROM orders WHERE status = 'open'",
+                         audit=audit, store=store)
+    assert stored.examples == 1 and stored.question == "How many open orders?"
+    assert stored.to_dict()["stored"] is True and stored.db.endswith("shop.db")
+    assert [e.question for e in store.all(stored.db)] == ["How many open orders?"]
+    logged = list(audit.entries())
+    assert [e["source"] for e in logged] == ["add-example"] * 3 and [e["allowed"] for e in logged] == [False, True, True]
+    assert shop_db.read_bytes() == before  # verified read-only
+    with pytest.raises(SQLError):
+        add_example(str(shop_db), "  ", "SELECT 1", audit=audit, store=store)
+    store.close()
 
 
 def test_sqlite_double_quoted_strings_are_made_explicit(shop_db: Path) -> None:

@@ -55,7 +55,10 @@ def eval_sql(questions: str, db_url: str | None, dbs_dir: str | None, llm_uri: s
                     f"  ({v['error']})" if v["error"] else ""))
         acc = report["execution_accuracy"]
         kind = "test-suite accuracy" if report["test_suite"] else "execution accuracy"
-        click.echo(f"{kind}: {'n/a' if acc is None else f'{acc:.1%}'} on {report['scored']} scored "
+        relaxed = report["relaxed_accuracy"]
+        click.echo(f"{kind}: {'n/a' if acc is None else f'{acc:.1%}'} "
+                   f"(relaxed, extra columns forgiven: {'n/a' if relaxed is None else f'{relaxed:.1%}'}) "
+                   f"on {report['scored']} scored "
                    f"question(s) ({report['unscorable']} unscorable: the gold query ran nowhere); "
                    f"median {report['median_seconds']} s per question (+{report['load_seconds']} s loading "
                    f"{report['model']}); {report['attempts']} attempts per question")

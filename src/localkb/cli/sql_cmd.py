@@ -125,30 +125,13 @@ def add_example(question: str, statement: str, db_url: str | None, as_json: bool
 
     The SQL must pass the guard and run on the database before it is stored.
     """
-    from ..errors import SQLRejected
-    from ..sql import AuditLog, Database, ExampleStore, Guard, introspect
+    from ..sql import add_example as store_example
 
-    with Database(_db_url(db_url)) as db:
-        verdict = Guard(introspect(db, samples=0), max_rows=5).check(statement)
-        AuditLog(audit_path).record(db=db.display_url, sql=statement, question=question, allowed=verdict.allowed,
-                                    violations=[v.to_dict() for v in verdict.violations],
-                                    executed_sql=verdict.sql, source="add-example")
-        if not verdict.allowed:
-            raise SQLRejected("Example not stored: " + "; ".join(v.message for v in verdict.violations),
-                              violations=[v.to_dict() for v in verdict.violations])
-        assert verdict.sql is not None
-        db.run(verdict.sql, max_rows=5)
-        store = ExampleStore()
-        try:
-            store.add(db.display_url, question, statement)
-            count = len(store.all(db.display_url))
-        finally:
-            store.close()
+    stored = store_example(_db_url(db_url), question, statement, audit=audit_path)
     if as_json:
-        echo_json({"stored": True, "db": db.display_url, "question": question, "sql": statement,
-                   "examples": count})
+        echo_json(stored.to_dict())
     else:
-        click.echo(f"Stored. {count} example(s) for {db.display_url}.")
+        click.echo(f"Stored. {stored.examples} example(s) for {stored.db}.")
 
 
 @sql.command("schema")

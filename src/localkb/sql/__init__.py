@@ -6,6 +6,7 @@ Python API::
     with open_agent("sqlite:///music.db") as agent:       # default LLM: the packaged Qwen2.5-Coder
         answer = agent.ask("How many albums are there?")
     print(answer.sql, answer.rows)
+    add_example("sqlite:///music.db", "How many albums?", "SELECT count(*) FROM album")  # verified, then stored
 
 Nothing heavy is imported here: sqlglot and SQLAlchemy load when a guard or database is used.
 """
@@ -13,14 +14,15 @@ from __future__ import annotations
 
 from .agent import SQLAgent, SQLAnswer, check, default_llm_uri
 from .audit import AuditLog
-from .examples import ExampleStore
+from .examples import ExampleStore, StoredExample, add_example
 from .executor import Database, QueryResult
 from .guard import Guard, Verdict, check_sql
 from .schema import Schema, introspect
 from .values import ValueIndex, ValueMatch
 
 __all__ = ["AuditLog", "Database", "ExampleStore", "Guard", "QueryResult", "SQLAgent", "SQLAnswer", "Schema",
-           "ValueIndex", "ValueMatch", "Verdict", "check", "check_sql", "default_llm_uri", "introspect", "open_agent"]
+           "StoredExample", "ValueIndex", "ValueMatch", "Verdict", "add_example", "check", "check_sql",
+           "default_llm_uri", "introspect", "open_agent"]
 
 
 class _AgentContext:
@@ -39,11 +41,12 @@ class _AgentContext:
 
 def open_agent(db_url: str, *, llm: str | None = None, audit: str | None = None, max_rows: int = 100,
                timeout: float = 10.0, max_attempts: int = 3, candidates: int = 1,
-               threads: int | None = None) -> _AgentContext:
+               threads: int | None = None, value_links: int = 0, check_results: bool = False) -> _AgentContext:
     """Open the database read-only and the LLM, and build an agent (use as a context manager).
 
     The LLM is loaded once per process and shared by every agent opened here (``cache.shared_llm``);
-    the first answer reports the load time in ``load_seconds``.
+    the first answer reports the load time in ``load_seconds``. ``value_links`` and
+    ``check_results`` are the agent's (off by default: see ``SQLAgent``).
 
     Raises:
         SQLError: the database URL is bad or unreachable. ConfigError: no LLM configured.
@@ -57,5 +60,6 @@ def open_agent(db_url: str, *, llm: str | None = None, audit: str | None = None,
         db.close()
         raise
     agent = SQLAgent(db, model, audit=AuditLog(audit), examples=ExampleStore(), max_rows=max_rows,
-                     max_attempts=max_attempts, candidates=candidates, load_seconds=load_seconds)
+                     max_attempts=max_attempts, candidates=candidates, load_seconds=load_seconds,
+                     value_links=value_links, check_results=check_results)
     return _AgentContext(agent)

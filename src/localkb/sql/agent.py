@@ -133,17 +133,20 @@ class SQLAgent:
             guard, the audit log and the read-only executor, errors are dropped, and the result most
             candidates agree on wins (execution-guided self-consistency).
         temperature: sampling temperature of the extra candidates.
-        value_links: most stored values named by the question to put in the prompt (0 disables).
+        value_links: most stored values named by the question to put in the prompt (0, the default,
+            disables; 6 was tried). Off by default: on the unseen split it measured no better than
+            without (docs/benchmarks.md, "Text-to-SQL on unseen databases").
         check_results: feed one suspicious result (empty although the question names a stored
-            value; a join without a condition) back to the model once.
+            value; a join without a condition) back to the model once. Off by default for the same
+            reason.
         load_seconds: seconds spent loading the model for this agent, charged to its first answer.
     """
 
     def __init__(self, db: Database, llm: LLM, *, audit: AuditLog | None = None,
                  examples: ExampleStore | None = None, embedder: Any = "auto", max_attempts: int = 3,
                  max_rows: int = 100, max_tables: int = 6, n_examples: int = 3, samples: int = 2,
-                 max_tokens: int = 256, candidates: int = 1, temperature: float = 0.7, value_links: int = 6,
-                 check_results: bool = True, load_seconds: float = 0.0) -> None:
+                 max_tokens: int = 256, candidates: int = 1, temperature: float = 0.7, value_links: int = 0,
+                 check_results: bool = False, load_seconds: float = 0.0) -> None:
         if max_attempts < 1:
             raise ConfigError("max_attempts must be at least 1.")
         if candidates < 1:

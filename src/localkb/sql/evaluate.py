@@ -5,7 +5,10 @@ A questions file is JSON lines, one object per question: ``{"question": ..., "sq
 error. Under ``DIR`` a database is ``NAME.sqlite`` / ``NAME.db`` / … or a folder ``NAME/`` holding
 several fillings of one schema: the agent answers on the first (sorted by name) and the answer is
 correct only if its result equals the gold result on every filling where the gold query runs
-(test-suite accuracy). The comparison is ``scoring.execution_match``, the one the benchmark uses.
+(test-suite accuracy). The comparison is ``scoring.execution_match``, the one the benchmark uses;
+``relaxed`` beside it is ``scoring.relaxed_match`` (the gold columns as a projection of the result).
+``seconds`` per question are answer time (schema reading included, and given apart as
+``schema_seconds``); the model load is ``load_seconds``, charged to no question.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from typing import Any
 
 from ..errors import LocalKBError, SQLError
 from .executor import SQLITE_SUFFIXES, Database
-from .scoring import Rows, execution_match
+from .scoring import Rows, execution_match, relaxed_match
 
 QUESTION_KEYS = frozenset({"id", "question", "sql", "db"})
 #: rows fetched from gold and predicted queries when comparing them
@@ -44,14 +47,18 @@ class EvalReport:
     def to_dict(self) -> dict[str, Any]:
         scored = [v for v in self.verdicts if v["verdict"] != "unscorable"]
         correct = sum(1 for v in scored if v["verdict"] == "correct")
+        relaxed = sum(1 for v in scored if v["relaxed"])
         secs = [v["seconds"] for v in self.verdicts]
         return {
             "model": self.model, "questions": len(self.verdicts), "scored": len(scored),
             "unscorable": len(self.verdicts) - len(scored),
             "execution_accuracy": correct / len(scored) if scored else None,
+            "relaxed_accuracy": relaxed / len(scored) if scored else None,
             "test_suite": any(n > 1 for n in self.fillings.values()), "fillings": self.fillings,
             "median_seconds": round(statistics.median(secs), 2) if secs else None,
             "load_seconds": round(self.load_seconds, 2),
+            "answer_seconds": round(sum(secs), 2),
+            "schema_seconds": round(sum(v["schema_seconds"] for v in self.verdicts), 2),
             "attempts": round(sum(v["attempts"] for v in self.verdicts) / len(self.verdicts), 2)
             if self.verdicts else None,
             "verdicts": self.verdicts,
@@ -159,13 +166,15 @@ def evaluate(questions_file: str | Path, *, db_url: str | None = None, dbs_dir: 
 
 def _one(agent: Any, q: EvalQuestion, runners: list[Any]) -> dict[str, Any]:
     start = time.monotonic()
+    schema_seconds = 0.0
     try:
         answer = agent.ask(q.question)
-        pred, attempts, error = answer.sql, len(answer.attempts), answer.error
+        pred, attempts, error, schema_seconds = answer.sql, len(answer.attempts), answer.error, answer.schema_seconds
     except LocalKBError as exc:  # e.g. the model timed out: this question fails, the others go on
         pred, attempts, error = None, 0, exc.message
     seconds = time.monotonic() - start
     match = execution_match(runners, q.sql, pred)
     verdict = "unscorable" if match is None else "correct" if match else "no_sql" if pred is None else "wrong"
     return {"id": q.id, "db": q.db, "question": q.question, "gold": q.sql, "predicted": pred, "verdict": verdict,
-            "seconds": round(seconds, 2), "attempts": attempts, "error": error}
+            "relaxed": relaxed_match(runners, q.sql, pred), "seconds": round(seconds, 2),
+            "schema_seconds": round(schema_seconds, 2), "attempts": attempts, "error": error}

@@ -142,3 +142,61 @@ def _by_overlap(question: str, pairs: list[tuple[str, str]], k: int) -> list[Exa
     scored = [(len(words & set(q.lower().split())) / (len(words) or 1), q, s) for q, s in pairs]
     scored.sort(key=lambda t: -t[0])
     return [Example(q, s, score) for score, q, s in scored[:k]]
+
+
+@dataclass(frozen=True)
+class StoredExample:
+    """What :func:`add_example` stored: the pair, the database it belongs to and how many it now has."""
+
+    db: str
+    question: str
+    sql: str
+    examples: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stored": True, "db": self.db, "question": self.question, "sql": self.sql,
+                "examples": self.examples}
+
+
+def add_example(db_url: str, question: str, sql: str, *, audit: Any = None,
+                store: ExampleStore | None = None) -> StoredExample:
+    """Verify a question → SQL pair on the database and store it as a few-shot example.
+
+    The SQL must pass the guard (logged to the audit log, ``source="add-example"``) and run read-only
+    on the database before it is stored.
+
+    Args:
+        db_url: the database (SQLAlchemy URL or SQLite file).
+        audit: an ``AuditLog`` or a log path (default: the user audit log).
+        store: where to keep it (default: the user examples store).
+
+    Raises:
+        SQLRejected: the guard refused the SQL. SQLError: the database is unreachable, the SQL fails
+            on it, or the question or SQL is empty.
+    """
+    from ..errors import SQLRejected
+    from .audit import AuditLog
+    from .executor import Database
+    from .guard import Guard
+    from .schema import introspect
+
+    if not question.strip() or not sql.strip():
+        raise SQLError("An example needs a non-empty question and SQL.")
+    log = audit if isinstance(audit, AuditLog) else AuditLog(audit)
+    with Database(db_url) as db:
+        verdict = Guard(introspect(db, samples=0), max_rows=5).check(sql)
+        log.record(db=db.display_url, sql=sql, question=question, allowed=verdict.allowed,
+                   violations=[v.to_dict() for v in verdict.violations], executed_sql=verdict.sql,
+                   source="add-example")
+        if not verdict.allowed or verdict.sql is None:
+            raise SQLRejected("Example not stored: " + "; ".join(v.message for v in verdict.violations),
+                              violations=[v.to_dict() for v in verdict.violations])
+        db.run(verdict.sql, max_rows=5)
+        target = store if store is not None else ExampleStore()
+        try:
+            target.add(db.display_url, question, sql)
+            count = len(target.all(db.display_url))
+        finally:
+            if store is None:
+                target.close()
+        return StoredExample(db.display_url, question.strip(), sql.strip(), count)
