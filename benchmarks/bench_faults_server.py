@@ -254,7 +254,7 @@ def guard_fuzz(work: Path, *, rounds: int, timeout: float = 3.0, seed: int = 7, 
     """Every mutant through the guard and (bypassing it) the executor on a copy of ``database``
     (default: Chinook, with the fixtures' table names mapped onto it)."""
     from localkb.errors import SQLError
-    from localkb.sql.executor import Database
+    from localkb.sql.executor import SQLDatabase
     from localkb.sql.guard import Guard
     from localkb.sql.schema import introspect
 
@@ -286,7 +286,7 @@ def guard_fuzz(work: Path, *, rounds: int, timeout: float = 3.0, seed: int = 7, 
                               "executor_ran": 0, "writes": 0, "worst_seconds": 0.0, "worst_rss_mb": 0.0,
                               "bombs": len(bomb_list), "bombs_stopped": 0, "bomb_worst_seconds": 0.0,
                               "bomb_worst_rss_mb": 0.0, "crashes": 0}
-    with Database(str(copy), timeout=timeout) as db:
+    with SQLDatabase(str(copy), timeout=timeout) as db:
         guard = Guard(introspect(db, samples=0), max_rows=100)
         for fixture, kind, sql in statements:
             result["statements"] += 1
@@ -323,7 +323,7 @@ def guard_fuzz_postgres(*, rounds: int, seed: int = 7, limit: int | None = None)
     PostgreSQL server (tests/sql/servers.py); None when PostgreSQL is not installed."""
     from _pytest.outcomes import Skipped
 
-    from localkb.sql.executor import Database
+    from localkb.sql.executor import SQLDatabase
     from tests.sql.servers import postgres
 
     names = {"customers": "customer", "products": "orders", "order_items": "orders"}
@@ -341,7 +341,7 @@ def guard_fuzz_postgres(*, rounds: int, seed: int = 7, limit: int | None = None)
     try:
         with postgres() as server:
             before = server.snapshot()
-            with Database(server.url, timeout=3) as db:
+            with SQLDatabase(server.url, timeout=3) as db:
                 for sql in statements:
                     result["statements"] += 1
                     _execute_counted(db, sql, result)

@@ -143,11 +143,11 @@ class Runner:
         self.rows: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
 
     def ask(self, q: dict[str, Any]) -> None:
-        from localkb.sql.executor import Database
+        from localkb.sql.executor import SQLDatabase
         from localkb.sql.schema import introspect
 
         if q["db_id"] not in self.dbs:
-            self.dbs[q["db_id"]] = Database(str(self.fillings[q["db_id"]][0]), max_rows=10000)
+            self.dbs[q["db_id"]] = SQLDatabase(str(self.fillings[q["db_id"]][0]), max_rows=10000)
             self.schemas[q["db_id"]] = introspect(self.dbs[q["db_id"]], samples=0)
         for mode in self.modes:
             start = time.monotonic()

@@ -12,7 +12,7 @@ from localkb.llm.fake import ScriptedLLM
 from localkb.sql.agent import SQLAgent
 from localkb.sql.audit import AuditLog
 from localkb.sql.examples import ExampleStore
-from localkb.sql.executor import Database
+from localkb.sql.executor import SQLDatabase
 
 
 class HashEmbedder:
@@ -33,7 +33,7 @@ class HashEmbedder:
 def _agent(db_path: Path, tmp_path: Path, replies: list[str], **kw) -> tuple[SQLAgent, ScriptedLLM, AuditLog]:
     llm = ScriptedLLM(replies=replies)
     audit = AuditLog(tmp_path / "audit.jsonl")
-    agent = SQLAgent(Database(str(db_path)), llm, audit=audit, embedder=None, **kw)
+    agent = SQLAgent(SQLDatabase(str(db_path)), llm, audit=audit, embedder=None, **kw)
     return agent, llm, audit
 
 
@@ -122,7 +122,7 @@ def test_empty_question(shop_db: Path, tmp_path: Path) -> None:
 
 def test_examples_are_retrieved_into_the_prompt(shop_db: Path, tmp_path: Path) -> None:
     store = ExampleStore(tmp_path / "examples.sqlite", embedder=HashEmbedder())
-    db = Database(str(shop_db))
+    db = SQLDatabase(str(shop_db))
     store.add(db.display_url, "How many orders are open?", "SELECT count(*) FROM orders WHERE status = 'open'")
     store.add(db.display_url, "List product names", "SELECT name FROM products")
     store.add("sqlite:///other.db", "How many orders are open in the other db?", "SELECT 42")
@@ -149,7 +149,7 @@ def test_large_schema_prompts_only_relevant_tables(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     llm = ScriptedLLM(replies=["SELECT moons FROM planets WHERE name = 'Mars'"])
-    agent = SQLAgent(Database(str(path)), llm, audit=AuditLog(tmp_path / "a.jsonl"), embedder=HashEmbedder(),
+    agent = SQLAgent(SQLDatabase(str(path)), llm, audit=AuditLog(tmp_path / "a.jsonl"), embedder=HashEmbedder(),
                      max_tables=3)
     ans = agent.ask("How many moons does the planets table say Mars has?")
     assert ans.ok and ans.rows == [(2,)]
@@ -163,7 +163,7 @@ def test_nothing_runs_when_the_audit_log_cannot_be_written(shop_db: Path, tmp_pa
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
     llm = ScriptedLLM(replies=["SELECT 1"])
-    agent = SQLAgent(Database(str(shop_db)), llm, audit=AuditLog(blocker / "audit.jsonl"), embedder=None)
+    agent = SQLAgent(SQLDatabase(str(shop_db)), llm, audit=AuditLog(blocker / "audit.jsonl"), embedder=None)
     with pytest.raises(SQLError, match="audit log"):
         agent.ask("How many customers?")
     assert llm.prompts == []

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from localkb.errors import SQLError
-from localkb.sql.executor import Database
+from localkb.sql.executor import SQLDatabase
 from localkb.sql.guard import Guard
 from localkb.sql.rules import RULES, Violation
 
@@ -37,7 +37,7 @@ BOMBS = _bombs()
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Database]]:
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, SQLDatabase]]:
     import sqlite3
 
     path = tmp_path_factory.mktemp("bombs") / "shop.db"
@@ -45,7 +45,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Datab
     conn.executescript((FIXTURES / "schema.sql").read_text())
     conn.commit()
     conn.close()
-    db = Database(str(path), timeout=3)
+    db = SQLDatabase(str(path), timeout=3)
     yield path, db
     db.close()
 
@@ -55,7 +55,7 @@ def digest(path: Path) -> str:
 
 
 @pytest.mark.parametrize("name", list(BOMBS))
-def test_bomb_is_stopped_quickly_and_small(shop: tuple[Path, Database], name: str) -> None:
+def test_bomb_is_stopped_quickly_and_small(shop: tuple[Path, SQLDatabase], name: str) -> None:
     path, db = shop
     sql, message = BOMBS[name]
     before = digest(path)

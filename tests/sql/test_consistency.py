@@ -10,14 +10,14 @@ from localkb.llm.fake import ScriptedLLM
 from localkb.sql.agent import SQLAgent
 from localkb.sql.audit import AuditLog
 from localkb.sql.checks import cartesian
-from localkb.sql.executor import Database
+from localkb.sql.executor import SQLDatabase
 from localkb.sql.scoring import execution_match, result_key, vote
 
 
 def _agent(db: Path, tmp_path: Path, replies: list[str], **kw) -> tuple[SQLAgent, ScriptedLLM, AuditLog]:
     llm = ScriptedLLM(replies=replies)
     audit = AuditLog(tmp_path / "audit.jsonl")
-    return SQLAgent(Database(str(db)), llm, audit=audit, examples=None, embedder=None, **kw), llm, audit
+    return SQLAgent(SQLDatabase(str(db)), llm, audit=audit, examples=None, embedder=None, **kw), llm, audit
 
 
 def test_vote_groups_equivalent_results() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from localkb.errors import LocalKBError, SQLError
-from localkb.sql.executor import Database
+from localkb.sql.executor import SQLDatabase
 
 WRITES = [
     "DELETE FROM customers",
@@ -42,7 +42,7 @@ def _sha(path: Path) -> str:
 @pytest.mark.parametrize("sql", WRITES)
 def test_engine_refuses_writes(shop_db: Path, sql: str) -> None:
     before = _sha(shop_db)
-    with Database(str(shop_db)) as db:
+    with SQLDatabase(str(shop_db)) as db:
         with pytest.raises(SQLError):
             db.run(sql)
         assert db.run("SELECT count(*) FROM customers").rows == [(3,)]
@@ -51,7 +51,7 @@ def test_engine_refuses_writes(shop_db: Path, sql: str) -> None:
 
 def test_attach_refused_and_creates_no_file(shop_db: Path, tmp_path: Path) -> None:
     target = tmp_path / "evil.db"
-    with Database(f"sqlite:///{shop_db}") as db:
+    with SQLDatabase(f"sqlite:///{shop_db}") as db:
         for sql in (f"ATTACH DATABASE '{target}' AS evil", f"ATTACH 'file:{target}?mode=rwc' AS evil"):
             with pytest.raises(SQLError):
                 db.run(sql)
@@ -60,7 +60,7 @@ def test_attach_refused_and_creates_no_file(shop_db: Path, tmp_path: Path) -> No
 
 def test_query_only_cannot_be_switched_off_then_write(shop_db: Path) -> None:
     before = _sha(shop_db)
-    with Database(str(shop_db)) as db:
+    with SQLDatabase(str(shop_db)) as db:
         with pytest.raises(SQLError):
             db.run("PRAGMA query_only = 0")
         with pytest.raises(SQLError):
@@ -69,7 +69,7 @@ def test_query_only_cannot_be_switched_off_then_write(shop_db: Path) -> None:
 
 
 def test_timeout_interrupts_runaway_query(shop_db: Path) -> None:
-    with Database(str(shop_db), timeout=0.5) as db:
+    with SQLDatabase(str(shop_db), timeout=0.5) as db:
         start = time.monotonic()
         with pytest.raises(SQLError) as info:
             db.run("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n")
@@ -79,7 +79,7 @@ def test_timeout_interrupts_runaway_query(shop_db: Path) -> None:
 
 
 def test_row_cap_truncates(shop_db: Path) -> None:
-    with Database(str(shop_db), max_rows=100) as db:
+    with SQLDatabase(str(shop_db), max_rows=100) as db:
         res = db.run("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 5000) "
                      "SELECT x FROM n")
         assert len(res.rows) == 100 and res.truncated
@@ -89,7 +89,7 @@ def test_row_cap_truncates(shop_db: Path) -> None:
 
 
 def test_bare_path_and_url_are_the_same_database(shop_db: Path) -> None:
-    with Database(str(shop_db)) as a, Database(f"sqlite:///{shop_db}") as b:
+    with SQLDatabase(str(shop_db)) as a, SQLDatabase(f"sqlite:///{shop_db}") as b:
         assert a.url == b.url
         assert a.dialect == "sqlite" and "shop.db" in a.display_url
 
@@ -105,14 +105,14 @@ def test_bare_path_and_url_are_the_same_database(shop_db: Path) -> None:
 ])
 def test_bad_urls_give_one_clear_error(url: str, fragment: str) -> None:
     with pytest.raises(LocalKBError) as info:
-        Database(url)
+        SQLDatabase(url)
     assert fragment in info.value.message
 
 
 def test_missing_file_is_never_created(tmp_path: Path) -> None:
     target = tmp_path / "new.db"
     with pytest.raises(SQLError):
-        Database(f"sqlite:///{target}")
+        SQLDatabase(f"sqlite:///{target}")
     assert not target.exists()
 
 
@@ -120,19 +120,19 @@ def test_not_a_database_file(tmp_path: Path) -> None:
     junk = tmp_path / "junk.db"
     junk.write_text("this is not sqlite, just text " * 50)
     with pytest.raises(SQLError, match="Cannot open"):
-        Database(str(junk))
+        SQLDatabase(str(junk))
 
 
 def test_unreachable_postgres_server() -> None:
     pytest.importorskip("psycopg")
     start = time.monotonic()
     with pytest.raises(SQLError, match="Cannot connect to postgresql"):
-        Database("postgresql://nobody:secret@127.0.0.1:9/nodb", timeout=3)
+        SQLDatabase("postgresql://nobody:secret@127.0.0.1:9/nodb", timeout=3)
     assert time.monotonic() - start < 15
 
 
 def test_password_never_shown() -> None:
     pytest.importorskip("psycopg")
     with pytest.raises(SQLError) as info:
-        Database("postgresql+psycopg://nobody:s3cret-pw@127.0.0.1:9/nodb", timeout=2)
+        SQLDatabase("postgresql+psycopg://nobody:s3cret-pw@127.0.0.1:9/nodb", timeout=2)
     assert "s3cret-pw" not in info.value.message

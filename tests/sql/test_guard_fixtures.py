@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from localkb.sql.executor import Database
+from localkb.sql.executor import SQLDatabase
 from localkb.sql.guard import Guard
 from localkb.sql.schema import introspect
 
@@ -43,7 +43,7 @@ def shop_schema(tmp_path_factory: pytest.TempPathFactory):
     conn.executescript((FIXTURES / "schema.sql").read_text())
     conn.commit()
     conn.close()
-    db = Database(str(path))
+    db = SQLDatabase(str(path))
     yield db, introspect(db)
     db.close()
 

@@ -9,12 +9,12 @@ from localkb.llm.fake import ScriptedLLM
 from localkb.sql.agent import SQLAgent
 from localkb.sql.audit import AuditLog
 from localkb.sql.cache import schema_knowledge, shared_llm
-from localkb.sql.executor import Database
+from localkb.sql.executor import SQLDatabase
 from localkb.sql.values import MAX_PER_COLUMN, ValueIndex
 
 
 def _index(path: Path) -> ValueIndex:
-    with Database(str(path)) as db:
+    with SQLDatabase(str(path)) as db:
         known = schema_knowledge(db, samples=0, values=True)
     assert known.values is not None
     return known.values
@@ -51,7 +51,7 @@ def test_a_linked_value_says_how_its_table_joins(chinook_db: Path) -> None:
     from localkb.sql.schema import introspect
     from localkb.sql.values import ValueMatch, render_matches
 
-    schema = introspect(Database(str(chinook_db)), samples=0).subset(["track", "genre"])
+    schema = introspect(SQLDatabase(str(chinook_db)), samples=0).subset(["track", "genre"])
     line = render_matches([ValueMatch("genre", "name", "Rock", "rock", 100.0)], schema)
     assert line == ("- 'Rock' is stored in column name of table genre (the question says \"rock\"); "
                     "join it with track.genre_id = genre.id")
@@ -59,7 +59,7 @@ def test_a_linked_value_says_how_its_table_joins(chinook_db: Path) -> None:
 
 def test_prompt_carries_the_exact_spelling(chinook_db: Path, tmp_path: Path) -> None:
     llm = ScriptedLLM(replies=["```sql\nSELECT count(*) FROM genre WHERE name = 'Heavy Metal'\n```"])
-    agent = SQLAgent(Database(str(chinook_db)), llm, audit=AuditLog(tmp_path / "a.jsonl"), examples=None,
+    agent = SQLAgent(SQLDatabase(str(chinook_db)), llm, audit=AuditLog(tmp_path / "a.jsonl"), examples=None,
                      embedder=None, value_links=6)
     ans = agent.ask("How many genres called heavy metal?")
     user = llm.prompts[0][1]["content"]
@@ -73,7 +73,7 @@ def test_prompt_carries_the_exact_spelling(chinook_db: Path, tmp_path: Path) -> 
 def test_value_linking_and_result_checks_are_off_by_default(chinook_db: Path, tmp_path: Path) -> None:
     # both measured no better on the unseen split (docs/benchmarks.md): kept, but opt-in
     llm = ScriptedLLM(replies=["SELECT count(*) FROM genre WHERE name = 'heavy metal'"] * 3)
-    agent = SQLAgent(Database(str(chinook_db)), llm, audit=AuditLog(tmp_path / "a.jsonl"), examples=None,
+    agent = SQLAgent(SQLDatabase(str(chinook_db)), llm, audit=AuditLog(tmp_path / "a.jsonl"), examples=None,
                      embedder=None)
     ans = agent.ask("How many genres called heavy metal?")
     assert "Values stored in the database" not in llm.prompts[0][1]["content"]
@@ -83,7 +83,7 @@ def test_value_linking_and_result_checks_are_off_by_default(chinook_db: Path, tm
 def test_schema_digest_is_cached_and_rebuilt_when_the_schema_changes(chinook_db: Path, tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     shutil.copy(chinook_db, path)
-    with Database(str(path)) as db:
+    with SQLDatabase(str(path)) as db:
         first = schema_knowledge(db, samples=2, values=True)
         again = schema_knowledge(db, samples=2, values=True)
         assert first.seconds > 0 and again.seconds == 0.0 and again.schema is first.schema
@@ -92,7 +92,7 @@ def test_schema_digest_is_cached_and_rebuilt_when_the_schema_changes(chinook_db:
     conn.execute("UPDATE genre SET mood = 'Melancholic' WHERE name = 'Blues'")
     conn.commit()
     conn.close()
-    with Database(str(path)) as db:
+    with SQLDatabase(str(path)) as db:
         changed = schema_knowledge(db, samples=2, values=True)
     assert changed.fingerprint != first.fingerprint and changed.seconds > 0
     genre = changed.schema.table("genre")
@@ -134,6 +134,6 @@ def test_a_value_stored_in_many_columns_brings_one_table() -> None:
 def test_value_index_build_has_a_time_budget(chinook_db: Path) -> None:
     from localkb.sql.schema import introspect
 
-    with Database(str(chinook_db)) as db:
+    with SQLDatabase(str(chinook_db)) as db:
         index = ValueIndex.build(db, introspect(db, samples=0), budget=0.0)
     assert index.entries == [] and "genre.name" in index.truncated  # nothing read, everything listed as cut

@@ -11,13 +11,13 @@ from localkb.errors import SQLError, SQLRejected
 from localkb.sql import add_example
 from localkb.sql.audit import AuditLog
 from localkb.sql.examples import ExampleStore
-from localkb.sql.executor import Database
+from localkb.sql.executor import SQLDatabase
 from localkb.sql.prompts import extract_sql
 from localkb.sql.schema import introspect, select_tables
 
 
 def test_introspect_tables_keys_samples(shop_db: Path) -> None:
-    with Database(str(shop_db)) as db:
+    with SQLDatabase(str(shop_db)) as db:
         schema = introspect(db)
     assert schema.table_names == ["customers", "order_items", "orders", "products"]
     orders = schema.table("ORDERS")
@@ -35,12 +35,12 @@ def test_introspect_tables_keys_samples(shop_db: Path) -> None:
 def test_db_with_no_tables(tmp_path: Path) -> None:
     path = tmp_path / "empty.db"
     sqlite3.connect(path).execute("PRAGMA user_version = 1").connection.commit()
-    with Database(str(path)) as db, pytest.raises(SQLError, match="no tables"):
+    with SQLDatabase(str(path)) as db, pytest.raises(SQLError, match="no tables"):
         introspect(db)
 
 
 def test_select_tables_without_embedder_uses_overlap(shop_db: Path) -> None:
-    with Database(str(shop_db)) as db:
+    with SQLDatabase(str(shop_db)) as db:
         schema = introspect(db, samples=0)
     assert select_tables(schema, "anything", k=10) == schema.table_names
     picked = select_tables(schema, "which products cost most", k=1)
@@ -130,7 +130,7 @@ def test_add_example_is_a_library_function_that_verifies_first(shop_db: Path, tm
 def test_sqlite_double_quoted_strings_are_made_explicit(shop_db: Path) -> None:
     from localkb.sql.guard import Guard
 
-    with Database(str(shop_db)) as db:
+    with SQLDatabase(str(shop_db)) as db:
         guard = Guard(introspect(db, samples=0))
         verdict = guard.check('SELECT name FROM customers WHERE country = "UK"')
         assert verdict.allowed and "country = 'UK'" in (verdict.sql or "")

@@ -18,7 +18,7 @@ import pytest
 
 from localkb.sql.agent import SQLAgent
 from localkb.sql.audit import AuditLog
-from localkb.sql.executor import Database
+from localkb.sql.executor import SQLDatabase
 
 pytestmark = [pytest.mark.slow, pytest.mark.llm]
 
@@ -51,7 +51,7 @@ def llm(gguf: Path):
 
 
 def _agent(db_path: Path, llm, audit: Path) -> SQLAgent:
-    return SQLAgent(Database(str(db_path)), llm, audit=AuditLog(audit), examples=None, embedder=None)
+    return SQLAgent(SQLDatabase(str(db_path)), llm, audit=AuditLog(audit), examples=None, embedder=None)
 
 
 @pytest.mark.parametrize("question, gold", [
@@ -145,7 +145,7 @@ def test_self_consistency_real_model(chinook_db: Path, llm, tmp_path: Path) -> N
     shutil.copy(chinook_db, db_path)
     before = _sha(db_path)
     audit = tmp_path / "audit.jsonl"
-    agent = SQLAgent(Database(str(db_path)), llm, audit=AuditLog(audit), examples=None, embedder=None,
+    agent = SQLAgent(SQLDatabase(str(db_path)), llm, audit=AuditLog(audit), examples=None, embedder=None,
                      candidates=3)
     ans = agent.ask("How many albums are there?")
     assert ans.ok and ans.rows == [(347,)], ans.to_dict()

@@ -94,9 +94,9 @@ def ask(question: str, db_url: str | None, llm_uri: str | None, as_json: bool, d
 @handle_errors
 def check_cmd(statement: str, db_url: str | None, as_json: bool, audit_path: str | None, max_rows: int) -> None:
     """Run the guard alone on SQL (from any source): the verdict and every violation. Exit 1 if rejected."""
-    from ..sql import AuditLog, Database, check
+    from ..sql import AuditLog, SQLDatabase, check
 
-    with Database(_db_url(db_url)) as db:
+    with SQLDatabase(_db_url(db_url)) as db:
         verdict = check(statement, db, audit=AuditLog(audit_path), max_rows=max_rows)
     if as_json:
         echo_json(verdict)
@@ -140,9 +140,9 @@ def add_example(question: str, statement: str, db_url: str | None, as_json: bool
 @handle_errors
 def schema_cmd(db_url: str | None, as_json: bool) -> None:
     """Show the schema the agent sees (tables, columns, keys, sample values)."""
-    from ..sql import Database, introspect
+    from ..sql import SQLDatabase, introspect
 
-    with Database(_db_url(db_url)) as db:
+    with SQLDatabase(_db_url(db_url)) as db:
         schema = introspect(db)
     if as_json:
         echo_json(schema.to_dict())

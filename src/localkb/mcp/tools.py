@@ -145,10 +145,10 @@ class KBTools:
 
     def sql(self, database: str, question: str, *, dry_run: bool = False, max_rows: int = 100) -> dict[str, Any]:
         """``localkb sql --json``: one guarded read-only SELECT written by the LLM, its rows and attempts."""
-        from ..sql import AuditLog, Database, ExampleStore, SQLAgent
+        from ..sql import AuditLog, ExampleStore, SQLAgent, SQLDatabase
 
         url = self._db_url(database)
-        with self._lock, Database(url, max_rows=max_rows) as db:
+        with self._lock, SQLDatabase(url, max_rows=max_rows) as db:
             examples = ExampleStore()
             try:
                 agent = SQLAgent(db, self._get_llm(), audit=AuditLog(self.sql_audit), examples=examples,
@@ -159,9 +159,9 @@ class KBTools:
 
     def sql_check(self, database: str, sql: str, *, max_rows: int = 1000) -> dict[str, Any]:
         """``localkb sql check --json``: the guard's verdict on a statement; nothing is executed."""
-        from ..sql import AuditLog, Database, check
+        from ..sql import AuditLog, SQLDatabase, check
 
-        with self._lock, Database(self._db_url(database)) as db:
+        with self._lock, SQLDatabase(self._db_url(database)) as db:
             return check(sql, db, audit=AuditLog(self.sql_audit), max_rows=max_rows)
 
     # -- lifecycle ------------------------------------------------------------------------------

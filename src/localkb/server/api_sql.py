@@ -45,7 +45,7 @@ def _embedder(request: Request) -> Any:
     with _embedder_lock:
         cached = getattr(request.app.state, "sql_embedder", None)
         if cached is None:
-            from ..sql.agent import load_default_embedder
+            from ..sql.examples import load_default_embedder
 
             inner = load_default_embedder()
             cached = inner or False  # embedders serialise their own calls (one encode at a time)
@@ -69,21 +69,21 @@ def databases(request: Request) -> dict[str, Any]:
 
 @router.get("/{database}/schema", summary="The schema the SQL agent sees")
 def schema(request: Request, database: str) -> dict[str, Any]:
-    from ..sql import Database, introspect
+    from ..sql import SQLDatabase, introspect
 
-    with Database(_url(ctx(request), database)) as db:
+    with SQLDatabase(_url(ctx(request), database)) as db:
         return introspect(db).to_dict()
 
 
 @router.post("", summary="Answer a question with one guarded, read-only SELECT (as `localkb sql --json`)")
 def ask_sql(request: Request, body: SQLAsk) -> dict[str, Any]:
-    from ..sql import AuditLog, Database, ExampleStore, SQLAgent
+    from ..sql import AuditLog, ExampleStore, SQLAgent, SQLDatabase
 
     c = ctx(request)
     url = _url(c, body.database)
     llm = c.llm.get()
     embedder = _embedder(request)
-    with Database(url, max_rows=body.max_rows) as db:
+    with SQLDatabase(url, max_rows=body.max_rows) as db:
         examples = ExampleStore(embedder=embedder)
         try:
             agent = SQLAgent(db, llm, audit=AuditLog(c.settings.sql_audit), examples=examples,
@@ -95,8 +95,8 @@ def ask_sql(request: Request, body: SQLAsk) -> dict[str, Any]:
 
 @router.post("/check", summary="Run the SQL guard alone on a statement (as `localkb sql check --json`)")
 def check_sql(request: Request, body: SQLCheck) -> dict[str, Any]:
-    from ..sql import AuditLog, Database, check
+    from ..sql import AuditLog, SQLDatabase, check
 
     c = ctx(request)
-    with Database(_url(c, body.database)) as db:
+    with SQLDatabase(_url(c, body.database)) as db:
         return check(body.sql, db, audit=AuditLog(c.settings.sql_audit), max_rows=body.max_rows)

@@ -2,7 +2,7 @@
 
 Python API::
 
-    from localkb.sql import Database, SQLAgent, check_sql, open_agent
+    from localkb.sql import SQLDatabase, SQLAgent, check_sql, open_agent
     with open_agent("sqlite:///music.db") as agent:       # default LLM: the packaged Qwen2.5-Coder
         answer = agent.ask("How many albums are there?")
     print(answer.sql, answer.rows)
@@ -15,12 +15,12 @@ from __future__ import annotations
 from .agent import SQLAgent, SQLAnswer, check, default_llm_uri
 from .audit import AuditLog
 from .examples import ExampleStore, StoredExample, add_example
-from .executor import Database, QueryResult
+from .executor import QueryResult, SQLDatabase
 from .guard import Guard, Verdict, check_sql
 from .schema import Schema, introspect
 from .values import ValueIndex, ValueMatch
 
-__all__ = ["AuditLog", "Database", "ExampleStore", "Guard", "QueryResult", "SQLAgent", "SQLAnswer", "Schema",
+__all__ = ["AuditLog", "SQLDatabase", "ExampleStore", "Guard", "QueryResult", "SQLAgent", "SQLAnswer", "Schema",
            "StoredExample", "ValueIndex", "ValueMatch", "Verdict", "add_example", "check", "check_sql",
            "default_llm_uri", "introspect", "open_agent"]
 
@@ -53,7 +53,7 @@ def open_agent(db_url: str, *, llm: str | None = None, audit: str | None = None,
     """
     from .cache import shared_llm
 
-    db = Database(db_url, timeout=timeout, max_rows=max_rows)
+    db = SQLDatabase(db_url, timeout=timeout, max_rows=max_rows)
     try:
         model, load_seconds = shared_llm(default_llm_uri(llm), threads=threads)
     except BaseException:

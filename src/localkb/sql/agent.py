@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import setting
-from ..errors import ConfigError, LocalKBError, SQLError
+from ..errors import ConfigError, SQLError
 from ..llm.base import LLM, Message
 from .audit import AuditLog
 from .cache import SchemaKnowledge, schema_knowledge
 from .checks import result_problem
-from .examples import Example, ExampleStore
-from .executor import Database, QueryResult
+from .examples import Example, ExampleStore, load_default_embedder
+from .executor import QueryResult, SQLDatabase
 from .guard import Guard
 from .prompts import extract_sql, fix_prompt, system_prompt, user_prompt
 from .schema import Schema, introspect, select_tables
@@ -86,16 +86,6 @@ class SQLAnswer:
                 "schema_seconds": round(self.schema_seconds, 2)}
 
 
-def load_default_embedder() -> Any:
-    """The default embedder (packaged MiniLM), or ``False`` when it cannot be loaded here."""
-    try:
-        from ..embedders import load_embedder
-
-        return load_embedder(None)
-    except (ImportError, LocalKBError):
-        return False
-
-
 def default_llm_uri(explicit: str | None = None) -> str:
     """``--llm`` > ``LOCALKB_LLM`` / localkb.toml ``llm`` > the packaged Qwen2.5-Coder GGUF.
 
@@ -142,7 +132,7 @@ class SQLAgent:
         load_seconds: seconds spent loading the model for this agent, charged to its first answer.
     """
 
-    def __init__(self, db: Database, llm: LLM, *, audit: AuditLog | None = None,
+    def __init__(self, db: SQLDatabase, llm: LLM, *, audit: AuditLog | None = None,
                  examples: ExampleStore | None = None, embedder: Any = "auto", max_attempts: int = 3,
                  max_rows: int = 100, max_tables: int = 6, n_examples: int = 3, samples: int = 2,
                  max_tokens: int = 256, candidates: int = 1, temperature: float = 0.7, value_links: int = 0,
@@ -300,7 +290,7 @@ class SQLAgent:
                           executed_sql=attempt.executed_sql, rows=rows, error=error, elapsed_ms=elapsed_ms)
 
 
-def check(sql: str, db: Database, *, audit: AuditLog | None = None, max_rows: int = 1000) -> dict[str, Any]:
+def check(sql: str, db: SQLDatabase, *, audit: AuditLog | None = None, max_rows: int = 1000) -> dict[str, Any]:
     """Run the guard alone on ``sql`` against ``db``'s schema, log it, return the verdict dict."""
     schema = introspect(db, samples=0)
     verdict = Guard(schema, max_rows=max_rows).check(sql)

@@ -21,7 +21,7 @@ from ..errors import SQLError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..llm.base import LLM
-    from .executor import Database
+    from .executor import SQLDatabase
     from .schema import Schema
     from .values import ValueIndex
 
@@ -68,7 +68,7 @@ def close_shared_llms() -> None:
 atexit.register(close_shared_llms)
 
 
-def schema_fingerprint(db: Database) -> str:
+def schema_fingerprint(db: SQLDatabase) -> str:
     """A digest of the database's tables and columns (and, for SQLite, the file's size and mtime).
 
     Raises:
@@ -97,7 +97,7 @@ def schema_fingerprint(db: Database) -> str:
     return digest.hexdigest()[:16]
 
 
-def schema_knowledge(db: Database, *, samples: int, values: bool) -> SchemaKnowledge:
+def schema_knowledge(db: SQLDatabase, *, samples: int, values: bool) -> SchemaKnowledge:
     """The schema (with ``samples`` values per column) and, with ``values``, the value index of ``db``.
 
     Built on first use and whenever the fingerprint changes; ``seconds`` is 0.0 on a cache hit.

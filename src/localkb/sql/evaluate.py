@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LocalKBError, SQLError
-from .executor import SQLITE_SUFFIXES, Database
+from .executor import SQLITE_SUFFIXES, SQLDatabase
 from .scoring import Rows, execution_match, relaxed_match
 
 QUESTION_KEYS = frozenset({"id", "question", "sql", "db"})
@@ -111,7 +111,7 @@ def databases_in(folder: str | Path, names: set[str]) -> dict[str, list[str]]:
     return out
 
 
-def _runner(db: Database) -> Any:
+def _runner(db: SQLDatabase) -> Any:
     def run(sql: str) -> Rows | None:
         try:
             return db.run(sql, max_rows=SCORE_ROWS).rows
@@ -146,7 +146,7 @@ def evaluate(questions_file: str | Path, *, db_url: str | None = None, dbs_dir: 
     log = AuditLog(audit)
     try:
         for name, urls in groups.items():
-            opened = [Database(u, timeout=timeout, max_rows=SCORE_ROWS) for u in urls]
+            opened = [SQLDatabase(u, timeout=timeout, max_rows=SCORE_ROWS) for u in urls]
             report.fillings[name or opened[0].display_url] = len(opened)
             try:
                 agent = SQLAgent(opened[0], model, audit=log, examples=store, max_rows=SCORE_ROWS,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..config import setting, user_data_dir
-from ..errors import SQLError
+from ..errors import LocalKBError, SQLError
 
 #: numbered, append-only migrations; ``PRAGMA user_version`` records how many ran
 MIGRATIONS = (
@@ -62,8 +62,6 @@ class ExampleStore:
     @property
     def embedder(self) -> Any:
         if self._embedder is None:
-            from .agent import load_default_embedder
-
             self._embedder = load_default_embedder()
         return self._embedder or None
 
@@ -176,14 +174,14 @@ def add_example(db_url: str, question: str, sql: str, *, audit: Any = None,
     """
     from ..errors import SQLRejected
     from .audit import AuditLog
-    from .executor import Database
+    from .executor import SQLDatabase
     from .guard import Guard
     from .schema import introspect
 
     if not question.strip() or not sql.strip():
         raise SQLError("An example needs a non-empty question and SQL.")
     log = audit if isinstance(audit, AuditLog) else AuditLog(audit)
-    with Database(db_url) as db:
+    with SQLDatabase(db_url) as db:
         verdict = Guard(introspect(db, samples=0), max_rows=5).check(sql)
         log.record(db=db.display_url, sql=sql, question=question, allowed=verdict.allowed,
                    violations=[v.to_dict() for v in verdict.violations], executed_sql=verdict.sql,
@@ -200,3 +198,13 @@ def add_example(db_url: str, question: str, sql: str, *, audit: Any = None,
             if store is None:
                 target.close()
         return StoredExample(db.display_url, question.strip(), sql.strip(), count)
+
+
+def load_default_embedder() -> Any:
+    """The default embedder (packaged MiniLM), or ``False`` when it cannot be loaded here."""
+    try:
+        from ..embedders import load_embedder
+
+        return load_embedder(None)
+    except (ImportError, LocalKBError):
+        return False

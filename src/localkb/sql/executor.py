@@ -36,6 +36,7 @@ from .bounds import (
     bound_sqlite,
     fetch_bounded,
 )
+from .functions import DANGEROUS_FUNCTIONS
 
 #: MariaDB "max_statement_time exceeded", MySQL "maximum statement execution time exceeded"
 MYSQL_TIMEOUT_ERRORS = frozenset({1969, 3024})
@@ -68,7 +69,7 @@ def normalise_url(url: str) -> str:
     return text
 
 
-class Database:
+class SQLDatabase:
     """One database opened for reading only.
 
     Args:
@@ -301,8 +302,6 @@ _SQLITE_ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FU
 def _sqlite_authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None,
                        source: str | None) -> int:
     """Deny every action but SELECT, reading a user table and calling a harmless function."""
-    from .rules import DANGEROUS_FUNCTIONS
-
     if action not in _SQLITE_ALLOWED:
         return sqlite3.SQLITE_DENY
     if action == sqlite3.SQLITE_READ and (arg1 or "").lower().startswith("sqlite_"):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import SQLError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .executor import Database
+    from .executor import SQLDatabase
 
 #: longest sample value shown in a prompt; long text is where injected instructions hide
 SAMPLE_CHARS = 32
@@ -132,7 +132,7 @@ class Schema:
         }
 
 
-def introspect(db: Database, *, samples: int = 3) -> Schema:
+def introspect(db: SQLDatabase, *, samples: int = 3) -> Schema:
     """Read tables, columns, keys and ``samples`` distinct values per column through SQLAlchemy.
 
     Raises:
@@ -166,7 +166,7 @@ def introspect(db: Database, *, samples: int = 3) -> Schema:
     return Schema(db.dialect, tuple(tables))
 
 
-def _with_samples(db: Database, table: Table, n: int) -> Table:
+def _with_samples(db: SQLDatabase, table: Table, n: int) -> Table:
     # key columns' samples (1, 2, 3) only cost prompt tokens
     keys = {c for fk in table.foreign_keys for c in fk.columns}
     cols = []

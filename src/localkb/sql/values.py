@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..errors import MissingDependency, SQLError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .executor import Database
+    from .executor import SQLDatabase
     from .schema import Schema
 
 MAX_PER_COLUMN = 2000
@@ -63,7 +63,7 @@ class ValueIndex:
     truncated: list[str] = field(default_factory=list)  # "table.column" whose values were cut
 
     @classmethod
-    def build(cls, db: Database, schema: Schema, *, budget: float = BUILD_SECONDS) -> ValueIndex:
+    def build(cls, db: SQLDatabase, schema: Schema, *, budget: float = BUILD_SECONDS) -> ValueIndex:
         """Read the distinct text values of ``db`` (bounded; see the module docstring)."""
         import time
 
