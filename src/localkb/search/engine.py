@@ -66,10 +66,9 @@ def validate_query(query: str) -> str:
 def resolve_mode(mode: str | None) -> str:
     value = str(setting("search_mode", mode, DEFAULT_MODE)).strip().lower()
     if value not in MODES:
-        import difflib
+        from ..suggest import did_you_mean
 
-        close = difflib.get_close_matches(value, MODES, n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(value, MODES)
         raise SearchError(f"Unknown search mode '{value}' (choose from: {', '.join(MODES)}).{hint}")
     return value
 

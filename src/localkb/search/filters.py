@@ -19,7 +19,6 @@ An unknown field, operator or value is a ``FilterError`` naming it — never sil
 """
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import FilterError
+from ..suggest import did_you_mean
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -128,8 +128,7 @@ def _condition(name: str, op: str, value: str) -> Condition:
     elif lowered in meta_fields():
         cond = Condition(lowered, op, value, meta=lowered)
     else:
-        close = difflib.get_close_matches(lowered, [*DOCUMENT_FIELDS, *meta_fields()], n=1, cutoff=0.6)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(lowered, [*DOCUMENT_FIELDS, *meta_fields()])
         raise FilterError(f"Unknown filter field '{key}'.{hint} Known: {', '.join(known_fields())} "
                           "(meta.NAME: a CSV column or JSON key, e.g. meta.country).", field=key)
     _check_value(cond)
@@ -220,8 +219,7 @@ def check_meta_keys(db: Database, conditions: Sequence[Condition]) -> None:
             continue
         if db.scalar("SELECT 1 FROM doc_meta WHERE key = ? LIMIT 1", (cond.meta,)) is None:
             keys = [r[0] for r in db.query("SELECT DISTINCT key FROM doc_meta ORDER BY key LIMIT 50")]
-            close = difflib.get_close_matches(cond.meta, keys, n=1, cutoff=0.6)
-            hint = f" Did you mean 'meta.{close[0]}'?" if close else ""
+            hint = did_you_mean(cond.meta, keys, prefix="meta.")
             raise FilterError(f"Unknown filter field '{cond.field}': no document in this KB has the metadata "
                               f"'{cond.meta}'.{hint} Known here: {', '.join(keys) or 'none'}.", field=cond.field)
 

@@ -269,14 +269,14 @@ class LexicalIndex:
             self.rebuilds += 1
 
     def _publish(self, segments: list[seg_mod.Segment], live: list[np.ndarray]) -> None:
-        tmp = self.folder / f"current.json.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps({
+        from ..disk import write_json
+
+        write_json(self.folder / "current.json", {
             "format": FORMAT, "tokenizer": TOKENIZER_ID, "stemmer": STEMMER,
             "chunks": sum(int(a.sum()) for a in live),
             "segments": [{"name": s.name, "docs": len(s), "dead": np.flatnonzero(~a).tolist()}
                          for s, a in zip(segments, live)],
-        }), encoding="utf-8")
-        os.replace(tmp, self.folder / "current.json")
+        })
         self._current_stat = _stat(self.folder / "current.json")
         names = {f"seg-{s.name}" for s in segments}
         for old in [*self.folder.glob("seg-*"), *self.folder.glob("tmp-*"), *self.folder.glob("bm25-*")]:

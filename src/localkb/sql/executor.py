@@ -95,10 +95,9 @@ class SQLDatabase:
         self.display_url = self._sa_url.render_as_string(hide_password=True)
         backend = self._sa_url.get_backend_name()
         if backend not in DIALECTS:
-            import difflib
+            from ..suggest import did_you_mean
 
-            close = difflib.get_close_matches(backend, list(DIALECTS), n=1, cutoff=0.5)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(backend, DIALECTS, cutoff=0.5)
             raise SQLError(f"Unsupported database '{backend}' in {self.display_url}.{hint} localkb runs SQL "
                            "only where the engine itself enforces read-only: sqlite, postgresql, mysql, mariadb.")
         self.backend = backend

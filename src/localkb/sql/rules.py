@@ -6,12 +6,12 @@ every reason a statement is refused. ``RULES`` is the default tuple, in reportin
 """
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..suggest import did_you_mean
 from .functions import DANGEROUS_FUNCTIONS, SAFE_ANONYMOUS
 from .schema import Schema
 
@@ -296,11 +296,7 @@ def _is_main_schema(db: str, dialect: str) -> bool:
 
 
 def _did_you_mean(name: str, options: list[str]) -> str:
-    lowered = {o.lower(): o for o in options}
-    close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
-    if not close:
-        return ""
-    return " Did you mean " + " or ".join(f"'{lowered[c]}'" for c in close) + "?"
+    return did_you_mean(name, options, n=3, ignore_case=True)
 
 
 def _list(names: list[str], most: int = 30) -> str:

@@ -103,7 +103,6 @@ def read_meta(path: str) -> dict[str, Any]:
 
 
 def write_meta(path: str, data: dict[str, Any]) -> None:
-    tmp = os.path.join(path, "ann.json.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh)
-    os.replace(tmp, os.path.join(path, "ann.json"))
+    from ..disk import write_json
+
+    write_json(os.path.join(path, "ann.json"), data)
