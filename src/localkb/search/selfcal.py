@@ -62,25 +62,30 @@ def pseudo_queries(texts: list[str], *, sample: int = SAMPLE, seed: int = SEED) 
     return out
 
 
+def best_scores(kb: KBParts, queries: list[str]) -> np.ndarray:
+    """Each query's best dense score against the KB (queries embedded as queries); no hit, no score."""
+    from ..embedders.base import embed_queries
+
+    best = []
+    for row in embed_queries(kb.embedder, queries):
+        hits = kb.store.search(row[None, :], 1)
+        if hits:
+            best.append(hits[0].score)
+    return np.asarray(best, dtype=np.float64)
+
+
 def measure_language(kb: KBParts, texts: list[str]) -> dict[str, Any] | None:
     """The pseudo-query calibration of one language's chunk ``texts`` on ``kb``: ``{"kb_cutoff", "n",
     "percentile", "quantiles"}``, or None with fewer than :data:`MIN_CHUNKS` chunks or pseudo-queries."""
-    from ..embedders.base import embed_queries
 
     if len(texts) < MIN_CHUNKS:
         return None
     queries = pseudo_queries(texts)
     if len(queries) < MIN_CHUNKS:
         return None
-    vectors = embed_queries(kb.embedder, queries)
-    best = []
-    for row in vectors:
-        hits = kb.store.search(row[None, :], 1)
-        if hits:
-            best.append(hits[0].score)
-    scores = np.asarray(best, dtype=np.float64)
+    scores = best_scores(kb, queries)
     quantiles = {str(q): round(float(np.percentile(scores, q)), 4) for q in QUANTILES}
-    return {"kb_cutoff": quantiles[str(PERCENTILE)], "n": len(best), "percentile": PERCENTILE,
+    return {"kb_cutoff": quantiles[str(PERCENTILE)], "n": len(scores), "percentile": PERCENTILE,
             "quantiles": quantiles}
 
 

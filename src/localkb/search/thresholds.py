@@ -246,15 +246,9 @@ def cutoff_from(scores: np.ndarray, spread: float = SPREAD) -> float:
 
 
 def _measure_bank(kb: KBParts, language: str, spread: float) -> Calibration:
-    from ..embedders.base import embed_queries
+    from .selfcal import best_scores
 
-    vectors = embed_queries(kb.embedder, list(BANKS[language]))  # the bank stands in for queries
-    best = []
-    for row in vectors:
-        hits = kb.store.search(row[None, :], 1)
-        if hits:
-            best.append(hits[0].score)
-    scores = np.asarray(best, dtype=np.float64)
+    scores = best_scores(kb, list(BANKS[language]))  # the bank stands in for queries
     return Calibration(
         cutoff=round(cutoff_from(scores, spread), 4),
         language=language,
