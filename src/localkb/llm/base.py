@@ -6,9 +6,12 @@ for unit tests). Messages are OpenAI-style dicts: ``{"role": "system"|"user"|"as
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..registry import resolve, split_uri
+
+if TYPE_CHECKING:
+    from ..errors import LLMError
 
 Message = dict[str, str]
 
@@ -45,6 +48,17 @@ def open_llm(uri: str, *, timeout: float = 120.0, threads: int | None = None,
     scheme, _ = split_uri(uri)
     cls = resolve("LLM backend", scheme, LLMS)
     return cls(uri, timeout=timeout, threads=threads, context_window=context_window)
+
+
+def http_failure(exc: BaseException, httpx: Any, *, url: str, timeout: float, who: str,
+                 unreachable: str) -> LLMError:
+    """The error for a transport failure talking to ``who`` at ``url``: ``LLMTimeout`` for an httpx
+    timeout, else ``LLMUnavailable`` with the sentence ``unreachable`` (a refused or broken connection)."""
+    from ..errors import LLMTimeout, LLMUnavailable
+
+    if isinstance(exc, httpx.TimeoutException):
+        return LLMTimeout(f"{who} did not answer within {timeout:g} s", url=url, timeout=timeout)
+    return LLMUnavailable(unreachable, url=url)
 
 
 def estimate_tokens(text: str) -> int:

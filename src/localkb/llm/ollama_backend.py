@@ -16,7 +16,7 @@ from typing import Any
 
 from ..config import checked_setting, setting
 from ..errors import ConfigError, LLMError, LLMTimeout, LLMUnavailable, MissingDependency
-from .base import Message, estimate_tokens
+from .base import Message, estimate_tokens, http_failure
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_CONTEXT = 4096
@@ -64,12 +64,9 @@ class OllamaLLM:
                 raise LLMUnavailable(f"Ollama at {self.host} has no model '{self.model}' "
                                      f"(run: ollama pull {self.model})", model=self.model) from exc
             raise LLMError(f"Ollama at {self.host}: {exc.error}", status=exc.status_code) from exc
-        except self._httpx.TimeoutException as exc:
-            raise LLMTimeout(f"Ollama at {self.host} did not answer within {self.timeout:g} s",
-                             url=self.host, timeout=self.timeout) from exc
-        except (ConnectionError, self._httpx.TransportError) as exc:
-            raise LLMUnavailable(f"Cannot reach Ollama at {self.host}: is it running? ({exc})",
-                                 url=self.host) from exc
+        except (ConnectionError, self._httpx.TransportError) as exc:  # timeouts included
+            raise http_failure(exc, self._httpx, url=self.host, timeout=self.timeout, who=f"Ollama at {self.host}",
+                               unreachable=f"Cannot reach Ollama at {self.host}: is it running? ({exc})") from exc
 
     def _trained_context(self) -> int:
         info = self._call(self._client.show, self.model)

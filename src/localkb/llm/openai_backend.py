@@ -18,8 +18,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ..config import checked_setting, setting
-from ..errors import ConfigError, LLMError, LLMTimeout, LLMUnavailable, MissingDependency
-from .base import Message, estimate_tokens
+from ..errors import ConfigError, LLMError, LLMTimeout, MissingDependency
+from .base import Message, estimate_tokens, http_failure
 
 DEFAULT_CONTEXT = 4096
 
@@ -76,12 +76,8 @@ class OpenAILLM:
         httpx = self._httpx
         try:
             resp = self._client.request(method, path, **kw)
-        except httpx.TimeoutException as exc:
-            raise LLMTimeout(f"{self.base_url} did not answer within {self.timeout:g} s",
-                             url=self.base_url, timeout=self.timeout) from exc
-        except httpx.TransportError as exc:
-            raise LLMUnavailable(f"Cannot reach the LLM server at {self.base_url}: {exc}",
-                                 url=self.base_url) from exc
+        except httpx.TransportError as exc:  # timeouts included
+            raise self._failure(exc) from exc
         return resp
 
     def _raise_for(self, resp: Any) -> None:
@@ -187,12 +183,12 @@ class OpenAILLM:
         except SSEError as exc:
             raise LLMError(f"{self.base_url} did not answer with server-sent events: {exc}",
                            url=self.base_url) from exc
-        except httpx.TimeoutException as exc:
-            raise LLMTimeout(f"{self.base_url} did not answer within {self.timeout:g} s",
-                             url=self.base_url, timeout=self.timeout) from exc
-        except httpx.TransportError as exc:
-            raise LLMUnavailable(f"Cannot reach the LLM server at {self.base_url}: {exc}",
-                                 url=self.base_url) from exc
+        except httpx.TransportError as exc:  # timeouts included
+            raise self._failure(exc) from exc
+
+    def _failure(self, exc: BaseException) -> LLMError:
+        return http_failure(exc, self._httpx, url=self.base_url, timeout=self.timeout, who=self.base_url,
+                            unreachable=f"Cannot reach the LLM server at {self.base_url}: {exc}")
 
     def close(self) -> None:
         self._client.close()
