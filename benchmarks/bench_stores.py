@@ -8,7 +8,7 @@ once with the packaged all-MiniLM-L6-v2 and cached in ``~/.cache/localkb/bench/`
 are the queries. Ground truth: exact inner product (numpy). Each store runs in its own subprocess so
 its memory (RSS growth from before its library is imported to after the build) is its own.
 
-- ``faiss-flat``: localkb's ``FaissStore`` (``IndexIDMap2(IndexFlatIP)``), exact.
+- ``faiss-flat``: localkb's ``FaissStore``: exact (``IndexIDMap2(IndexFlatIP)``) below 50k chunks, IVF above.
 - ``faiss-hnsw``: raw ``faiss.IndexHNSWFlat`` (M=32, efConstruction=40, efSearch=64), inner product;
   not a localkb store (HNSW cannot delete): the figure says what an HNSW option would give.
 - ``chroma``: localkb's ``ChromaStore`` (PersistentClient, HNSW cosine).
@@ -173,6 +173,9 @@ def render(results: dict[str, dict[str, float]], n: int, queries: int, total_s: 
     lines += ["", ("Milvus Lite 3.x (pure Python) searches the segments it has just written without an index; "
                    "it builds its per-segment HNSW (via faiss) when a collection is loaded, so a KB that is opened "
                    "and then searched (a later `localkb search`, the server) sees the 'reopened' column. "),
+              ("faiss-flat is localkb's `FaissStore`: exact below 50,000 chunks, an IVF index above "
+               "(issue 18, recorded in `index/ann.json`), so at 100,000 its recall is below 1 and its search is "
+               "not linear. "),
               ("faiss-hnsw is raw FAISS (M=32, efConstruction=40, efSearch=64), not a localkb store: HNSW "
               "cannot delete, which localkb's upsert needs. Milvus Lite is the development path to a Milvus "
               "cluster, not a fast local index: see docs/scaling.md for the cluster plan. "
