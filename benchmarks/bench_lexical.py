@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -31,25 +30,14 @@ from datasets import fetch  # noqa: E402
 
 
 class Holder:
-    """What LexicalIndex needs of a KB: a folder and a real SQLite chunks table."""
+    """What LexicalIndex needs of a KB: a folder and its real chunks.sqlite (``localkb.db.Database``)."""
 
     def __init__(self, path: Path) -> None:
+        from localkb.db import Database
+
         path.mkdir(parents=True)
         self.path = str(path)
-        self.conn = sqlite3.connect(str(path / "chunks.sqlite"))
-        self.conn.execute("CREATE TABLE chunks (id TEXT PRIMARY KEY, text TEXT, embed_text TEXT)")
-        self.db = self
-
-    def query(self, sql: str, params=()):
-        return self.conn.execute(sql, params).fetchall()
-
-    def chunks_text(self, ids):
-        out = {}
-        for cid in ids:
-            row = self.conn.execute("SELECT id, text, embed_text FROM chunks WHERE id=?", (cid,)).fetchone()
-            if row:
-                out[cid] = {"id": row[0], "text": row[1], "embed_text": row[2]}
-        return out
+        self.db = Database(path / "chunks.sqlite")
 
 
 def rss_mb() -> float:
@@ -85,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
             holder = Holder(Path(tmp) / "kb")
             ids = [f"{i:012x}" for i in range(size)]
             toks = [sents[i % len(sents)] for i in range(size)]
-            holder.conn.executemany("INSERT INTO chunks VALUES (?, '', '')", [(i,) for i in ids])
-            holder.conn.commit()
+            with holder.db.transaction() as conn:
+                conn.executemany("INSERT INTO chunks (id, text, embed_text, created_at) VALUES (?, '', '', 0)",
+                                 [(i,) for i in ids])
             index = LexicalIndex(holder)  # type: ignore[arg-type]
             index._cache.execute("BEGIN")
             index._cache.executemany("INSERT INTO tokens VALUES (?, ?)", [(i, " ".join(t)) for i, t in zip(ids, toks)])

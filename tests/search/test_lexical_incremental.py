@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -30,38 +29,24 @@ QUERIES = ["inbound exception", "E11.9", "iso-8859-1", "仓库 库存", "the man
            "music concert in the park", "e11"]
 
 
-class Chunks:
-    """A real SQLite chunks table with the two calls LexicalIndex makes on ``kb.db``."""
-
-    def __init__(self, path: Path) -> None:
-        self.conn = sqlite3.connect(str(path))
-        self.conn.execute("CREATE TABLE chunks (id TEXT PRIMARY KEY, text TEXT, embed_text TEXT)")
-
-    def query(self, sql: str, params=()):
-        return self.conn.execute(sql, params).fetchall()
-
-    def chunks_text(self, ids):
-        out = {}
-        for cid in ids:
-            row = self.conn.execute("SELECT id, text, embed_text FROM chunks WHERE id=?", (cid,)).fetchone()
-            if row:
-                out[cid] = {"id": row[0], "text": row[1], "embed_text": row[2]}
-        return out
-
-    def put(self, cid: str, text: str) -> None:
-        self.conn.execute("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?)", (cid, text, text))
-        self.conn.commit()
-
-    def drop(self, cid: str) -> None:
-        self.conn.execute("DELETE FROM chunks WHERE id=?", (cid,))
-        self.conn.commit()
-
-
 class Holder:
+    """What LexicalIndex uses of a KB: a folder and its real chunks.sqlite (``localkb.db.Database``)."""
+
     def __init__(self, path: Path) -> None:
+        from localkb.db import Database
+
         path.mkdir(parents=True)
         self.path = str(path)
-        self.db = Chunks(path / "chunks.sqlite")
+        self.db = Database(path / "chunks.sqlite")
+
+    def put(self, cid: str, text: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO chunks (id, text, embed_text, created_at) VALUES (?, ?, ?, 0)",
+                         (cid, text, text))
+
+    def drop(self, cid: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM chunks WHERE id=?", (cid,))
 
 
 def _view(index: LexicalIndex) -> dict[str, object]:
@@ -87,9 +72,9 @@ def test_random_adds_and_deletes_equal_a_full_rebuild(tmp_path, monkeypatch):
         add = [f"c{rng.randrange(len(texts))}" for _ in range(rng.randrange(0, 12))]
         drop = rng.sample(sorted(live), min(len(live), rng.randrange(0, 8)))
         for cid in drop:
-            holder.db.drop(cid)
+            holder.drop(cid)
         for cid in add:
-            holder.db.put(cid, texts[int(cid[1:])])
+            holder.put(cid, texts[int(cid[1:])])
         added = sorted(set(add) - live)
         live = (live - set(drop)) | set(add)
         index.on_chunks_changed(added, drop)
@@ -107,7 +92,7 @@ def test_random_adds_and_deletes_equal_a_full_rebuild(tmp_path, monkeypatch):
 def _copy_holder(holder: Holder, path: Path) -> Holder:
     copy = Holder(path)
     for cid, text, _ in holder.db.query("SELECT id, text, embed_text FROM chunks"):
-        copy.db.put(cid, text)
+        copy.put(cid, text)
     return copy
 
 
@@ -117,7 +102,7 @@ def test_scores_equal_bm25s(tmp_path):
     texts = [*EXTRA, *sentences()[:200]]
     holder = Holder(tmp_path / "kb")
     for i, t in enumerate(texts):
-        holder.db.put(f"c{i:04d}", t)
+        holder.put(f"c{i:04d}", t)
     index = LexicalIndex(holder)  # type: ignore[arg-type]
     index.ensure_fresh()
     corpus = {cid: tokenize(t) for cid, t in ((f"c{i:04d}", t) for i, t in enumerate(texts))}
