@@ -4,6 +4,7 @@ nothing fits. Takes the KB's ``Database`` (its collaborator), not the facade."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,14 @@ def is_chunk_id(value: str) -> bool:
     return len(value) >= 8 and all(c in "0123456789abcdef" for c in value.lower())
 
 
+def document_matcher(value: str) -> Callable[[Any], bool]:
+    """A test of a ``documents`` row (anything with ``source`` and ``path``): is ``value`` its source as
+    ingested, or its path (absolute, or relative to the current folder)?"""
+    absolute = str(Path(value).expanduser().resolve()) if value else ""
+    normal = os.path.normpath(value) if value else ""
+    return lambda r: value in (r["source"], r["path"]) or absolute == r["path"] or normal == r["source"]
+
+
 def find_documents(db: Database, ref: str | int, *, folders: bool = False) -> list[dict[str, Any]]:
     """The documents ``ref`` names: a document id, its source as ingested, its path (relative or absolute),
     or with ``folders`` every document under a folder. Rows: id, source, path, format.
@@ -38,17 +47,16 @@ def find_documents(db: Database, ref: str | int, *, folders: bool = False) -> li
         found = [r for r in rows if r["id"] == int(value)]
         if found:
             return found
-    absolute = str(Path(value).expanduser().resolve()) if value else ""
-    found = [r for r in rows if value in (r["source"], r["path"]) or absolute == r["path"]
-             or os.path.normpath(value) == r["source"]]
+    found = [r for r in rows if document_matcher(value)(r)]
     if not found and folders and value:
+        absolute = str(Path(value).expanduser().resolve())
         found = [r for r in rows if r["path"].startswith(absolute.rstrip(os.sep) + os.sep)]
     if found:
         return found
-    from .mapping.data import close_matches
+    from .suggest import close_paths
     from .suggest import hint as suggestion
 
-    close = close_matches(value, [str(r["source"]) for r in rows])
+    close = close_paths(value, [str(r["source"]) for r in rows])
     hint = suggestion(close)
     raise DocumentNotFound(f"No document '{value}' in this knowledge base.{hint} "
                            "(See `localkb documents` for what is stored.)", target=value, close_matches=close)

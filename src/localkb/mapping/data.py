@@ -5,7 +5,6 @@ Nothing is embedded again: vectors come from the store (``get_vectors``), texts 
 """
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -91,17 +90,6 @@ def load_vectors(store: VectorSource, ids: Sequence[str], progress: Progress | N
 
 def texts(db: Database, ids: Sequence[str]) -> dict[str, str]:
     return {cid: str(row["text"]) for cid, row in db.chunks_text(list(dict.fromkeys(ids))).items()}
-
-
-def close_matches(word: str, candidates: Sequence[str], n: int = 3) -> list[str]:
-    """Close spellings of ``word`` among ``candidates`` (by full string and by file name)."""
-    found = difflib.get_close_matches(word, list(candidates), n=n, cutoff=0.4)
-    base = word.replace("\\", "/").rsplit("/", 1)[-1]
-    names = {c.replace("\\", "/").rsplit("/", 1)[-1]: c for c in candidates}
-    for name in difflib.get_close_matches(base, list(names), n=n, cutoff=0.4):
-        if names[name] not in found:
-            found.append(names[name])
-    return found[:n]
 
 
 def snippet(text: str, limit: int = 160) -> str:

@@ -14,20 +14,19 @@ The target's own document(s) are never returned. Each result carries the chunk p
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from ..errors import MapError
+from ..lookup import document_matcher, is_chunk_id
+from ..suggest import close_paths
 from ..suggest import hint as suggestion
 from .data import (
     ChunkTable,
     VectorSource,
-    close_matches,
     load_chunks,
     normalise,
     require_documents,
@@ -111,21 +110,21 @@ def resolve_target(table: ChunkTable, db: Database, target: str) -> _Target:
     if not value:
         raise MapError("Give a document path, a chunk id or --text.")
     rows = db.query("SELECT id, source, path FROM documents")
-    absolute = str(Path(value).expanduser().resolve()) if value else ""
+    names = document_matcher(value)
     for r in rows:
-        if value in (r["source"], r["path"]) or absolute == r["path"] or os.path.normpath(value) == r["source"]:
+        if names(r):
             doc_id = int(r["id"])
             ids = [str(x["chunk_id"]) for x in db.query(
                 "SELECT chunk_id FROM doc_chunks WHERE doc_id=? ORDER BY position", (doc_id,))]
             return _Target(str(r["source"]), "document", list(dict.fromkeys(ids)), {doc_id})
-    if len(value) >= 8 and all(c in "0123456789abcdef" for c in value.lower()):
+    if is_chunk_id(value):
         found = [c for c in table.ids if c.startswith(value.lower())]
         if len(found) > 1:
             raise MapError(f"The chunk id prefix '{value}' matches {len(found)} chunks; give more of it.")
         if found:
             row = table.pos[found[0]]
             return _Target(found[0], "chunk", [found[0]], set(table.docs[row]))
-    close = close_matches(value, [str(r["source"]) for r in rows])
+    close = close_paths(value, [str(r["source"]) for r in rows])
     hint = suggestion(close)
     raise MapError(f"No document or chunk '{value}' in this knowledge base.{hint} "
                    "(See `localkb documents` for the sources.)", target=value, close_matches=close)
