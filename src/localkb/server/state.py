@@ -117,15 +117,6 @@ class RoutedEmbedder:
         self._combine = Coalescer(lambda texts, batch_size: shared.embed(texts, batch_size=batch_size),
                                   max_texts=self.MAX_BATCH_TEXTS)
 
-    @property
-    def merge(self) -> bool:
-        return self._combine.merge
-
-    @property
-    def batches(self) -> int:
-        """Calls made to the shared model (requests served: ``self._combine.requests``)."""
-        return self._combine.calls
-
     def __getattr__(self, name: str) -> Any:
         return getattr(self._shared, name)
 
