@@ -87,3 +87,31 @@ def test_models_list_names_it_with_its_alias_and_advice():
     assert rows[E5_MODEL]["alias"] == "e5-small" and rows[E5_MODEL]["dim"] == 384
     helped = run_cli("models", "list", "--help")
     assert "--model e5-small" in helped.stdout
+
+
+def test_questions_outside_search_are_embedded_as_queries_too(tmp_path, e5):
+    """``similar --text``, the SQL example store and the server's routed embedder embed a question as
+    ``query: …`` (what e5 was trained on), not as a stored passage."""
+    from localkb.server.state import RoutedEmbedder
+    from localkb.sql.examples import ExampleStore
+
+    question = "外面下雨要带什么"
+    as_query, as_passage = embed_queries(e5, [question])[0], e5.embed([question])[0]
+    docs = write(tmp_path / "docs", ZH)
+    with KnowledgeBase.open(tmp_path / "kb", model="e5-small", create=True) as kb:
+        kb.ingest([docs])
+        pair = kb.similar(text=question, k=1).similar[0].pairs[0]
+        chunk = e5.embed([kb.db.chunks_text([pair["chunk_id"]])[pair["chunk_id"]]["embed_text"]])[0]
+    assert pair["score"] == pytest.approx(float(as_query @ chunk), abs=1e-3)
+    assert abs(float(as_passage @ chunk) - float(as_query @ chunk)) > 5e-3  # the two really differ here
+
+    store = ExampleStore(tmp_path / "examples.sqlite", embedder=e5)
+    store.add("shop", question, "SELECT 1")
+    model, blob = store._db().execute("SELECT embedder, embedding FROM examples").fetchone()
+    assert model == f"{E5_MODEL}#query"
+    assert np.allclose(np.frombuffer(blob, dtype=np.float32), as_query, atol=1e-5)
+    assert store.similar("shop", question, k=1)[0].score == pytest.approx(1.0, abs=1e-4)
+
+    routed = RoutedEmbedder(e5, lambda: e5)
+    assert np.allclose(embed_queries(routed, [question])[0], as_query, atol=1e-5)
+    assert np.allclose(routed.embed([question])[0], as_passage, atol=1e-5)

@@ -65,5 +65,11 @@ class AdapterEmbedder:
         base = self._base.embed(texts, batch_size=batch_size)
         return normalise(base @ self._weight.T + self._bias)
 
+    def embed_queries(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        """Questions through the base model's own query path (e5: ``query: …``), then the adapter."""
+        from .base import embed_queries
+
+        return normalise(embed_queries(self._base, texts) @ self._weight.T + self._bias)
+
     def count_tokens(self, text: str) -> int:
         return self._base.count_tokens(text)

@@ -157,7 +157,9 @@ def similar(db: Database, store: SearchableStore, target: str | None = None, *, 
         if embedder is None:
             raise MapError("Similar to a text needs the KB's embedder.")
         goal = _Target(snippet(text, 80), "text", [], set())
-        queries = normalise(np.asarray(embedder.embed([text]), dtype=np.float32))
+        from ..embedders.base import embed_queries
+
+        queries = normalise(np.asarray(embed_queries(embedder, [text]), dtype=np.float32))  # e5: 'query: …'
         query_text = text
     else:
         goal = resolve_target(table, db, str(target))

@@ -116,6 +116,11 @@ class RoutedEmbedder:
         self.worker: threading.Thread | None = None
         self._combine = Coalescer(lambda texts, batch_size: shared.embed(texts, batch_size=batch_size),
                                   max_texts=self.MAX_BATCH_TEXTS)
+        # questions (search, similar --text, SQL examples) of a model that embeds them apart (e5: 'query: …')
+        # are coalesced among themselves; every other model embeds them like any text
+        own = getattr(shared, "embed_queries", None)
+        self._combine_queries = self._combine if not callable(own) else Coalescer(
+            lambda texts, batch_size: own(texts, batch_size=batch_size), max_texts=self.MAX_BATCH_TEXTS)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._shared, name)
@@ -126,6 +131,10 @@ class RoutedEmbedder:
                 self._private = self._loader()
             return self._private.embed(texts, batch_size=batch_size)
         return self._combine(texts, batch_size)
+
+    def embed_queries(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        """Questions, embedded as the shared model wants them (``embedders.base.embed_queries``)."""
+        return self._combine_queries(texts, batch_size)
 
 
 def fresh_embedder(spec: str) -> Any:

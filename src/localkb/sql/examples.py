@@ -84,8 +84,13 @@ class ExampleStore:
         emb = self.embedder
         if not emb:
             return None, None
-        vecs = np.asarray(emb.embed(texts), dtype=np.float32)
-        return str(getattr(emb, "id", type(emb).__name__)), vecs
+        from ..embedders.base import embed_queries
+
+        # questions against questions, both embedded as queries (e5: 'query: …'); the stored id says so, so
+        # rows embedded before as passages are re-embedded on read
+        vecs = np.asarray(embed_queries(emb, texts), dtype=np.float32)
+        model = str(getattr(emb, "id", type(emb).__name__))
+        return (f"{model}#query" if callable(getattr(emb, "embed_queries", None)) else model), vecs
 
     def add(self, db: str, question: str, sql: str) -> None:
         """Store (or replace) one verified pair for database ``db``."""

@@ -233,8 +233,10 @@ def select_tables(schema: Schema, question: str, *, embedder: Any = None, k: int
         return schema.table_names
     descs = [t.describe() for t in schema.tables]
     if embedder is not None:
-        vecs = embedder.embed([question, *descs])
-        scores: Sequence[float] = [float(s) for s in vecs[1:] @ vecs[0]]
+        from ..embedders.base import embed_queries
+
+        question_vec = embed_queries(embedder, [question])[0]  # e5: the question as 'query: …'
+        scores: Sequence[float] = [float(s) for s in embedder.embed(descs) @ question_vec]
     else:
         qwords = set(_words(question).replace("?", " ").split())
         scores = [len(qwords & set(d.replace(":", " ").replace(",", " ").split())) for d in descs]

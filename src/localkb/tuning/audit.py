@@ -23,10 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..embedders.base import embed_queries
 from .terms import collect_terms, definition_pattern, near_miss_pairs
 
 if TYPE_CHECKING:
@@ -172,7 +174,8 @@ def audit(kb: KBReader, *, duplicates: bool = True, ranks: bool = True) -> Audit
     vectors = load_vectors(kb.store, list(text_of))
     record = for_query(calibration_record(kb), "IBE") or {"cutoff": 0.0}
     cutoff = float(record["cutoff"])
-    collisions, n_terms, n_pairs = find_collisions(text_of, vectors, kb.embedder.embed, cutoff, sources=source_of)
+    collisions, n_terms, n_pairs = find_collisions(text_of, vectors, partial(embed_queries, kb.embedder), cutoff,
+                                                  sources=source_of)
     if ranks:
         for c in collisions[:MAX_RANKED]:
             c.hybrid = hybrid_ranks(kb, c)

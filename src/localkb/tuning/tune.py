@@ -16,11 +16,13 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..embedders.base import embed_queries
 from ..errors import TuneError
 from .pairs import (
     QUERY_KINDS,
@@ -147,7 +149,7 @@ def tune(kb: KBReader, *, out: str | Path | None = None, queries: str = "corpus"
     ids = list(texts)
     vectors = load_vectors(kb.store, ids)
     cutoff = float((for_query(calibration_record(kb), "IBE") or {"cutoff": 0.0})["cutoff"])
-    before, _, _ = find_collisions(texts, vectors, embedder.embed, cutoff, sources=sources)
+    before, _, _ = find_collisions(texts, vectors, partial(embed_queries, embedder), cutoff, sources=sources)
 
     if queries == "llm":
         pairs = _llm_pairs(texts, llm, max_minutes / 2, notes, progress)
@@ -156,7 +158,7 @@ def tune(kb: KBReader, *, out: str | Path | None = None, queries: str = "corpus"
     pairs.extend(collision_pairs(before, texts))
     if not pairs:
         raise TuneError("No training pairs could be made from this KB's chunks.")
-    negatives = mine_negatives(pairs, ids, vectors, embedder.embed([p.query for p in pairs]))
+    negatives = mine_negatives(pairs, ids, vectors, embed_queries(embedder, [p.query for p in pairs]))
     digest = data_hash(pairs, texts)
     folder = Path(out).expanduser().resolve() if out else user_data_dir() / "models" / f"tuned-{kb.path.name}-{digest[:8]}"
     state = _check_out(folder, digest)
@@ -223,7 +225,7 @@ def bank_cutoff(embedder: Any, vectors: np.ndarray) -> float:
     """The English bank's calibrated cut-off (``search.thresholds``) for ``embedder`` on ``vectors``."""
     from ..search.thresholds import BANK_EN, cutoff_from
 
-    best = (embedder.embed(list(BANK_EN)) @ vectors.T).max(axis=1)
+    best = (embed_queries(embedder, list(BANK_EN)) @ vectors.T).max(axis=1)  # the bank stands in for queries
     return cutoff_from(np.asarray(best, dtype=np.float64))
 
 
@@ -254,7 +256,7 @@ def _train(method: str, embedder: Any, pairs: list[Pair], texts: dict[str, str],
 
         with_neg = [p for p in pairs if p.negative]
         used = with_neg if len(with_neg) * 2 >= len(pairs) else pairs  # one layout: all with a negative, or none
-        q = embedder.embed([p.query for p in used])
+        q = embed_queries(embedder, [p.query for p in used])
         pos = embedder.embed([positive_text(p, texts) for p in used])
         neg = embedder.embed([texts[str(p.negative)] for p in used]) if used is with_neg else None
         fitted = train_adapter(q, pos, neg, max_minutes=max_minutes, steps=max_steps or ADAPTER_STEPS, lr=lr or 1e-3)
