@@ -138,62 +138,59 @@ def unrelated_queries(src: Dataset, n: int, seed: int = 7) -> dict[str, str]:
     return {q: src.queries[q]["text"] for q in random.Random(seed).sample(judged, min(n, len(judged)))}
 
 
-# -- the cut-off calibrated from the KB itself (search.selfcal) ---------------------------------------
-#: pseudo-query percentiles and lexical coverage shares replayed for the trade-off curve
-SELF_PERCENTILES = (5, 10, 15, 20, 25, 30)
-COVERAGE_SHARES = (0.2, 0.25, 0.3)
+# -- the refusal rule: dense + lexical evidence on the KB's own scale (search.evidence) ------------------
+#: evidence thresholds replayed for the trade-off curve (the engine's: ``evidence.THRESHOLD``)
+EVIDENCE_GRID = tuple(round(0.3 + 0.05 * i, 2) for i in range(15))
+BEFORE = "before: cosine ≥ bank & KB bars, or BM25 coverage ≥ 0.2"
 
 
-def replay(sig: list[S.Signals], quantiles: dict[str, float] | None, p: int | None, share: float) -> float:
-    """Share of ``sig`` that ``auto`` answers when the English bar is the ``p``-th percentile of the KB's
-    pseudo-queries (``p=None``: bank only, the rule before) and lexical coverage ``share`` answers."""
+def refusal(sig: list[S.Signals], threshold: float | None) -> float:
+    """Share of ``sig`` that hybrid ``auto`` refuses with the evidence rule at ``threshold`` (None: the rule
+    before it, the cosine bars and BM25 coverage)."""
     import dataclasses
 
-    answered = 0
+    out = 0
     for s in sig:
         cal = s.calibration
-        if cal is not None:
-            own = quantiles.get(str(p)) if (quantiles and p is not None and cal["query_language"] == "en") else None
-            cal = {**cal, "kb_cutoff": own}
-        answered += S.answered(dataclasses.replace(s, calibration=cal), share)
-    return answered / max(1, len(sig))
+        if cal is not None and threshold is not None and cal.get("evidence"):
+            cal = {**cal, "evidence": {**cal["evidence"], "threshold": threshold}}
+        out += not S.answered(dataclasses.replace(s, calibration=cal), use_evidence=threshold is not None)
+    return out / max(1, len(sig))
 
 
-def trade_off(answerable: dict[str, list[S.Signals]], unrelated: dict[str, list[S.Signals]],
-              quantiles: dict[str, dict[str, float] | None], sets: list[str]) -> dict[str, dict[str, tuple[float, float]]]:
-    """{"p=…, coverage=…": {set: (answerable cut, unrelated refused)}} over the grid, bank-only included."""
+def evidence_curve(answerable: dict[str, list[S.Signals]], unrelated: dict[str, list[S.Signals]],
+                   sets: list[str]) -> dict[str, dict[str, tuple[float, float]]]:
+    """{rule: {set: (answerable cut, unrelated refused)}} for the rule before and every grid threshold."""
     out = {}
-    for p in (None, *SELF_PERCENTILES):
-        for share in COVERAGE_SHARES:
-            label = f"{'bank only' if p is None else f'p={p}'}, coverage {share}"
-            out[label] = {n: (1 - replay([s for s in answerable[n] if s.rel], quantiles[n], p, share),
-                              1 - replay(unrelated[n], quantiles[n], p, share)) for n in sets}
+    for threshold in (None, *EVIDENCE_GRID):
+        label = BEFORE if threshold is None else f"evidence ≥ {threshold:.2f}"
+        out[label] = {n: (refusal([s for s in answerable[n] if s.rel], threshold), refusal(unrelated[n], threshold))
+                      for n in sets}
     return out
 
 
-def choose_percentile(curve: dict[str, dict[str, tuple[float, float]]], sets: list[str], share: float,
-                      max_cut: float = 0.03) -> int:
-    """The percentile whose worst unrelated refusal over ``sets`` is highest while every set's answerable
-    cut stays within ``max_cut`` (ties: the lower worst cut); the lowest percentile when none qualifies."""
-    def key(p: int) -> tuple[bool, float, float]:
-        row = curve[f"p={p}, coverage {share}"]
+def choose_threshold(curve: dict[str, dict[str, tuple[float, float]]], sets: list[str], max_cut: float = 0.03) -> float:
+    """The threshold whose worst unrelated refusal over ``sets`` is highest while every set's answerable cut
+    stays within ``max_cut`` (ties: the lower worst cut); the lowest threshold when none qualifies."""
+    def key(t: float) -> tuple[bool, float, float]:
+        row = curve[f"evidence ≥ {t:.2f}"]
         worst_cut = max(row[n][0] for n in sets)
         return (worst_cut <= max_cut, min(row[n][1] for n in sets), -worst_cut)
-    return max(SELF_PERCENTILES, key=key)
+    return max(EVIDENCE_GRID, key=key)
 
 
-def selfcal_tables(curve: dict[str, dict[str, tuple[float, float]]], tuning: list[str], heldout: list[str],
-                   share: float) -> tuple[str, dict[str, Any]]:
-    """Leave-one-set-out choice of the percentile over the English tuning sets, then the trade-off curve."""
-    picks = {s: choose_percentile(curve, [t for t in tuning if t != s], share) for s in tuning}
-    final = choose_percentile(curve, tuning, share)
-    lines = ["| set | role | percentile chosen without it | answerable cut | unrelated refused | bank only: cut | refused |",
+def evidence_tables(curve: dict[str, dict[str, tuple[float, float]]], tuning: list[str], heldout: list[str]
+                    ) -> tuple[str, dict[str, Any]]:
+    """Leave-one-set-out choice of the threshold over the English tuning sets, then the trade-off curve."""
+    picks = {s: choose_threshold(curve, [t for t in tuning if t != s]) for s in tuning}
+    final = choose_threshold(curve, tuning)
+    lines = ["| set | role | threshold chosen without it | answerable cut | unrelated refused | before: cut | refused |",
              "|---|---|---:|---:|---:|---:|---:|"]
     for s in tuning + heldout:
-        p = picks.get(s, final)
-        cut, ref = curve[f"p={p}, coverage {share}"][s]
-        bcut, bref = curve[f"bank only, coverage {share}"][s]
-        lines.append(f"| {s} | {'tuning (left out)' if s in tuning else 'held out'} | {p} | {100 * cut:.1f}% | "
+        t = picks.get(s, final)
+        cut, ref = curve[f"evidence ≥ {t:.2f}"][s]
+        bcut, bref = curve[BEFORE][s]
+        lines.append(f"| {s} | {'tuning (left out)' if s in tuning else 'held out'} | {t:.2f} | {100 * cut:.1f}% | "
                      f"{100 * ref:.0f}% | {100 * bcut:.1f}% | {100 * bref:.0f}% |")
     sets = tuning + heldout
     curve_lines = ["| rule | " + " | ".join(sets) + " | worst cut | worst refused |",

@@ -14,10 +14,8 @@ from _report import write_section
 from datasets import fetch
 
 from localkb import KnowledgeBase
-from localkb.search.engine import ANSWER_COVERAGE
 from localkb.search.eval import Dataset, load_dataset
-from localkb.search.selfcal import PERCENTILE
-from localkb.search.thresholds import calibration_record
+from localkb.search.evidence import THRESHOLD
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -82,15 +80,12 @@ def generalise(args: Any, log: Any) -> int:
                  "zh-idioms-heldout/USE": "squad-dev", "mixed/MiniLM": "squad-nyt", "mixed/USE": "squad-nyt"}
     signals: dict[str, list[S.Signals]] = {}
     unrelated: dict[str, tuple[str, list[S.Signals]]] = {}
-    quantiles: dict[str, dict[str, float] | None] = {}  # the KB's pseudo-query best scores (search.selfcal)
     for name, (model, ds) in data.items():
         kb, names, built = open_kb(name, ds, model, args)
         log(f"{name}: KB ready in {built:.0f} s ({kb.store.count()} chunks)")
         signals[name] = S.collect(kb, {q: r["text"] for q, r in ds.queries.items()}, ds.qrels, names)
         src = unrel_src[name]
         unrelated[name] = (src, S.collect(kb, G.unrelated_queries(load_dataset(fetch(src)), 200), {}, names))
-        own = (calibration_record(kb) or {}).get("languages", {}).get("en", {}).get("pseudo_queries")
-        quantiles[name] = own["quantiles"] if own else None
         kb.close()
     rows = G.fusion_rows(signals)
     for name in list(signals):
@@ -106,10 +101,10 @@ def generalise(args: Any, log: Any) -> int:
     unrelated_en = {n: unrelated[n][1] for n in en_tuning + en_held}
     for name in ("mixed/MiniLM", "mixed/USE"):
         key = f"{name} (en queries)"
-        answerable_en[key], unrelated_en[key], quantiles[key] = G.by_language(signals[name])["en"], unrelated[name][1], quantiles[name]
+        answerable_en[key], unrelated_en[key] = G.by_language(signals[name])["en"], unrelated[name][1]
         en_held.append(key)
-    curve = G.trade_off(answerable_en, unrelated_en, quantiles, en_tuning + en_held)
-    selfcal, raw_selfcal = G.selfcal_tables(curve, en_tuning, en_held, ANSWER_COVERAGE)
+    curve = G.evidence_curve(answerable_en, unrelated_en, en_tuning + en_held)
+    refusal, raw_refusal = G.evidence_tables(curve, en_tuning, en_held)
     stem = G.stemming_rows([f"--docs={args.docs}", f"--queries={args.queries}", f"--zh-docs={args.zh_docs}"])
     stem_lines = ["| set | lexical, stemming off | lexical, on | hybrid, off | hybrid, on |", "|---|---:|---:|---:|---:|"]
     for name, on in stem["on"].items():
@@ -144,16 +139,20 @@ def generalise(args: Any, log: Any) -> int:
         "",
         cut,
         "",
-        "### The cut-off calibrated from the KB itself (English; `search.selfcal`)",
+        "### Refusing by dense + lexical evidence on the KB's own scale (English; `search.evidence`)",
         "",
-        "Pseudo-queries: the first ten words of a sentence of each of up to 150 sampled English chunks, embedded "
-        "as queries; a dense-only answer must reach the *p*-th percentile of their best scores (and the bank's "
-        "cut-off, as before); strong words (BM25 coverage ≥ the share) or an exact code still answer. *p* is "
-        "chosen by leave-one-set-out over the English tuning sets (best worst-case refusal with every answerable "
-        f"cut ≤ 3 %), coverage share {ANSWER_COVERAGE} (the engine's); chosen on both: **p = {raw_selfcal['final']}** "
-        f"(the engine uses {PERCENTILE}). *Bank only* is the rule before. Mixed rows: the English queries only.",
+        "Evidence = dense + terms, each on a scale the KB sets without any evaluation data: dense is the best "
+        "cosine, 0 at the median best cosine of the everyday bank's sentences and 1 at the median of the KB's own "
+        "pseudo-queries (a sentence head of each of up to 150 chunks); terms is the largest idf-weighted share of "
+        "the query's words found together in one of its 10 best chunks by cosine or by BM25, 0 at the bank's "
+        "median share and 1 for every word. Hybrid `auto` answers when the evidence reaches the threshold (or an "
+        "exact code matches). The threshold is chosen by leave-one-set-out over the English tuning sets (best "
+        "worst-case refusal with every answerable cut ≤ 3 %); chosen on both: "
+        f"**{raw_refusal['final']:.2f}** (the engine uses {THRESHOLD}). *Before*: the rule it replaces (cosine at "
+        "the bank's cut-off and at the 30th percentile of the pseudo-queries' best scores, or BM25 coverage ≥ 0.2, "
+        "or a chunk holding every query word). Mixed rows: the English queries only.",
         "",
-        selfcal,
+        refusal,
         "",
         "### Stemming (Snowball English; nDCG@10, `min_score=none`)",
         "",
@@ -169,7 +168,7 @@ def generalise(args: Any, log: Any) -> int:
     ])
     print(body)
     if args.json:
-        args.json.write_text(json.dumps({"fusion": raw_fusion, "cutoff": raw_cut, "selfcal": raw_selfcal, "stemming": stem,
+        args.json.write_text(json.dumps({"fusion": raw_fusion, "cutoff": raw_cut, "refusal": raw_refusal, "stemming": stem,
                                          "bundled": raw_bundled}, indent=2, default=str), encoding="utf-8")
     if not args.no_write:
         write_section("search-generalise", body)

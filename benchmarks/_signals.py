@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from localkb.search import engine, fusion
+from localkb.search import engine, evidence, fusion
 from localkb.search.lexical import lexical_index
 from localkb.search.thresholds import auto_answers, calibration_record, for_query
 from localkb.search.tokenizer import tokenize
@@ -28,6 +28,8 @@ class Signals:
     coverage: float = 0.0
     has_all: bool = False
     calibration: dict[str, Any] | None = None
+    #: the query's words found together in one of its best chunks, idf-weighted (``evidence.query_share``)
+    share: float = 0.0
 
     @property
     def best_dense(self) -> float:
@@ -52,8 +54,12 @@ def collect(kb: Any, queries: dict[str, str], qrels: dict[str, dict[str, int]], 
         tokens = tokenize(text)
         ideal = lex.ideal_score(tokens)
         best_lex = max((lx for _, _, lx in cands), default=0.0)
+        # k=100 returns every candidate (the union of two top-50s), so these are the engine's own dicts
+        dense = {h.id: float(h.scores.get("dense", -1.0)) for h in res.hits}
+        lexical = {h.id: float(h.scores.get("lexical", 0.0)) for h in res.hits}
         out.append(Signals(qid, qrels.get(qid, {}), cands, best_lex / ideal if ideal > 0 else 0.0,
-                           lex.has_all(tokens), for_query(record, text)))
+                           lex.has_all(tokens), for_query(record, text),
+                           evidence.query_share(kb, lex, tokens, dense, lexical)))
     return out
 
 
@@ -95,9 +101,12 @@ def mean_ndcg(signals: list[Signals], method: str, alpha: float = 0.5) -> float:
     return sum(_ndcg10(ranking(s, method, alpha), s.rel) for s in judged) / max(1, len(judged))
 
 
-def answered(sig: Signals, coverage_share: float = engine.ANSWER_COVERAGE) -> bool:
-    """Would ``min_score="auto"`` (hybrid) answer this query? (``thresholds.auto_answers``)"""
+def answered(sig: Signals, coverage_share: float = engine.ANSWER_COVERAGE, *, use_evidence: bool = True) -> bool:
+    """Would ``min_score="auto"`` (hybrid) answer this query? (``thresholds.auto_answers``; the evidence
+    rule where the query's calibration has a scale, unless ``use_evidence`` is off: the rule before it)"""
     if sig.calibration is None:
         return True
-    return auto_answers(sig.best_dense, sig.calibration, exact=False,
+    scale = sig.calibration.get("evidence")
+    score = evidence.score(sig.best_dense, sig.share, scale) if (scale and use_evidence) else None
+    return auto_answers(sig.best_dense, sig.calibration, exact=False, evidence=score,
                         lexical_strong=sig.coverage >= coverage_share or sig.has_all, words_found=sig.words_found)

@@ -274,7 +274,11 @@ def search(
 
             strong_words = coverage >= ANSWER_COVERAGE or (lex is not None and lex.has_all(tokens, allowed))
             found = all_lex is not None and all_lex.size > 0 and float(all_lex.max()) > 0
-            if not auto_answers(max(dense.values(), default=-1.0), calibration, exact=bool(matches),
+            best = max(dense.values(), default=-1.0)
+            evidence = None
+            if mode == "hybrid" and calibration.get("evidence") and lex is not None:
+                evidence = query_evidence(kb, lex, tokens, dense, lexical, calibration)
+            if not auto_answers(best, calibration, exact=bool(matches), evidence=evidence,
                                 lexical_strong=mode == "hybrid" and strong_words, words_found=found):
                 order = []
             elif mode == "dense":
@@ -296,6 +300,14 @@ def search(
                 f"Nothing relevant: no chunk's {on} reached {how} ({threshold:.3f}). "
                 "Use --min-score none to see the closest chunks anyway."
             )
+            scored = (calibration or {}).get("evidence") or {}
+            if cut == "auto" and calibration is not None and "score" in scored:
+                reason = (
+                    f"Nothing relevant: the query's evidence {scored['score']:.2f} (similarity {scored['dense_part']:.2f} "
+                    f"+ its rare words found together {scored['terms_part']:.2f}, on this KB's scale) is below "
+                    f"the {scored['threshold']:.2f} asked of {LANGUAGE_NAMES.get(calibration['bank'], calibration['bank'])} "
+                    "questions. Use --min-score none to see the closest chunks anyway."
+                )
 
     collapsed: list[dict[str, Any]] = []
     if collapse_duplicates is not False and order:
@@ -362,6 +374,21 @@ def dense_hits(store: VectorStore, vector: np.ndarray, k: int, allowed: set[str]
         if len(hits) >= k or fetch >= total:
             return hits[:k]
         fetch *= OVERFETCH
+
+
+def query_evidence(kb: KBParts, lex: LexicalIndex, tokens: list[str], dense: dict[str, float],
+                   lexical: dict[str, float], calibration: dict[str, Any]) -> float:
+    """The query's dense + lexical evidence on the KB's scale (``search.evidence``); what it was made of is
+    added to ``calibration["evidence"]`` (shown in ``SearchResult.calibration`` and ``--json``)."""
+    from . import evidence as evidence_mod
+
+    scale = calibration["evidence"]
+    best = max(dense.values(), default=-1.0)
+    share = evidence_mod.query_share(kb, lex, tokens, dense, lexical)
+    d, t = evidence_mod.parts(best, share, scale)
+    calibration["evidence"] = {**scale, "score": round(d + t, 4), "dense_part": round(d, 4),
+                               "terms_part": round(t, 4), "best_dense": round(best, 4), "terms_share": round(share, 4)}
+    return d + t
 
 
 def lexical_coverage(lex: LexicalIndex | None, tokens: list[str], lexical: dict[str, float]) -> float:

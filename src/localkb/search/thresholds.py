@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..errors import SearchError
+from .evidence import THRESHOLD
 from .tokenizer import has_cjk
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def parse_min_score(value: object) -> MinScore:
     return number
 
 
-METHOD = "unrelated-bank-mad-v5-kb-pseudo-queries"
+METHOD = "unrelated-bank-mad-v6-kb-evidence"
 SPREAD = 1.5
 #: the stronger bar (``median + STRICT_SPREAD`` robust SDs, capped at the bank's best) that dense alone must
 #: clear when no word of the query occurs anywhere in the KB (see :func:`auto_answers`)
@@ -269,7 +270,7 @@ def measure(kb: KBParts, spread: float = SPREAD) -> dict[str, Any] | None:
     languages in the chunks. The top-level ``cutoff`` / ``bank_scores`` / ``language`` are the majority
     language's (what a reader of older records expects).
     """
-    from . import selfcal
+    from . import evidence, selfcal
 
     n = kb.store.count()
     if n == 0:
@@ -279,6 +280,8 @@ def measure(kb: KBParts, spread: float = SPREAD) -> dict[str, Any] | None:
     for lang, own in selfcal.measure(kb, chunk_texts_by_language(kb)).items():  # the KB's own sentences
         per[lang]["kb_cutoff"] = own["kb_cutoff"]
         per[lang]["pseudo_queries"] = own
+        per[lang]["evidence"] = evidence.measure(kb, list(BANKS[lang]), per[lang]["bank_scores"]["median"],
+                                                 own["quantiles"]["50"])
     majority = "zh" if langs["zh"] > langs["en"] + langs["mixed"] else "en"
     return {
         "method": METHOD, "spread": spread, "strict_spread": STRICT_SPREAD, "kb_percentile": selfcal.PERCENTILE,
@@ -320,8 +323,9 @@ def calibration_record(kb: KBParts, chunks: int | None = None) -> dict[str, Any]
 def for_query(record: dict[str, Any] | None, query: str) -> dict[str, Any] | None:
     """The calibration that applies to ``query``: its language's bank (a "mixed" query gets the bank
     with the lower cut-off, so a guess about its language never refuses it). What ``SearchResult``
-    reports: ``{"query_language", "bank", "cutoff", "median", "strict", "kb_cutoff"}`` (``kb_cutoff``: the
-    bar from the KB's own sentences, ``search.selfcal``; None where that language has none)."""
+    reports: ``{"query_language", "bank", "cutoff", "median", "strict", "kb_cutoff", "evidence"}``
+    (``kb_cutoff``: the bar from the KB's own sentences, ``search.selfcal``; ``evidence``: the KB's scale for
+    dense + lexical evidence, ``search.evidence``; None where that language has none)."""
     if record is None:
         return None
     lang = script_language(query)
@@ -334,12 +338,17 @@ def for_query(record: dict[str, Any] | None, query: str) -> dict[str, Any] | Non
     return {"query_language": lang, "bank": bank, "cutoff": float(chosen["cutoff"]),
             "median": float(chosen["bank_scores"]["median"]),
             "strict": float(chosen["bank_scores"].get("strict", chosen["bank_scores"]["max"])),
-            "kb_cutoff": None if chosen.get("kb_cutoff") is None else float(chosen["kb_cutoff"])}
+            "kb_cutoff": None if chosen.get("kb_cutoff") is None else float(chosen["kb_cutoff"]),
+            "evidence": {**chosen["evidence"], "threshold": THRESHOLD} if chosen.get("evidence") else None}
 
 
 def auto_answers(best_dense: float, calibration: dict[str, Any], *, exact: bool, lexical_strong: bool,
-                 words_found: bool) -> bool:
-    """Does ``min_score="auto"`` answer this query at all (pure)? Yes when any one signal is strong:
+                 words_found: bool, evidence: float | None = None) -> bool:
+    """Does ``min_score="auto"`` answer this query at all (pure)?
+
+    Where the query's language has an evidence scale and the caller measured the query's ``evidence``
+    (``search.evidence``: dense + lexical on the KB's own scale; hybrid mode), the answer is: an exact code
+    match, or the evidence at the scale's threshold. Otherwise, yes when any one signal is strong:
 
     * an exact code match, or
     * lexical evidence (``lexical_strong``: the best BM25 reaches ``ANSWER_COVERAGE`` of the ideal score,
@@ -356,7 +365,12 @@ def auto_answers(best_dense: float, calibration: dict[str, Any], *, exact: bool,
     the cosine must also reach it, on either path: a question from another paper on a news KB scores
     above the everyday bank's cut-off but below what the KB's own sentence heads score.
     """
-    if exact or lexical_strong:
+    if exact:
+        return True
+    scale = calibration.get("evidence")
+    if evidence is not None and scale:
+        return evidence >= float(scale["threshold"])
+    if lexical_strong:
         return True
     cutoff = float(calibration["cutoff"])
     strict = max(cutoff, float(calibration.get("strict", cutoff)))

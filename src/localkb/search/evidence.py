@@ -1,0 +1,114 @@
+"""Is a query about something in this KB? Its dense and lexical evidence on one scale, calibrated per KB.
+
+An answerable question usually has a strong dense score *or* real lexical evidence — its rare words occur
+together in one of the chunks it finds — and an unrelated one has neither. Looking at the cosine alone
+(``thresholds.auto_answers`` before this) cannot tell a half-related question (another encyclopedia's
+question on a Wikipedia KB: cosine at the edge, one incidental word matched) from an answerable one whose
+cosine is low but whose key words are all in one paragraph. So ``auto`` adds the two signals, each
+measured on a scale this KB sets:
+
+* **dense** ``d``: the best cosine, 0 at the median best cosine of the unrelated bank's sentences
+  (``thresholds.BANK_EN``, everyday text about nothing here) and 1 at the median best cosine of the KB's
+  own pseudo-queries (``search.selfcal``: a sentence head of each of up to 150 chunks, what an answerable
+  question about this KB scores here);
+* **terms** ``t``: the query's words found together in one chunk, weighted by rarity — the largest share
+  of the query's idf mass (``LexicalIndex.ideal_score`` of each distinct token; a token absent from the KB
+  counts with the largest idf) that occurs in one of the :data:`TOP` best chunks by cosine or by BM25; 0 at
+  the bank sentences' median share, 1 when every query word is in one chunk (what a pseudo-query, a
+  sentence of the KB, scores by construction).
+
+``evidence = d + t``; ``auto`` answers an English query in hybrid mode when it reaches
+:data:`THRESHOLD` (or a chunk holds an exact query code). The threshold is in the KB's own units (0: a
+typical unrelated sentence on both signals; 2: a typical sentence of the KB), so one value serves every KB;
+0.65 was chosen by leave-one-set-out cross-validation over the English tuning sets (SQuAD dev, SQuADShifts
+NYT) and is reported on sets that played no part (docs/benchmarks.md, ``search-generalise``). Chinese
+queries keep the bank's rule: a head of Chinese characters is no stand-in for a Chinese question
+(``search.selfcal``), and a KB language with fewer than ``selfcal.MIN_CHUNKS`` chunks has no scale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .tokenizer import tokenize
+
+if TYPE_CHECKING:
+    from ..parts import KBParts
+    from .lexical import LexicalIndex
+
+#: chunks looked at for the query's words: the best this many by cosine and by BM25
+TOP = 10
+#: the evidence ``auto`` asks of an English hybrid query (see the module docstring)
+THRESHOLD = 0.65
+
+
+def term_weights(lex: LexicalIndex, tokens: Iterable[str]) -> dict[str, float]:
+    """Each distinct query token's idf on this KB (a token the KB lacks gets the largest idf)."""
+    return {t: lex.ideal_score([t]) for t in dict.fromkeys(tokens)}
+
+
+def term_share(weights: Mapping[str, float], chunk_tokens: Iterable[Iterable[str]]) -> float:
+    """The largest idf-weighted share of the query's tokens that one chunk holds (pure), in [0, 1]."""
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    return max((sum(weights[t] for t in set(toks) & weights.keys()) / total for toks in chunk_tokens), default=0.0)
+
+
+def best_chunks(dense: Mapping[str, float], lexical: Mapping[str, float], n: int = TOP) -> list[str]:
+    """The ``n`` best chunk ids by cosine, then the ``n`` best by BM25 (positive only), without repeats."""
+    by_dense = sorted(dense, key=lambda c: (-dense[c], c))[:n]
+    by_lex = sorted((c for c in lexical if lexical[c] > 0), key=lambda c: (-lexical[c], c))[:n]
+    return list(dict.fromkeys([*by_dense, *by_lex]))
+
+
+def query_share(kb: KBParts, lex: LexicalIndex, tokens: list[str], dense: Mapping[str, float],
+                lexical: Mapping[str, float]) -> float:
+    """:func:`term_share` of ``tokens`` over the query's :func:`best_chunks` (their text as indexed)."""
+    ids = best_chunks(dense, lexical)
+    if not tokens or not ids:
+        return 0.0
+    rows = kb.db.chunks_text(ids)
+    return term_share(term_weights(lex, tokens), (tokenize(r["embed_text"]) for r in rows.values()))
+
+
+def parts(best_dense: float, share: float, scale: Mapping[str, Any]) -> tuple[float, float]:
+    """(dense, terms) on the KB's scale (``scale``: :func:`measure`'s record; pure)."""
+    d0, d1 = (float(x) for x in scale["dense"])
+    s0, s1 = (float(x) for x in scale["terms"])
+    return (best_dense - d0) / max(d1 - d0, 1e-6), (share - s0) / max(s1 - s0, 1e-6)
+
+
+def score(best_dense: float, share: float, scale: Mapping[str, Any]) -> float:
+    """The query's evidence: dense + terms on the KB's scale (pure)."""
+    d, t = parts(best_dense, share, scale)
+    return d + t
+
+
+def bank_shares(kb: KBParts, lex: LexicalIndex, texts: list[str]) -> np.ndarray:
+    """Each text's :func:`term_share` searched as a query (its best chunks by cosine and by BM25)."""
+    from ..embedders.base import embed_queries
+
+    out = []
+    for text, vector in zip(texts, embed_queries(kb.embedder, texts)):
+        tokens = tokenize(text)
+        dense = {h.id: h.score for h in kb.store.search(vector[None, :], TOP)}
+        scores = lex.scores(tokens)
+        lexical = dict(lex.top(scores, TOP)) if scores.size else {}
+        out.append(query_share(kb, lex, tokens, dense, lexical))
+    return np.asarray(out, dtype=np.float64)
+
+
+def measure(kb: KBParts, bank: list[str], bank_median: float, own_median: float) -> dict[str, Any]:
+    """The KB's evidence scale for one language: ``{"dense": [bank median, pseudo-query median],
+    "terms": [bank median share, 1.0], "from"}`` (stored with the calibration; the :data:`THRESHOLD` asked of
+    it is added by ``thresholds.for_query``)."""
+    from .lexical import lexical_index
+
+    shares = bank_shares(kb, lexical_index(kb), bank)
+    return {"dense": [round(bank_median, 4), round(own_median, 4)],
+            "terms": [round(float(np.median(shares)), 4), 1.0],
+            "from": f"{len(bank)} unrelated bank sentences (0) and the KB's own pseudo-queries (1)"}
