@@ -27,9 +27,12 @@ from localkb.search.eval import Dataset
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE.parent / "examples"
-#: (label, fusion method, alpha); "convex" is the evidence-weighted one
+#: (label, fusion method, alpha); "convex" is the evidence-weighted one (dense strength on the KB's own scale
+#: where it has one), "convex-bank" the same on the bank's scale (the default before)
 CANDIDATES: list[tuple[str, str, float]] = (
-    [("evidence α=0.5", "convex", 0.5), ("RRF k=60", "rrf", 0.5)]
+    [("evidence α=0.5", "convex", 0.5), ("evidence α=0.4", "convex", 0.4),
+     ("evidence, bank scale α=0.5", "convex-bank", 0.5), ("evidence, bank scale α=0.4", "convex-bank", 0.4),
+     ("RRF k=60", "rrf", 0.5)]
     + [(f"fixed α={a}", "convex-fixed", a) for a in (0.3, 0.5, 0.7)]
     + [(f"z-score α={a}", "zscore", a) for a in (0.3, 0.5, 0.7)]
     + [(f"dbsf α={a}", "dbsf", a) for a in (0.3, 0.5, 0.7)]

@@ -77,7 +77,8 @@ def _ndcg10(ranked_docs: list[str], rel: dict[str, int]) -> float:
 
 def ranking(sig: Signals, method: str, alpha: float = 0.5) -> list[str]:
     """Documents in fused order for one method: dense, lexical, or a fusion of ``localkb.search.fusion``
-    (``convex`` = the evidence-weighted default, strengths measured as the engine does)."""
+    (``convex`` = the evidence-weighted default, strengths measured as the engine does; ``convex-bank`` = the
+    same with the dense strength on the bank's scale, the weighting before)."""
     by_chunk = {f"{i}": c for i, c in enumerate(sig.cands)}
     dense = {k: c[1] for k, c in by_chunk.items()}
     lexical = {k: c[2] for k, c in by_chunk.items() if c[2] > 0}
@@ -87,12 +88,13 @@ def ranking(sig: Signals, method: str, alpha: float = 0.5) -> list[str]:
         scores = lexical
     else:
         strengths = (1.0, 1.0)
-        if method == "convex":
+        if method in ("convex", "convex-bank"):
             from localkb.search.thresholds import dense_strength
 
-            strengths = (dense_strength(sig.calibration, sig.best_dense),
+            strengths = (dense_strength(sig.calibration, sig.best_dense, bank_scale=method == "convex-bank"),
                          fusion.strength(sig.coverage, 0.0, fusion.LEXICAL_FULL_COVERAGE))
-        scores = fusion.fuse(method, dense, lexical, alpha=alpha, strengths=strengths)
+        scores = fusion.fuse("convex" if method == "convex-bank" else method, dense, lexical, alpha=alpha,
+                             strengths=strengths)
     return [by_chunk[k][0] for k in fusion.order(scores)]
 
 

@@ -8,12 +8,11 @@ import json
 
 import pytest
 
-from localkb import KnowledgeBase
 from localkb.search import evidence
 from localkb.search.thresholds import auto_answers, calibration_record
 
 from ..conftest import run_cli
-from .test_selfcal import corpus
+from .test_selfcal import kb as selfcal_kb  # noqa: F401 - registers its 40-passage KB fixture, "kb", here
 
 SCALE = {"dense": [0.2, 0.6], "terms": [0.25, 1.0], "threshold": 0.65}
 
@@ -48,14 +47,6 @@ def test_either_signal_or_both_together_answer(best, share, answered):
     assert auto_answers(best, cal, exact=True, lexical_strong=False, words_found=False, evidence=score)  # a code
 
 
-@pytest.fixture(scope="module")
-def kb(tmp_path_factory, embedder):
-    tmp = tmp_path_factory.mktemp("evidence")
-    with KnowledgeBase.open(tmp / "kb", create=True) as kb:
-        kb.ingest([corpus(tmp / "docs")])
-        yield kb
-
-
 def test_the_kb_records_its_scale_from_its_bank_and_its_own_sentences(kb):
     lang = calibration_record(kb)["languages"]["en"]
     scale = lang["evidence"]
@@ -85,3 +76,5 @@ def test_search_json_shows_the_evidence(kb):
     assert out.returncode == 0, out.stderr
     cal = json.loads(out.stdout)["calibration"]
     assert set(cal["evidence"]) >= {"score", "threshold", "dense_part", "terms_part", "dense", "terms", "from"}
+    human = run_cli("search", "Who signs the log every evening?", "--kb", str(kb.path))
+    assert human.returncode == 0 and f"of the {evidence.THRESHOLD:.2f} asked" in human.stdout

@@ -56,5 +56,8 @@ def search(query: str, kb: str | None, k: int, tags: tuple[str, ...], min_score:
     print_hits(result)
     cal = result.calibration
     if cal is not None and result.min_score is not None:
+        ev = cal.get("evidence") or {}
+        evidence = (f"; evidence {ev['score']:.2f} of the {ev['threshold']:.2f} asked (similarity "
+                    f"{ev['dense_part']:.2f} + rare words found together {ev['terms_part']:.2f})") if "score" in ev else ""
         click.secho(f"(cut-off {result.min_score:.3f}: {cal['query_language']} query, held against the "
-                    f"{cal['bank']} bank of unrelated questions on this KB)", dim=True)
+                    f"{cal['bank']} bank of unrelated questions on this KB{evidence})", dim=True)

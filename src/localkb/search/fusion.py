@@ -12,7 +12,9 @@ mapping simply did not get a score from it (it was not retrieved by it, or score
   one's weight is scaled by how strong *its* best candidate is for this query (:func:`strength`), so a
   signal that found nothing better than noise cannot, after min–max stretching, outvote one that did.
   The engine measures the two strengths: dense — the best cosine against the KB's calibration (0 at the
-  median best score of unrelated sentences, 1 at the calibrated cut-off); lexical — the best BM25 as a
+  median best score of unrelated sentences, 1 at the median best score of the KB's own pseudo-queries
+  where the query's language has them, else at the calibrated cut-off: ``thresholds.dense_strength``);
+  lexical — the best BM25 as a
   share of what a chunk holding every query word would score (1 from :data:`LEXICAL_FULL_COVERAGE` up).
   ``convex-fixed`` is the plain fixed-``alpha`` combination.
 

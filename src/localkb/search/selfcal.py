@@ -11,14 +11,11 @@ NYT) or too high for an encyclopaedia. The KB's own sentences fill that gap:
 3. each pseudo-query is embedded as a query and searched; its best cosine is what an answerable question
    about this KB scores here. The quantiles of those best scores are stored.
 
-The dense bar for a query of that language is then the :data:`PERCENTILE`-th percentile of the
-pseudo-queries' best scores (``kb_cutoff``): a question whose best chunk scores below what seven in ten
-of the KB's own sentence heads score is not answered on its cosine alone (a strong lexical match, an
-exact code, still answers: ``thresholds.auto_answers``). ``PERCENTILE`` = 30 is what leave-one-set-out
-cross-validation over the English tuning sets (SQuAD dev, SQuADShifts NYT) chose — the best worst-case
-refusal of unrelated questions with every answerable cut ≤ 3 % — reported on held-out sets
-(docs/benchmarks.md, ``search-generalise``). It does not reach the issue's ≥ 90 % refusal: no setting of the
-grid does at ≤ 3 % cut; the section has the whole trade-off curve.
+Two things are read from those best scores. Their :data:`PERCENTILE`-th percentile (``kb_cutoff``) is the
+bar a dense-mode answer must reach (``thresholds.auto_answers``; ``PERCENTILE`` = 30 was chosen by
+leave-one-set-out cross-validation over the English tuning sets). Their median is the top of the dense
+scale of hybrid mode's evidence rule (``search.evidence``: dense + lexical on the KB's own scale), which
+replaced looking at the cosine alone there.
 
 Only English (:data:`LANGUAGES`): a head of Chinese characters shares most of its characters with its
 chunk and scores far higher than a real Chinese question in other words does (on the idiom sets the

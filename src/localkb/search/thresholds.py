@@ -28,7 +28,8 @@ higher than the best of 100 for any query). So the cut-off is measured, not assu
 4. The banks say what text about *nothing here* scores, not what a question about something here scores.
    For English, the KB's own sentences add that (``search.selfcal``): the 30th percentile of the best
    scores of pseudo-queries made of its sentence heads (``kb_cutoff``) is a second bar that an answer on
-   the cosine alone must reach (:func:`auto_answers`).
+   the cosine alone must reach (:func:`auto_answers`), and their median tops the dense scale of hybrid
+   mode's evidence rule (``search.evidence``: dense + lexical evidence on the KB's own scale).
 
 The result (every bank's cut-off, the chunks' languages) is stored in ``manifest.extra["calibration"]``
 with the model id and chunk count it was measured on, and measured again when the model differs or the chunk count has changed by more than
@@ -382,12 +383,22 @@ def auto_answers(best_dense: float, calibration: dict[str, Any], *, exact: bool,
     return best_dense >= cutoff and words_found
 
 
-def dense_strength(record: dict[str, Any] | None, best: float) -> float:
+def dense_strength(record: dict[str, Any] | None, best: float, *, bank_scale: bool = False) -> float:
     """How far the query's best cosine rises above what unrelated text in its language scores on a KB
-    (``record``: :func:`for_query`): 0 at the median of the bank's best scores, 1 at the calibrated
-    cut-off (see ``fusion.strength``); 1 without a calibration."""
+    (``record``: :func:`for_query`; see ``fusion.strength``): 0 at the median of the bank's best scores,
+    1 at the median best score of the KB's own pseudo-queries where the language has that scale
+    (``search.evidence``), else (or with ``bank_scale``: the weighting before) at the calibrated cut-off;
+    1 without a calibration.
+
+    The KB's own scale is what leave-one-set-out cross-validation chose (docs/benchmarks.md,
+    ``search-generalise``): a cosine that merely clears the bank's cut-off is not yet as convincing as
+    the KB's own sentences, so on an English KB where BM25 is the better ranker (news, SQuAD-style
+    questions) dense gets less say unless it really is strong."""
     from .fusion import strength
 
     if record is None:
         return 1.0
+    scale = record.get("evidence")
+    if scale and not bank_scale:
+        return strength(best, float(scale["dense"][0]), float(scale["dense"][1]))
     return strength(best, float(record["median"]), float(record["cutoff"]))
