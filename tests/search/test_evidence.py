@@ -1,6 +1,6 @@
 """The refusal rule of ``auto`` in hybrid mode: dense + lexical evidence on the KB's own scale
 (``search.evidence``). Pure pieces, then the real MiniLM, FAISS and BM25 on a 40-passage English KB, the
-Python API and ``localkb search --json``."""
+Python API and ``localkb search --json`` (the KB: ``warehouse_kb`` of tests/search/conftest.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from localkb.search import evidence
 from localkb.search.thresholds import auto_answers, calibration_record
 
 from ..conftest import run_cli
-from .test_selfcal import kb as selfcal_kb  # noqa: F401 - registers its 40-passage KB fixture, "kb", here
 
 SCALE = {"dense": [0.2, 0.6], "terms": [0.25, 1.0], "threshold": 0.65}
 
@@ -47,7 +46,8 @@ def test_either_signal_or_both_together_answer(best, share, answered):
     assert auto_answers(best, cal, exact=True, lexical_strong=False, words_found=False, evidence=score)  # a code
 
 
-def test_the_kb_records_its_scale_from_its_bank_and_its_own_sentences(kb):
+def test_the_kb_records_its_scale_from_its_bank_and_its_own_sentences(warehouse_kb):
+    kb = warehouse_kb
     lang = calibration_record(kb)["languages"]["en"]
     scale = lang["evidence"]
     assert scale["dense"] == [lang["bank_scores"]["median"], lang["pseudo_queries"]["quantiles"]["50"]]
@@ -56,7 +56,8 @@ def test_the_kb_records_its_scale_from_its_bank_and_its_own_sentences(kb):
     assert "evidence" not in calibration_record(kb)["languages"]["zh"]  # no Chinese chunks here
 
 
-def test_answers_and_refusals_say_what_evidence_they_had(kb):
+def test_answers_and_refusals_say_what_evidence_they_had(warehouse_kb):
+    kb = warehouse_kb
     res = kb.search("What must forklift drivers check before lifting?", k=3)
     assert res.hits and "Forklift" in res.hits[0].text
     ev = res.calibration["evidence"]
@@ -71,7 +72,8 @@ def test_answers_and_refusals_say_what_evidence_they_had(kb):
     assert kb.search("红烧肉怎么做才好吃？").calibration["evidence"] is None  # Chinese: the bank's rule
 
 
-def test_search_json_shows_the_evidence(kb):
+def test_search_json_shows_the_evidence(warehouse_kb):
+    kb = warehouse_kb
     out = run_cli("search", "Who signs the log every evening?", "--kb", str(kb.path), "--json")
     assert out.returncode == 0, out.stderr
     cal = json.loads(out.stdout)["calibration"]
