@@ -44,7 +44,13 @@ class Embedder(Protocol):
         ...
 
 
-def embed_queries(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+class EmbedsTexts(Protocol):
+    """All :func:`embed_queries` needs of an embedder (an ``Embedder``, or a caller's narrower protocol)."""
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def embed_queries(embedder: EmbedsTexts, texts: Sequence[str]) -> np.ndarray:
     """Search queries, embedded as the model wants them. A model trained with asymmetric prefixes (e5:
     ``query:`` / ``passage:``) has an ``embed_queries`` method beside the Protocol's ``embed`` (which embeds
     stored texts); every other model embeds a query like any text."""
