@@ -59,7 +59,7 @@ def collect(kb: Any, queries: dict[str, str], qrels: dict[str, dict[str, int]], 
         lexical = {h.id: float(h.scores.get("lexical", 0.0)) for h in res.hits}
         out.append(Signals(qid, qrels.get(qid, {}), cands, best_lex / ideal if ideal > 0 else 0.0,
                            lex.has_all(tokens), for_query(record, text),
-                           evidence.query_share(kb, lex, tokens, dense, lexical)))
+                           evidence.query_share(lex, tokens, dense, lexical)))
     return out
 
 

@@ -277,7 +277,7 @@ def search(
             best = max(dense.values(), default=-1.0)
             evidence = None
             if mode == "hybrid" and calibration.get("evidence") and lex is not None:
-                evidence = query_evidence(kb, lex, tokens, dense, lexical, calibration)
+                evidence = query_evidence(lex, tokens, dense, lexical, calibration)
             if not auto_answers(best, calibration, exact=bool(matches), evidence=evidence,
                                 lexical_strong=mode == "hybrid" and strong_words, words_found=found):
                 order = []
@@ -376,7 +376,7 @@ def dense_hits(store: VectorStore, vector: np.ndarray, k: int, allowed: set[str]
         fetch *= OVERFETCH
 
 
-def query_evidence(kb: KBParts, lex: LexicalIndex, tokens: list[str], dense: dict[str, float],
+def query_evidence(lex: LexicalIndex, tokens: list[str], dense: dict[str, float],
                    lexical: dict[str, float], calibration: dict[str, Any]) -> float:
     """The query's dense + lexical evidence on the KB's scale (``search.evidence``); what it was made of is
     added to ``calibration["evidence"]`` (shown in ``SearchResult.calibration`` and ``--json``)."""
@@ -384,7 +384,7 @@ def query_evidence(kb: KBParts, lex: LexicalIndex, tokens: list[str], dense: dic
 
     scale = calibration["evidence"]
     best = max(dense.values(), default=-1.0)
-    share = evidence_mod.query_share(kb, lex, tokens, dense, lexical)
+    share = evidence_mod.query_share(lex, tokens, dense, lexical)
     d, t = evidence_mod.parts(best, share, scale)
     calibration["evidence"] = {**scale, "score": round(d + t, 4), "dense_part": round(d, 4),
                                "terms_part": round(t, 4), "best_dense": round(best, 4), "terms_share": round(share, 4)}

@@ -65,14 +65,13 @@ def best_chunks(dense: Mapping[str, float], lexical: Mapping[str, float], n: int
     return list(dict.fromkeys([*by_dense, *by_lex]))
 
 
-def query_share(kb: KBParts, lex: LexicalIndex, tokens: list[str], dense: Mapping[str, float],
+def query_share(lex: LexicalIndex, tokens: list[str], dense: Mapping[str, float],
                 lexical: Mapping[str, float]) -> float:
-    """:func:`term_share` of ``tokens`` over the query's :func:`best_chunks` (their text as indexed)."""
+    """:func:`term_share` of ``tokens`` over the query's :func:`best_chunks` (their tokens as indexed)."""
     ids = best_chunks(dense, lexical)
     if not tokens or not ids:
         return 0.0
-    rows = kb.db.chunks_text(ids)
-    return term_share(term_weights(lex, tokens), (tokenize(r["embed_text"]) for r in rows.values()))
+    return term_share(term_weights(lex, tokens), lex.tokens_of(ids).values())
 
 
 def parts(best_dense: float, share: float, scale: Mapping[str, Any]) -> tuple[float, float]:
@@ -98,7 +97,7 @@ def bank_shares(kb: KBParts, lex: LexicalIndex, texts: list[str]) -> np.ndarray:
         dense = {h.id: h.score for h in kb.store.search(vector[None, :], TOP)}
         scores = lex.scores(tokens)
         lexical = dict(lex.top(scores, TOP)) if scores.size else {}
-        out.append(query_share(kb, lex, tokens, dense, lexical))
+        out.append(query_share(lex, tokens, dense, lexical))
     return np.asarray(out, dtype=np.float64)
 
 

@@ -374,6 +374,13 @@ class LexicalIndex:
             return 0.0
         return sum(self._idf(sum(int(d.size) for _, d, _ in self._gather(t))) for t in tokens)
 
+    def tokens_of(self, ids: list[str]) -> dict[str, list[str]]:
+        """The indexed tokens of each of ``ids`` (what BM25 counts; read from ``tokens.sqlite``, not
+        tokenised again); an id the index does not hold is left out."""
+        self.ensure_fresh()
+        with self._lock:
+            return self._tokens_of(list(ids))
+
     def has_all(self, tokens: list[str], allowed: Collection[str] | None = None) -> bool:
         """Does some chunk (among ``allowed``) contain every one of ``tokens``?"""
         self.ensure_fresh()
