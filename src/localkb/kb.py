@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import kb_dir, setting
+from .config import kb_dir
 from .db import Database
 from .errors import ConfigError, KBNotFound, LocalKBError
 from .lock import WriteLock
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .mapping.similar import SimilarResult
     from .rag.result import Answer
     from .search.filters import WhereSpec
+    from .settings import Settings
     from .stores.base import VectorStore
     from .tuning.audit import AuditReport
     from .tuning.tune import TuneReport
@@ -43,11 +44,12 @@ DIRTY = ".ingest-in-progress"
 ChunkListener = Callable[["KnowledgeBase", list[str], list[str]], None]
 
 
-def store_uri(store: str | None) -> str:
+def store_uri(store: str | None, settings: Settings | None = None) -> str:
     """The store URI for a new KB: ``faiss`` → ``faiss://index``; full URIs pass through."""
+    from .settings import current
     from .stores.base import store_uri as uri_for
 
-    return uri_for(str(setting("store", store, DEFAULT_STORE)))
+    return uri_for(str(store or current(settings).store or DEFAULT_STORE))
 
 
 def check_enrich(enrich: Sequence[str] | None) -> list[str]:
@@ -69,8 +71,13 @@ def check_enrich(enrich: Sequence[str] | None) -> list[str]:
 class KnowledgeBase:
     """Open with :meth:`open`; use as a context manager or call :meth:`close`."""
 
-    def __init__(self, path: Path, manifest: Manifest, embedder: Embedder | None = None) -> None:
+    def __init__(self, path: Path, manifest: Manifest, embedder: Embedder | None = None,
+                 settings: Settings | None = None) -> None:
+        from .settings import current
+
         self.path = path
+        #: the settings resolved when the KB was opened; every part of it reads these
+        self.settings = current(settings)
         self.manifest = manifest
         self.db = Database(path / "chunks.sqlite")
         self._embedder = embedder
@@ -95,20 +102,27 @@ class KnowledgeBase:
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None, *, create: bool = False, model: str | None = None,
              store: str | None = None, chunk_size: int | None = None, chunk_overlap: int | None = None,
-             enrich: Sequence[str] | None = None) -> KnowledgeBase:
+             enrich: Sequence[str] | None = None, settings: Settings | None = None) -> KnowledgeBase:
         """Open the KB at ``path`` (default ``$LOCALKB_KB`` or ``./.localkb``); with ``create=True``, create
         it when there is none (a mistyped path with the default ``create=False`` raises ``KBNotFound`` and
         creates nothing).
 
         ``model``, ``store``, chunking and ``enrich`` are fixed when the KB is created and recorded in its
-        manifest; giving a different model later raises ``ModelMismatch``.
+        manifest; giving a different model later raises ``ModelMismatch``. ``settings``: the resolved
+        settings (default: the environment's and ``localkb.toml``'s now), kept as :attr:`settings`.
+
+        Raises:
+            ConfigError: a bad setting (named), a store other than the KB's.
         """
-        folder = kb_dir(path)
+        from .settings import current
+
+        settings = current(settings)
+        folder = kb_dir(path, settings)
         if not (folder / MANIFEST).exists():
             if not create:
                 raise KBNotFound(f"No knowledge base at {folder} (create one with: localkb ingest PATH --kb {folder})")
             created = cls._create(folder, model=model, store=store, chunk_size=chunk_size,
-                                  chunk_overlap=chunk_overlap, enrich=enrich)
+                                  chunk_overlap=chunk_overlap, enrich=enrich, settings=settings)
             if created is not None:
                 return created
             # another process created it while this one waited for the lock: open theirs
@@ -119,29 +133,31 @@ class KnowledgeBase:
             from .embedders.resolve import canonical, resolve_model
 
             if canonical(model) != manifest.model_id:
-                manifest.check_model(resolve_model(model).id)  # cheap: fails before loading anything
-                embedder = load_embedder(model)  # the same model, found another way: use it
+                manifest.check_model(resolve_model(model, settings=settings).id)  # fails before loading
+                embedder = load_embedder(model, settings=settings)  # the same model, found another way: use it
         if store is not None and store_uri(store).split("://")[0] != manifest.store.split("://")[0]:
             raise ConfigError(
                 f"This KB stores its vectors in '{manifest.store}'; it was created that way. "
                 f"To move it, use: localkb migrate --kb {folder} --to {store_uri(store)}")
-        kb = cls(folder, manifest, embedder)
+        kb = cls(folder, manifest, embedder, settings)
         kb._check_on_open()
         return kb
 
     @classmethod
     def _create(cls, folder: Path, *, model: str | None, store: str | None, chunk_size: int | None,
-                chunk_overlap: int | None, enrich: Sequence[str] | None) -> KnowledgeBase | None:
+                chunk_overlap: int | None, enrich: Sequence[str] | None,
+                settings: Settings) -> KnowledgeBase | None:
         """Create a KB under the write lock; None if another process created it first."""
         from .embedders import load_embedder
         from .ingest.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE, ChunkSettings
 
-        embedder = load_embedder(model)
-        settings = ChunkSettings(
-            int(chunk_size or setting("chunk_size", None, DEFAULT_SIZE)),
-            int(chunk_overlap if chunk_overlap is not None else setting("chunk_overlap", None, DEFAULT_OVERLAP)),
+        settings = settings.merged(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+        embedder = load_embedder(model, settings=settings)
+        chunking = ChunkSettings(
+            settings.chunk_size or DEFAULT_SIZE,
+            settings.chunk_overlap if settings.chunk_overlap is not None else DEFAULT_OVERLAP,
         )
-        uri = store_uri(store)
+        uri = store_uri(store, settings)
         from .registry import resolve, split_uri
         from .stores.base import STORES
 
@@ -149,7 +165,7 @@ class KnowledgeBase:
         enrich_fields = check_enrich(enrich)
         folder.mkdir(parents=True, exist_ok=True)
         lock = WriteLock(folder)
-        lock.acquire(timeout=float(setting("lock_timeout", None, 30)))
+        lock.acquire(timeout=settings.lock_timeout)
         try:
             if (folder / MANIFEST).exists():
                 return None
@@ -158,11 +174,11 @@ class KnowledgeBase:
                 spec = str(Path(spec).expanduser().resolve())
             manifest = Manifest(
                 model_id=embedder.id, model_backend=embedder.backend, dim=embedder.dim,
-                normalize=embedder.normalize, model_spec=spec, store=uri, chunk_size=settings.size,
-                chunk_overlap=settings.overlap, enrich=enrich_fields, localkb_version=__version__,
+                normalize=embedder.normalize, model_spec=spec, store=uri, chunk_size=chunking.size,
+                chunk_overlap=chunking.overlap, enrich=enrich_fields, localkb_version=__version__,
                 extra={"model_graph": embedder.graph} if hasattr(embedder, "graph") else {},  # ONNX: fused/plain
             )
-            kb = cls(folder, manifest, embedder)
+            kb = cls(folder, manifest, embedder, settings)
             _ = kb.store  # create the store's files before the manifest marks the KB as existing
             manifest.save(folder)
             return kb
@@ -319,7 +335,7 @@ class KnowledgeBase:
         """
         from .ingest.pipeline import run_ingest
 
-        limit = float(max_file_mb or setting("max_file_mb", None, 100))
+        limit = float(max_file_mb or self.settings.max_file_mb)
         with self._writing():
             report = run_ingest(self, paths, tags=tags, prune=prune, max_file_mb=limit, progress=progress,
                                 retag=retag)
@@ -517,7 +533,7 @@ class KnowledgeBase:
 
         return answer(self, question, llm=llm, k=k, min_score=min_score, tags=tags,
                       max_answer_tokens=max_answer_tokens, stream_cb=stream_cb, timeout=timeout,
-                      threads=threads, embedder=self.embedder, verify=verify, quote=quote)
+                      threads=threads, embedder=self.embedder, verify=verify, quote=quote, settings=self.settings)
 
     def stats(self) -> dict[str, Any]:
         from .catalog import stats
@@ -638,7 +654,7 @@ class _Writing:
 
     def __enter__(self) -> None:
         kb = self.kb
-        self.lock.acquire(timeout=float(setting("lock_timeout", None, 30)))
+        self.lock.acquire(timeout=kb.settings.lock_timeout)
         kb._writer_active = True
         try:
             marker = kb.path / DIRTY

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .manifest import Manifest
     from .mapping.dedup import DedupResult
     from .results import SearchResult
+    from .settings import Settings
     from .stores.base import VectorStore
 
 
@@ -26,6 +27,7 @@ class KBParts(Protocol):
     manifest: Manifest
     db: Database
     notes: list[str]
+    settings: Settings
 
     @property
     def store(self) -> VectorStore: ...

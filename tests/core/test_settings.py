@@ -4,9 +4,8 @@ from __future__ import annotations
 import pytest
 
 from localkb import KnowledgeBase
-from localkb.config import setting
 from localkb.errors import ConfigError
-from localkb.settings import Settings, settings_table
+from localkb.settings import Settings, current, load_settings, settings_table
 
 from ..conftest import ROOT, run_cli
 
@@ -30,16 +29,19 @@ def test_toml_and_env_are_typed_and_ordered(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LOCALKB_LOCK_TIMEOUT", raising=False)
     (tmp_path / "localkb.toml").write_text("lock_timeout = 7\nmilvus_timeout = 3\n", encoding="utf-8")
-    assert setting("lock_timeout") == 7.0 and setting("milvus_timeout") == 3.0
+    assert current().lock_timeout == 7.0 and current().milvus_timeout == 3.0
     monkeypatch.setenv("LOCALKB_LOCK_TIMEOUT", "9")
-    assert setting("lock_timeout") == 9.0 and setting("lock_timeout", 2) == 2  # explicit > env > toml
+    assert current().lock_timeout == 9.0  # env > toml
+    assert load_settings(lock_timeout=2).lock_timeout == 2 and current().merged(lock_timeout=2).lock_timeout == 2
+    with KnowledgeBase.open(tmp_path / "kb", create=True, settings=load_settings(lock_timeout=2)) as kb:
+        assert kb.settings.lock_timeout == 2  # explicit > env > toml, kept by the KB it was opened with
 
 
 def test_unknown_toml_key_is_an_error_naming_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "localkb.toml").write_text("lock_timout = 5\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="unknown setting 'lock_timout'"):
-        setting("lock_timeout")
+        current()
 
 
 @pytest.mark.parametrize("name, value, words", [

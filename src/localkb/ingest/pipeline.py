@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import setting
 from ..errors import LoaderError
 from ..results import IngestReport, Skipped
 from .chunking import Chunker
@@ -104,8 +103,7 @@ def run_ingest(kb: KBParts, paths: Sequence[str | os.PathLike[str]], *, tags: Se
     have = db.chunk_ids()
     rechunk = chunker.begin(known)
     rechunked: set[str] = set()
-    batch_chunks = int(setting("ingest_batch", None, BATCH_CHUNKS))
-    flush_every = int(setting("flush_every", None, FLUSH_EVERY))
+    batch_chunks, flush_every = kb.settings.ingest_batch, kb.settings.flush_every
 
     candidates: list[Candidate] = []
     for item in walk(list(paths)):

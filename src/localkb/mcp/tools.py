@@ -170,7 +170,8 @@ class KBTools:
             from ..llm.base import open_llm
             from ..llm.gguf import default_llm_uri
 
-            self._llm = open_llm(default_llm_uri(self.llm_uri))
+            settings = self.kb.settings  # resolved when the KB was opened
+            self._llm = open_llm(default_llm_uri(self.llm_uri, settings), settings=settings)
         return self._llm
 
     def close(self) -> None:

@@ -409,7 +409,9 @@ def _stat(path: Path) -> tuple[int, int] | None:
 
 def raise_if_strict(exc: Exception) -> None:
     """Loading a damaged derived index falls back to a rebuild; set LOCALKB_STRICT_LEXICAL=1 to fail."""
-    if os.environ.get("LOCALKB_STRICT_LEXICAL"):
+    from ..settings import current
+
+    if current().strict_lexical:  # LOCALKB_STRICT_LEXICAL or strict_lexical in localkb.toml
         raise KBError(f"Cannot load the lexical index: {exc}") from exc
 
 

@@ -61,7 +61,6 @@ def clean_leftover(kb_path: Path) -> str | None:
 def apply_model(kb: KBReader, embedder: Embedder, model_dir: Path, record: dict[str, Any], *,
                 progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Re-embed ``kb`` with ``embedder`` (loaded from ``model_dir``) and swap atomically; what was done."""
-    from ..config import setting
     from ..registry import split_uri
     from ..stores.base import open_store
 
@@ -69,11 +68,12 @@ def apply_model(kb: KBReader, embedder: Embedder, model_dir: Path, record: dict[
     if scheme not in LOCAL_STORES:
         raise TuneError(f"--apply re-embeds local stores only ({', '.join(LOCAL_STORES)}); this KB uses "
                         f"'{kb.manifest.store}'. Build a new KB with --model {model_dir} instead.")
-    delay = float(setting("tune_apply_delay", None, 0))  # tests: make a run killable mid-way
-    batch_size = int(setting("tune_apply_batch", None, BATCH))
+    settings = kb.settings
+    delay = settings.tune_apply_delay or 0.0  # tests: make a run killable mid-way
+    batch_size = settings.tune_apply_batch or BATCH
     started = time.perf_counter()
     lock = WriteLock(kb.path)
-    lock.acquire(timeout=float(setting("lock_timeout", None, 30)))
+    lock.acquire(timeout=settings.lock_timeout)
     try:
         leftover = clean_leftover(kb.path)
         old = Manifest.load(kb.path)
