@@ -32,7 +32,7 @@ from .tokenizer import STOP_WORDS, tokenize, word_count
 if TYPE_CHECKING:
     import numpy as np
 
-    from ..parts import KBParts
+    from ..parts import ChunkRows, KBParts
     from ..settings import Settings
     from ..stores.base import VectorHit, VectorStore
     from .lexical import LexicalIndex
@@ -85,10 +85,10 @@ def resolve_min_score(min_score: float | str | None, settings: Settings | None =
     return None if value in (NO_CUTOFF, None) else value
 
 
-def allowed_ids(kb: KBParts, tags: Sequence[str] | None) -> set[str] | None:
+def allowed_ids(kb: ChunkRows, tags: Sequence[str] | None) -> set[str] | None:
     if not tags:
         return None
-    return chunks_with_tags(kb, list(tags))
+    return chunks_with_tags(kb.db, list(tags))
 
 
 def only_codes(query: str, codes: list[str]) -> bool:
@@ -306,7 +306,7 @@ def search(
         if collapse_duplicates or map_records.has_groups(kb.db):
             order, collapsed = map_records.collapse(kb.db, order[: k + DEPTH])
     top = order[:k]
-    records = chunk_records(kb, top)
+    records = chunk_records(kb.db, top)
     hits: list[Hit] = []
     for cid in top:
         rec = records.get(cid)

@@ -192,11 +192,9 @@ def tune(kb: KBReader, *, out: str | Path | None = None, queries: str = "corpus"
     tuned = load_embedder(str(folder), shared=False)
     register(folder.name, folder, tuned.dim, tuned.backend)
     if apply:
-        from .apply import apply_model
-
         record = {k: info[k] for k in ("base_model", "recipe", "pairs", "data_hash")} | {"model_dir": str(folder)}
-        report.applied = apply_model(kb, tuned, folder, record,
-                                     progress=(lambda d, t: progress("re-embed", d, t)) if progress else None)
+        report.applied = kb.apply_tuned(tuned, folder, record,
+                                        progress=(lambda d, t: progress("re-embed", d, t)) if progress else None)
         kb.sync(force=True)  # the facade follows the swapped manifest: new store, new model
         after_vectors = load_vectors(kb.store, ids)
     elif len(texts) <= RECHECK_MAX_CHUNKS:
