@@ -49,12 +49,35 @@ def test_unknown_toml_key_is_an_error_naming_it(tmp_path, monkeypatch):
     ("LOCALKB_CHUNK_SIZE", "3", "chunk_size = '3': Input should be greater than or equal to 16"),
 ])
 def test_a_bad_value_is_the_same_error_from_python_and_the_cli(tmp_path, monkeypatch, name, value, words):
+    """Resolved once at each edge — ``KnowledgeBase.open``, the CLI root, ``create_app`` (HTTP) — a bad
+    value is the same ``ConfigError`` from each, and nothing is created."""
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError) as err:
         KnowledgeBase.open(tmp_path / "kb", create=True)
     assert words in err.value.message and name in err.value.message
     proc = run_cli("ingest", str(ROOT / "examples" / "corpus" / "onboarding.txt"), "--kb", str(tmp_path / "kb2"))
     assert proc.returncode == 1 and words in proc.stderr and "Traceback" not in proc.stderr
+    as_json = run_cli("stats", "--kb", str(tmp_path / "kb2"), "--json")
+    assert as_json.returncode == 1 and words in as_json.stdout and words in as_json.stderr
+    pytest.importorskip("fastapi")
+    from localkb.server.app import create_app
+
+    with pytest.raises(ConfigError) as served:
+        create_app(tmp_path / "kb3")
+    assert served.value.message == err.value.message
+    serve = run_cli("serve", "--kb", str(tmp_path / "kb4"), "--port", "0", timeout=120)
+    assert serve.returncode == 1 and words in serve.stderr and "Traceback" not in serve.stderr
+    assert not any((tmp_path / k).exists() for k in ("kb", "kb2", "kb3", "kb4"))
+
+
+def test_an_open_kb_keeps_the_settings_it_was_opened_with(tmp_path, monkeypatch):
+    """Settings are resolved once per open, not looked up again at every use."""
+    monkeypatch.delenv("LOCALKB_INGEST_BATCH", raising=False)
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
+        monkeypatch.setenv("LOCALKB_INGEST_BATCH", "7")
+        assert kb.settings.ingest_batch == Settings.model_fields["ingest_batch"].default
+    with KnowledgeBase.open(tmp_path / "kb") as again:
+        assert again.settings.ingest_batch == 7
 
 
 @pytest.mark.parametrize("uri", ["openai://127.0.0.1:9/v1/model", "ollama://qwen2.5-coder:0.5b@127.0.0.1:9",

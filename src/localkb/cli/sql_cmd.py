@@ -96,7 +96,7 @@ def check_cmd(statement: str, db_url: str | None, as_json: bool, audit_path: str
     from ..sql import AuditLog, SQLDatabase, check
 
     with SQLDatabase(_db_url(db_url)) as db:
-        verdict = check(statement, db, audit=AuditLog(audit_path), max_rows=max_rows)
+        verdict = check(statement, db, audit=AuditLog(audit_path, cli_settings()), max_rows=max_rows)
     if as_json:
         echo_json(verdict)
     elif verdict["allowed"]:

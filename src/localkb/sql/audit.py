@@ -30,8 +30,8 @@ def default_audit_path(settings: Settings | None = None) -> Path:
 class AuditLog:
     """Append-only JSON-lines log. ``path=None`` uses :func:`default_audit_path`."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = Path(path).expanduser() if path is not None else default_audit_path()
+    def __init__(self, path: str | os.PathLike[str] | None = None, settings: Settings | None = None) -> None:
+        self.path = Path(path).expanduser() if path is not None else default_audit_path(settings)
 
     def record(self, *, db: str, sql: str, allowed: bool, violations: list[dict[str, str]] | None = None,
                question: str | None = None, attempt: int | None = None, executed_sql: str | None = None,

@@ -60,8 +60,9 @@ class ExampleStore:
             (retrieval falls back to word overlap).
     """
 
-    def __init__(self, path: str | Path | None = None, *, embedder: Any = None) -> None:
-        self.path = Path(path) if path is not None else default_examples_path()
+    def __init__(self, path: str | Path | None = None, *, embedder: Any = None,
+                 settings: Settings | None = None) -> None:
+        self.path = Path(path) if path is not None else default_examples_path(settings)
         self._embedder = embedder
         self._conn: sqlite3.Connection | None = None
 
