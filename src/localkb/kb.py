@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from .tuning.audit import AuditReport
     from .tuning.tune import TuneReport
 
+
 class KnowledgeBase(OpenedKB):
     """Open with :meth:`open`; use as a context manager or call :meth:`close`."""
 
