@@ -74,12 +74,20 @@ class KBParts(LexicalHost, Calibrated, Protocol):
     def on_chunks_changed(self, added: list[str], removed: list[str]) -> None: ...
 
 
-class KBReader(KBParts, Protocol):
-    """A KB as its applications (audit, tune) use it: the parts plus the facade's own read operations.
+class KBReader(Calibrated, Protocol):
+    """A KB as its applications (audit, tune) use it: the chunks, vectors and calibration, the folder and
+    settings, and the facade's own operations they call back (search, dedup, sync, and applying a tuned
+    model under the write lock).
 
     They are handed the facade and call back into it, but know it only as this Protocol, so the facade
     imports them lazily without an import circle (type-only imports included).
     """
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def settings(self) -> Settings: ...
 
     def sync(self, *, force: bool = False) -> bool: ...
 
