@@ -28,7 +28,7 @@ def store_uri(store: str | None, settings: Settings | None = None) -> str:
     from .settings import current
     from .stores.base import store_uri as uri_for
 
-    return uri_for(str(store or current(settings).store or DEFAULT_STORE))
+    return uri_for(str(store if store is not None else current(settings).store or DEFAULT_STORE))
 
 
 def check_enrich(enrich: Sequence[str] | None) -> list[str]:

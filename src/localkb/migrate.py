@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from .settings import Settings
 
 STATE = ".migrate-state.json"
+#: seconds between saved checkpoints when the ``migrate_checkpoint_seconds`` setting is unset
+CHECKPOINT_SECONDS = 5.0
 #: never copied from the source folder (besides its vector store's own files)
 _SKIP = {MANIFEST, "chunks.sqlite", "chunks.sqlite-wal", "chunks.sqlite-shm", ".lock", STATE,
          ".ingest-in-progress"}
@@ -137,7 +139,8 @@ def migrate(kb: str | os.PathLike[str], to: str, *, out: str | os.PathLike[str] 
             try:
                 copied, reembedded = _copy_vectors(conn, manifest, source_store, target, dest, state,
                                                    total, batch_size, delay, progress,
-                                                   settings.migrate_checkpoint_seconds or 5.0)
+                                                   CHECKPOINT_SECONDS if settings.migrate_checkpoint_seconds is None
+                                                   else settings.migrate_checkpoint_seconds)
                 target.flush()
                 if target.count() != total:
                     raise StoreError(f"The target store holds {target.count()} vectors, expected {total}.")

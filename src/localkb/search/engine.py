@@ -65,7 +65,7 @@ def validate_query(query: str) -> str:
 
 
 def resolve_mode(mode: str | None, settings: Settings | None = None) -> str:
-    value = str(mode or current(settings).search_mode or DEFAULT_MODE).strip().lower()
+    value = str(mode if mode is not None else current(settings).search_mode or DEFAULT_MODE).strip().lower()
     if value not in MODES:
         from ..suggest import did_you_mean
 
@@ -172,7 +172,7 @@ def search(
     if chunks == 0:
         return SearchResult(query, [], mode, None, reason="The knowledge base is empty.")
     depth = max(k, DEPTH)
-    method = str(fusion or kb.settings.fusion or fusion_mod.DEFAULT_FUSION).lower()
+    method = str(fusion if fusion is not None else kb.settings.fusion or fusion_mod.DEFAULT_FUSION).lower()
     # the KB's calibration (measured once, then read from the manifest) serves both the evidence-weighted
     # fusion and the auto cut-off: fetched once per search
     calibration: dict[str, Any] | None = None
