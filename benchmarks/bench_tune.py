@@ -60,13 +60,12 @@ def english(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 def forgetting(model_dir: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from localkb.embedders import load_embedder
-    from localkb.tuning.apply import apply_model
 
     ds = subset(load_dataset(fetch("squad-dev")), args.docs, args.queries, by_title=True)
     kb, names = prepare_kb(ds, work / "squad-dev")
     base = ndcg(kb, ds, names, "dense")
     tuned = load_embedder(model_dir, shared=False)
-    apply_model(kb, tuned, Path(model_dir), {"bench": "forgetting"})
+    kb.apply_tuned(tuned, Path(model_dir), {"bench": "forgetting"})
     kb.close()
     from localkb import KnowledgeBase
 

@@ -1,4 +1,8 @@
-"""Read-only views of a KB: stats, documents, chunks (what FAISS alone can never show you)."""
+"""Read-only views of a KB: stats, documents, chunks (what FAISS alone can never show you).
+
+Every function reads ``chunks.sqlite`` (a ``db.Database``) and nothing else; :func:`stats` also counts
+the vector store and the folder. The facade passes them; none of these knows the facade.
+"""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -6,21 +10,25 @@ from typing import TYPE_CHECKING, Any
 from .disk import folder_bytes
 
 if TYPE_CHECKING:
-    from .parts import KBParts
+    from pathlib import Path
+
+    from .db import Database
+    from .manifest import Manifest
+    from .stores.base import VectorStore
 
 
-def stats(kb: KBParts) -> dict[str, Any]:
+def stats(db: Database, store: VectorStore, manifest: Manifest, path: Path) -> dict[str, Any]:
+    """What the KB at ``path`` holds: counts, model, store, chunking, formats, tags, bytes on disk."""
     from .search.lexical import describe as lexical_describe
 
-    m = kb.manifest
-    db = kb.db
+    m = manifest
     formats = {r["format"]: r["n"] for r in db.query("SELECT format, COUNT(*) AS n FROM documents GROUP BY format")}
     tags = {r["tag"]: r["n"] for r in db.query("SELECT tag, COUNT(*) AS n FROM doc_tags GROUP BY tag ORDER BY tag")}
     return {
-        "path": str(kb.path),
+        "path": str(path),
         "documents": int(db.scalar("SELECT COUNT(*) FROM documents") or 0),
         "chunks": int(db.scalar("SELECT COUNT(*) FROM chunks") or 0),
-        "vectors": kb.store.count(),
+        "vectors": store.count(),
         "model": m.model_id,
         "model_backend": m.model_backend,
         "dim": m.dim,
@@ -29,27 +37,27 @@ def stats(kb: KBParts) -> dict[str, Any]:
         "chunk_size": m.chunk_size,
         "chunk_overlap": m.chunk_overlap,
         "chunking": m.chunking(),
-        "lexical": lexical_describe(kb.path),
+        "lexical": lexical_describe(path),
         # exact or ANN, and the ANN's recall@10 against exact (stores that say; issue 18)
-        "vector_index": kb.store.describe() if hasattr(kb.store, "describe") else None,
+        "vector_index": store.describe() if hasattr(store, "describe") else None,
         "enrich": m.enrich,
         "formats": formats,
         "tags": tags,
-        "bytes": folder_bytes(kb.path),
+        "bytes": folder_bytes(path),
         "created_at": m.created_at,
         "localkb_version": m.localkb_version,
     }
 
 
-def documents(kb: KBParts, *, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
-    rows = kb.db.query(f"{_DOCUMENT_ROWS} ORDER BY d.source LIMIT ? OFFSET ?",
+def documents(db: Database, *, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+    rows = db.query(f"{_DOCUMENT_ROWS} ORDER BY d.source LIMIT ? OFFSET ?",
                        (-1 if limit is None else int(limit), int(offset)))
     return [_document_row(r) for r in rows]
 
 
-def document(kb: KBParts, doc_id: int) -> dict[str, Any] | None:
+def document(db: Database, doc_id: int) -> dict[str, Any] | None:
     """One document's row as in :func:`documents`, or None when there is no such id."""
-    rows = kb.db.query(f"{_DOCUMENT_ROWS} WHERE d.id = ?", (int(doc_id),))
+    rows = db.query(f"{_DOCUMENT_ROWS} WHERE d.id = ?", (int(doc_id),))
     return _document_row(rows[0]) if rows else None
 
 
@@ -64,12 +72,12 @@ def _document_row(row: Any) -> dict[str, Any]:
     return {**dict(row), "tags": sorted(row["tags"].split(",")) if row["tags"] else []}
 
 
-def _sources(kb: KBParts, chunk_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+def _sources(db: Database, chunk_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for i in range(0, len(chunk_ids), 500):
         batch = chunk_ids[i:i + 500]
         marks = ",".join("?" * len(batch))
-        for r in kb.db.query(
+        for r in db.query(
             f"SELECT dc.chunk_id, dc.position, d.id AS doc_id, d.source,"
             f" (SELECT group_concat(tag, ',') FROM doc_tags t WHERE t.doc_id = d.id) AS tags"
             f" FROM doc_chunks dc JOIN documents d ON d.id = dc.doc_id WHERE dc.chunk_id IN ({marks})"
@@ -80,10 +88,10 @@ def _sources(kb: KBParts, chunk_ids: list[str]) -> dict[str, list[dict[str, Any]
     return out
 
 
-def chunk_records(kb: KBParts, chunk_ids: list[str]) -> dict[str, dict[str, Any]]:
+def chunk_records(db: Database, chunk_ids: list[str]) -> dict[str, dict[str, Any]]:
     """Text, sources and tags of each chunk id that exists (unknown ids are left out)."""
-    texts = kb.db.chunks_text(chunk_ids)
-    sources = _sources(kb, [c for c in chunk_ids if c in texts])
+    texts = db.chunks_text(chunk_ids)
+    sources = _sources(db, [c for c in chunk_ids if c in texts])
     out = {}
     for cid, row in texts.items():
         src = sources.get(cid, [])
@@ -100,19 +108,19 @@ def chunk_records(kb: KBParts, chunk_ids: list[str]) -> dict[str, dict[str, Any]
     return out
 
 
-def get_chunk(kb: KBParts, chunk_id: str) -> dict[str, Any] | None:
-    return chunk_records(kb, [chunk_id]).get(chunk_id)
+def get_chunk(db: Database, chunk_id: str) -> dict[str, Any] | None:
+    return chunk_records(db, [chunk_id]).get(chunk_id)
 
 
-def document_chunks(kb: KBParts, doc_id: int) -> list[dict[str, Any]]:
-    ids = [r["chunk_id"] for r in kb.db.query(
+def document_chunks(db: Database, doc_id: int) -> list[dict[str, Any]]:
+    ids = [r["chunk_id"] for r in db.query(
         "SELECT chunk_id FROM doc_chunks WHERE doc_id=? ORDER BY position", (doc_id,))]
-    recs = chunk_records(kb, ids)
+    recs = chunk_records(db, ids)
     return [recs[i] for i in ids if i in recs]
 
 
-def chunks_with_tags(kb: KBParts, tags: list[str]) -> set[str]:
+def chunks_with_tags(db: Database, tags: list[str]) -> set[str]:
     marks = ",".join("?" * len(tags))
-    return {r[0] for r in kb.db.query(
+    return {r[0] for r in db.query(
         f"SELECT DISTINCT dc.chunk_id FROM doc_chunks dc JOIN doc_tags t ON t.doc_id = dc.doc_id"
         f" WHERE t.tag IN ({marks})", tags)}

@@ -1,21 +1,24 @@
-"""Settings flowing one way: explicit argument > ``LOCALKB_*`` env > ``localkb.toml`` > default.
+"""Where localkb's folders are, from the resolved settings (``localkb.settings.Settings``).
 
-``localkb.toml`` is looked up in the current directory, then in the user config dir
-(``$XDG_CONFIG_HOME/localkb/localkb.toml``). Keys are the setting names in lower case, e.g.::
+Settings flow one way: explicit argument > ``LOCALKB_*`` env > ``localkb.toml`` > default, resolved once at
+the edge into one frozen ``Settings`` and passed down (see ``localkb.settings``). ``localkb.toml`` is looked
+up in the current directory, then in the user config dir (``$XDG_CONFIG_HOME/localkb/localkb.toml``). Keys
+are the setting names in lower case, e.g.::
 
     kb = "./.localkb"
     llm = "llamacpp:///home/me/models/qwen.gguf"
 
-Every setting is a typed field of ``localkb.settings.Settings`` (docs/settings.md lists them all);
-:func:`setting` reads one from the settings resolved for the current environment and file.
+docs/settings.md lists them all. The functions here take the ``Settings`` their caller holds (None: the
+current environment's, ``settings.current``).
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from .errors import ConfigError
+if TYPE_CHECKING:
+    from .settings import Settings
 
 DEFAULT_KB = ".localkb"
 
@@ -26,50 +29,30 @@ def user_config_dir() -> Path:
     return config_dir()
 
 
-def user_data_dir() -> Path:
-    """Where localkb keeps its own state: the model registry, provisioned GGUF files."""
-    env = setting("home")
-    if env:
-        return Path(env)
+def user_data_dir(settings: Settings | None = None) -> Path:
+    """Where localkb keeps its own state: the model registry, provisioned GGUF files (``home``)."""
+    from .settings import current
+
+    home = current(settings).home
+    if home:
+        return Path(home)
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "localkb"
 
 
-def cache_dir() -> Path:
-    env = setting("cache")
-    if env:
-        return Path(env)
+def cache_dir(settings: Settings | None = None) -> Path:
+    """Downloaded datasets and models (``cache``)."""
+    from .settings import current
+
+    cache = current(settings).cache
+    if cache:
+        return Path(cache)
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "localkb"
 
 
-def setting(name: str, explicit: Any = None, default: Any = None) -> Any:
-    """Resolve one setting: explicit > env ``LOCALKB_<NAME>`` > localkb.toml > ``default`` (the caller's,
-    used when the setting is unset). The value is typed and validated by ``settings.Settings``.
-
-    Raises:
-        ConfigError: ``name`` is not a setting, or some setting has a bad value / ``localkb.toml`` an
-            unknown key (named in the message).
-    """
+def kb_dir(explicit: str | os.PathLike[str] | None = None, settings: Settings | None = None) -> Path:
+    """The KB folder: ``explicit`` > the ``kb`` setting (``./.localkb`` by default)."""
     if explicit is not None:
-        return explicit
-    from .settings import Settings, current
+        return Path(explicit)
+    from .settings import current
 
-    if name not in Settings.model_fields:
-        raise ConfigError(f"Unknown setting '{name}' (known: {', '.join(Settings.model_fields)}).")
-    value = getattr(current(), name)
-    return default if value is None else value
-
-
-def checked_setting(name: str, explicit: Any = None, default: Any = None) -> Any:
-    """:func:`setting`, with an explicit value validated like the environment's (``settings.check_value``):
-    every backend that takes ``llm_ctx`` or ``llm_threads`` as an argument refuses the same bad values."""
-    if explicit is None:
-        return setting(name, None, default)
-    from .settings import Settings, check_value
-
-    if name not in Settings.model_fields:
-        raise ConfigError(f"Unknown setting '{name}' (known: {', '.join(Settings.model_fields)}).")
-    return check_value(name, explicit)
-
-
-def kb_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
-    return Path(setting("kb", explicit, DEFAULT_KB))
+    return Path(current(settings).kb or DEFAULT_KB)

@@ -22,17 +22,21 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .config import setting
 from .errors import ConfigError, KBError, KBNotFound, StoreError
 from .lock import WriteLock
 from .manifest import MANIFEST, Manifest
 from .registry import resolve, split_uri
 
+if TYPE_CHECKING:
+    from .settings import Settings
+
 STATE = ".migrate-state.json"
+#: seconds between saved checkpoints when the ``migrate_checkpoint_seconds`` setting is unset
+CHECKPOINT_SECONDS = 5.0
 #: never copied from the source folder (besides its vector store's own files)
 _SKIP = {MANIFEST, "chunks.sqlite", "chunks.sqlite-wal", "chunks.sqlite-shm", ".lock", STATE,
          ".ingest-in-progress"}
@@ -69,7 +73,8 @@ def default_out(kb: Path, uri: str) -> Path:
 
 
 def migrate(kb: str | os.PathLike[str], to: str, *, out: str | os.PathLike[str] | None = None,
-            batch_size: int = 1000, reembed: bool = False, progress: Progress | None = None) -> MigrateReport:
+            batch_size: int = 1000, reembed: bool = False, progress: Progress | None = None,
+            settings: Settings | None = None) -> MigrateReport:
     """Copy the KB at ``kb`` into a new KB at ``out`` whose vectors live in the store ``to``.
 
     Args:
@@ -79,6 +84,7 @@ def migrate(kb: str | os.PathLike[str], to: str, *, out: str | os.PathLike[str] 
         batch_size: chunks per read/write batch.
         reembed: embed every chunk again instead of reading vectors from the source store.
         progress: called with ``(done, total)`` after every batch.
+        settings: the resolved settings (default: the environment's, ``settings.current``).
 
     Returns:
         What was done (:class:`MigrateReport`).
@@ -87,6 +93,9 @@ def migrate(kb: str | os.PathLike[str], to: str, *, out: str | os.PathLike[str] 
         KBNotFound: no KB at ``kb``. KBError: ``out`` holds something that is not this migration.
         StoreError / ConfigError: the target store cannot be opened, is not empty, or the URI is bad.
     """
+    from .settings import current
+
+    settings = current(settings)
     started = time.perf_counter()
     src = Path(kb).resolve()
     if not (src / MANIFEST).exists():
@@ -98,10 +107,10 @@ def migrate(kb: str | os.PathLike[str], to: str, *, out: str | os.PathLike[str] 
     if dest == src:
         raise ConfigError("The new KB folder must differ from the source KB folder.")
     batch_size = max(1, int(batch_size))
-    delay = float(os.environ.get("LOCALKB_MIGRATE_BATCH_DELAY") or 0)  # tests: make a run interruptible
+    delay = settings.migrate_batch_delay or 0.0  # tests: make a run interruptible
 
     lock = WriteLock(src)
-    lock.acquire(timeout=float(setting("lock_timeout", None, 30)))
+    lock.acquire(timeout=settings.lock_timeout)
     try:
         state = _prepare_destination(src, dest, uri)
         resumed_at = int(state.get("done", 0))
@@ -129,7 +138,9 @@ def migrate(kb: str | os.PathLike[str], to: str, *, out: str | os.PathLike[str] 
                 raise
             try:
                 copied, reembedded = _copy_vectors(conn, manifest, source_store, target, dest, state,
-                                                   total, batch_size, delay, progress)
+                                                   total, batch_size, delay, progress,
+                                                   CHECKPOINT_SECONDS if settings.migrate_checkpoint_seconds is None
+                                                   else settings.migrate_checkpoint_seconds)
                 target.flush()
                 if target.count() != total:
                     raise StoreError(f"The target store holds {target.count()} vectors, expected {total}.")
@@ -228,12 +239,12 @@ def _batches(conn: sqlite3.Connection, after: str, size: int) -> Iterator[list[t
 
 def _copy_vectors(conn: sqlite3.Connection, manifest: Manifest, source: Any, target: Any, dest: Path,
                   state: dict[str, Any], total: int, batch_size: int, delay: float,
-                  progress: Progress | None) -> tuple[int, int]:
+                  progress: Progress | None, every: float) -> tuple[int, int]:
+    """Copy (or re-embed) the vectors batch by batch, saving the state every ``every`` seconds."""
     embedder = None
     copied = reembedded = 0
     done = int(state.get("done", 0))
     last_checkpoint = time.monotonic()
-    every = float(setting("migrate_checkpoint_seconds", None, 5))
     for rows in _batches(conn, str(state.get("last_id", "")), batch_size):
         ids = [r[0] for r in rows]
         vectors = None

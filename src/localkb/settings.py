@@ -2,9 +2,16 @@
 > default (pydantic-settings). ``docs/settings.md`` is generated from this class (``settings_table``) and
 tested against it, so a setting cannot exist without being documented.
 
+Resolved once at the edge and passed down: the CLI root resolves one ``Settings`` per invocation,
+``server.app.create_app`` one per app, ``KnowledgeBase.open`` one per open (``kb.settings``); the subsystems
+under them read its typed attributes (``settings.ingest_batch``), never a setting by a string name. A library
+entry point used outside a KB (an LLM backend, the SQL agent, an embedder) takes ``settings=None`` and calls
+:func:`current` once, at its own entry. An explicit argument is validated as the environment's value would
+be (:meth:`Settings.merged`), so every interface refuses the same bad values with the same message.
+
 A bad value (``LOCALKB_LOCK_TIMEOUT=soon``) or an unknown key in ``localkb.toml`` (``lock_timout = 5``) is a
-``ConfigError`` naming it, raised the first time settings are read. ``config.setting(name)`` reads from the
-object resolved for the current environment and ``localkb.toml`` (cached until either changes).
+``ConfigError`` naming it, raised when the settings are resolved. :func:`current` is the object for the
+current environment and ``localkb.toml`` (resolved again only when either changes).
 """
 from __future__ import annotations
 
@@ -74,6 +81,12 @@ class Settings(BaseSettings):
     sql_examples: str | None = Field(None, description="SQL example store [default: HOME/sql-examples.sqlite].")
     token: str | None = Field(None, description="API token of `localkb serve` / `localkb mcp --http`.")
 
+    def merged(self, **explicit: Any) -> Settings:
+        """These settings with the explicit values given (None: keep this object's), each validated
+        exactly as the same value from ``LOCALKB_<NAME>`` or ``localkb.toml`` would be (:func:`check_value`)."""
+        given = {name: check_value(name, value) for name, value in explicit.items() if value is not None}
+        return self.model_copy(update=given) if given else self
+
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
                                    env_settings: PydanticBaseSettingsSource,
@@ -131,7 +144,10 @@ def check_value(name: str, value: Any) -> Any:
 
     from pydantic import TypeAdapter
 
-    info = Settings.model_fields[name]
+    info = Settings.model_fields.get(name)
+    if info is None:
+        raise ConfigError(f"Unknown setting '{name}' (known: {', '.join(Settings.model_fields)}).",
+                          settings=[name])
     adapter: TypeAdapter[Any] = TypeAdapter(cast(Any, Annotated[info.annotation, info]))
     try:
         return adapter.validate_python(value)
@@ -140,9 +156,12 @@ def check_value(name: str, value: Any) -> Any:
         raise ConfigError(f"Bad setting: {name} = {value!r}: {msg}", settings=[name]) from None
 
 
-def current() -> Settings:
-    """The settings for the environment and ``localkb.toml`` as they are now (resolved again only when
-    one of them changed)."""
+def current(given: Settings | None = None) -> Settings:
+    """``given`` if there is one, else the settings for the environment and ``localkb.toml`` as they are
+    now (resolved again only when one of them changed): what a library entry point calls once, at its entry.
+    """
+    if given is not None:
+        return given
     toml = config_file()
     key = (tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("LOCALKB_"))),
            str(toml), toml.stat().st_mtime if toml else None, str(Path.cwd()))

@@ -13,7 +13,9 @@ KNOWN_CIRCLES: list[list[str]] = []
 #: modules below the facade: they get its parts (``localkb.parts.KBParts``), never ``kb.py`` itself
 SUBSYSTEMS = ("localkb.ingest", "localkb.search", "localkb.catalog", "localkb.lookup", "localkb.repair",
               "localkb.stores", "localkb.embedders", "localkb.manifest", "localkb.db", "localkb.mapping",
-              "localkb.settings", "localkb.config", "localkb.parts")
+              "localkb.settings", "localkb.config", "localkb.parts",
+              # the facade's own pieces (kb.py is built on them; they never import it)
+              "localkb.opened", "localkb.writing", "localkb.folder")
 #: the evaluation harness builds whole KBs (it is an application of the facade, and the facade never
 #: imports it, so no circle)
 FACADE_USERS = {"localkb.search.eval", "localkb.search.report"}
@@ -60,3 +62,86 @@ def test_the_checks_can_fail():
     tree = ast.parse("ctx(request).kb._store = x\nkb.db.query('SELECT 1')\nbase.search('q')")
     hits = [n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and _kb_like(n.value)]
     assert sorted(hits) == ["_store", "db", "search"]
+
+
+#: modules that may still read a ``LOCALKB_*`` variable from the environment themselves, not through the
+#: resolved settings (none left; an entry here must name who removes it)
+KNOWN_ENV_READS: set[str] = set()
+#: where settings are resolved and validated by name (the one place allowed to)
+SETTINGS_MODULE = "localkb.settings"
+
+
+def _settings_like(node: ast.AST) -> bool:
+    """``settings``, ``kb.settings``, ``self._settings``, ``current()``, ``current(x)``, ``load_settings()``."""
+    if isinstance(node, ast.Name):
+        return node.id.lstrip("_").endswith("settings")
+    if isinstance(node, ast.Attribute):
+        return node.attr.lstrip("_").endswith("settings")
+    if isinstance(node, ast.Call):
+        f = node.func
+        name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+        return name in ("current", "load_settings")
+    return False
+
+
+def free_string_setting_lookups(source: str) -> list[str]:
+    """Settings looked up by a name computed at run time, or through a by-name helper, or read from the
+    environment directly: ``setting("x")``, ``checked_setting(...)``, ``check_value(...)``,
+    ``getattr(settings, name)``, ``settings.model_fields[...]`` / ``model_dump()[...]``,
+    ``os.environ["LOCALKB_X"]`` / ``os.environ.get("LOCALKB_X")`` / ``os.getenv("LOCALKB_X")``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            f = node.func
+            name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+            if name in ("setting", "checked_setting", "check_value"):
+                found.append(f"{node.lineno}: {name}(...)")
+            elif name == "getattr" and node.args and _settings_like(node.args[0]):
+                found.append(f"{node.lineno}: getattr(settings, ...)")
+            elif name in ("get", "getenv") and node.args and isinstance(node.args[0], ast.Constant) \
+                    and str(node.args[0].value).startswith("LOCALKB_"):
+                found.append(f"{node.lineno}: environment read of {node.args[0].value}")
+        elif isinstance(node, ast.Subscript):
+            key = node.slice
+            if isinstance(key, ast.Constant) and str(key.value).startswith("LOCALKB_"):
+                found.append(f"{node.lineno}: environment read of {key.value}")
+            target = node.value
+            if isinstance(target, ast.Attribute) and target.attr == "model_fields" and _settings_like(target.value):
+                found.append(f"{node.lineno}: settings.model_fields[...]")
+            if isinstance(target, ast.Call) and isinstance(target.func, ast.Attribute) \
+                    and target.func.attr == "model_dump" and _settings_like(target.func.value):
+                found.append(f"{node.lineno}: settings.model_dump()[...]")
+    return found
+
+
+def test_settings_are_read_as_typed_attributes_never_by_a_string_name():
+    """Settings are resolved once at the edge (CLI root, ``create_app``, ``KnowledgeBase.open``) and read
+    as attributes (``settings.ingest_batch``): no by-name lookup and no ``LOCALKB_*`` environment read
+    anywhere in src/localkb but ``localkb.settings`` itself."""
+    offenders = {}
+    for name, path in modules().items():
+        if name == SETTINGS_MODULE or name in KNOWN_ENV_READS:
+            continue
+        hits = free_string_setting_lookups(path.read_text(encoding="utf-8"))
+        if hits:
+            offenders[name] = hits
+    assert offenders == {}, offenders
+    still = {name for name in KNOWN_ENV_READS if free_string_setting_lookups(modules()[name].read_text("utf-8"))}
+    assert still == KNOWN_ENV_READS, "a known environment read is gone: remove it from KNOWN_ENV_READS"
+
+
+def test_the_settings_check_can_fail():
+    src = "\n".join([
+        "from localkb.config import setting",
+        "a = setting('lock_timeout', None, 30)",
+        "b = getattr(kb.settings, name)",
+        "c = getattr(current(), field)",
+        "d = os.environ.get('LOCALKB_LLM')",
+        "e = os.environ['LOCALKB_DB']",
+        "f = checked_setting('llm_ctx', 5)",
+        "g = self._settings.model_fields[name]",
+        "h = settings.ingest_batch",  # the typed way: not a hit
+        "i = getattr(llm, 'uri', None)",  # not settings: not a hit
+    ])
+    hits = [h.split(":")[0] for h in free_string_setting_lookups(src)]
+    assert sorted(hits, key=int) == ["2", "3", "4", "5", "6", "7", "8"]

@@ -4,9 +4,8 @@ from __future__ import annotations
 import pytest
 
 from localkb import KnowledgeBase
-from localkb.config import setting
 from localkb.errors import ConfigError
-from localkb.settings import Settings, settings_table
+from localkb.settings import Settings, current, load_settings, settings_table
 
 from ..conftest import ROOT, run_cli
 
@@ -30,16 +29,19 @@ def test_toml_and_env_are_typed_and_ordered(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LOCALKB_LOCK_TIMEOUT", raising=False)
     (tmp_path / "localkb.toml").write_text("lock_timeout = 7\nmilvus_timeout = 3\n", encoding="utf-8")
-    assert setting("lock_timeout") == 7.0 and setting("milvus_timeout") == 3.0
+    assert current().lock_timeout == 7.0 and current().milvus_timeout == 3.0
     monkeypatch.setenv("LOCALKB_LOCK_TIMEOUT", "9")
-    assert setting("lock_timeout") == 9.0 and setting("lock_timeout", 2) == 2  # explicit > env > toml
+    assert current().lock_timeout == 9.0  # env > toml
+    assert load_settings(lock_timeout=2).lock_timeout == 2 and current().merged(lock_timeout=2).lock_timeout == 2
+    with KnowledgeBase.open(tmp_path / "kb", create=True, settings=load_settings(lock_timeout=2)) as kb:
+        assert kb.settings.lock_timeout == 2  # explicit > env > toml, kept by the KB it was opened with
 
 
 def test_unknown_toml_key_is_an_error_naming_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "localkb.toml").write_text("lock_timout = 5\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="unknown setting 'lock_timout'"):
-        setting("lock_timeout")
+        current()
 
 
 @pytest.mark.parametrize("name, value, words", [
@@ -47,12 +49,35 @@ def test_unknown_toml_key_is_an_error_naming_it(tmp_path, monkeypatch):
     ("LOCALKB_CHUNK_SIZE", "3", "chunk_size = '3': Input should be greater than or equal to 16"),
 ])
 def test_a_bad_value_is_the_same_error_from_python_and_the_cli(tmp_path, monkeypatch, name, value, words):
+    """Resolved once at each edge — ``KnowledgeBase.open``, the CLI root, ``create_app`` (HTTP) — a bad
+    value is the same ``ConfigError`` from each, and nothing is created."""
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError) as err:
         KnowledgeBase.open(tmp_path / "kb", create=True)
     assert words in err.value.message and name in err.value.message
     proc = run_cli("ingest", str(ROOT / "examples" / "corpus" / "onboarding.txt"), "--kb", str(tmp_path / "kb2"))
     assert proc.returncode == 1 and words in proc.stderr and "Traceback" not in proc.stderr
+    as_json = run_cli("stats", "--kb", str(tmp_path / "kb2"), "--json")
+    assert as_json.returncode == 1 and words in as_json.stdout and words in as_json.stderr
+    pytest.importorskip("fastapi")
+    from localkb.server.app import create_app
+
+    with pytest.raises(ConfigError) as served:
+        create_app(tmp_path / "kb3")
+    assert served.value.message == err.value.message
+    serve = run_cli("serve", "--kb", str(tmp_path / "kb4"), "--port", "0", timeout=120)
+    assert serve.returncode == 1 and words in serve.stderr and "Traceback" not in serve.stderr
+    assert not any((tmp_path / k).exists() for k in ("kb", "kb2", "kb3", "kb4"))
+
+
+def test_an_open_kb_keeps_the_settings_it_was_opened_with(tmp_path, monkeypatch):
+    """Settings are resolved once per open, not looked up again at every use."""
+    monkeypatch.delenv("LOCALKB_INGEST_BATCH", raising=False)
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
+        monkeypatch.setenv("LOCALKB_INGEST_BATCH", "7")
+        assert kb.settings.ingest_batch == Settings.model_fields["ingest_batch"].default
+    with KnowledgeBase.open(tmp_path / "kb") as again:
+        assert again.settings.ingest_batch == 7
 
 
 @pytest.mark.parametrize("uri", ["openai://127.0.0.1:9/v1/model", "ollama://qwen2.5-coder:0.5b@127.0.0.1:9",

@@ -111,8 +111,12 @@ def cli() -> None:
     """
     import os
 
+    from .common import Invocation
+
+    ctx = click.get_current_context()
+    ctx.obj = Invocation()  # the settings, resolved once for the command that runs
     if os.environ.get("NO_COLOR"):  # https://no-color.org: any non-empty value
-        click.get_current_context().color = False
+        ctx.color = False
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from .common import echo_json, handle_errors, json_option, kb_option
+from .common import echo_json, handle_errors, json_option, kb_option, open_kb
 
 
 @click.command("ask")
@@ -45,7 +45,6 @@ def ask(question: str, kb: str | None, llm: str | None, k: int, min_score: str |
     With --json prints one object (docs/ask.md lists its keys).
     """
     from ..errors import SearchError
-    from ..kb import KnowledgeBase
     from .search_cmd import parse_min_score
 
     if not question.strip():
@@ -58,7 +57,7 @@ def ask(question: str, kb: str | None, llm: str | None, k: int, min_score: str |
         click.echo(piece, nl=False)
         sys.stdout.flush()
 
-    with KnowledgeBase.open(kb, create=False) as base:
+    with open_kb(kb) as base:
         result = base.ask(question, llm=llm, k=k, min_score=parse_min_score(min_score),
                           max_answer_tokens=max_tokens, stream_cb=show if live else None, timeout=timeout,
                           threads=threads, verify=not no_verify, quote=quote)

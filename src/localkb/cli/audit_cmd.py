@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .common import echo_json, handle_errors, json_option, kb_option
+from .common import echo_json, handle_errors, json_option, kb_option, open_kb
 
 
 @click.command(help="Report what this KB's embedding model confuses (nothing is changed).\n\n"
@@ -19,9 +19,7 @@ from .common import echo_json, handle_errors, json_option, kb_option
 @json_option
 @handle_errors
 def audit(kb: str | None, show: int, no_duplicates: bool, as_json: bool) -> None:
-    from ..kb import KnowledgeBase
-
-    with KnowledgeBase.open(kb, create=False) as base:
+    with open_kb(kb) as base:
         report = base.audit(duplicates=not no_duplicates)
     if as_json:
         echo_json(report.to_dict())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .common import auto_or_number, echo_json, handle_errors, json_option, kb_option
+from .common import auto_or_number, echo_json, handle_errors, json_option, kb_option, open_kb
 
 
 @click.command(help="Group the chunks into topics and label each with its distinctive words.\n\n"
@@ -20,14 +20,13 @@ from .common import auto_or_number, echo_json, handle_errors, json_option, kb_op
 @json_option
 @handle_errors
 def cluster(kb: str | None, k: str, fresh: bool, plot: str | None, as_json: bool) -> None:
-    from ..kb import KnowledgeBase
     from .progress import stage_progress
 
     value = auto_or_number(k, "--k", integer=True, low=2)
     chosen: int | str = value if isinstance(value, str) else int(value)
     if plot and not plot.lower().endswith((".png", ".html", ".htm")):
         raise click.BadParameter(f"'{plot}' must end in .png or .html", param_hint="--plot")
-    with KnowledgeBase.open(kb, create=False) as base:
+    with open_kb(kb) as base:
         with stage_progress(not as_json) as progress:
             result = base.cluster(k=chosen, fresh=fresh, progress=progress)
         written = None

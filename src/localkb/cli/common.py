@@ -5,11 +5,15 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ..errors import LocalKBError
+
+if TYPE_CHECKING:
+    from ..kb import KnowledgeBase
+    from ..settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,6 +34,42 @@ kb_option = click.option(
     help="Knowledge base folder [default: $LOCALKB_KB or ./.localkb].",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object and nothing else.")
+
+
+class Invocation:
+    """What one ``localkb`` invocation resolved once, at the root (``cli.cli``), for every command under it."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """The settings of this invocation, resolved on first use (``settings.load_settings``): a bad
+        value or unknown ``localkb.toml`` key is a ``ConfigError``, which the command reports (exit 1)."""
+        if self._settings is None:
+            from ..settings import load_settings
+
+            self._settings = load_settings()
+        return self._settings
+
+
+def cli_settings() -> Settings:
+    """The settings resolved once for this invocation (a command run outside ``localkb``'s root group,
+    as a test may, resolves its own)."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    if root is None or not isinstance(root.obj, Invocation):
+        from ..settings import load_settings
+
+        return load_settings()
+    return root.obj.settings
+
+
+def open_kb(kb: str | None) -> KnowledgeBase:
+    """The existing KB at ``--kb`` (default: the ``kb`` setting), opened with this invocation's settings."""
+    from ..kb import KnowledgeBase
+
+    return KnowledgeBase.open(kb, create=False, settings=cli_settings())
 
 
 def handle_errors(func: F) -> F:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .common import auto_or_number, echo_json, handle_errors, json_option, kb_option
+from .common import auto_or_number, echo_json, handle_errors, json_option, kb_option, open_kb
 
 
 @click.command(help="Find near-duplicate chunks and documents (edited copies, the same notice twice).\n\n"
@@ -20,13 +20,12 @@ from .common import auto_or_number, echo_json, handle_errors, json_option, kb_op
 @json_option
 @handle_errors
 def dedup(kb: str | None, threshold: str, apply_: bool, undo: bool, show: int, as_json: bool) -> None:
-    from ..kb import KnowledgeBase
     from .progress import stage_progress
 
     if apply_ and undo:
         raise click.UsageError("--apply and --undo exclude each other.")
     value = auto_or_number(threshold, "--threshold", low=0.0, high=1.0)  # a cosine
-    with KnowledgeBase.open(kb, create=False) as base:
+    with open_kb(kb) as base:
         if undo:
             restored = base.undo_dedup()
             if as_json:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .common import echo_json, handle_errors, json_option
+from .common import cli_settings, echo_json, handle_errors, json_option
 
 
 @click.group(name="eval", help="Evaluate localkb on your own data: `eval retrieval` (a BEIR folder), `eval rag` (questions with gold answers), `eval sql` (questions with gold SQL).")
@@ -75,7 +75,7 @@ def retrieval(
     from ..search.eval import load_dataset, prepare_kb, run_queries, score, write_trec
     from .progress import ingest_progress
 
-    mode = resolve_mode(mode)
+    mode = resolve_mode(mode, cli_settings())
     from .search_cmd import parse_min_score
 
     cut = parse_min_score(min_score)  # "none" stays "none": the engine reads None as "the setting"

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from .common import echo_json, handle_errors, json_option
+from .common import echo_json, handle_errors, json_option, open_kb
 
 
 @click.command("rag")
@@ -34,7 +34,6 @@ def eval_rag(questions_file: str, kb: str | None, llm: str | None, k: int, max_t
     abstention on unanswerable questions, false abstention, seconds per answer and time to first
     token, then a table with one row per question. --json prints {"summary", "questions": [...]}.
     """
-    from ..kb import KnowledgeBase
     from ..rag.evaluate import evaluate_rag, load_questions
 
     questions = load_questions(questions_file)
@@ -43,7 +42,7 @@ def eval_rag(questions_file: str, kb: str | None, llm: str | None, k: int, max_t
         if sys.stderr.isatty():
             click.echo(f"\r{i}/{n}", nl=False, err=True)
 
-    with KnowledgeBase.open(kb, create=False) as base:
+    with open_kb(kb) as base:
         result = evaluate_rag(base, questions, llm=llm, k=k, max_answer_tokens=max_tokens, timeout=timeout,
                               threads=threads, progress=progress, quote=quote)
     if as_json:

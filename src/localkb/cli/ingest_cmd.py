@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from .common import EXIT_SKIPPED, echo_json, handle_errors, json_option, kb_option
+from .common import EXIT_SKIPPED, cli_settings, echo_json, handle_errors, json_option, kb_option
 
 
 @click.command(help="Ingest files and folders (txt, md, pdf, docx, html, csv, json) into the knowledge base.\n\n"
@@ -41,7 +41,7 @@ def ingest(paths: tuple[str, ...], kb: str | None, store: str | None, model: str
 
     check_paths(list(paths))  # every path mistyped: fail before a KB (and its model) is created
     with KnowledgeBase.open(kb, create=True, model=model, store=store, chunk_size=chunk_size,
-                            chunk_overlap=chunk_overlap, enrich=enrich or None) as base:
+                            chunk_overlap=chunk_overlap, enrich=enrich or None, settings=cli_settings()) as base:
         with ingest_progress(enabled=not as_json) as progress:
             report = base.ingest(list(paths), tags=tags, prune=prune, max_file_mb=max_file_mb, progress=progress,
                                  retag=retag)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from ..errors import MissingDependency
-from .common import handle_errors, kb_option
+from .common import handle_errors, kb_option, open_kb
 from .serve_cmd import allow_host_option, no_token_option, token_option
 
 
@@ -53,12 +53,11 @@ def mcp(kb: str | None, http: bool, host: str, port: int, token: str | None, no_
         from ..mcp import server as mcp_server
     except ImportError as exc:
         raise MissingDependency("localkb mcp needs the MCP SDK: pip install 'localkb[mcp]'") from exc
-    from ..kb import KnowledgeBase
     from ..mcp.tools import KBTools
     from ..server.state import parse_databases
 
     databases = parse_databases(dbs)
-    tools = KBTools(KnowledgeBase.open(kb, create=False), databases=databases, llm=llm,
+    tools = KBTools(open_kb(kb), databases=databases, llm=llm,
                     allow_ingest=allow_ingest)
     try:
         if http:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import click
 
-from .common import echo_json, handle_errors, json_option, kb_option
+from .common import cli_settings, echo_json, handle_errors, json_option, kb_option
 
 
 @contextmanager
@@ -58,7 +58,9 @@ def migrate(kb: str | None, to: str, out: str | None, batch_size: int, reembed: 
     from ..migrate import migrate as run
 
     with _progress(enabled=not as_json) as progress:
-        report = run(kb_dir(kb), to, out=out, batch_size=batch_size, reembed=reembed, progress=progress)
+        settings = cli_settings()
+        report = run(kb_dir(kb, settings), to, out=out, batch_size=batch_size, reembed=reembed, progress=progress,
+                     settings=settings)
     if as_json:
         echo_json(report.to_dict())
         return

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 from urllib.parse import quote
 
 import click
 
 from ..errors import ConfigError
-from .common import handle_errors, kb_option
+from .common import cli_settings, handle_errors, kb_option
 
 
 def is_loopback(host: str) -> bool:
@@ -40,7 +39,7 @@ def server_token(host: str, token: str | None, no_token: bool) -> str | None:
     """
     if token and no_token:
         raise click.UsageError("--token and --no-token contradict each other: choose one.")
-    token = None if no_token else (token or os.environ.get("LOCALKB_TOKEN") or None)
+    token = None if no_token else (token or cli_settings().token or None)
     if not is_loopback(host) and not token:
         raise ConfigError(f"Refusing to listen on {host} without a token: anyone who can reach it could read "
                           "and change the knowledge base. Pass --token T (or set LOCALKB_TOKEN), or use "
@@ -48,7 +47,7 @@ def server_token(host: str, token: str | None, no_token: bool) -> str | None:
     if token is None and not no_token:
         from ..server.tokens import install_token
 
-        token = install_token()
+        token = install_token(cli_settings())
     return token
 
 
@@ -103,7 +102,7 @@ def serve(kb: str | None, host: str, port: int, token: str | None, no_token: boo
     port = port or _free_port(host)  # the Host allow-list names the real port
     app = create_app(kb, token=token, upload_roots=roots, databases=parse_databases(dbs),
                      max_upload_mb=max_upload_mb, llm=llm, cors_origins=cors,
-                     allowed_hosts=[*default_allowed_hosts(host, port), *allow_hosts])
+                     allowed_hosts=[*default_allowed_hosts(host, port), *allow_hosts], settings=cli_settings())
     shown = f"[{host}]" if ":" in host else host
     if host in ("0.0.0.0", "::"):
         shown = "127.0.0.1"

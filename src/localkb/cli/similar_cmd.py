@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .common import echo_json, handle_errors, json_option, kb_option
+from .common import echo_json, handle_errors, json_option, kb_option, open_kb
 
 
 @click.command(help="Documents most similar to a document, a chunk or a text (\"more like this\").\n\n"
@@ -19,11 +19,9 @@ from .common import echo_json, handle_errors, json_option, kb_option
 @json_option
 @handle_errors
 def similar(target: str | None, kb: str | None, k: int, text: str | None, mode: str, as_json: bool) -> None:
-    from ..kb import KnowledgeBase
-
     if (target is None) == (text is None):
         raise click.UsageError("Give a TARGET (document path or chunk id) or --text, not both.")
-    with KnowledgeBase.open(kb, create=False) as base:
+    with open_kb(kb) as base:
         result = base.similar(target, k=k, text=text, mode=mode)
     if as_json:
         echo_json(result.to_dict())

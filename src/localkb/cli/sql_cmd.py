@@ -9,9 +9,8 @@ from typing import Any
 
 import click
 
-from ..config import setting
 from ..errors import SQLError
-from .common import echo_json, handle_errors, json_option
+from .common import cli_settings, echo_json, handle_errors, json_option
 
 db_option = click.option("--db", "db_url", default=None, metavar="URL",
                          help="SQLAlchemy URL or SQLite file [default: $LOCALKB_DB].")
@@ -43,7 +42,7 @@ def sql() -> None:
 
 
 def _db_url(db_url: str | None) -> str:
-    url = setting("db", db_url, None)
+    url = db_url or cli_settings().db
     if not url:
         raise SQLError("No database given: pass --db URL (e.g. sqlite:///music.db) or set LOCALKB_DB.")
     return str(url)
@@ -97,7 +96,7 @@ def check_cmd(statement: str, db_url: str | None, as_json: bool, audit_path: str
     from ..sql import AuditLog, SQLDatabase, check
 
     with SQLDatabase(_db_url(db_url)) as db:
-        verdict = check(statement, db, audit=AuditLog(audit_path), max_rows=max_rows)
+        verdict = check(statement, db, audit=AuditLog(audit_path, cli_settings()), max_rows=max_rows)
     if as_json:
         echo_json(verdict)
     elif verdict["allowed"]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .common import echo_json, handle_errors, json_option, kb_option
+from .common import echo_json, handle_errors, json_option, kb_option, open_kb
 
 
 @click.command(help="Show what the knowledge base holds: documents, chunks, model, store, bytes on disk.")
@@ -11,9 +11,7 @@ from .common import echo_json, handle_errors, json_option, kb_option
 @json_option
 @handle_errors
 def stats(kb: str | None, as_json: bool) -> None:
-    from ..kb import KnowledgeBase
-
-    with KnowledgeBase.open(kb, create=False) as base:
+    with open_kb(kb) as base:
         info = base.stats()
     if as_json:
         echo_json(info)
@@ -45,9 +43,7 @@ def stats(kb: str | None, as_json: bool) -> None:
 @json_option
 @handle_errors
 def documents(kb: str | None, limit: int | None, offset: int, as_json: bool) -> None:
-    from ..kb import KnowledgeBase
-
-    with KnowledgeBase.open(kb, create=False) as base:
+    with open_kb(kb) as base:
         docs = base.documents(offset=offset, limit=limit)
     if as_json:
         echo_json({"documents": docs})

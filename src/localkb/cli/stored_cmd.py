@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import click
 
-from .common import echo_json, handle_errors, json_option, kb_option
+from .common import echo_json, handle_errors, json_option, kb_option, open_kb
 
 
 @click.command(help="Show one stored document or chunk.\n\n"
@@ -18,9 +18,7 @@ from .common import echo_json, handle_errors, json_option, kb_option
 @json_option
 @handle_errors
 def show(ref: str, kb: str | None, as_json: bool) -> None:
-    from ..kb import KnowledgeBase
-
-    with KnowledgeBase.open(kb, create=False) as base:
+    with open_kb(kb) as base:
         info = base.show(ref)
     if as_json:
         echo_json(info)
@@ -53,9 +51,7 @@ def show(ref: str, kb: str | None, as_json: bool) -> None:
 @json_option
 @handle_errors
 def chunks(path: str, kb: str | None, as_json: bool) -> None:
-    from ..kb import KnowledgeBase
-
-    with KnowledgeBase.open(kb, create=False) as base:
+    with open_kb(kb) as base:
         found = base.chunks(path)
     if as_json:
         echo_json({"chunks": found})
@@ -76,9 +72,7 @@ def chunks(path: str, kb: str | None, as_json: bool) -> None:
 @json_option
 @handle_errors
 def rm(paths: tuple[str, ...], kb: str | None, dry_run: bool, as_json: bool) -> None:
-    from ..kb import KnowledgeBase
-
-    with KnowledgeBase.open(kb, create=False) as base:
+    with open_kb(kb) as base:
         report = base.delete(list(paths), dry_run=dry_run)
     if as_json:
         echo_json(report.to_dict())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .common import echo_json, handle_errors, json_option, kb_option
+from .common import echo_json, handle_errors, json_option, kb_option, open_kb
 
 
 @click.command(help="Fine-tune the KB's embedding model on its own chunks, offline, without labels.\n\n"
@@ -32,12 +32,11 @@ from .common import echo_json, handle_errors, json_option, kb_option
 @handle_errors
 def tune(kb: str | None, out: str | None, queries: str, method: str, max_minutes: float, max_steps: int | None,
          batch_size: int, epochs: int, llm: str | None, apply_: bool, dry_run: bool, as_json: bool) -> None:
-    from ..kb import KnowledgeBase
     from .progress import stage_progress
 
     if dry_run and apply_:
         raise click.UsageError("--dry-run and --apply exclude each other.")
-    with KnowledgeBase.open(kb, create=False) as base, stage_progress(not as_json) as progress:
+    with open_kb(kb) as base, stage_progress(not as_json) as progress:
         report = base.tune(out=out, queries=queries, method=method, max_minutes=max_minutes, max_steps=max_steps,
                            batch_size=batch_size, epochs=epochs, llm=llm, apply=apply_, dry_run=dry_run,
                            progress=progress)

@@ -8,11 +8,14 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from .resolve import ModelRef, resolve_model
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 # Offline is the default, not an option: set before anything from huggingface is imported.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -58,13 +61,14 @@ def embed_queries(embedder: EmbedsTexts, texts: Sequence[str]) -> np.ndarray:
     return own(list(texts)) if callable(own) else embedder.embed(list(texts))
 
 
-def load_embedder(spec: str | None = None, *, cache_folder: str | None = None, shared: bool = True) -> Embedder:
+def load_embedder(spec: str | None = None, *, cache_folder: str | None = None, shared: bool = True,
+                  settings: Settings | None = None) -> Embedder:
     """Resolve ``spec`` to local files (never the network) and build the embedder.
 
     With ``shared`` (the default) one instance per model is built per process and reused; ``shared=False``
     builds a private instance (the server gives its ingest worker one, so searches never wait on it).
     """
-    ref = resolve_model(spec, cache_folder=cache_folder)
+    ref = resolve_model(spec, cache_folder=cache_folder, settings=settings)
     return _build(ref) if shared else _build.__wrapped__(ref)
 
 

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 
 class _Ticket:
@@ -29,12 +33,13 @@ class Coalescer:
     """Serialise ``encode(texts, batch_size)`` and merge the calls that wait for it into one."""
 
     def __init__(self, encode: Callable[[list[str], int], np.ndarray], *, merge: bool | None = None,
-                 max_texts: int | None = None) -> None:
-        """``max_texts``: the most texts one merged call encodes (later callers wait for the next call)."""
+                 max_texts: int | None = None, settings: Settings | None = None) -> None:
+        """``max_texts``: the most texts one merged call encodes (later callers wait for the next call);
+        ``merge`` defaults to the ``coalesce_embeds`` setting."""
         if merge is None:
-            from ..config import setting
+            from ..settings import current
 
-            merge = bool(setting("coalesce_embeds", None, True))
+            merge = current(settings).coalesce_embeds
         self._encode = encode
         self.merge = merge
         self.max_texts = max_texts

@@ -25,13 +25,16 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..config import cache_dir
 from ..errors import MissingDependency, ModelError
 from .onnx_run import PROBE, pool, pooling_mode, run_probe
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 VARIANTS = ("fp32", "int8")
 FILES = {"fp32": "model.onnx", "int8": "model-int8.onnx"}
@@ -55,11 +58,12 @@ def fingerprint(model_dir: Path) -> dict[str, Any]:
     return {"weights": str(w.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def onnx_dir(model_dir: Path) -> Path:
+def onnx_dir(model_dir: Path, settings: Settings | None = None) -> Path:
     """The cache folder of ``model_dir``'s ONNX files (``LOCALKB_ONNX_CACHE`` overrides the root)."""
-    from ..config import setting
+    from ..settings import current
 
-    root = Path(setting("onnx_cache") or cache_dir() / "onnx")
+    settings = current(settings)
+    root = Path(settings.onnx_cache or cache_dir(settings) / "onnx")
     key = hashlib.sha256(str(model_dir.resolve()).encode()).hexdigest()[:12]
     return root / f"{model_dir.resolve().name}-{key}"
 

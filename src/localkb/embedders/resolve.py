@@ -18,10 +18,14 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..config import setting, user_data_dir
+from ..config import user_data_dir
 from ..disk import write_json
 from ..errors import ModelNotFound
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 USE_MODEL = "google/universal-sentence-encoder-multilingual-3"
@@ -77,8 +81,10 @@ def canonical(spec: str) -> str:
     return ALIASES.get(spec.strip().lower(), spec.strip())
 
 
-def hf_cache_dir(explicit: str | None = None) -> Path:
-    value = setting("hf_cache", explicit, None) or os.environ.get("HF_HUB_CACHE")
+def hf_cache_dir(explicit: str | None = None, settings: Settings | None = None) -> Path:
+    from ..settings import current
+
+    value = explicit or current(settings).hf_cache or os.environ.get("HF_HUB_CACHE")
     if value:
         return Path(value).expanduser()
     home = os.environ.get("HF_HOME")
@@ -176,8 +182,11 @@ def split_variant(raw: str) -> tuple[str, str]:
     return raw, ""
 
 
-def resolve_model(spec: str | None = None, *, cache_folder: str | None = None) -> ModelRef:
-    raw = str(setting("model", spec, DEFAULT_MODEL))
+def resolve_model(spec: str | None = None, *, cache_folder: str | None = None,
+                  settings: Settings | None = None) -> ModelRef:
+    from ..settings import current
+
+    raw = str(spec if spec is not None else current(settings).model or DEFAULT_MODEL)
     base, variant = split_variant(raw)
     if variant:
         ref = _resolve(base, cache_folder)

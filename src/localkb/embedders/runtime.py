@@ -3,8 +3,12 @@ backend importing them makes no import circle."""
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 
 def normalise(arr: np.ndarray) -> np.ndarray:
@@ -15,9 +19,10 @@ def normalise(arr: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(arr / norms)
 
 
-def embed_threads() -> int:
+def embed_threads(settings: Settings | None = None) -> int:
     """Threads an embedder's encoder may use: the ``embed_threads`` setting (``LOCALKB_EMBED_THREADS``,
     validated), else 2 (or fewer CPUs): on two cores oversubscribed threads make encoders slower, not faster."""
-    from ..config import setting
+    from ..settings import current
 
-    return int(setting("embed_threads", None, min(2, os.cpu_count() or 1)))
+    threads = current(settings).embed_threads
+    return threads if threads is not None else min(2, os.cpu_count() or 1)

@@ -6,6 +6,10 @@ Order of writes, chosen for crash safety (SQLite is the source of truth):
 3. the store is flushed (atomically) every ``FLUSH_EVERY`` chunks and at the end.
 A crash between 2 and 3 leaves chunks without vectors; between 1 and 2 (Chroma, Milvus persist on add)
 vectors without chunks. ``KnowledgeBase`` reconciles both on the next open for writing (see ``repair``).
+
+The pipeline writes to an :class:`IngestTarget`: the KB's SQLite file, vector store, embedder, manifest and
+settings and the callback told of every chunk change, wired by the facade, which holds the write lock
+around every call here. Nothing here knows the facade.
 """
 from __future__ import annotations
 
@@ -17,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import setting
 from ..errors import LoaderError
 from ..results import IngestReport, Skipped
 from .chunking import Chunker
@@ -27,13 +30,35 @@ from .loaders import Loaded, load
 if TYPE_CHECKING:
     import sqlite3
 
-    from ..parts import KBParts
+    from ..db import Database
+    from ..embedders import Embedder
+    from ..manifest import Manifest
+    from ..settings import Settings
+    from ..stores.base import VectorStore
 
 BATCH_CHUNKS = 256
 #: at most this many values of a many-valued field (a CSV column) go into an ``--enrich meta.X`` label
 ENRICH_VALUES = 10
 FLUSH_EVERY = 4096
 Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class IngestTarget:
+    """What one write changes, as the facade wires it (under its write lock)."""
+
+    #: ``chunks.sqlite``, the source of truth
+    db: Database
+    #: the vector store the chunks' vectors go to
+    store: VectorStore
+    #: the KB's embedder, loaded on first need (nothing new to embed: never loaded)
+    embedder: Callable[[], Embedder]
+    #: the KB's manifest (chunking, enrichment); saved into ``folder`` when re-chunking finished
+    manifest: Manifest
+    folder: Path
+    settings: Settings
+    #: told ``(added, removed)`` chunk ids after every batch (the lexical index follows them)
+    on_chunks_changed: Callable[[list[str], list[str]], None]
 
 
 def chunk_id(embed_text: str) -> str:
@@ -89,13 +114,13 @@ def meta_rows(meta: Mapping[str, str | list[str]]) -> list[tuple[str, str, float
     return rows
 
 
-def run_ingest(kb: KBParts, paths: Sequence[str | os.PathLike[str]], *, tags: Sequence[str] = (),
+def run_ingest(kb: IngestTarget, paths: Sequence[str | os.PathLike[str]], *, tags: Sequence[str] = (),
                prune: bool = True, max_file_mb: float = 100.0, progress: Progress | None = None,
                retag: bool = False) -> IngestReport:
     check_paths(list(paths))
     report = IngestReport()
     db, manifest = kb.db, kb.manifest
-    chunker = Chunker(manifest, lambda: kb.embedder)  # chunks in the model's tokens (ingest.chunking)
+    chunker = Chunker(manifest, kb.embedder)  # chunks in the model's tokens (ingest.chunking)
     tagset = sorted({t.strip() for t in tags if t.strip()})
     known = {r["path"]: r for r in db.query("SELECT id, path, content_hash, root FROM documents")}
     doc_tags: dict[int, list[str]] = {}
@@ -104,8 +129,7 @@ def run_ingest(kb: KBParts, paths: Sequence[str | os.PathLike[str]], *, tags: Se
     have = db.chunk_ids()
     rechunk = chunker.begin(known)
     rechunked: set[str] = set()
-    batch_chunks = int(setting("ingest_batch", None, BATCH_CHUNKS))
-    flush_every = int(setting("flush_every", None, FLUSH_EVERY))
+    batch_chunks, flush_every = kb.settings.ingest_batch, kb.settings.flush_every
 
     candidates: list[Candidate] = []
     for item in walk(list(paths)):
@@ -170,12 +194,12 @@ def run_ingest(kb: KBParts, paths: Sequence[str | os.PathLike[str]], *, tags: Se
     kb.store.flush()
     existing = {r["path"] for r in db.query("SELECT path FROM documents")}
     if chunker.finish(rechunked, existing, report.notes):
-        manifest.save(kb.path)
+        manifest.save(kb.folder)
     report.chunks = int(db.scalar("SELECT COUNT(*) FROM chunks") or 0)
     return report
 
 
-def _commit(kb: KBParts, docs: list[_Doc], have: set[str], report: IngestReport,
+def _commit(kb: IngestTarget, docs: list[_Doc], have: set[str], report: IngestReport,
             progress: Progress | None) -> int:
     """Embed the batch's new chunks, add them to the store, then record the batch in one transaction."""
     new: dict[str, str] = {}
@@ -185,7 +209,7 @@ def _commit(kb: KBParts, docs: list[_Doc], have: set[str], report: IngestReport,
                 new.setdefault(cid, embed_text)
     if new:
         ids = list(new)
-        vectors = kb.embedder.embed([new[i] for i in ids])
+        vectors = kb.embedder().embed([new[i] for i in ids])
         kb.store.add(ids, vectors)
         report.embedded += len(ids)
         if progress:
@@ -227,7 +251,7 @@ def _commit(kb: KBParts, docs: list[_Doc], have: set[str], report: IngestReport,
     have.difference_update(dropped)
     if dropped:
         kb.store.delete(sorted(dropped))
-    kb.on_chunks_changed(added=list(new), removed=sorted(dropped))
+    kb.on_chunks_changed(list(new), sorted(dropped))
     return len(new)
 
 
@@ -242,7 +266,8 @@ def _drop_unreferenced(conn: object, candidates: set[str]) -> set[str]:
     return dropped
 
 
-def _remove_document(kb: KBParts, doc_id: int) -> None:
+def remove_document(kb: IngestTarget, doc_id: int) -> None:
+    """Remove one document, its links and tags, and the chunks (and vectors) no other document holds."""
     with kb.db.transaction() as conn:
         chunk_ids = {r[0] for r in conn.execute("SELECT chunk_id FROM doc_chunks WHERE doc_id=?", (doc_id,))}
         conn.execute("DELETE FROM doc_chunks WHERE doc_id=?", (doc_id,))
@@ -251,18 +276,15 @@ def _remove_document(kb: KBParts, doc_id: int) -> None:
         dropped = _drop_unreferenced(conn, chunk_ids)
     if dropped:
         kb.store.delete(sorted(dropped))
-    kb.on_chunks_changed(added=[], removed=sorted(dropped))
+    kb.on_chunks_changed([], sorted(dropped))
 
 
-remove_document = _remove_document
-
-
-def prune_missing(kb: KBParts, paths: Sequence[str | os.PathLike[str]], known: Mapping[str, sqlite3.Row]) -> int:
+def prune_missing(kb: IngestTarget, paths: Sequence[str | os.PathLike[str]], known: Mapping[str, sqlite3.Row]) -> int:
     """Remove documents that lived under an ingested folder and whose file is gone. Returns how many."""
     roots = [str(Path(p).expanduser().resolve()) for p in paths if Path(p).expanduser().is_dir()]
     removed = 0
     for path, row in known.items():
         if any(path.startswith(root + os.sep) for root in roots) and not os.path.exists(path):
-            _remove_document(kb, row["id"])
+            remove_document(kb, row["id"])
             removed += 1
     return removed

@@ -12,6 +12,7 @@ from ..registry import resolve, split_uri
 
 if TYPE_CHECKING:
     from ..errors import LLMError
+    from ..settings import Settings
 
 Message = dict[str, str]
 
@@ -44,10 +45,12 @@ class LLM(Protocol):
 
 
 def open_llm(uri: str, *, timeout: float = 120.0, threads: int | None = None,
-             context_window: int | None = None) -> LLM:
+             context_window: int | None = None, settings: Settings | None = None) -> LLM:
+    """The LLM backend ``uri`` names; ``threads`` and ``context_window`` override the settings'
+    ``llm_threads`` / ``llm_ctx`` and are validated as they are."""
     scheme, _ = split_uri(uri)
     cls = resolve("LLM backend", scheme, LLMS)
-    return cls(uri, timeout=timeout, threads=threads, context_window=context_window)
+    return cls(uri, timeout=timeout, threads=threads, context_window=context_window, settings=settings)
 
 
 def http_failure(exc: BaseException, httpx: Any, *, url: str, timeout: float, who: str,

@@ -11,7 +11,7 @@ class ScriptedLLM:
 
     def __init__(self, uri: str = "scripted://", *, replies: Sequence[str] = (),
                  respond: Callable[[Sequence[Message]], str] | None = None, timeout: float = 0,
-                 threads: int | None = None, context_window: int | None = None) -> None:
+                 threads: int | None = None, context_window: int | None = None, settings: object = None) -> None:
         self.uri = uri
         self.model = "scripted"
         self.context_window = context_window or 4096

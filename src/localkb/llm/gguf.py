@@ -20,11 +20,14 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..config import cache_dir, setting, user_data_dir
+from ..config import cache_dir, user_data_dir
 from ..disk import write_json
 from ..errors import ConfigError, ModelError, ModelNotFound
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 GGUF_MAGIC = b"GGUF"
 
@@ -67,21 +70,21 @@ DEFAULT_ORDER = ("qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b")
 Progress = Callable[[str], None]
 
 
-def models_dir() -> Path:
-    return cache_dir() / "models"
+def models_dir(settings: Settings | None = None) -> Path:
+    return cache_dir(settings) / "models"
 
 
 def wheels_dir() -> Path:
     return cache_dir() / "wheels"
 
 
-def model_path(name: str) -> Path:
+def model_path(name: str, settings: Settings | None = None) -> Path:
     """Where the packaged model ``name`` lives once provisioned (it may not exist yet)."""
-    return models_dir() / f"{_spec(name).name}.gguf"
+    return models_dir(settings) / f"{_spec(name).name}.gguf"
 
 
-def is_provisioned(name: str) -> bool:
-    path = model_path(name)
+def is_provisioned(name: str, settings: Settings | None = None) -> bool:
+    path = model_path(name, settings)
     return path.is_file() and path.stat().st_size == _spec(name).size
 
 
@@ -245,18 +248,21 @@ def list_gguf() -> list[dict[str, Any]]:
     return rows
 
 
-def default_llm_uri(explicit: str | None = None) -> str:
+def default_llm_uri(explicit: str | None = None, settings: Settings | None = None) -> str:
     """The LLM to use when ``--llm`` is not given: setting ``llm`` > provisioned 1.5B > 0.5B.
 
     Raises:
         ModelNotFound: nothing configured or provisioned (the message names the command to run).
     """
-    configured = setting("llm", explicit)
+    from ..settings import current
+
+    settings = current(settings)
+    configured = explicit or settings.llm
     if configured:
         return str(configured)
     for name in DEFAULT_ORDER:
-        if is_provisioned(name):
-            return f"llamacpp://{model_path(name)}"
+        if is_provisioned(name, settings):
+            return f"llamacpp://{model_path(name, settings)}"
     raise ModelNotFound(
         "No LLM configured and no local model provisioned. Run: localkb models provision "
         "qwen2.5-coder-1.5b (or pass --llm ollama://MODEL | openai://HOST:PORT/v1 | llamacpp:///path.gguf)")

@@ -19,12 +19,14 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..config import checked_setting
 from ..errors import ConfigError, LLMError, LLMTimeout, MissingDependency, ModelError
 from .base import Message
 from .gguf import verify_gguf
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 DEFAULT_THREADS = 2
 DEFAULT_CONTEXT = 4096
@@ -52,7 +54,10 @@ class LlamaCppLLM:
     """A GGUF model loaded in this process. Calls are serialised: a llama context is not thread-safe."""
 
     def __init__(self, uri: str, *, timeout: float = 120.0, threads: int | None = None,
-                 context_window: int | None = None, reuse_prefix: bool = True) -> None:
+                 context_window: int | None = None, reuse_prefix: bool = True,
+                 settings: Settings | None = None) -> None:
+        from ..settings import current
+
         self.uri = uri
         self.reuse_prefix = reuse_prefix
         #: prompt tokens of the last call taken from the KV cache of the call before (not processed again)
@@ -60,8 +65,9 @@ class LlamaCppLLM:
         self.timeout = float(timeout)
         self.path = verify_gguf(gguf_path_from_uri(uri))
         self.model = self.path.stem
-        self.threads = int(checked_setting("llm_threads", threads, DEFAULT_THREADS))
-        n_ctx = int(checked_setting("llm_ctx", context_window, DEFAULT_CONTEXT))
+        settings = current(settings).merged(llm_threads=threads, llm_ctx=context_window)
+        self.threads = settings.llm_threads or DEFAULT_THREADS
+        n_ctx = settings.llm_ctx or DEFAULT_CONTEXT
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             from llama_cpp import Llama

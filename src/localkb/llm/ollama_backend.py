@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..config import checked_setting, setting
 from ..errors import ConfigError, LLMError, LLMTimeout, LLMUnavailable, MissingDependency
 from .base import Message, estimate_tokens, http_failure
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_CONTEXT = 4096
@@ -35,7 +37,10 @@ class OllamaLLM:
     """Chat with a model that an Ollama server (or anything speaking its HTTP API) serves."""
 
     def __init__(self, uri: str, *, timeout: float = 120.0, threads: int | None = None,
-                 context_window: int | None = None) -> None:
+                 context_window: int | None = None, settings: Settings | None = None) -> None:
+        from ..settings import current
+
+        settings = current(settings).merged(llm_ctx=context_window)
         try:
             import httpx
             import ollama
@@ -45,13 +50,13 @@ class OllamaLLM:
         self._httpx, self._ollama = httpx, ollama
         self.uri = uri
         self.model, uri_host = parse_ollama_uri(uri)
-        self.host = str(uri_host or setting("ollama_host") or os.environ.get("OLLAMA_HOST") or DEFAULT_HOST)
+        self.host = str(uri_host or settings.ollama_host or os.environ.get("OLLAMA_HOST") or DEFAULT_HOST)
         self.timeout = float(timeout)
         self.threads = threads
         self._client = ollama.Client(host=self.host,
                                      timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)))
-        configured = checked_setting("llm_ctx", context_window)
-        self.context_window = int(configured) if configured else min(DEFAULT_CONTEXT, self._trained_context())
+        configured = settings.llm_ctx
+        self.context_window = configured if configured else min(DEFAULT_CONTEXT, self._trained_context())
         #: Ollama's usage figures from the last finished call (prompt_eval_count, eval_count, durations)
         self.last_usage: dict[str, Any] = {}
 

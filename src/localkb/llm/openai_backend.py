@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..config import checked_setting, setting
 from ..errors import ConfigError, LLMError, LLMTimeout, MissingDependency
 from .base import Message, estimate_tokens, http_failure
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 DEFAULT_CONTEXT = 4096
 
@@ -43,7 +45,10 @@ class OpenAILLM:
     """Chat completions from an OpenAI-compatible HTTP server."""
 
     def __init__(self, uri: str, *, timeout: float = 120.0, threads: int | None = None,
-                 context_window: int | None = None) -> None:
+                 context_window: int | None = None, settings: Settings | None = None) -> None:
+        from ..settings import current
+
+        settings = current(settings).merged(llm_ctx=context_window)
         try:
             import httpx
         except ImportError as exc:
@@ -58,15 +63,15 @@ class OpenAILLM:
         self.uri = uri
         self.timeout = float(timeout)
         self.base_url, model = base_url_from_uri(uri)
-        self.context_window = int(checked_setting("llm_ctx", context_window, DEFAULT_CONTEXT))
+        self.context_window = settings.llm_ctx or DEFAULT_CONTEXT
         headers = {}
-        key = setting("openai_api_key")
+        key = settings.openai_api_key
         if key:
             headers["Authorization"] = f"Bearer {key}"
         self._client = httpx.Client(
             base_url=self.base_url, headers=headers,
             timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)))
-        self._model_name = model or setting("openai_model")
+        self._model_name = model or settings.openai_model
         self._tokenize_route: str | None | bool = None  # None: not probed yet; False: none
         self.model = str(self._model_name) if self._model_name else self._first_model()
 

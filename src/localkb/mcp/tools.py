@@ -149,9 +149,9 @@ class KBTools:
 
         url = self._db_url(database)
         with self._lock, SQLDatabase(url, max_rows=max_rows) as db:
-            examples = ExampleStore()
+            examples = ExampleStore(settings=self.kb.settings)
             try:
-                agent = SQLAgent(db, self._get_llm(), audit=AuditLog(self.sql_audit), examples=examples,
+                agent = SQLAgent(db, self._get_llm(), audit=AuditLog(self.sql_audit, self.kb.settings), examples=examples,
                                  max_rows=max_rows)
                 return agent.ask(question, dry_run=dry_run).to_dict()
             finally:
@@ -162,7 +162,7 @@ class KBTools:
         from ..sql import AuditLog, SQLDatabase, check
 
         with self._lock, SQLDatabase(self._db_url(database)) as db:
-            return check(sql, db, audit=AuditLog(self.sql_audit), max_rows=max_rows)
+            return check(sql, db, audit=AuditLog(self.sql_audit, self.kb.settings), max_rows=max_rows)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def _get_llm(self) -> LLM:
@@ -170,7 +170,8 @@ class KBTools:
             from ..llm.base import open_llm
             from ..llm.gguf import default_llm_uri
 
-            self._llm = open_llm(default_llm_uri(self.llm_uri))
+            settings = self.kb.settings  # resolved when the KB was opened
+            self._llm = open_llm(default_llm_uri(self.llm_uri, settings), settings=settings)
         return self._llm
 
     def close(self) -> None:

@@ -28,6 +28,7 @@ from .support import SentenceCheck, SupportChecker
 
 if TYPE_CHECKING:
     from ..embedders.base import Embedder
+    from ..settings import Settings
 
 DEFAULT_ANSWER_TOKENS = 256
 
@@ -37,7 +38,7 @@ class Searchable(Protocol):
                min_score: float | str | None = None) -> SearchResult: ...
 
 
-def _model_label(llm: LLM | str | None) -> str:
+def _model_label(llm: LLM | str | None, settings: Settings | None) -> str:
     """A display name for the model without loading it (used when no LLM call is needed)."""
     if llm is not None and not isinstance(llm, str):
         return llm.model
@@ -45,17 +46,19 @@ def _model_label(llm: LLM | str | None) -> str:
         from ..llm.gguf import default_llm_uri
 
         try:
-            llm = default_llm_uri()
+            llm = default_llm_uri(settings=settings)
         except LocalKBError:
             return ""
     return llm.rstrip("/").rsplit("/", 1)[-1].removesuffix(".gguf")
 
 
-def _resolve_llm(llm: LLM | str | None, timeout: float, threads: int | None) -> tuple[LLM, bool]:
+def _resolve_llm(llm: LLM | str | None, timeout: float, threads: int | None,
+                 settings: Settings | None) -> tuple[LLM, bool]:
     if llm is None or isinstance(llm, str):
         from ..llm.gguf import default_llm_uri
 
-        return open_llm(llm or default_llm_uri(), timeout=timeout, threads=threads), True
+        return open_llm(llm or default_llm_uri(settings=settings), timeout=timeout, threads=threads,
+                        settings=settings), True
     return llm, False
 
 
@@ -63,7 +66,7 @@ def answer(kb: Searchable, question: str, *, llm: LLM | str | None = None, k: in
            min_score: float | str | None = None, tags: list[str] | None = None,
            max_answer_tokens: int = DEFAULT_ANSWER_TOKENS, stream_cb: Callable[[str], None] | None = None,
            timeout: float = 120.0, threads: int | None = None, embedder: Embedder | None = None,
-           verify: bool = True, quote: bool = False) -> Answer:
+           verify: bool = True, quote: bool = False, settings: Settings | None = None) -> Answer:
     """Answer ``question`` from ``kb`` with ``llm`` (an LLM, a URI, or None for the default model).
 
     Args:
@@ -77,6 +80,7 @@ def answer(kb: Searchable, question: str, *, llm: LLM | str | None = None, k: in
         quote: extractive mode: the model quotes the answering span, each quote is looked up verbatim
             (whitespace, case and punctuation normalised) in the passages; a quote found nowhere is
             unsupported. Always checked, so it cannot be combined with ``verify=False``.
+        settings: the resolved settings (the KB's): the default LLM and its threads and context window.
 
     Raises:
         SearchError: empty question. ConfigError: the question alone overflows the context window.
@@ -94,10 +98,10 @@ def answer(kb: Searchable, question: str, *, llm: LLM | str | None = None, k: in
     result = kb.search(question, k=k, tags=tags, min_score=min_score)
     if not result.hits:
         why = result.reason or "retrieval found no passage relevant to the question"
-        return Answer(ABSTAIN[lang], [], [], [], _model_label(llm), True,
+        return Answer(ABSTAIN[lang], [], [], [], _model_label(llm, settings), True,
                       reason=f"{ABSTAIN_SENTENCE['retrieval']} ({why})", abstained_because="retrieval",
                       seconds=time.monotonic() - started)
-    model, owned = _resolve_llm(llm, timeout, threads)
+    model, owned = _resolve_llm(llm, timeout, threads, settings)
     first: list[float] = []
     try:
         budget = fit_passages(model, question, result.hits, max_answer_tokens=max_answer_tokens, lang=lang,

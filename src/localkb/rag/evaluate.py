@@ -184,7 +184,7 @@ def evaluate_rag(kb: KnowledgeBase, questions: Sequence[RagQuestion], *, llm: LL
     extractive mode)."""
     from . import _model_label, _resolve_llm
 
-    model, owned = _resolve_llm(llm, timeout, threads)
+    model, owned = _resolve_llm(llm, timeout, threads, kb.settings)
     rows: list[RagRow] = []
     try:
         for i, q in enumerate(questions, 1):
@@ -196,4 +196,4 @@ def evaluate_rag(kb: KnowledgeBase, questions: Sequence[RagQuestion], *, llm: LL
     finally:
         if owned:
             model.close()
-    return RagEval(rows, summarise(rows), _model_label(model))
+    return RagEval(rows, summarise(rows), _model_label(model, kb.settings))

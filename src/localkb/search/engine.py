@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..catalog import chunk_records, chunks_with_tags
-from ..config import setting
 from ..errors import SearchError
 from ..results import Hit, SearchResult
+from ..settings import current
 from . import fusion as fusion_mod
 from .filters import WhereSpec, matching_chunks, parse_where
 from .filters import describe as describe_where
@@ -32,7 +32,8 @@ from .tokenizer import STOP_WORDS, tokenize, word_count
 if TYPE_CHECKING:
     import numpy as np
 
-    from ..parts import KBParts
+    from ..parts import ChunkRows, KBParts
+    from ..settings import Settings
     from ..stores.base import VectorHit, VectorStore
     from .lexical import LexicalIndex
 
@@ -63,8 +64,8 @@ def validate_query(query: str) -> str:
     return str(query).strip()
 
 
-def resolve_mode(mode: str | None) -> str:
-    value = str(setting("search_mode", mode, DEFAULT_MODE)).strip().lower()
+def resolve_mode(mode: str | None, settings: Settings | None = None) -> str:
+    value = str(mode if mode is not None else current(settings).search_mode or DEFAULT_MODE).strip().lower()
     if value not in MODES:
         from ..suggest import did_you_mean
 
@@ -73,20 +74,21 @@ def resolve_mode(mode: str | None) -> str:
     return value
 
 
-def resolve_min_score(min_score: float | str | None) -> float | str | None:
+def resolve_min_score(min_score: float | str | None, settings: Settings | None = None) -> float | str | None:
     """The cut-off to apply: a number, "auto", or None (no cut-off). ``min_score=None`` → the ``min_score``
     setting (default "auto"); ``"none"`` (``thresholds.NO_CUTOFF``) turns it off. Parsed by
     ``thresholds.parse_min_score``."""
     from .thresholds import NO_CUTOFF, parse_min_score
 
-    value = parse_min_score(setting("min_score", parse_min_score(min_score), "auto"))
+    given = parse_min_score(min_score)
+    value = parse_min_score(given if given is not None else current(settings).min_score or "auto")
     return None if value in (NO_CUTOFF, None) else value
 
 
-def allowed_ids(kb: KBParts, tags: Sequence[str] | None) -> set[str] | None:
+def allowed_ids(kb: ChunkRows, tags: Sequence[str] | None) -> set[str] | None:
     if not tags:
         return None
-    return chunks_with_tags(kb, list(tags))
+    return chunks_with_tags(kb.db, list(tags))
 
 
 def only_codes(query: str, codes: list[str]) -> bool:
@@ -130,10 +132,10 @@ def search(
         FilterError: an unknown filter field, operator or value.
     """
     query = validate_query(query)
-    mode = resolve_mode(mode)
+    mode = resolve_mode(mode, kb.settings)
     if k < 1:
         raise SearchError("k must be at least 1.")
-    cut = resolve_min_score(min_score)
+    cut = resolve_min_score(min_score, kb.settings)
     conditions = parse_where(where)
     tokens = tokenize(query)
     codes = find_codes(query) if identifiers else []
@@ -170,7 +172,7 @@ def search(
     if chunks == 0:
         return SearchResult(query, [], mode, None, reason="The knowledge base is empty.")
     depth = max(k, DEPTH)
-    method = str(setting("fusion", fusion, fusion_mod.DEFAULT_FUSION)).lower()
+    method = str(fusion if fusion is not None else kb.settings.fusion or fusion_mod.DEFAULT_FUSION).lower()
     # the KB's calibration (measured once, then read from the manifest) serves both the evidence-weighted
     # fusion and the auto cut-off: fetched once per search
     calibration: dict[str, Any] | None = None
@@ -316,7 +318,7 @@ def search(
         if collapse_duplicates or map_records.has_groups(kb.db):
             order, collapsed = map_records.collapse(kb.db, order[: k + DEPTH])
     top = order[:k]
-    records = chunk_records(kb, top)
+    records = chunk_records(kb.db, top)
     hits: list[Hit] = []
     for cid in top:
         rec = records.get(cid)

@@ -45,7 +45,7 @@ from . import segments as seg_mod
 from .tokenizer import STEMMER, TOKENIZER_ID, tokenize
 
 if TYPE_CHECKING:
-    from ..parts import KBParts
+    from ..parts import LexicalHost
 
 EXTENSION = "lexical"
 BATCH = 500
@@ -64,7 +64,7 @@ FORMAT = 2
 class LexicalIndex:
     """BM25 over a KB's chunks. Positions in score arrays follow :attr:`ids` (the live chunks)."""
 
-    def __init__(self, kb: KBParts) -> None:
+    def __init__(self, kb: LexicalHost) -> None:
         self.kb = kb
         self.folder = Path(kb.path) / "lexical"
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -416,7 +416,9 @@ def _stat(path: Path) -> tuple[int, int] | None:
 
 def raise_if_strict(exc: Exception) -> None:
     """Loading a damaged derived index falls back to a rebuild; set LOCALKB_STRICT_LEXICAL=1 to fail."""
-    if os.environ.get("LOCALKB_STRICT_LEXICAL"):
+    from ..settings import current
+
+    if current().strict_lexical:  # LOCALKB_STRICT_LEXICAL or strict_lexical in localkb.toml
         raise KBError(f"Cannot load the lexical index: {exc}") from exc
 
 
@@ -437,11 +439,11 @@ def describe(kb_path: str | os.PathLike[str]) -> dict[str, Any]:
             f"built with tokenizer {built or 'none yet'}; the next search rebuilds it with {TOKENIZER_ID}"}
 
 
-def lexical_index(kb: KBParts) -> LexicalIndex:
+def lexical_index(kb: LexicalHost) -> LexicalIndex:
     """The KB's lexical index (one per open KB)."""
     return kb.extension(EXTENSION, LexicalIndex)
 
 
-def attach(kb: KBParts) -> None:
+def attach(kb: LexicalHost) -> None:
     """Subscribe the lexical index to the KB's chunk changes (called when a KB is opened)."""
     kb.add_listener(lambda base, added, removed: lexical_index(base).on_chunks_changed(added, removed))

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from ..parts import KBParts
+    from ..parts import Vectors
 
 LANGUAGES = ("en",)
 SAMPLE = 150
@@ -59,7 +59,7 @@ def pseudo_queries(texts: list[str], *, sample: int = SAMPLE, seed: int = SEED) 
     return out
 
 
-def best_scores(kb: KBParts, queries: list[str]) -> np.ndarray:
+def best_scores(kb: Vectors, queries: list[str]) -> np.ndarray:
     """Each query's best dense score against the KB (queries embedded as queries); no hit, no score."""
     from ..embedders.base import embed_queries
 
@@ -71,7 +71,7 @@ def best_scores(kb: KBParts, queries: list[str]) -> np.ndarray:
     return np.asarray(best, dtype=np.float64)
 
 
-def measure_language(kb: KBParts, texts: list[str]) -> dict[str, Any] | None:
+def measure_language(kb: Vectors, texts: list[str]) -> dict[str, Any] | None:
     """The pseudo-query calibration of one language's chunk ``texts`` on ``kb``: ``{"kb_cutoff", "n",
     "percentile", "quantiles"}``, or None with fewer than :data:`MIN_CHUNKS` chunks or pseudo-queries."""
 
@@ -86,7 +86,7 @@ def measure_language(kb: KBParts, texts: list[str]) -> dict[str, Any] | None:
             "quantiles": quantiles}
 
 
-def measure(kb: KBParts, languages: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+def measure(kb: Vectors, languages: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
     """``{language: measure_language(...)}`` for the languages of :data:`LANGUAGES` that have enough
     chunks (``languages``: chunk texts by :func:`thresholds.script_language`)."""
     out = {}

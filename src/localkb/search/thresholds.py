@@ -52,7 +52,7 @@ from .evidence import THRESHOLD
 from .tokenizer import has_cjk
 
 if TYPE_CHECKING:
-    from ..parts import KBParts
+    from ..parts import Calibrated, ChunkRows, Vectors
 
 #: ``min_score`` value that turns the cut-off off (``kb.search(q, min_score=NO_CUTOFF)``); ``None`` means
 #: "the ``min_score`` setting" (default "auto")
@@ -214,7 +214,7 @@ class Calibration:
         return asdict(self)
 
 
-def chunk_languages(kb: KBParts, sample: int = 2000) -> dict[str, int]:
+def chunk_languages(kb: ChunkRows, sample: int = 2000) -> dict[str, int]:
     """How many of a sample of chunks are "en", "zh" and "mixed" (:func:`script_language`)."""
     out = {"en": 0, "zh": 0, "mixed": 0}
     for r in kb.db.query("SELECT text FROM chunks ORDER BY id LIMIT ?", (sample,)):
@@ -222,7 +222,7 @@ def chunk_languages(kb: KBParts, sample: int = 2000) -> dict[str, int]:
     return out
 
 
-def chunk_texts_by_language(kb: KBParts, sample: int = 5000) -> dict[str, list[str]]:
+def chunk_texts_by_language(kb: ChunkRows, sample: int = 5000) -> dict[str, list[str]]:
     """The texts of a sample of chunks (the first ``sample`` by id), by :func:`script_language`."""
     out: dict[str, list[str]] = {"en": [], "zh": [], "mixed": []}
     for r in kb.db.query("SELECT text FROM chunks ORDER BY id LIMIT ?", (sample,)):
@@ -230,7 +230,7 @@ def chunk_texts_by_language(kb: KBParts, sample: int = 5000) -> dict[str, list[s
     return out
 
 
-def corpus_language(kb: KBParts, sample: int = 200) -> str:
+def corpus_language(kb: ChunkRows, sample: int = 200) -> str:
     """ "zh" when most of a sample of chunks contain CJK text, else "en" (for the ingest's model note)."""
     rows = kb.db.query("SELECT text FROM chunks ORDER BY id LIMIT ?", (sample,))
     if not rows:
@@ -247,7 +247,7 @@ def cutoff_from(scores: np.ndarray, spread: float = SPREAD) -> float:
     return min(med + spread * 1.4826 * mad, float(np.max(scores)))
 
 
-def _measure_bank(kb: KBParts, language: str, spread: float) -> Calibration:
+def _measure_bank(kb: Vectors, language: str, spread: float) -> Calibration:
     from .selfcal import best_scores
 
     scores = best_scores(kb, list(BANKS[language]))  # the bank stands in for queries
@@ -263,7 +263,7 @@ def _measure_bank(kb: KBParts, language: str, spread: float) -> Calibration:
     )
 
 
-def measure(kb: KBParts, spread: float = SPREAD) -> dict[str, Any] | None:
+def measure(kb: Calibrated, spread: float = SPREAD) -> dict[str, Any] | None:
     """Calibrate every bank on the KB (see the module docstring); None for an empty KB.
 
     Each bank is searched against the whole KB — what a query of its language searches — so its best
@@ -306,7 +306,7 @@ def stale(record: dict[str, Any] | None, model: str, chunks: int) -> bool:
     return not (1 / RECALIBRATE_RATIO <= max(chunks, 1) / was <= RECALIBRATE_RATIO)
 
 
-def calibration_record(kb: KBParts, chunks: int | None = None) -> dict[str, Any] | None:
+def calibration_record(kb: Calibrated, chunks: int | None = None) -> dict[str, Any] | None:
     """The KB's stored calibration record (see :func:`measure`), measured and stored on first use or
     when stale; None for an empty KB. ``chunks``: the store's count, when the caller already has it."""
     record = kb.manifest.extra.get("calibration")

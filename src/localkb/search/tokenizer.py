@@ -23,7 +23,6 @@ use: lexical indexes built with another id are rebuilt automatically.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from functools import lru_cache
@@ -53,7 +52,9 @@ out over own same under until up s t don
 
 
 def _load_stemmer() -> tuple[str, object | None]:
-    if os.environ.get("LOCALKB_STEMMING", "").strip().lower() in ("0", "off", "none", "false", "no"):
+    from ..settings import current  # read once, when the tokenizer is imported
+
+    if (current().stemming or "").strip().lower() in ("0", "off", "none", "false", "no"):
         return "none", None
     try:
         import Stemmer  # PyStemmer: Snowball in C

@@ -84,9 +84,9 @@ def ask_sql(request: Request, body: SQLAsk) -> dict[str, Any]:
     llm = c.llm.get()
     embedder = _embedder(request)
     with SQLDatabase(url, max_rows=body.max_rows) as db:
-        examples = ExampleStore(embedder=embedder)
+        examples = ExampleStore(embedder=embedder, settings=c.kb.settings)
         try:
-            agent = SQLAgent(db, llm, audit=AuditLog(c.settings.sql_audit), examples=examples,
+            agent = SQLAgent(db, llm, audit=AuditLog(c.settings.sql_audit, c.kb.settings), examples=examples,
                              embedder=embedder or None, max_rows=body.max_rows, max_attempts=body.attempts)
             return agent.ask(body.question, dry_run=body.dry_run).to_dict()
         finally:
@@ -99,4 +99,4 @@ def check_sql(request: Request, body: SQLCheck) -> dict[str, Any]:
 
     c = ctx(request)
     with SQLDatabase(_url(c, body.database)) as db:
-        return check(body.sql, db, audit=AuditLog(c.settings.sql_audit), max_rows=body.max_rows)
+        return check(body.sql, db, audit=AuditLog(c.settings.sql_audit, c.kb.settings), max_rows=body.max_rows)

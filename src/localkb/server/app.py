@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from ..llm.base import LLM
+    from ..settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
 UPLOAD_PATHS = ("/api/ingest/upload",)
@@ -37,7 +38,8 @@ def create_app(kb_path: str | os.PathLike[str] | None = None, *, token: str | No
                upload_roots: Iterable[str | os.PathLike[str]] = (), databases: Mapping[str, str] | None = None,
                max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB, max_json_mb: float = DEFAULT_MAX_JSON_MB,
                llm: str | LLM | None = None, cors_origins: Sequence[str] = (), sql_audit: str | None = None,
-               create: bool = True, allowed_hosts: Sequence[str] | None = None) -> FastAPI:
+               create: bool = True, allowed_hosts: Sequence[str] | None = None,
+               settings: Settings | None = None) -> FastAPI:
     """Build the app and open the KB (creating an empty one if ``create`` and none exists).
 
     Args:
@@ -50,6 +52,8 @@ def create_app(kb_path: str | os.PathLike[str] | None = None, *, token: str | No
         cors_origins: origins allowed to call the API from a browser (default: none, CORS off).
         allowed_hosts: the ``Host`` values accepted (see ``guards.default_allowed_hosts``); default: the
             loopback names on any port. ``localkb serve`` passes the names and port it binds.
+        settings: the resolved settings (``localkb serve`` passes its invocation's); default: resolved
+            here, once, from the environment and ``localkb.toml``. The KB and the LLM are opened with them.
 
     Raises:
         KBNotFound: no KB at ``kb_path`` and ``create`` is false. ConfigError: a bad setting.
@@ -73,14 +77,17 @@ def create_app(kb_path: str | os.PathLike[str] | None = None, *, token: str | No
     for root in roots:
         if not root.is_dir():
             raise ConfigError(f"--root {root} is not a folder.")
-    settings = ServerSettings(kb_path=kb_dir(kb_path).resolve(), token=token or None, upload_roots=roots,
-                              databases=dict(databases or {}), max_upload_mb=float(max_upload_mb),
-                              max_json_mb=float(max_json_mb), llm=llm if isinstance(llm, str) else None,
-                              cors_origins=tuple(cors_origins), sql_audit=sql_audit)
-    kb = KnowledgeBase.open(settings.kb_path, create=create)
+    from ..settings import current
+
+    resolved = current(settings)
+    server = ServerSettings(kb_path=kb_dir(kb_path, resolved).resolve(), token=token or None, upload_roots=roots,
+                            databases=dict(databases or {}), max_upload_mb=float(max_upload_mb),
+                            max_json_mb=float(max_json_mb), llm=llm if isinstance(llm, str) else None,
+                            cors_origins=tuple(cors_origins), sql_audit=sql_audit)
+    kb = KnowledgeBase.open(server.kb_path, create=create, settings=resolved)
     parts = make_thread_safe(kb)
     jobs = JobRunner(kb, on_thread=parts.set_worker)
-    context = ServerContext(settings, kb, jobs, LLMHolder(llm))
+    context = ServerContext(server, kb, jobs, LLMHolder(llm, resolved))
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
@@ -106,18 +113,18 @@ def create_app(kb_path: str | os.PathLike[str] | None = None, *, token: str | No
     install_docs(app)  # /docs from local files (mounted before /static, which would shadow it)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    upload_limit = int(settings.max_upload_mb * 1e6)
-    json_limit = int(settings.max_json_mb * 1e6)
+    upload_limit = int(server.max_upload_mb * 1e6)
+    json_limit = int(server.max_json_mb * 1e6)
     app.add_middleware(BodyLimit, limit_for=lambda path: upload_limit if path in UPLOAD_PATHS else json_limit)
-    if settings.token:
-        app.add_middleware(TokenAuth, token=settings.token)  # before the body is read
-    if settings.cors_origins:  # outermost, so a browser's preflight is answered without a token
+    if server.token:
+        app.add_middleware(TokenAuth, token=server.token)  # before the body is read
+    if server.cors_origins:  # outermost, so a browser's preflight is answered without a token
         from fastapi.middleware.cors import CORSMiddleware
 
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+        app.add_middleware(CORSMiddleware, allow_origins=list(server.cors_origins),
                            allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-LocalKB-Request"])
     # outermost of all: a request with a foreign Host or Origin, or a CORS-simple state change, gets nothing
     app.add_middleware(HostOriginGuard, allowed_hosts=list(allowed_hosts or default_allowed_hosts()),
-                       allowed_origins=list(settings.cors_origins))
+                       allowed_origins=list(server.cors_origins))
     return app

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from ..kb import KnowledgeBase
     from ..llm.base import LLM
+    from ..settings import Settings
 
 DEFAULT_MAX_UPLOAD_MB = 100.0
 DEFAULT_MAX_JSON_MB = 1.0
@@ -184,7 +185,10 @@ class LLMHolder:
     call has finished.
     """
 
-    def __init__(self, llm: str | LLM | None) -> None:
+    def __init__(self, llm: str | LLM | None, settings: Settings | None = None) -> None:
+        from ..settings import current
+
+        self._settings = current(settings)
         self._spec = llm
         self._llm: LLM | None = None if llm is None or isinstance(llm, str) else llm
         self._owned = self._llm is None
@@ -197,7 +201,7 @@ class LLMHolder:
             return str(getattr(self._llm, "uri", self._llm.model))
         from ..llm.gguf import default_llm_uri
 
-        return default_llm_uri(self._spec if isinstance(self._spec, str) else None)
+        return default_llm_uri(self._spec if isinstance(self._spec, str) else None, self._settings)
 
     def label(self) -> str | None:
         """A display name without loading anything (None when no LLM is configured)."""
@@ -220,7 +224,7 @@ class LLMHolder:
             if self._llm is None:
                 from ..llm.base import open_llm
 
-                self._llm = open_llm(uri)
+                self._llm = open_llm(uri, settings=self._settings)
                 self._opened_uri = uri
             return self._llm
 

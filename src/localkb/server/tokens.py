@@ -9,25 +9,29 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import user_data_dir
 from ..errors import ConfigError
 
+if TYPE_CHECKING:
+    from ..settings import Settings
+
 TOKEN_FILE = "server-token"
 
 
-def token_path() -> Path:
+def token_path(settings: Settings | None = None) -> Path:
     """Where the per-install token is kept (``$LOCALKB_HOME/server-token``)."""
-    return user_data_dir() / TOKEN_FILE
+    return user_data_dir(settings) / TOKEN_FILE
 
 
-def install_token() -> str:
+def install_token(settings: Settings | None = None) -> str:
     """The per-install token, made (32 random URL-safe characters, file mode 0600) on first use.
 
     Raises:
         ConfigError: the file cannot be read or written, or is empty.
     """
-    path = token_path()
+    path = token_path(settings)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..config import setting
 from ..errors import ConfigError, SQLError
 from ..llm.base import LLM, Message
 from .audit import AuditLog
@@ -22,6 +21,9 @@ from .prompts import extract_sql, fix_prompt, system_prompt, user_prompt
 from .schema import Schema, introspect, select_tables
 from .scoring import vote
 from .values import ValueMatch, link_tables, render_matches
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 
 @dataclass
@@ -86,13 +88,15 @@ class SQLAnswer:
                 "schema_seconds": round(self.schema_seconds, 2)}
 
 
-def default_llm_uri(explicit: str | None = None) -> str:
+def default_llm_uri(explicit: str | None = None, settings: Settings | None = None) -> str:
     """``--llm`` > ``LOCALKB_LLM`` / localkb.toml ``llm`` > the packaged Qwen2.5-Coder GGUF.
 
     Raises:
         ConfigError: nothing configured and no packaged model available.
     """
-    uri = setting("llm", explicit, None)
+    from ..settings import current
+
+    uri = explicit or current(settings).llm
     if uri:
         return str(uri)
     try:
@@ -100,7 +104,7 @@ def default_llm_uri(explicit: str | None = None) -> str:
     except ImportError:
         gguf = None  # type: ignore[assignment]
     if gguf is not None and hasattr(gguf, "default_llm_uri"):
-        return str(gguf.default_llm_uri())
+        return str(gguf.default_llm_uri(settings=settings))
     raise ConfigError("No LLM configured: pass --llm URI (e.g. llamacpp:///path/model.gguf) or set LOCALKB_LLM.")
 
 

@@ -11,21 +11,27 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..config import setting, user_data_dir
+from ..config import user_data_dir
 from ..errors import SQLError
 
+if TYPE_CHECKING:
+    from ..settings import Settings
 
-def default_audit_path() -> Path:
-    return Path(setting("sql_audit", None, str(user_data_dir() / "sql-audit.jsonl"))).expanduser()
+
+def default_audit_path(settings: Settings | None = None) -> Path:
+    from ..settings import current
+
+    settings = current(settings)
+    return Path(settings.sql_audit or user_data_dir(settings) / "sql-audit.jsonl").expanduser()
 
 
 class AuditLog:
     """Append-only JSON-lines log. ``path=None`` uses :func:`default_audit_path`."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = Path(path).expanduser() if path is not None else default_audit_path()
+    def __init__(self, path: str | os.PathLike[str] | None = None, settings: Settings | None = None) -> None:
+        self.path = Path(path).expanduser() if path is not None else default_audit_path(settings)
 
     def record(self, *, db: str, sql: str, allowed: bool, violations: list[dict[str, str]] | None = None,
                question: str | None = None, attempt: int | None = None, executed_sql: str | None = None,

@@ -10,12 +10,15 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..config import setting, user_data_dir
+from ..config import user_data_dir
 from ..errors import LocalKBError, SQLError
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 #: numbered, append-only migrations; ``PRAGMA user_version`` records how many ran
 MIGRATIONS = (
@@ -40,8 +43,11 @@ class Example:
     score: float = 0.0
 
 
-def default_examples_path() -> Path:
-    return Path(setting("sql_examples", None, str(user_data_dir() / "sql-examples.sqlite"))).expanduser()
+def default_examples_path(settings: Settings | None = None) -> Path:
+    from ..settings import current
+
+    settings = current(settings)
+    return Path(settings.sql_examples or user_data_dir(settings) / "sql-examples.sqlite").expanduser()
 
 
 class ExampleStore:
@@ -54,8 +60,9 @@ class ExampleStore:
             (retrieval falls back to word overlap).
     """
 
-    def __init__(self, path: str | Path | None = None, *, embedder: Any = None) -> None:
-        self.path = Path(path) if path is not None else default_examples_path()
+    def __init__(self, path: str | Path | None = None, *, embedder: Any = None,
+                 settings: Settings | None = None) -> None:
+        self.path = Path(path) if path is not None else default_examples_path(settings)
         self._embedder = embedder
         self._conn: sqlite3.Connection | None = None
 

@@ -25,14 +25,16 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-from ..config import setting
 from ..errors import ConfigError, StoreError
 from .base import VectorHit, as_matrix, gather_vectors, split_uri, store_path
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 DEFAULT_COLLECTION = "localkb"
 OWNER = "localkb"
@@ -113,7 +115,10 @@ class MilvusStore:
 
     supports_filters = True
 
-    def __init__(self, uri: str, dim: int, base_dir: str | None = None) -> None:
+    def __init__(self, uri: str, dim: int, base_dir: str | None = None, settings: Settings | None = None) -> None:
+        from ..settings import current
+
+        self._settings = current(settings)
         try:
             import pymilvus
         except ImportError as exc:  # pragma: no cover - the registry reports it first
@@ -126,7 +131,7 @@ class MilvusStore:
         self.address, self.collection, self.lite = parse_milvus_uri(uri, base_dir)
         if self.lite:  # the embedded server runs in this process and logs calls it does not implement
             logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
-        self._timeout = float(setting("milvus_timeout", None, 30))
+        self._timeout = self._settings.milvus_timeout or 30.0
         self._client: Any = None
         self._released = False
         self._dirty = False
@@ -148,7 +153,7 @@ class MilvusStore:
         The KB's write lock is released a moment before the previous writer closes Milvus Lite, so the
         next writer would otherwise find the file still locked and fail.
         """
-        deadline = time.monotonic() + float(setting("lock_timeout", None, 30))
+        deadline = time.monotonic() + self._settings.lock_timeout
         while True:
             try:
                 return self._connect()
@@ -158,7 +163,7 @@ class MilvusStore:
                 time.sleep(0.2)
 
     def _connect(self) -> Any:
-        token = str(setting("milvus_token", None, "") or "")
+        token = self._settings.milvus_token or ""
         where = f"Milvus Lite file {self.address}" if self.lite else f"Milvus at {self.address}"
         try:
             # Own channel per store (a shared one broken by another user would be reused), and no

@@ -1,6 +1,6 @@
 """``tune --apply``: re-embed a KB with the tuned model beside the old index, then swap in one step.
 
-1. Under the KB's write lock, ``.tune-apply.json`` records the new index folder (``index-<tag>``) first;
+1. Under the KB's write lock (held by the facade), ``.tune-apply.json`` records the new index folder (``index-<tag>``) first;
 2. every chunk's ``embed_text`` is embedded with the new model into that new store, flushed;
 3. the manifest (model, dimension, model folder, store URI, ``extra["tuned"]``) is replaced with
    ``os.replace`` — the only moment the KB changes; then the old index is deleted.
@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..disk import write_json
 from ..errors import TuneError
-from ..lock import WriteLock
 from ..manifest import Manifest
 
 if TYPE_CHECKING:
+    from ..db import Database
     from ..embedders import Embedder
-    from ..parts import KBReader
+    from ..settings import Settings
 
 STATE = ".tune-apply.json"
 LOCAL_STORES = ("faiss", "chroma", "exact")
@@ -58,60 +58,56 @@ def clean_leftover(kb_path: Path) -> str | None:
     return leftover
 
 
-def apply_model(kb: KBReader, embedder: Embedder, model_dir: Path, record: dict[str, Any], *,
-                progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Re-embed ``kb`` with ``embedder`` (loaded from ``model_dir``) and swap atomically; what was done."""
-    from ..config import setting
+def apply_model(folder: Path, db: Database, embedder: Embedder, model_dir: Path, record: dict[str, Any], *,
+                settings: Settings, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Re-embed the KB in ``folder`` (its ``chunks.sqlite`` is ``db``) with ``embedder`` (loaded from
+    ``model_dir``) and swap atomically; what was done. The caller holds the KB's write lock (the facade's
+    ``KnowledgeBase.apply_tuned``)."""
     from ..registry import split_uri
     from ..stores.base import open_store
 
-    scheme = split_uri(kb.manifest.store)[0]
+    old = Manifest.load(folder)
+    scheme = split_uri(old.store)[0]
     if scheme not in LOCAL_STORES:
         raise TuneError(f"--apply re-embeds local stores only ({', '.join(LOCAL_STORES)}); this KB uses "
-                        f"'{kb.manifest.store}'. Build a new KB with --model {model_dir} instead.")
-    delay = float(setting("tune_apply_delay", None, 0))  # tests: make a run killable mid-way
-    batch_size = int(setting("tune_apply_batch", None, BATCH))
+                        f"'{old.store}'. Build a new KB with --model {model_dir} instead.")
+    delay = settings.tune_apply_delay or 0.0  # tests: make a run killable mid-way
+    batch_size = settings.tune_apply_batch or BATCH
     started = time.perf_counter()
-    lock = WriteLock(kb.path)
-    lock.acquire(timeout=float(setting("lock_timeout", None, 30)))
+    leftover = clean_leftover(folder)
+    tag = time.strftime("%Y%m%d%H%M%S")
+    new_uri = f"{scheme}://index-tuned-{tag}"
+    write_json(folder / STATE, {"store": new_uri, "model": str(model_dir)})
+    ids = [str(r["id"]) for r in db.query("SELECT id FROM chunks ORDER BY id")]
+    target = open_store(new_uri, embedder.dim, base_dir=str(folder))
     try:
-        leftover = clean_leftover(kb.path)
-        old = Manifest.load(kb.path)
-        tag = time.strftime("%Y%m%d%H%M%S")
-        new_uri = f"{scheme}://index-tuned-{tag}"
-        write_json(kb.path / STATE, {"store": new_uri, "model": str(model_dir)})
-        ids = [str(r["id"]) for r in kb.db.query("SELECT id FROM chunks ORDER BY id")]
-        target = open_store(new_uri, embedder.dim, base_dir=str(kb.path))
-        try:
-            for start in range(0, len(ids), batch_size):
-                batch = ids[start:start + batch_size]
-                rows = kb.db.chunks_text(batch)
-                vectors = embedder.embed([str(rows[c]["embed_text"]) for c in batch])
-                target.add(batch, vectors)
-                if progress:
-                    progress(min(start + batch_size, len(ids)), len(ids))
-                if delay:
-                    time.sleep(delay)
-            target.flush()
-            if target.count() != len(ids):
-                raise TuneError(f"The new index holds {target.count()} vectors, expected {len(ids)}; "
-                                "the KB is unchanged.")
-        finally:
-            target.close()
-        extra = {k: v for k, v in old.extra.items() if k != "calibration"}  # measured again for the new model
-        extra["tuned"] = {**record, "applied_at": time.time(), "previous": {"model": old.model_id,
-                                                                             "model_spec": old.model_spec,
-                                                                             "store": old.store}}
-        new = Manifest(**{**asdict(old), "model_id": embedder.id, "model_backend": embedder.backend,
-                          "dim": embedder.dim, "model_spec": str(model_dir.resolve()), "store": new_uri,
-                          "extra": extra})
-        new.save(kb.path)  # the swap: one os.replace
-        old_dir = _index_dir(kb.path, old.store)
-        if old_dir.resolve() != kb.path.resolve():
-            shutil.rmtree(old_dir, ignore_errors=True)
-        (kb.path / STATE).unlink(missing_ok=True)
-        kb.db.bump_generation()  # a server holding this KB open reloads
+        for start in range(0, len(ids), batch_size):
+            batch = ids[start:start + batch_size]
+            rows = db.chunks_text(batch)
+            vectors = embedder.embed([str(rows[c]["embed_text"]) for c in batch])
+            target.add(batch, vectors)
+            if progress:
+                progress(min(start + batch_size, len(ids)), len(ids))
+            if delay:
+                time.sleep(delay)
+        target.flush()
+        if target.count() != len(ids):
+            raise TuneError(f"The new index holds {target.count()} vectors, expected {len(ids)}; "
+                            "the KB is unchanged.")
     finally:
-        lock.release()
+        target.close()
+    extra = {k: v for k, v in old.extra.items() if k != "calibration"}  # measured again for the new model
+    extra["tuned"] = {**record, "applied_at": time.time(), "previous": {"model": old.model_id,
+                                                                         "model_spec": old.model_spec,
+                                                                         "store": old.store}}
+    new = Manifest(**{**asdict(old), "model_id": embedder.id, "model_backend": embedder.backend,
+                      "dim": embedder.dim, "model_spec": str(model_dir.resolve()), "store": new_uri,
+                      "extra": extra})
+    new.save(folder)  # the swap: one os.replace
+    old_dir = _index_dir(folder, old.store)
+    if old_dir.resolve() != folder.resolve():
+        shutil.rmtree(old_dir, ignore_errors=True)
+    (folder / STATE).unlink(missing_ok=True)
+    db.bump_generation()  # a server holding this KB open reloads
     return {"store": new_uri, "previous_store": old.store, "chunks": len(ids), "removed_leftover": leftover,
             "seconds": round(time.perf_counter() - started, 2)}

@@ -37,6 +37,7 @@ from .pairs import (
 
 if TYPE_CHECKING:
     from ..parts import KBReader
+    from ..settings import Settings
 
 #: fewer chunks than this give too few distinct pairs for a ranking loss to learn anything but the KB by heart
 MIN_CHUNKS = 20
@@ -152,7 +153,7 @@ def tune(kb: KBReader, *, out: str | Path | None = None, queries: str = "corpus"
     before, _, _ = find_collisions(texts, vectors, partial(embed_queries, embedder), cutoff, sources=sources)
 
     if queries == "llm":
-        pairs = _llm_pairs(texts, llm, max_minutes / 2, notes, progress)
+        pairs = _llm_pairs(texts, llm, max_minutes / 2, notes, progress, kb.settings)
     else:
         pairs = corpus_pairs(texts)
     pairs.extend(collision_pairs(before, texts))
@@ -160,7 +161,7 @@ def tune(kb: KBReader, *, out: str | Path | None = None, queries: str = "corpus"
         raise TuneError("No training pairs could be made from this KB's chunks.")
     negatives = mine_negatives(pairs, ids, vectors, embed_queries(embedder, [p.query for p in pairs]))
     digest = data_hash(pairs, texts)
-    folder = Path(out).expanduser().resolve() if out else user_data_dir() / "models" / f"tuned-{kb.path.name}-{digest[:8]}"
+    folder = Path(out).expanduser().resolve() if out else user_data_dir(kb.settings) / "models" / f"tuned-{kb.path.name}-{digest[:8]}"
     state = _check_out(folder, digest)
     kinds = dict(Counter(p.kind for p in pairs))
     model_id = f"tuned/{folder.name}"
@@ -193,11 +194,9 @@ def tune(kb: KBReader, *, out: str | Path | None = None, queries: str = "corpus"
     tuned = load_embedder(str(folder), shared=False)
     register(folder.name, folder, tuned.dim, tuned.backend)
     if apply:
-        from .apply import apply_model
-
         record = {k: info[k] for k in ("base_model", "recipe", "pairs", "data_hash")} | {"model_dir": str(folder)}
-        report.applied = apply_model(kb, tuned, folder, record,
-                                     progress=(lambda d, t: progress("re-embed", d, t)) if progress else None)
+        report.applied = kb.apply_tuned(tuned, folder, record,
+                                        progress=(lambda d, t: progress("re-embed", d, t)) if progress else None)
         kb.sync(force=True)  # the facade follows the swapped manifest: new store, new model
         after_vectors = load_vectors(kb.store, ids)
     elif len(texts) <= RECHECK_MAX_CHUNKS:
@@ -286,11 +285,11 @@ def _train(method: str, embedder: Any, pairs: list[Pair], texts: dict[str, str],
 
 
 def _llm_pairs(texts: dict[str, str], llm: str | None, minutes: float, notes: list[str],
-               progress: Progress | None) -> list[Pair]:
+               progress: Progress | None, settings: Settings) -> list[Pair]:
     from ..llm.base import open_llm
     from ..llm.gguf import default_llm_uri
 
-    model = open_llm(llm or default_llm_uri(), threads=2)
+    model = open_llm(llm or default_llm_uri(settings=settings), threads=2, settings=settings)
     deadline = time.perf_counter() + minutes * 60.0
     todo: dict[str, str] = {}
     try:
