@@ -164,7 +164,7 @@ def test_faiss_switches_to_ivf_by_size_and_keeps_upsert_delete(tmp_path, oracle,
     store.add(corpus.ids, corpus.vectors)  # 150 again (upsert) + the rest: crosses the threshold
     assert store.is_ann and store.count() == len(corpus.ids) and store.ids() == set(corpus.ids)
     info = store.describe()
-    assert info["kind"] == "ivf-flat" and info["recall_at_10"] >= 0.95
+    assert info["kind"] == "ivf-sq8" and info["recall_at_10"] >= 0.95 and info["rerank"] >= 2
     store.add([corpus.ids[0]], corpus.vectors[100:101])  # update in place
     store.delete(corpus.ids[1:11])
     assert store.count() == len(corpus.ids) - 10 and corpus.ids[1] not in store.ids()
@@ -175,7 +175,7 @@ def test_faiss_switches_to_ivf_by_size_and_keeps_upsert_delete(tmp_path, oracle,
     store.close()
     again = FaissStore(uri, 384, base_dir=str(tmp_path))
     assert again.is_ann and again.count() == len(corpus.ids) - 10
-    assert json.loads((tmp_path / "index" / "ann.json").read_text())["kind"] == "ivf-flat"
+    assert json.loads((tmp_path / "index" / "ann.json").read_text())["kind"] == "ivf-sq8"
     oracle.add(corpus.ids[11:], corpus.vectors[11:])
     found = sum(len(set(_ids(oracle.search(q, 10))) & set(_ids(again.search(q, 10)))) for q in corpus.queries)
     assert found / (10 * len(corpus.queries)) >= 0.95

@@ -18,8 +18,11 @@ How it stays current, at a cost proportional to the change (issue 18):
 3. **Scores** are BM25 (Lucene idf, k1 = 1.5, b = 0.75, the formula bm25s uses) with the statistics of
    the live documents of all segments, computed at query time: they equal those of a full rebuild
    (property-tested) and today's bm25s scores.
-4. A change made by **another process** is noticed from ``current.json`` (reloaded) and from the chunk ids
-   in SQLite (checked only when ``chunks.sqlite`` or its WAL changed on disk).
+4. A change made by **another process** is noticed from ``current.json`` (reloaded) and from SQLite
+   (looked at only when ``chunks.sqlite`` or its WAL changed on disk): the first time in a process by
+   comparing every chunk id, afterwards from ``chunk_log`` (every chunk id inserted or deleted, kept by
+   triggers; ``current.json`` records the log position its segments reflect), so catching up costs
+   the change; a count that disagrees with SQLite's falls back to the full comparison.
 
 Crash safety: a segment is written to ``tmp-<name>/`` and renamed; ``current.json`` is replaced
 atomically last, so a SIGKILL at any point leaves the old or the new set of segments, both complete;
@@ -100,6 +103,7 @@ class LexicalIndex:
         self.merges = 0
         #: the ``chunk_log`` position the segments reflect (saved in current.json); None: unknown
         self._mark: int | None = None
+        self._verified = False  # compared with every chunk id once in this process (the first check)
         self._load()
 
     # -- the in-memory view ----------------------------------------------------------------------
@@ -163,8 +167,7 @@ class LexicalIndex:
         at = self._where.get(chunk_id)
         if at is None:
             return None
-        k = self._index_of[at[0]]
-        return int(self._starts[k] + np.searchsorted(self._locals[k], at[1]))
+        return int(self._gpos[self._index_of[at[0]]][at[1]])
 
     def ids_at(self, positions: list[int]) -> list[str]:
         """The chunk ids at ``positions`` of :meth:`scores` arrays."""
@@ -236,14 +239,17 @@ class LexicalIndex:
             if not self._dirty and state == self._seen:
                 return
             top = int(self.kb.db.scalar("SELECT MAX(seq) FROM chunk_log") or 0)  # read before the chunks
-            changed = self._logged_since(top) if self.segments else None
-            if changed is None:  # no usable log position: compare every chunk id (cost ∝ the KB)
+            changed = self._logged_since(top) if self.segments and self._verified else None
+            if changed is not None:  # the log's answer must leave as many chunks as SQLite holds
+                if len(self._where) + len(changed[0]) - len(changed[1]) != self.kb.db.chunk_count():
+                    changed = None
+            if changed is None:  # first check in this process, or no usable log: compare every chunk id
                 wanted = {r[0] for r in self.kb.db.query("SELECT id FROM chunks")}
                 have = set(self._where)
                 added, removed = sorted(wanted - have), sorted(have - wanted)
             else:
                 added, removed = changed
-            self._mark = top
+            self._mark, self._verified = top, True
             if not self.segments and added:
                 self.rebuild(sorted(wanted))
             elif added or removed:
