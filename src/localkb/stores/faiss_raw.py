@@ -2,9 +2,9 @@
 
 An ``IndexIVFScalarQuantizer`` keeps one byte per dimension in RAM (a quarter of ``IndexIVFFlat``), so it
 cannot give back the vectors that were added, nor exact scores. This file keeps them: float32 rows
-appended at each flush (fsynced), the row of each id in ``ids.sqlite`` (table ``rows``), read through a
-read-only memory map — only the rows a search re-scores are paged in, so resident memory stays that of
-the codes. Rows of deleted or replaced ids become garbage until the next rewrite (:meth:`rewrite`, when
+appended at each flush (fsynced), the row of each id in ``ids.sqlite`` (table ``rows``); a search reads
+the rows it re-scores with ``pread`` (not a memory map, whose fault-around would make the file resident),
+so resident memory stays that of the codes. Rows of deleted or replaced ids become garbage until the next rewrite (:meth:`rewrite`, when
 the index is rewritten whole). Appending before the ``rows`` commit keeps it crash-safe: a row nobody
 points to is harmless, and rows are located by the file's size, not a counter.
 """
@@ -45,6 +45,7 @@ class RawVectors:
             self._map = (np.memmap(path, dtype=np.float32, mode="r", shape=(n, self.dim)) if n
                          else np.zeros((0, self.dim), np.float32))
             self._mapped = path
+
         return self._map
 
     def append(self, keys: np.ndarray, vectors: np.ndarray) -> None:
@@ -75,10 +76,21 @@ class RawVectors:
             batch = flat[i:i + 500]
             where.update(self._conn.execute(
                 f"SELECT vid, row FROM rows WHERE vid IN ({','.join('?' * len(batch))})", batch).fetchall())
-        rows = self._rows()
-        found = np.array([k in where and where[k] < rows.shape[0] for k in flat], dtype=bool)
+        width = 4 * self.dim
+        path = self.path
+        size = os.path.getsize(path) if os.path.exists(path) else 0
+        found = np.array([k in where and (where[k] + 1) * width <= size for k in flat], dtype=bool)
         picked = [where[k] for k, ok in zip(flat, found.tolist()) if ok]
-        return found, np.asarray(rows[picked], dtype=np.float32) if picked else np.zeros((0, self.dim), np.float32)
+        if not picked:
+            return found, np.zeros((0, self.dim), np.float32)
+        # read, not mapped: the kernel would map the cached pages around every touched row into this
+        # process (fault-around), and a few searches would make the whole file count as resident
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            data = b"".join(os.pread(fd, width, row * width) for row in picked)
+        finally:
+            os.close(fd)
+        return found, np.frombuffer(data, dtype=np.float32).reshape(len(picked), self.dim).copy()
 
     def matrix(self) -> np.ndarray:
         """Every row of the file (memory-mapped; rows nobody points to included)."""
