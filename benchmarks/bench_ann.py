@@ -30,7 +30,7 @@ os.environ.setdefault("LOCALKB_EMBED_THREADS", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from _report import write_section  # noqa: E402
+from _report import load_note, write_section  # noqa: E402
 from bench_ingest import pct  # noqa: E402
 from datasets import fetch  # noqa: E402
 
@@ -196,8 +196,7 @@ def sweep(args: argparse.Namespace) -> int:
               "(`faiss_ann.build_ivf`, ≈ √n lists, 10 iterations). One query at a time, one thread. The index bytes "
               "are the FAISS file; with 8-bit codes the store also keeps the float32 vectors in a file it reads rows "
               "of (1,536 bytes / vector on disk, not resident).", "",
-              f"Machine load average (1 min) at start / end: {load0:.1f} / {os.getloadavg()[0]:.1f} on "
-              f"{os.cpu_count()} CPUs (shared with other jobs, under nice)."]
+              load_note(load0)]
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
