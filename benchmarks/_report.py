@@ -133,6 +133,12 @@ def replace_section(document: str, name: str, block: str) -> str:
     return document.rstrip("\n") + "\n\n" + block + "\n"
 
 
+def load_note(load0: float) -> str:
+    """The line every benchmark ends with: the 1-minute load average at its start and now, and the CPUs."""
+    return (f"Machine load average (1 min) at start / end: {load0:.1f} / {os.getloadavg()[0]:.1f} on "
+            f"{os.cpu_count()} CPUs (shared with other jobs, run under nice).")
+
+
 def write_section(
     name: str,
     markdown: str,

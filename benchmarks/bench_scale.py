@@ -43,7 +43,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from _report import write_section  # noqa: E402
+from _report import load_note, write_section  # noqa: E402
 from bench_ingest import pct  # noqa: E402
 from datasets import fetch  # noqa: E402
 
@@ -64,6 +64,27 @@ def sentences_and_questions(queries: int) -> tuple[list[str], list[str]]:
         if name == "squad-dev":
             questions = [q["text"] for q in list(ds.queries.values())[: queries + 10]]
     return sorted(set(sents)), questions
+
+
+class CachedQueries:
+    """The KB's real encoder, answering from a cache for texts it has embedded once: timing ``search`` with
+    it measures everything but the query embedding (the "retrieval only" column)."""
+
+    def __init__(self, real: object) -> None:
+        self._real = real
+        self._seen: dict[str, np.ndarray] = {}
+        for name in ("id", "backend", "dim", "normalize", "max_tokens", "graph"):
+            setattr(self, name, getattr(real, name, None))
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._real, name)
+
+    def embed(self, texts: Sequence[str], **kw: object) -> np.ndarray:
+        missing = [t for t in texts if t not in self._seen]
+        if missing:
+            for t, v in zip(missing, self._real.embed(missing, **kw)):  # type: ignore[attr-defined]
+                self._seen[t] = v
+        return np.stack([self._seen[t] for t in texts])
 
 
 class NoisyVectors:
@@ -118,7 +139,7 @@ def rss() -> dict[str, float]:
     out = {}
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith(("VmRSS:", "VmHWM:")):
+            if line.startswith(("VmRSS:", "VmHWM:", "RssAnon:", "RssFile:")):
                 out[line.split(":")[0]] = int(line.split()[1]) * 1024
     return out
 
@@ -133,16 +154,27 @@ def probe(kb_dir: Path, queries: list[str], new_texts: list[str], docs: Path) ->
     for q in queries[:10]:
         kb.search(q, k=10, mode="hybrid")  # warm-up: the first search loads the model, indexes, segments
     open_s = time.perf_counter() - t0
-    lat, embed = [], []
+    lat, embed, cpu = [], [], []
     for q in queries[10:]:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         kb.search(q, k=10, mode="hybrid")
         lat.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
     for q in queries[10:110]:
         t = time.perf_counter()
         kb.embedder.embed([q])
         embed.append((time.perf_counter() - t) * 1000)
     after = rss()
+    kb.wrap(embedder=CachedQueries)  # type: ignore[arg-type]
+    for q in queries[10:]:
+        kb.search(q, k=10, mode="hybrid")  # fills the cache (each query embedded once, as a user's would be)
+    retrieval, retrieval_cpu = [], []
+    for q in queries[10:]:
+        t, c = time.perf_counter(), time.process_time()
+        kb.search(q, k=10, mode="hybrid")
+        retrieval.append((time.perf_counter() - t) * 1000)
+        retrieval_cpu.append((time.process_time() - c) * 1000)
+    kb.wrap(embedder=lambda cached: cached._real)  # type: ignore[attr-defined]
     new = docs / "new-file.txt"
     adds, cpus = [], []
     for text in new_texts:  # the same file, rewritten with other real sentences each time: ~10 new chunks
@@ -155,15 +187,19 @@ def probe(kb_dir: Path, queries: list[str], new_texts: list[str], docs: Path) ->
     stats = kb.stats()
     kb.close()
     return {"open_s": open_s, "p50": pct(lat, 0.5), "p99": pct(lat, 0.99), "n": len(lat),
-            "embed_p50": pct(embed, 0.5), "rss": after["VmRSS"], "hwm": after["VmHWM"], "rss_open": before["VmRSS"],
+            "embed_p50": pct(embed, 0.5), "ret_p50": pct(retrieval, 0.5), "ret_p99": pct(retrieval, 0.99),
+            "cpu_p50": pct(cpu, 0.5), "ret_cpu_p50": pct(retrieval_cpu, 0.5),
+            "rss_anon": after["RssAnon"], "rss_file": after["RssFile"], "rss": after["VmRSS"], "hwm": after["VmHWM"], "rss_open": before["VmRSS"],
             "add_s": float(np.median(adds)), "add_cpu_s": float(np.median(cpus)), "add_embedded": report.embedded,
             "found": bool(found) and "new-file" in found[0].source, "ann": index_label(stats.get("vector_index") or {})}
 
 
 def index_label(info: dict[str, object]) -> str:
-    if info.get("kind") != "ivf-flat":
+    if info.get("kind") not in ("ivf-flat", "ivf-sq8"):
         return str(info.get("kind", "?"))
-    return f"IVF {info['nlist']} lists, nprobe {info['nprobe']}, recall@10 {float(info['recall_at_10']):.3f}"
+    codes = "8-bit codes, exact re-rank" if info["kind"] == "ivf-sq8" else "float32"
+    return (f"IVF {info['nlist']} lists ({codes}), nprobe {info['nprobe']}, recall@10 "
+            f"{float(info['recall_at_10']):.3f}")
 
 
 def disk(kb_dir: Path) -> dict[str, int]:
@@ -173,7 +209,7 @@ def disk(kb_dir: Path) -> dict[str, int]:
             continue
         rel = str(f.relative_to(kb_dir))
         key = ("chunks.sqlite" if rel.startswith("chunks.sqlite") else "vectors (FAISS)" if rel.startswith("index/")
-               and "faiss" in rel else "lexical segments" if "lexical" in rel or "segment" in rel else "other")
+               and ("faiss" in rel or rel.endswith(".f32")) else "lexical segments" if "lexical" in rel or "segment" in rel else "other")
         parts[key] += f.stat().st_size
     return parts
 
@@ -187,13 +223,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--probe", type=Path, help=argparse.SUPPRESS)  # internal: the fresh measuring process
     ap.add_argument("--txtai", type=int, default=0, metavar="N", help="localkb vs txtai on N paragraphs")
     ap.add_argument("--txtai-path", type=Path, help="folder where txtai was installed (--target)")
+    ap.add_argument("--note", default="", help="a sentence added to the section (e.g. how kept KBs were made)")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     if args.txtai:
         return versus_txtai(args)
     sents, questions = sentences_and_questions(args.queries)
-    rng = random.Random(7)
-    new_texts = [" ".join(rng.sample(sents, 90)) for _ in range(3)]  # ~10 chunks of 240 tokens each
+    # ~10 chunks of 240 tokens each; seeded by the KB's folder, so a copied KB (whose first home still holds
+    # the file of an earlier run) is not handed chunks it already has
+    rng = random.Random(f"7:{args.probe.resolve()}" if args.probe else 7)
+    new_texts = [" ".join(rng.sample(sents, 90)) for _ in range(3)]
     if args.probe:
         print(json.dumps(probe(args.probe, questions, new_texts, args.probe.parent / "docs")))
         return 0
@@ -221,31 +260,36 @@ def main(argv: list[str] | None = None) -> int:
         print(rows[-1], flush=True)
         text = report(rows, args, load0)
         if not args.no_write:  # after each size, so a long run that is stopped keeps what it measured
-            write_section("scale", text)
+            shown = [a for a in sys.argv[1:] if a != args.note]  # the note is printed in the section itself
+            write_section("scale", text, "python benchmarks/bench_scale.py " + " ".join(shown).replace("--note", "--note …"))
     print(text)
     return 0
 
 
 def report(rows: list[dict], args: argparse.Namespace, load0: float) -> str:
     lines = ["## A KB at every size: hybrid search with the query embedding, adding a file, memory (`bench_scale`)", "",
-             "| chunks | build s (ingest) | index | hybrid search p50 / p99 ms (query embed included) | query embed p50 ms | "
+             "| chunks | build s (ingest) | index | hybrid search p50 / p99 ms (query embed included) | its CPU ms p50 | "
+             "query embed p50 ms | retrieval only p50 / p99 ms (query vector cached) | its CPU ms p50 | "
              "add one 10-chunk file, end to end: wall s / CPU s | found by search | RSS after open + searches MB (peak) | "
-             "RSS bytes / chunk | disk bytes / chunk: SQLite / vectors / lexical |",
-             "|---:|---:|---|---:|---:|---:|---|---:|---:|---:|"]
+             "RSS anon / file-backed MB | RSS bytes / chunk | disk bytes / chunk: SQLite / vectors / lexical |",
+             "|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
     for r in rows:
         c = r["chunks"]
         d = r["disk"]
         lines.append(
-            f"| {c:,} | {r['build_s']:.0f} | {r['ann']} | {r['p50']:.1f} / {r['p99']:.1f} | {r['embed_p50']:.1f} | "
+            f"| {c:,} | {r['build_s']:.0f} | {r['ann']} | {r['p50']:.1f} / {r['p99']:.1f} | {r['cpu_p50']:.1f} | "
+            f"{r['embed_p50']:.1f} | {r['ret_p50']:.1f} / {r['ret_p99']:.1f} | {r['ret_cpu_p50']:.1f} | "
             f"{r['add_s']:.2f} / {r['add_cpu_s']:.2f} ({r['add_embedded']} chunks) | {'yes' if r['found'] else 'NO'} | {r['rss'] / 2**20:.0f} ({r['hwm'] / 2**20:.0f}) | "
+            f"{r['rss_anon'] / 2**20:.0f} / {r['rss_file'] / 2**20:.0f} | "
             f"{r['rss'] / c:.0f} | {d['chunks.sqlite'] / c:.0f} / {d['vectors (FAISS)'] / c:.0f} / "
             f"{d['lexical segments'] / c:.0f} |")
     if len(rows) >= 2:  # what one more chunk costs, from the two largest sizes measured
         a, b = rows[-2], rows[-1]
         per = (b["rss"] - a["rss"]) / (b["chunks"] - a["chunks"])
+        anon = (b["rss_anon"] - a["rss_anon"]) / (b["chunks"] - a["chunks"])
         parts = {k: (b["disk"][k] - a["disk"][k]) / (b["chunks"] - a["chunks"]) for k in b["disk"]}
         lines += ["", f"Marginal cost of a chunk between {a['chunks']:,} and {b['chunks']:,} chunks: RSS {per:,.0f} B "
-                  "(process after open + searches); on disk " + ", ".join(f"{k} {v:,.0f} B" for k, v in parts.items())
+                  f"(process after open + searches; {anon:,.0f} B of it anonymous, the rest file pages mapped); on disk " + ", ".join(f"{k} {v:,.0f} B" for k, v in parts.items())
                   + f". Arithmetic, not a measurement: at 1M chunks that RSS slope gives ≈ "
                   f"{(b['rss'] + per * (1_000_000 - b['chunks'])) / 2**30:.2f} GiB."]
     lines += ["", f"Text: real sentences of {', '.join(SETS)}, drawn in seeded random order into files of {PER_FILE} "
@@ -259,8 +303,10 @@ def report(rows: list[dict], args: argparse.Namespace, load0: float) -> str:
               "3 revisions of the file; CPU = that process's CPU time, which the other jobs' load moves least — the wall "
               "time on this shared box is mostly waiting for a core), and a search that must find it. RSS = VmRSS "
               "of that process after the searches (peak = VmHWM).", "",
-              f"Machine load average (1 min) at start / end: {load0:.1f} / {os.getloadavg()[0]:.1f} on "
-              f"{os.cpu_count()} CPUs (shared with other jobs, run under nice)."]
+              "CPU = the process's CPU time for the search (the encoder's threads included), which other jobs' load "
+              "moves least.", "", load_note(load0)]
+    if args.note:
+        lines += ["", args.note]
     return "\n".join(lines)
 
 

@@ -88,6 +88,15 @@ MIGRATIONS: list[str] = [
     CREATE INDEX doc_meta_key_value ON doc_meta(key, value);
     CREATE INDEX doc_meta_key_num ON doc_meta(key, num);
     """,
+    # 5: every chunk id inserted or deleted, in order, so derived indexes (search.lexical) catch up with a
+    # cost proportional to the change instead of diffing every chunk id (issue 18); pruned by the writer
+    """
+    CREATE TABLE chunk_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL);
+    CREATE TRIGGER chunk_log_insert AFTER INSERT ON chunks BEGIN INSERT INTO chunk_log(id) VALUES (new.id); END;
+    CREATE TRIGGER chunk_log_delete AFTER DELETE ON chunks BEGIN INSERT INTO chunk_log(id) VALUES (old.id); END;
+    CREATE TRIGGER chunk_log_update AFTER UPDATE OF id ON chunks BEGIN
+        INSERT INTO chunk_log(id) VALUES (old.id); INSERT INTO chunk_log(id) VALUES (new.id); END;
+    """,
 ]
 
 
@@ -107,8 +116,13 @@ class Database:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
             with self.transaction():
-                for statement in (s for s in sql.split(";") if s.strip()):
-                    self.conn.execute(statement)
+                statement = ""
+                for piece in sql.split(";"):  # whole statements only: a trigger's body holds ";" too
+                    statement += piece + ";"
+                    if sqlite3.complete_statement(statement):
+                        if statement.strip(" \n;"):
+                            self.conn.execute(statement)
+                        statement = ""
                 self.conn.execute(f"PRAGMA user_version = {number}")
 
     @contextmanager
@@ -150,6 +164,11 @@ class Database:
     def chunk_ids(self) -> set[str]:
         return {r[0] for r in self.query("SELECT id FROM chunks")}
 
+    def known_chunks(self) -> KnownChunks:
+        """The chunk ids as a set that asks SQLite per lookup (an ingest of one file into a large KB
+        then costs its own chunks, not a load of every id)."""
+        return KnownChunks(self)
+
     def chunks_text(self, ids: Iterable[str]) -> dict[str, sqlite3.Row]:
         ids = list(ids)
         out: dict[str, sqlite3.Row] = {}
@@ -163,3 +182,19 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self.conn.close()
+
+
+class KnownChunks:
+    """``in`` / ``update`` / ``difference_update`` over the ``chunks`` table, answered by its primary key."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def __contains__(self, chunk_id: object) -> bool:
+        return self._db.scalar("SELECT 1 FROM chunks WHERE id=?", (chunk_id,)) is not None
+
+    def update(self, ids: Iterable[str]) -> None:
+        """Nothing to do: the ids were inserted into ``chunks`` (kept for the ``set`` interface)."""
+
+    def difference_update(self, ids: Iterable[str]) -> None:
+        """Nothing to do: the ids were deleted from ``chunks``."""

@@ -51,9 +51,9 @@ class LexicalHost(ChunkRows, Protocol):
     def add_listener(self, listener: Callable[[Any, list[str], list[str]], None]) -> None: ...
 
 
-class Calibrated(ChunkRows, Vectors, Protocol):
+class Calibrated(LexicalHost, Vectors, Protocol):
     """What measuring and keeping the cut-off calibration needs (``search.thresholds``): the chunks, the
-    vectors, the manifest it is recorded in, saved under the write lock by ``update_manifest``."""
+    vectors, the lexical index (evidence scale), the manifest it is recorded in, saved under the write lock by ``update_manifest``."""
 
     @property
     def manifest(self) -> Manifest: ...
@@ -61,7 +61,7 @@ class Calibrated(ChunkRows, Vectors, Protocol):
     def update_manifest(self, change: Callable[[Manifest], None]) -> bool: ...
 
 
-class KBParts(LexicalHost, Calibrated, Protocol):
+class KBParts(Calibrated, Protocol):
     """All of one KB's parts, as a search reads them (``search.engine`` hands them on to the lexical
     index and the calibration): the above, the resolved settings and the KB's notes."""
 

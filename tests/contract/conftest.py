@@ -51,7 +51,8 @@ BACKENDS: dict[str, Callable[[Path, pytest.FixtureRequest], str]] = {
     "exact": lambda tmp, req: "exact://index",
     "faiss": lambda tmp, req: "faiss://index",
     # the IVF index from the first vector on (issue 18): every contract test runs over the ANN path too
-    "faiss-ivf": lambda tmp, req: "faiss://index?ann=on&nprobe=16",
+    "faiss-ivf": lambda tmp, req: "faiss://index?ann=on&nprobe=16",  # sq8 codes + exact vectors on disk
+    "faiss-ivf-flat": lambda tmp, req: "faiss://index?ann=on&nprobe=16&codes=flat",
     "chroma": lambda tmp, req: "chroma://index",
     "milvus-lite": lambda tmp, req: "milvus://./kb.db",
     "milvus-server": _server_uri,

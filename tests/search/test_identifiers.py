@@ -61,3 +61,34 @@ def test_rule_puts_exact_matches_first_and_keeps_fused_order_otherwise():
     )
     assert matches["both"] == ["IBE", "E11.9"] and matches["obe"] == []
     assert apply_rule(fused_order, matches) == ["both", "ibe", "obe", "e118", "none"]
+
+
+def test_fast_pattern_and_prefilter_match_the_reference_regex():
+    """The literal-first pattern plus the substring pre-check find exactly what the look-behind-first
+    regex of the rule's definition finds, on random texts around the code and its case variants
+    (Unicode case twins included: Kelvin sign, long s, dotless i, dotted capital I)."""
+    import random
+    import re
+
+    def reference(code: str) -> re.Pattern[str]:
+        body = re.escape(code)
+        flags = 0 if not any(c.isdigit() for c in code) else re.IGNORECASE
+        return re.compile(rf"(?<![A-Za-z0-9])(?<![A-Za-z0-9][.\-_]){body}(?![A-Za-z0-9])(?![.\-_][A-Za-z0-9])", flags)
+
+    rng = random.Random(18)
+    alphabet = "aAeEsSkKiI1190.-_ \n/\u212a\u017f\u0131\u0130é"
+    codes = ["E11.9", "NFL", "a1", "IBE", "e1-9", "K9", "S1", "I9", "SKU-1234"]
+    checked = found = 0
+    for _ in range(20_000):
+        code = rng.choice(codes)
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        if rng.random() < 0.6:
+            at = rng.randint(0, len(text))
+            variant = code if rng.random() < 0.5 else code.swapcase()
+            text = text[:at] + variant + text[at:]
+        want = reference(code).search(text) is not None
+        assert (matched_codes({"c": text}, [code])["c"] == [code]) is want, (code, text)
+        assert contains(text, code) is want, (code, text)
+        checked += 1
+        found += want
+    assert checked == 20_000 and 2_000 < found < 18_000  # both outcomes well exercised

@@ -184,3 +184,58 @@ def test_sigkill_during_compaction_leaves_a_kb_that_opens_and_answers(tmp_path):
             assert hits and hits[0].source.endswith("target.txt")
             assert set(lexical_index(kb).ids) == expected
     assert mid_write >= 1  # at least one kill landed while a segment was being written
+
+
+def test_catching_up_costs_the_change_not_the_kb(tmp_path, monkeypatch):
+    """Issue 18: after the first check in a process, the index follows SQLite through ``chunk_log`` — a
+    write by anyone (here: plain SQL on another connection, no listener) is found without reading every
+    chunk id — and the id map is updated, not rebuilt; a log pruned past the index's position, or a count
+    that disagrees, falls back to comparing every id. Each state equals a full rebuild."""
+    import sqlite3
+
+    holder = Holder(tmp_path / "kb")
+    texts = sentences()[:80]
+    for n, text in enumerate(texts[:60]):
+        holder.put(f"c{n:03d}", text)
+    index = LexicalIndex(holder)  # type: ignore[arg-type]
+    index.ensure_fresh()
+    full_scans: list[str] = []
+    real_query = holder.db.query
+
+    def counting(sql, params=()):
+        if sql.strip() == "SELECT id FROM chunks":
+            full_scans.append(sql)
+        return real_query(sql, params)
+
+    monkeypatch.setattr(holder.db, "query", counting)
+    other = sqlite3.connect(holder.db.path)  # another writer: no listener tells the index anything
+    with other:
+        other.executemany("INSERT INTO chunks VALUES (?, ?, ?, 0)", [(f"c{n:03d}", t, t) for n, t in
+                                                                      enumerate(texts[60:70], start=60)])
+        other.execute("DELETE FROM chunks WHERE id IN ('c001', 'c002')")
+    index.ensure_fresh()
+    assert not full_scans and index.count() == 68 and "c001" not in index.pos and index.position("c065") is not None
+    assert _view(index) == _view(_rebuilt(holder, tmp_path / "ref1"))
+    with other:  # a writer that does not log (an older localkb): the count disagrees, every id is compared
+        other.execute("DROP TRIGGER chunk_log_delete")
+        other.execute("DELETE FROM chunks WHERE id='c003'")
+    index.ensure_fresh()
+    assert full_scans and index.count() == 67 and _view(index) == _view(_rebuilt(holder, tmp_path / "ref2"))
+    full_scans.clear()
+    with other:  # the log pruned past the index's position: every id is compared
+        other.execute("INSERT INTO chunks VALUES ('c070', ?, ?, 0)", (texts[70], texts[70]))
+        other.execute("INSERT INTO chunks VALUES ('c071', ?, ?, 0)", (texts[71], texts[71]))
+        other.execute("DELETE FROM chunk_log WHERE seq < (SELECT MAX(seq) FROM chunk_log)")  # c070 unlogged
+    index.ensure_fresh()
+    assert full_scans and index.count() == 69 and _view(index) == _view(_rebuilt(holder, tmp_path / "ref3"))
+    other.close()
+
+
+def _rebuilt(holder, folder):
+    fresh = Holder(folder)
+    for row in holder.db.query("SELECT id, text FROM chunks"):
+        fresh.put(row[0], row[1])
+    index = LexicalIndex(fresh)  # type: ignore[arg-type]
+    index.ensure_fresh()
+    return index
+

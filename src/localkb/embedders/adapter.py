@@ -67,7 +67,7 @@ class AdapterEmbedder:
 
     def embed_queries(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         """Questions through the base model's own query path (e5: ``query: …``), then the adapter."""
-        from .base import embed_queries
+        from .runtime import embed_queries
 
         return normalise(embed_queries(self._base, texts) @ self._weight.T + self._bias)
 

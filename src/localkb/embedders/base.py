@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from .resolve import ModelRef, resolve_model
+from .runtime import EmbedsTexts as EmbedsTexts  # re-exported
+from .runtime import embed_queries as embed_queries
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -45,20 +47,6 @@ class Embedder(Protocol):
     def count_tokens(self, text: str) -> int:
         """How many of the model's tokens ``text`` is (special tokens excluded), as ``max_tokens`` counts."""
         ...
-
-
-class EmbedsTexts(Protocol):
-    """All :func:`embed_queries` needs of an embedder (an ``Embedder``, or a caller's narrower protocol)."""
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
-
-
-def embed_queries(embedder: EmbedsTexts, texts: Sequence[str]) -> np.ndarray:
-    """Search queries, embedded as the model wants them. A model trained with asymmetric prefixes (e5:
-    ``query:`` / ``passage:``) has an ``embed_queries`` method beside the Protocol's ``embed`` (which embeds
-    stored texts); every other model embeds a query like any text."""
-    own = getattr(embedder, "embed_queries", None)
-    return own(list(texts)) if callable(own) else embedder.embed(list(texts))
 
 
 def load_embedder(spec: str | None = None, *, cache_folder: str | None = None, shared: bool = True,

@@ -3,7 +3,8 @@ backend importing them makes no import circle."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -26,3 +27,17 @@ def embed_threads(settings: Settings | None = None) -> int:
 
     threads = current(settings).embed_threads
     return threads if threads is not None else min(2, os.cpu_count() or 1)
+
+
+class EmbedsTexts(Protocol):
+    """All :func:`embed_queries` needs of an embedder (an ``Embedder``, or a caller's narrower protocol)."""
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def embed_queries(embedder: EmbedsTexts, texts: Sequence[str]) -> np.ndarray:
+    """Search queries, embedded as the model wants them. A model trained with asymmetric prefixes (e5:
+    ``query:`` / ``passage:``) has an ``embed_queries`` method beside the Protocol's ``embed`` (which embeds
+    stored texts); every other model embeds a query like any text."""
+    own = getattr(embedder, "embed_queries", None)
+    return own(list(texts)) if callable(own) else embedder.embed(list(texts))

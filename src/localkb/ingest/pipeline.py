@@ -30,7 +30,7 @@ from .loaders import Loaded, load
 if TYPE_CHECKING:
     import sqlite3
 
-    from ..db import Database
+    from ..db import Database, KnownChunks
     from ..embedders import Embedder
     from ..manifest import Manifest
     from ..settings import Settings
@@ -126,7 +126,7 @@ def run_ingest(kb: IngestTarget, paths: Sequence[str | os.PathLike[str]], *, tag
     doc_tags: dict[int, list[str]] = {}
     for r in db.query("SELECT doc_id, tag FROM doc_tags ORDER BY tag"):
         doc_tags.setdefault(r["doc_id"], []).append(r["tag"])
-    have = db.chunk_ids()
+    have = db.known_chunks()  # looked up per chunk: an ingest costs its own chunks, not the KB's
     rechunk = chunker.begin(known)
     rechunked: set[str] = set()
     batch_chunks, flush_every = kb.settings.ingest_batch, kb.settings.flush_every
@@ -199,7 +199,7 @@ def run_ingest(kb: IngestTarget, paths: Sequence[str | os.PathLike[str]], *, tag
     return report
 
 
-def _commit(kb: IngestTarget, docs: list[_Doc], have: set[str], report: IngestReport,
+def _commit(kb: IngestTarget, docs: list[_Doc], have: KnownChunks, report: IngestReport,
             progress: Progress | None) -> int:
     """Embed the batch's new chunks, add them to the store, then record the batch in one transaction."""
     new: dict[str, str] = {}

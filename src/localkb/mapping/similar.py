@@ -58,7 +58,8 @@ class Embeds(Protocol):
 class Scores(Protocol):
     """The lexical index's query surface (``search.lexical.LexicalIndex``)."""
 
-    ids: list[str]
+    @property
+    def ids(self) -> list[str]: ...
 
     def scores(self, tokens: list[str]) -> np.ndarray: ...
 

@@ -16,7 +16,7 @@ docs/search.md.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..catalog import chunk_records, chunks_with_tags
@@ -210,14 +210,9 @@ def search(
             for cid in lex.containing(code.lower())[: EXACT_CAP * 5]:
                 if allowed is None or cid in allowed:
                     holders.setdefault(cid)
-        pool_ids = list(dict.fromkeys([*dense, *lexical, *holders]))
-        texts = {cid: row["embed_text"] for cid, row in kb.db.chunks_text(pool_ids).items()}
-        matches = {cid: m for cid, m in matched_codes(texts, codes).items() if m}
+        matches, extra = code_matches(kb, codes, [*dense, *lexical], list(holders),
+                                      lambda c: _lex_at(lex, all_lex, c))
         exact = {code: any(code in m for m in matches.values()) for code in codes}
-        extra = sorted(
-            (c for c in matches if c not in dense and c not in lexical),
-            key=lambda c: (-len(matches[c]), -_lex_at(lex, all_lex, c), c),
-        )[:EXACT_CAP]
         if mode != "lexical" and vector is not None and extra:
             dense.update({h.id: h.score for h in dense_hits(kb.store, vector, len(extra), set(extra))})
         if mode != "dense":
@@ -359,6 +354,44 @@ def search(
                         filters=filters)
 
 
+def code_matches(kb: KBParts, codes: list[str], candidates: list[str], holders: list[str],
+                 lex_score: Callable[[str], float]) -> tuple[dict[str, list[str]], list[str]]:
+    """(``{chunk: codes it contains}``, the ≤ ``EXACT_CAP`` holders to add to the candidates).
+
+    Every candidate is verified against its text; the added holders are the matching non-candidates
+    ranked by (more codes, BM25, id). With one code every match has the same count, so that order is
+    known before reading any text: holders are verified in it, a batch at a time, until ``EXACT_CAP``
+    match — the same answer as verifying all of them, reading a fraction of the texts."""
+    cands = dict.fromkeys(candidates)
+    matches = {c: m for c, m in matched_codes(embed_texts(kb, list(cands)), codes).items() if m}
+    rest = [h for h in dict.fromkeys(holders) if h not in cands]
+    if len(codes) == 1:
+        rest.sort(key=lambda c: (-lex_score(c), c))
+        extra: list[str] = []
+        for start in range(0, len(rest), EXACT_CAP):
+            found = matched_codes(embed_texts(kb, rest[start:start + EXACT_CAP]), codes)
+            for cid in rest[start:start + EXACT_CAP]:  # in rank order
+                if found.get(cid) and len(extra) < EXACT_CAP:
+                    matches[cid] = found[cid]
+                    extra.append(cid)
+            if len(extra) >= EXACT_CAP:
+                break
+        return matches, extra
+    found = {c: m for c, m in matched_codes(embed_texts(kb, rest), codes).items() if m}
+    matches.update(found)
+    return matches, sorted(found, key=lambda c: (-len(found[c]), -lex_score(c), c))[:EXACT_CAP]
+
+
+def embed_texts(kb: KBParts, ids: list[str]) -> dict[str, str]:
+    """The indexed text (chunk + enrichment) of each id that exists, one query per 500 ids."""
+    out: dict[str, str] = {}
+    for i in range(0, len(ids), 500):
+        batch = ids[i:i + 500]
+        rows = kb.db.query(f"SELECT id, embed_text FROM chunks WHERE id IN ({','.join('?' * len(batch))})", batch)
+        out.update((r[0], r[1]) for r in rows)
+    return out
+
+
 #: a store that cannot filter is asked for this many times more hits each round (``dense_hits``)
 OVERFETCH = 4
 
@@ -437,5 +470,5 @@ def fuse_hybrid(
 def _lex_at(lex: object, all_lex: np.ndarray | None, chunk_id: str) -> float:
     if all_lex is None or all_lex.size == 0:
         return 0.0
-    pos = lex.pos.get(chunk_id)  # type: ignore[attr-defined]
+    pos = lex.position(chunk_id)  # type: ignore[attr-defined]
     return 0.0 if pos is None else float(all_lex[pos])

@@ -36,7 +36,7 @@ import numpy as np
 from .tokenizer import tokenize
 
 if TYPE_CHECKING:
-    from ..parts import KBParts
+    from ..parts import Calibrated
     from .lexical import LexicalIndex
 
 #: chunks looked at for the query's words: the best this many by cosine and by BM25
@@ -87,7 +87,7 @@ def score(best_dense: float, share: float, scale: Mapping[str, Any]) -> float:
     return d + t
 
 
-def bank_shares(kb: KBParts, lex: LexicalIndex, texts: list[str]) -> np.ndarray:
+def bank_shares(kb: Calibrated, lex: LexicalIndex, texts: list[str]) -> np.ndarray:
     """Each text's :func:`term_share` searched as a query (its best chunks by cosine and by BM25)."""
     from ..embedders.base import embed_queries
 
@@ -101,7 +101,7 @@ def bank_shares(kb: KBParts, lex: LexicalIndex, texts: list[str]) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
-def measure(kb: KBParts, bank: list[str], bank_median: float, own_median: float) -> dict[str, Any]:
+def measure(kb: Calibrated, bank: list[str], bank_median: float, own_median: float) -> dict[str, Any]:
     """The KB's evidence scale for one language: ``{"dense": [bank median, pseudo-query median],
     "terms": [bank median share, 1.0], "from"}`` (stored with the calibration; the :data:`THRESHOLD` asked of
     it is added by ``thresholds.for_query``)."""

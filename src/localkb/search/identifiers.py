@@ -64,9 +64,14 @@ def case_sensitive(code: str) -> bool:
 
 
 def code_pattern(code: str) -> re.Pattern[str]:
-    """Regex matching ``code`` as a whole token (not inside a longer code)."""
-    body = re.escape(code)
-    pattern = rf"(?<![A-Za-z0-9])(?<![A-Za-z0-9]{_JOIN}){body}(?![A-Za-z0-9])(?!{_JOIN}[A-Za-z0-9])"
+    """Regex matching ``code`` as a whole token (not inside a longer code).
+
+    The code comes first and the checks on what precedes it are look-behinds over the code's own
+    width, so the regex engine scans for the literal instead of trying the look-behinds at every
+    position (the same matches as putting them before the code; fuzz-tested)."""
+    body, width = re.escape(code), len(code)
+    pattern = (rf"{body}(?<![A-Za-z0-9][\s\S]{{{width}}})(?<![A-Za-z0-9]{_JOIN}[\s\S]{{{width}}})"
+               rf"(?![A-Za-z0-9])(?!{_JOIN}[A-Za-z0-9])")
     return re.compile(pattern, 0 if case_sensitive(code) else re.IGNORECASE)
 
 
@@ -75,10 +80,24 @@ def contains(text: str, code: str) -> bool:
     return code_pattern(code).search(text) is not None
 
 
+def _may_contain(text: str, code: str, folded: str | None) -> bool:
+    """A necessary condition for ``contains`` that costs a substring search: the code's characters occur
+    (case-folded for codes with digits; a non-ASCII text keeps the regex's own Unicode case rules)."""
+    if folded is None:
+        return code in text
+    if text.isascii():
+        return folded in text.lower()
+    return re.search(re.escape(code), text, re.IGNORECASE) is not None
+
+
 def matched_codes(texts: Mapping[str, str], codes: Iterable[str]) -> dict[str, list[str]]:
-    """``{chunk id: [codes it contains]}`` for every id in ``texts``."""
-    patterns = [(c, code_pattern(c)) for c in codes]
-    return {cid: [c for c, p in patterns if p.search(text)] for cid, text in texts.items()}
+    """``{chunk id: [codes it contains]}`` for every id in ``texts``.
+
+    The whole-token regex runs only on texts that hold the code's characters at all (``_may_contain``):
+    the same answer as the regex alone, at the cost of a substring search for the texts that do not."""
+    patterns = [(c, code_pattern(c), None if case_sensitive(c) else c.lower()) for c in codes]
+    return {cid: [c for c, p, f in patterns if _may_contain(text, c, f) and p.search(text)]
+            for cid, text in texts.items()}
 
 
 def apply_rule(order: list[str], matches: Mapping[str, list[str]]) -> list[str]:

@@ -18,8 +18,11 @@ How it stays current, at a cost proportional to the change (issue 18):
 3. **Scores** are BM25 (Lucene idf, k1 = 1.5, b = 0.75, the formula bm25s uses) with the statistics of
    the live documents of all segments, computed at query time: they equal those of a full rebuild
    (property-tested) and today's bm25s scores.
-4. A change made by **another process** is noticed from ``current.json`` (reloaded) and from the chunk ids
-   in SQLite (checked only when ``chunks.sqlite`` or its WAL changed on disk).
+4. A change made by **another process** is noticed from ``current.json`` (reloaded) and from SQLite
+   (looked at only when ``chunks.sqlite`` or its WAL changed on disk): the first time in a process by
+   comparing every chunk id, afterwards from ``chunk_log`` (every chunk id inserted or deleted, kept by
+   triggers; ``current.json`` records the log position its segments reflect), so catching up costs
+   the change; a count that disagrees with SQLite's falls back to the full comparison.
 
 Crash safety: a segment is written to ``tmp-<name>/`` and renamed; ``current.json`` is replaced
 atomically last, so a SIGKILL at any point leaves the old or the new set of segments, both complete;
@@ -59,6 +62,8 @@ MAX_SEGMENTS = 16
 #: a segment with more than this share of tombstones is rewritten without them
 COMPACT_DEAD = 0.25
 FORMAT = 2
+#: rows of ``chunk_log`` the writer keeps (a reader further behind compares every chunk id once)
+LOG_KEEP = 100_000
 
 
 class LexicalIndex:
@@ -81,38 +86,93 @@ class LexicalIndex:
             self._cache.execute("INSERT OR REPLACE INTO meta VALUES ('tokenizer', ?)", (TOKENIZER_ID,))
         self.segments: list[seg_mod.Segment] = []
         self._live: list[np.ndarray] = []  # per segment: True where the doc is not deleted
-        self._where: dict[str, tuple[int, int]] = {}  # chunk id → (segment index, local doc)
-        #: the live chunk ids, in the order of :meth:`scores`
-        self.ids: list[str] = []
+        #: chunk id → (segment name, local doc) of every live doc: updated by what changed, never rebuilt
+        self._where: dict[str, tuple[str, int]] = {}
+        self._index_of: dict[str, int] = {}  # segment name → its index in ``segments``
+        self._locals: list[np.ndarray] = []  # per segment: its live local docs, ascending
+        self._starts = np.zeros(1, dtype=np.int64)  # per segment: position of its first live doc
+        self._gpos: list[np.ndarray] = []
+        self._ids: list[str] | None = None
         self._pos: dict[str, int] | None = None
+        self._df: dict[str, int] = {}
         self._stats: tuple[int, float] = (0, 0.0)
         self._dirty = True  # until checked against SQLite once
         self._seen: tuple[object, ...] | None = None
         self._current_stat: tuple[int, int] | None = None
         self.rebuilds = 0
         self.merges = 0
+        #: the ``chunk_log`` position the segments reflect (saved in current.json); None: unknown
+        self._mark: int | None = None
+        self._verified = False  # compared with every chunk id once in this process (the first check)
         self._load()
 
     # -- the in-memory view ----------------------------------------------------------------------
     def _set(self, segments: list[seg_mod.Segment], live: list[np.ndarray]) -> None:
-        """Adopt ``segments``: the live ids, their positions and the BM25 statistics (vectorised, O(live))."""
+        """Adopt ``segments``: positions and BM25 statistics (numpy over the live masks), and the id map
+        updated only where something changed — docs of segments dropped (merged away) or newly deleted
+        out, docs of new segments in — so adding one file costs its own chunks, not the KB's."""
+        old = dict(zip((s.name for s in self.segments), self._live))
+        names = {s.name for s in segments}
+        if not names & set(old):  # nothing kept (first load, rebuild, compact): start the map afresh
+            self._where, old = {}, {}
+        where = self._where
+        for seg in self.segments:  # first every removal, then every addition (a merged doc moves)
+            gone_mask = old.get(seg.name)
+            if gone_mask is None:
+                continue
+            if seg.name in names:
+                gone_mask = gone_mask & ~live[[s.name for s in segments].index(seg.name)]
+            for local, cid in zip(np.flatnonzero(gone_mask).tolist(), np.asarray(seg.ids)[gone_mask].tolist()):
+                if where.get(cid) == (seg.name, local):
+                    del where[cid]
+        for seg, alive in zip(segments, live):
+            if seg.name not in old:
+                loc = np.flatnonzero(alive)
+                where.update(zip(np.asarray(seg.ids)[loc].tolist(), ((seg.name, x) for x in loc.tolist())))
         self.segments, self._live = segments, live
-        locals_ = [np.flatnonzero(a) for a in live]
-        ids = [np.asarray(s.ids)[loc] for s, loc in zip(segments, locals_)]
-        self.ids = np.concatenate(ids).tolist() if ids else []
-        where_k = np.concatenate([np.full(loc.size, k) for k, loc in enumerate(locals_)]).tolist() if ids else []
-        where_l = np.concatenate(locals_).tolist() if ids else []
-        self._where = dict(zip(self.ids, zip(where_k, where_l)))
+        self._index_of = {s.name: k for k, s in enumerate(segments)}
+        self._locals = [np.flatnonzero(a) for a in live]
+        self._starts = np.cumsum([0, *[loc.size for loc in self._locals]]).astype(np.int64)
+        # per segment: each local doc's position in :attr:`ids` (-1 when deleted), so scores scatter
+        # straight into one array instead of one array per segment concatenated through the live masks
+        self._gpos = []
+        for k, a in enumerate(live):
+            g = np.full(a.size, -1, dtype=np.int64)
+            g[self._locals[k]] = np.arange(self._starts[k], self._starts[k + 1])
+            self._gpos.append(g)
+        self._ids = None
         self._pos = None
-        n = len(self.ids)
+        self._df = {}
+        n = int(self._starts[-1])
         total = sum(float(np.asarray(s.lengths)[a].sum()) for s, a in zip(segments, live))
         self._stats = (n, total / n if n else 0.0)
 
     @property
+    def ids(self) -> list[str]:
+        """The live chunk ids, in the order of :meth:`scores` (built on first use after a change)."""
+        if self._ids is None:
+            parts = [np.asarray(s.ids)[loc] for s, loc in zip(self.segments, self._locals)]
+            self._ids = np.concatenate(parts).tolist() if parts else []
+        return self._ids
+
+    @property
     def pos(self) -> dict[str, int]:
+        """``{chunk id: position}`` of every live chunk (built on first use; :meth:`position` is cheaper)."""
         if self._pos is None:
             self._pos = {cid: n for n, cid in enumerate(self.ids)}
         return self._pos
+
+    def position(self, chunk_id: str) -> int | None:
+        """The position of ``chunk_id`` in :meth:`scores` arrays (None when it is not indexed)."""
+        at = self._where.get(chunk_id)
+        if at is None:
+            return None
+        return int(self._gpos[self._index_of[at[0]]][at[1]])
+
+    def ids_at(self, positions: list[int]) -> list[str]:
+        """The chunk ids at ``positions`` of :meth:`scores` arrays."""
+        segs = (np.searchsorted(self._starts, positions, side="right") - 1).tolist()
+        return [str(self.segments[k].ids[self._locals[k][p - int(self._starts[k])]]) for p, k in zip(positions, segs)]
 
     # -- maintenance ---------------------------------------------------------------------------
     def on_chunks_changed(self, added: list[str], removed: list[str]) -> None:
@@ -123,6 +183,7 @@ class LexicalIndex:
             if added:
                 self._tokenise_missing(added)
             self._dirty = True
+            self._prune_log()
 
     def _forget(self, ids: list[str]) -> None:
         for i in range(0, len(ids), BATCH):
@@ -177,15 +238,50 @@ class LexicalIndex:
             state = self._disk_state()
             if not self._dirty and state == self._seen:
                 return
-            wanted = {r[0] for r in self.kb.db.query("SELECT id FROM chunks")}
-            have = set(self._where)
-            added, removed = sorted(wanted - have), sorted(have - wanted)
+            top = int(self.kb.db.scalar("SELECT MAX(seq) FROM chunk_log") or 0)  # read before the chunks
+            changed = self._logged_since(top) if self.segments and self._verified else None
+            if changed is not None:  # the log's answer must leave as many chunks as SQLite holds
+                if len(self._where) + len(changed[0]) - len(changed[1]) != self.kb.db.chunk_count():
+                    changed = None
+            if changed is None:  # first check in this process, or no usable log: compare every chunk id
+                wanted = {r[0] for r in self.kb.db.query("SELECT id FROM chunks")}
+                have = set(self._where)
+                added, removed = sorted(wanted - have), sorted(have - wanted)
+            else:
+                added, removed = changed
+            self._mark, self._verified = top, True
             if not self.segments and added:
                 self.rebuild(sorted(wanted))
             elif added or removed:
                 self.apply(added, removed)
             self._dirty = False
             self._seen = state
+
+    def _logged_since(self, top: int) -> tuple[list[str], list[str]] | None:
+        """(added, removed) from ``chunk_log`` rows after the position the index reflects, up to ``top``:
+        each logged id is looked up in ``chunks`` now (cost ∝ the change). None when there is no position
+        or the writer pruned the log past it."""
+        if self._mark is None:
+            return None
+        low = self.kb.db.scalar("SELECT MIN(seq) FROM chunk_log")
+        if low is not None and int(low) > self._mark + 1:
+            return None
+        logged = sorted({r[0] for r in self.kb.db.query(
+            "SELECT id FROM chunk_log WHERE seq > ? AND seq <= ?", (self._mark, top))})
+        present: set[str] = set()
+        for i in range(0, len(logged), BATCH):
+            batch = logged[i:i + BATCH]
+            present.update(r[0] for r in self.kb.db.query(
+                f"SELECT id FROM chunks WHERE id IN ({','.join('?' * len(batch))})", batch))
+        return ([c for c in logged if c in present and c not in self._where],
+                [c for c in logged if c not in present and c in self._where])
+
+    def _prune_log(self) -> None:
+        """Keep the last ``LOG_KEEP`` rows of ``chunk_log`` (a reader further behind compares all ids)."""
+        low, high = self.kb.db.query("SELECT MIN(seq), MAX(seq) FROM chunk_log")[0]
+        if low is not None and high - low > 2 * LOG_KEEP:
+            with self.kb.db.transaction() as conn:
+                conn.execute("DELETE FROM chunk_log WHERE seq <= ?", (high - LOG_KEEP,))
 
     def apply(self, added: list[str], removed: list[str]) -> None:
         """Index ``added`` as a new segment and tombstone ``removed`` (cost ∝ the change), then publish."""
@@ -194,7 +290,7 @@ class LexicalIndex:
             for cid in [*removed, *added]:  # an added id already indexed is replaced (same id = same text)
                 at = self._where.get(cid)
                 if at is not None:
-                    live[at[0]][at[1]] = False
+                    live[self._index_of[at[0]]][at[1]] = False
             if added:
                 self._tokenise_missing(added)
                 toks = self._tokens_of(added)
@@ -252,6 +348,7 @@ class LexicalIndex:
         """Build one segment for ``ids`` (default: every chunk) from cached tokens and publish it."""
         with self._lock:
             if ids is None:
+                self._mark = int(self.kb.db.scalar("SELECT MAX(seq) FROM chunk_log") or 0)
                 ids = sorted(r[0] for r in self.kb.db.query("SELECT id FROM chunks"))
             self._tokenise_missing(ids)
             stale = {r[0] for r in self._cache.execute("SELECT id FROM tokens")} - set(ids)
@@ -273,7 +370,7 @@ class LexicalIndex:
 
         write_json(self.folder / "current.json", {
             "format": FORMAT, "tokenizer": TOKENIZER_ID, "stemmer": STEMMER,
-            "chunks": sum(int(a.sum()) for a in live),
+            "chunks": sum(int(a.sum()) for a in live), "log_seq": self._mark,
             "segments": [{"name": s.name, "docs": len(s), "dead": np.flatnonzero(~a).tolist()}
                          for s, a in zip(segments, live)],
         })
@@ -292,6 +389,7 @@ class LexicalIndex:
             try:
                 data = json.loads(current.read_text(encoding="utf-8"))
                 if data.get("tokenizer") == TOKENIZER_ID and data.get("format") == FORMAT:
+                    self._mark = data.get("log_seq")
                     for entry in data["segments"]:
                         seg = seg_mod.load(self.folder, str(entry["name"]))
                         alive = np.ones(len(seg), dtype=bool)
@@ -319,6 +417,16 @@ class LexicalIndex:
                     out.append((k, docs[alive], tf[alive]))
         return out
 
+    def _df_of(self, term: str, found: list[tuple[int, np.ndarray, np.ndarray]] | None = None) -> int:
+        """Live document frequency of ``term`` (remembered until the segments change)."""
+        df = self._df.get(term)
+        if df is None:
+            if len(self._df) > 100_000:  # many distinct query words: start again rather than grow
+                self._df.clear()
+            found = self._gather(term) if found is None else found
+            df = self._df[term] = sum(int(d.size) for _, d, _ in found)
+        return df
+
     def _idf(self, df: int) -> float:
         n = self._stats[0]
         return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
@@ -329,18 +437,18 @@ class LexicalIndex:
         n, avgdl = self._stats
         if n == 0:
             return np.zeros(0, dtype=np.float32)
-        per_seg = [np.zeros(len(s), dtype=np.float32) for s in self.segments]
+        out = np.zeros(n, dtype=np.float32)
         for term in tokens:  # a repeated query token counts again, as in bm25s
             found = self._gather(term)
             if not found:
                 continue
-            idf = self._idf(sum(int(d.size) for _, d, _ in found))
+            idf = self._idf(self._df_of(term, found))
             for k, docs, tf in found:
                 dl = np.asarray(self.segments[k].lengths)[docs].astype(np.float32)
                 tf32 = tf.astype(np.float32)
                 part = np.float32(idf) * tf32 / (np.float32(K1) * (np.float32(1 - B) + np.float32(B) * dl / np.float32(avgdl)) + tf32)
-                per_seg[k][docs] += part  # a term's postings name each doc once
-        return np.concatenate([s[a] for s, a in zip(per_seg, self._live)]) if per_seg else np.zeros(0, np.float32)
+                out[self._gpos[k][docs]] += part  # a term's postings name each doc once
+        return out
 
     def top(
         self, scores: np.ndarray, n: int, allowed: Collection[str] | None = None
@@ -350,13 +458,16 @@ class LexicalIndex:
             return []
         if allowed is not None:
             mask = np.zeros(scores.size, dtype=bool)
-            idx = [self.pos[c] for c in allowed if c in self.pos]
+            idx = [p for p in (self.position(c) for c in allowed) if p is not None]
             mask[idx] = True
             scores = np.where(mask, scores, 0.0)
-        n = min(n, scores.size)
-        part = np.argpartition(-scores, n - 1)[:n]
-        order = part[np.argsort(-scores[part], kind="stable")]
-        return [(self.ids[i], float(scores[i])) for i in order if scores[i] > 0]
+        hit = np.flatnonzero(scores > 0)  # the docs holding a query word: usually a small share
+        if hit.size > n:  # the n best, and every doc tied with the n-th, before the exact order below
+            vals = scores[hit]
+            hit = hit[vals >= np.partition(vals, hit.size - n)[hit.size - n]]
+        order = hit[np.lexsort((hit, -scores[hit]))][:n]  # best first; ties by position (deterministic)
+        chosen = order.tolist()
+        return list(zip(self.ids_at(chosen), (float(scores[i]) for i in chosen)))
 
     def containing(self, token: str) -> list[str]:
         """Chunk ids whose tokens include ``token`` (lower-cased, as indexed)."""
@@ -372,7 +483,7 @@ class LexicalIndex:
         self.ensure_fresh()
         if self._stats[0] == 0:
             return 0.0
-        return sum(self._idf(sum(int(d.size) for _, d, _ in self._gather(t))) for t in tokens)
+        return sum(self._idf(self._df_of(t)) for t in tokens)
 
     def tokens_of(self, ids: list[str]) -> dict[str, list[str]]:
         """The indexed tokens of each of ``ids`` (what BM25 counts; read from ``tokens.sqlite``, not

@@ -127,7 +127,8 @@ def save(seg: Segment, folder: Path, *, before_rename: object = None) -> Path:
 def load(folder: Path, name: str) -> Segment:
     """The segment ``seg-<name>`` of ``folder``, memory-mapped. Raises OSError/ValueError when damaged."""
     path = folder / f"seg-{name}"
-    arrays = {a: np.load(path / f"{a}.npy", mmap_mode="r", allow_pickle=False) for a in ARRAYS}
+    # plain ndarray views of the maps (no copy): slicing them skips np.memmap's per-slice bookkeeping
+    arrays = {a: np.asarray(np.load(path / f"{a}.npy", mmap_mode="r", allow_pickle=False)) for a in ARRAYS}
     seg = Segment(name, **arrays)
     if seg.indptr.size != seg.vocab.size + 1 or seg.lengths.size != seg.ids.size or seg.docs.size != seg.tf.size:
         raise ValueError(f"segment {path} is inconsistent")

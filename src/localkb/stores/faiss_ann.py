@@ -20,6 +20,10 @@ from typing import Any
 import numpy as np
 
 DEFAULT_THRESHOLD = 50_000
+#: the IVF index's codes (``codes=`` URI parameter): ``sq8`` keeps a quarter of the bytes in RAM, the exact
+#: vectors on disk (``faiss_raw``), and re-scores ``RERANK`` × k candidates exactly; ``flat`` keeps float32
+DEFAULT_CODES = "sq8"
+RERANK = 3
 RETRAIN_GROWTH = 4
 #: a filtered search over at most this many allowed ids is exact over their vectors (IVF lists could miss them)
 EXACT_FILTER = 20_000
@@ -33,7 +37,10 @@ def nlist_for(n: int) -> int:
 
 
 def default_nprobe(nlist: int) -> int:
-    return int(min(nlist, max(8, nlist // 4)))
+    """A tenth of the lists (at least 8): recall@10 0.974 against exact on 100k distinct real MiniLM
+    vectors with 500 held-out real queries (316 lists, nprobe 32; a quarter of the lists gave 0.995 at
+    2× the time; ``bench_ann``)."""
+    return int(min(nlist, max(8, nlist // 10)))
 
 
 def all_vectors(faiss: Any, index: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -57,11 +64,16 @@ def ivf_ids(faiss: Any, index: Any) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
-def build_ivf(faiss: Any, ids: np.ndarray, vecs: np.ndarray, dim: int) -> Any:
-    """An ``IndexIVFFlat`` (inner product) trained on ``vecs`` and holding them under ``ids``."""
+def build_ivf(faiss: Any, ids: np.ndarray, vecs: np.ndarray, dim: int, codes: str = "flat") -> Any:
+    """An IVF index (inner product) trained on ``vecs`` and holding them under ``ids``: ``IndexIVFFlat``
+    (``codes="flat"``, 4 bytes a dimension) or ``IndexIVFScalarQuantizer`` 8-bit (``"sq8"``, 1 byte)."""
     nlist = nlist_for(len(ids))
     quantizer = faiss.IndexFlatIP(dim)
-    index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    if codes == "sq8":
+        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                              faiss.METRIC_INNER_PRODUCT)
+    else:
+        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
     index.cp.niter = 10  # k-means iterations: training is the cost of switching on (or retraining)
     rng = np.random.default_rng(18)
     sample = vecs if len(vecs) <= 64 * nlist else vecs[rng.choice(len(vecs), 64 * nlist, replace=False)]

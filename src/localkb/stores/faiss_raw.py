@@ -1,0 +1,127 @@
+"""The exact vectors beside a scalar-quantised FAISS index: ``DIR/vectors.f32``, memory-mapped.
+
+An ``IndexIVFScalarQuantizer`` keeps one byte per dimension in RAM (a quarter of ``IndexIVFFlat``), so it
+cannot give back the vectors that were added, nor exact scores. This file keeps them: float32 rows
+appended at each flush (fsynced), the row of each id in ``ids.sqlite`` (table ``rows``); a search reads
+the rows it re-scores with ``pread`` (not a memory map, whose fault-around would make the file resident),
+so resident memory stays that of the codes. Rows of deleted or replaced ids become garbage until the next rewrite (:meth:`rewrite`, when
+the index is rewritten whole). Appending before the ``rows`` commit keeps it crash-safe: a row nobody
+points to is harmless, and rows are located by the file's size, not a counter.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable
+
+import numpy as np
+
+FILE = "vectors.f32"
+
+
+class RawVectors:
+    """float32 rows by FAISS int id: append, look up, forget, rewrite."""
+
+    def __init__(self, folder: str, dim: int, conn: sqlite3.Connection) -> None:
+        self.folder = folder
+        self.dim = dim
+        self._conn = conn
+        conn.execute("CREATE TABLE IF NOT EXISTS rows (vid INTEGER PRIMARY KEY, row INTEGER NOT NULL)")
+        conn.execute("CREATE TABLE IF NOT EXISTS raw (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self._map: np.ndarray | None = None
+        self._mapped: str | None = None
+
+    @property
+    def path(self) -> str:
+        """The current file (its name changes at each rewrite, committed with the row map)."""
+        row = self._conn.execute("SELECT value FROM raw WHERE key='file'").fetchone()
+        return os.path.join(self.folder, row[0] if row else FILE)
+
+    def _rows(self) -> np.ndarray:
+        path = self.path
+        size = os.path.getsize(path) if os.path.exists(path) else 0
+        n = size // (4 * self.dim)
+        if self._map is None or self._mapped != path or self._map.shape[0] != n:
+            self._map = (np.memmap(path, dtype=np.float32, mode="r", shape=(n, self.dim)) if n
+                         else np.zeros((0, self.dim), np.float32))
+            self._mapped = path
+
+        return self._map
+
+    def append(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+        """Store ``vectors`` under ``keys`` (replacing what those keys had)."""
+        if not keys.size:
+            return
+        with open(self.path, "ab") as fh:
+            first = fh.tell() // (4 * self.dim)
+            fh.write(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+            fh.flush()
+            os.fsync(fh.fileno())
+        with self._conn:
+            self._conn.executemany("INSERT OR REPLACE INTO rows VALUES (?, ?)",
+                                   zip(keys.tolist(), range(first, first + keys.size)))
+
+    def forget(self, keys: Iterable[int]) -> None:
+        keys = list(keys)
+        with self._conn:
+            for i in range(0, len(keys), 500):
+                batch = keys[i:i + 500]
+                self._conn.execute(f"DELETE FROM rows WHERE vid IN ({','.join('?' * len(batch))})", batch)
+
+    def get(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(found mask, float32 matrix of the found keys' rows, in ``keys`` order)."""
+        where: dict[int, int] = {}
+        flat = [int(k) for k in keys.tolist()]
+        for i in range(0, len(flat), 500):
+            batch = flat[i:i + 500]
+            where.update(self._conn.execute(
+                f"SELECT vid, row FROM rows WHERE vid IN ({','.join('?' * len(batch))})", batch).fetchall())
+        width = 4 * self.dim
+        path = self.path
+        size = os.path.getsize(path) if os.path.exists(path) else 0
+        found = np.array([k in where and (where[k] + 1) * width <= size for k in flat], dtype=bool)
+        picked = [where[k] for k, ok in zip(flat, found.tolist()) if ok]
+        if not picked:
+            return found, np.zeros((0, self.dim), np.float32)
+        # read, not mapped: the kernel would map the cached pages around every touched row into this
+        # process (fault-around), and a few searches would make the whole file count as resident
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            data = b"".join(os.pread(fd, width, row * width) for row in picked)
+        finally:
+            os.close(fd)
+        return found, np.frombuffer(data, dtype=np.float32).reshape(len(picked), self.dim).copy()
+
+    def matrix(self) -> np.ndarray:
+        """Every row of the file (memory-mapped; rows nobody points to included)."""
+        return self._rows()
+
+    def pairs(self) -> np.ndarray:
+        """(id, row) of every stored vector, by row: an (n, 2) int64 array."""
+        got = self._conn.execute("SELECT vid, row FROM rows ORDER BY row").fetchall()
+        return np.array(got, dtype=np.int64).reshape(-1, 2)
+
+    def all(self) -> tuple[np.ndarray, np.ndarray]:
+        """(keys, vectors) of every stored row that an id points to (read in blocks from the map)."""
+        pairs = self.pairs()
+        if not pairs.size:
+            return np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32)
+        return pairs[:, 0], np.asarray(self._rows()[pairs[:, 1]], dtype=np.float32)
+
+    def rewrite(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+        """Replace the file with exactly ``vectors`` under ``keys`` (drops garbage rows): a new file, fsynced,
+        then its name and the row map in one transaction (a crash before it keeps the old pair), then the
+        old file removed."""
+        new = os.path.join(self.folder, f"vectors-{os.urandom(4).hex()}.f32")
+        with open(new, "wb") as fh:
+            fh.write(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+            fh.flush()
+            os.fsync(fh.fileno())
+        with self._conn:
+            self._conn.execute("DELETE FROM rows")
+            self._conn.executemany("INSERT INTO rows VALUES (?, ?)", zip(keys.tolist(), range(keys.size)))
+            self._conn.execute("INSERT OR REPLACE INTO raw VALUES ('file', ?)", (os.path.basename(new),))
+        self._map = None
+        for name in os.listdir(self.folder):  # the previous file and any a crash left unreferenced
+            if name.startswith("vectors") and name.endswith(".f32") and name != os.path.basename(new):
+                os.unlink(os.path.join(self.folder, name))
