@@ -170,13 +170,25 @@ class Database:
         return KnownChunks(self)
 
     def chunks_text(self, ids: Iterable[str]) -> dict[str, sqlite3.Row]:
+        """``{id: row(id, text, embed_text)}`` for each id that exists."""
+        return {row["id"]: row for row in self._rows_by_id("id, text, embed_text", ids)}
+
+    def embed_texts(self, ids: Iterable[str]) -> dict[str, str]:
+        """``{id: embed_text}`` (the indexed text: chunk + enrichment) for each id that exists; no chunk text
+        read (the identifier rule's hot path)."""
+        return {row[0]: row[1] for row in self._rows_by_id("id, embed_text", ids)}
+
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        """The ids among ``ids`` that are chunks now."""
+        return {row[0] for row in self._rows_by_id("id", ids)}
+
+    def _rows_by_id(self, columns: str, ids: Iterable[str]) -> list[sqlite3.Row]:
+        """``SELECT columns FROM chunks`` for ``ids``, one indexed query per 500 ids."""
         ids = list(ids)
-        out: dict[str, sqlite3.Row] = {}
+        out: list[sqlite3.Row] = []
         for i in range(0, len(ids), 500):
             batch = ids[i:i + 500]
-            marks = ",".join("?" * len(batch))
-            for row in self.query(f"SELECT id, text, embed_text FROM chunks WHERE id IN ({marks})", batch):
-                out[row["id"]] = row
+            out += self.query(f"SELECT {columns} FROM chunks WHERE id IN ({','.join('?' * len(batch))})", batch)
         return out
 
     def close(self) -> None:

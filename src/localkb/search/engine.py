@@ -354,7 +354,7 @@ def search(
                         filters=filters)
 
 
-def code_matches(kb: KBParts, codes: list[str], candidates: list[str], holders: list[str],
+def code_matches(kb: ChunkRows, codes: list[str], candidates: list[str], holders: list[str],
                  lex_score: Callable[[str], float]) -> tuple[dict[str, list[str]], list[str]]:
     """(``{chunk: codes it contains}``, the ≤ ``EXACT_CAP`` holders to add to the candidates).
 
@@ -363,33 +363,24 @@ def code_matches(kb: KBParts, codes: list[str], candidates: list[str], holders: 
     known before reading any text: holders are verified in it, a batch at a time, until ``EXACT_CAP``
     match — the same answer as verifying all of them, reading a fraction of the texts."""
     cands = dict.fromkeys(candidates)
-    matches = {c: m for c, m in matched_codes(embed_texts(kb, list(cands)), codes).items() if m}
+    matches = {c: m for c, m in matched_codes(kb.db.embed_texts(list(cands)), codes).items() if m}
     rest = [h for h in dict.fromkeys(holders) if h not in cands]
     if len(codes) == 1:
         rest.sort(key=lambda c: (-lex_score(c), c))
         extra: list[str] = []
         for start in range(0, len(rest), EXACT_CAP):
-            found = matched_codes(embed_texts(kb, rest[start:start + EXACT_CAP]), codes)
-            for cid in rest[start:start + EXACT_CAP]:  # in rank order
+            batch = rest[start:start + EXACT_CAP]
+            found = matched_codes(kb.db.embed_texts(batch), codes)
+            for cid in batch:  # in rank order
                 if found.get(cid) and len(extra) < EXACT_CAP:
                     matches[cid] = found[cid]
                     extra.append(cid)
             if len(extra) >= EXACT_CAP:
                 break
         return matches, extra
-    found = {c: m for c, m in matched_codes(embed_texts(kb, rest), codes).items() if m}
+    found = {c: m for c, m in matched_codes(kb.db.embed_texts(rest), codes).items() if m}
     matches.update(found)
     return matches, sorted(found, key=lambda c: (-len(found[c]), -lex_score(c), c))[:EXACT_CAP]
-
-
-def embed_texts(kb: KBParts, ids: list[str]) -> dict[str, str]:
-    """The indexed text (chunk + enrichment) of each id that exists, one query per 500 ids."""
-    out: dict[str, str] = {}
-    for i in range(0, len(ids), 500):
-        batch = ids[i:i + 500]
-        rows = kb.db.query(f"SELECT id, embed_text FROM chunks WHERE id IN ({','.join('?' * len(batch))})", batch)
-        out.update((r[0], r[1]) for r in rows)
-    return out
 
 
 #: a store that cannot filter is asked for this many times more hits each round (``dense_hits``)

@@ -268,11 +268,7 @@ class LexicalIndex:
             return None
         logged = sorted({r[0] for r in self.kb.db.query(
             "SELECT id FROM chunk_log WHERE seq > ? AND seq <= ?", (self._mark, top))})
-        present: set[str] = set()
-        for i in range(0, len(logged), BATCH):
-            batch = logged[i:i + BATCH]
-            present.update(r[0] for r in self.kb.db.query(
-                f"SELECT id FROM chunks WHERE id IN ({','.join('?' * len(batch))})", batch))
+        present = self.kb.db.existing_ids(logged)
         return ([c for c in logged if c in present and c not in self._where],
                 [c for c in logged if c not in present and c in self._where])
 

@@ -1,4 +1,4 @@
-"""The exact vectors beside a scalar-quantised FAISS index: ``DIR/vectors.f32``, memory-mapped.
+"""The exact vectors beside a scalar-quantised FAISS index: ``DIR/vectors*.f32``, read by row.
 
 An ``IndexIVFScalarQuantizer`` keeps one byte per dimension in RAM (a quarter of ``IndexIVFFlat``), so it
 cannot give back the vectors that were added, nor exact scores. This file keeps them: float32 rows

@@ -21,6 +21,7 @@ FAISS's ``IndexIDMap2`` does not deduplicate, so ``add`` removes existing ids be
 """
 from __future__ import annotations
 
+import io
 import os
 import sqlite3
 from collections.abc import Collection, Sequence
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ..disk import write_bytes
 from ..errors import StoreError
 from . import faiss_ann as ann
 from .base import VectorHit, as_matrix, split_uri, store_path, vid
@@ -115,7 +117,7 @@ class FaissStore:
         self._rewrite = True
         ann.write_meta(self.path, {"kind": self.kind, "nlist": int(self._index.nlist), "nprobe": self._nprobe(),
                                    "trained_on": n, "threshold": self._threshold, "mode": self._ann_mode,
-                                   **({"rerank": ann.RERANK, "vectors": "vectors*.f32 (float32, memory-mapped)"}
+                                   **({"rerank": ann.RERANK, "vectors": "vectors*.f32 (float32, read by row)"}
                                       if self.is_sq8 else {})})
 
     def _all_exact(self) -> tuple[np.ndarray, np.ndarray]:
@@ -397,13 +399,10 @@ class FaissStore:
         final = os.path.join(self.path, f"journal-{seq:08d}.npz")
         keys = np.array(list(self._added), dtype=np.int64)
         vectors = np.vstack(list(self._added.values())) if keys.size else np.zeros((0, self.dim), np.float32)
-        tmp = final + ".tmp"
-        with open(tmp, "wb") as fh:
-            np.savez(fh, removed=np.array(sorted(self._removed), dtype=np.int64), keys=keys,
-                     vectors=vectors.astype(np.float32))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
+        buffer = io.BytesIO()
+        np.savez(buffer, removed=np.array(sorted(self._removed), dtype=np.int64), keys=keys,
+                 vectors=vectors.astype(np.float32))
+        write_bytes(final, buffer.getvalue())  # atomic: temp file, fsync, rename
 
     def close(self) -> None:
         self.flush()
