@@ -30,8 +30,9 @@ from _report import write_section  # noqa: E402
 from datasets import fetch  # noqa: E402
 
 from localkb.config import cache_dir  # noqa: E402
+from localkb.evaluation import prepare_kb  # noqa: E402
 from localkb.search import engine  # noqa: E402
-from localkb.search.eval import Dataset, Run, load_dataset, prepare_kb, rank_documents, score  # noqa: E402
+from localkb.search.eval import Dataset, Run, load_dataset, rank_documents, score  # noqa: E402
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 USE = "multilingual"

@@ -29,7 +29,8 @@ from _report import write_section  # noqa: E402
 from bench_search import subset  # noqa: E402
 from datasets import fetch  # noqa: E402
 
-from localkb.search.eval import load_dataset, prepare_kb, run_queries, score  # noqa: E402
+from localkb.evaluation import prepare_kb  # noqa: E402
+from localkb.search.eval import load_dataset, run_queries, score  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "corpus"
 

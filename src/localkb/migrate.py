@@ -33,6 +33,7 @@ from .registry import resolve, split_uri
 
 if TYPE_CHECKING:
     from .settings import Settings
+    from .stores.base import VectorStore
 
 STATE = ".migrate-state.json"
 #: seconds between saved checkpoints when the ``migrate_checkpoint_seconds`` setting is unset
@@ -237,8 +238,8 @@ def _batches(conn: sqlite3.Connection, after: str, size: int) -> Iterator[list[t
         last = rows[-1][0]
 
 
-def _copy_vectors(conn: sqlite3.Connection, manifest: Manifest, source: Any, target: Any, dest: Path,
-                  state: dict[str, Any], total: int, batch_size: int, delay: float,
+def _copy_vectors(conn: sqlite3.Connection, manifest: Manifest, source: VectorStore | None, target: VectorStore,
+                  dest: Path, state: dict[str, Any], total: int, batch_size: int, delay: float,
                   progress: Progress | None, every: float) -> tuple[int, int]:
     """Copy (or re-embed) the vectors batch by batch, saving the state every ``every`` seconds."""
     embedder = None
@@ -248,7 +249,7 @@ def _copy_vectors(conn: sqlite3.Connection, manifest: Manifest, source: Any, tar
     for rows in _batches(conn, str(state.get("last_id", "")), batch_size):
         ids = [r[0] for r in rows]
         vectors = None
-        if source is not None and hasattr(source, "get_vectors"):
+        if source is not None:
             try:
                 vectors = source.get_vectors(ids)
             except StoreError:

@@ -3,7 +3,8 @@ embedder (built on first use, reloaded after another process's write, rebuilt af
 per-KB extensions (the lexical index, calibration) and the chunk-change listeners.
 
 ``kb.KnowledgeBase`` is this plus the operations every interface calls; ``writing`` (the write path)
-works on this. The subsystems know it only as ``parts.KBParts``; none of them imports it.
+works on this. The subsystems know it only as the narrow Protocols of ``parts`` (``Calibrated`` for a
+search); none of them imports it.
 """
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""What the search subsystems (engine, lexical index, thresholds, self-calibration) and the tuning
-applications use of a knowledge base, each as the Protocol of exactly what it reads.
+"""What the search subsystems (engine, lexical index, thresholds, self-calibration), the answer path and
+the applications built on the facade (audit, tune, the evaluation harnesses) use of a knowledge base, each
+as the Protocol of exactly what it reads.
 
 They are handed the KB's open parts (``opened.OpenedKB``, the base of ``kb.KnowledgeBase``) but know them
 only as these Protocols: none of them imports ``kb.py`` or ``opened.py``, so the facade imports them
@@ -8,15 +9,17 @@ without an import circle (tests/architecture). Ingest (``ingest.pipeline.IngestT
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from .db import Database
     from .embedders import Embedder
+    from .llm.base import LLM
     from .manifest import Manifest
     from .mapping.dedup import DedupResult
+    from .rag.result import Answer
     from .results import SearchResult
     from .settings import Settings
     from .stores.base import VectorStore
@@ -41,10 +44,13 @@ class Vectors(Protocol):
 
 class LexicalHost(ChunkRows, Protocol):
     """What the BM25 index is built in and follows (``search.lexical``): the KB folder and its chunks,
-    the per-KB singletons and the chunk-change notifications."""
+    its resolved settings, the per-KB singletons and the chunk-change notifications."""
 
     @property
     def path(self) -> Path: ...
+
+    @property
+    def settings(self) -> Settings: ...
 
     def extension(self, name: str, factory: Callable[[Any], Any]) -> Any: ...
 
@@ -52,8 +58,9 @@ class LexicalHost(ChunkRows, Protocol):
 
 
 class Calibrated(LexicalHost, Vectors, Protocol):
-    """What measuring and keeping the cut-off calibration needs (``search.thresholds``): the chunks, the
-    vectors, the lexical index (evidence scale), the manifest it is recorded in, saved under the write lock by ``update_manifest``."""
+    """What measuring and keeping the cut-off calibration needs (``search.thresholds``), and so what a search
+    reads (``search.engine``): the chunks, the vectors, the lexical index (evidence scale), the settings, and
+    the manifest the calibration is recorded in, saved under the write lock by ``update_manifest``."""
 
     @property
     def manifest(self) -> Manifest: ...
@@ -61,20 +68,29 @@ class Calibrated(LexicalHost, Vectors, Protocol):
     def update_manifest(self, change: Callable[[Manifest], None]) -> bool: ...
 
 
-class KBParts(Calibrated, Protocol):
-    """All of one KB's parts, as a search reads them (``search.engine`` hands them on to the lexical
-    index and the calibration): the above, the resolved settings and the KB's notes."""
+class Searchable(Protocol):
+    """The facade's own search, as what builds on it calls it (``rag.answer``)."""
+
+    def search(self, query: str, *, k: int = 10, tags: Sequence[str] | None = None,
+               min_score: float | str | None = None, mode: str | None = None) -> SearchResult: ...
+
+
+class SearchedKB(Calibrated, Searchable, Protocol):
+    """A KB as the harnesses that search it and read its calibration use it (``search.report``, and
+    audit/tune through ``KBReader``)."""
+
+
+class Answers(Protocol):
+    """A KB as the answer harness asks it (``rag.evaluate``): its settings and the facade's ``ask``."""
 
     @property
     def settings(self) -> Settings: ...
 
-    @property
-    def notes(self) -> list[str]: ...
-
-    def on_chunks_changed(self, added: list[str], removed: list[str]) -> None: ...
+    def ask(self, question: str, *, llm: LLM | str | None = None, k: int = 5, max_answer_tokens: int = 256,
+            quote: bool = False) -> Answer: ...
 
 
-class KBReader(Calibrated, Protocol):
+class KBReader(SearchedKB, Protocol):
     """A KB as its applications (audit, tune) use it: the chunks, vectors and calibration, the folder and
     settings, and the facade's own operations they call back (search, dedup, sync, and applying a tuned
     model under the write lock).
@@ -83,15 +99,7 @@ class KBReader(Calibrated, Protocol):
     imports them lazily without an import circle (type-only imports included).
     """
 
-    @property
-    def path(self) -> Path: ...
-
-    @property
-    def settings(self) -> Settings: ...
-
     def sync(self, *, force: bool = False) -> bool: ...
-
-    def search(self, query: str, *, k: int = 10, min_score: float | str | None = None) -> SearchResult: ...
 
     def dedup(self) -> DedupResult: ...
 

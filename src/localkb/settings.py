@@ -15,14 +15,48 @@ current environment and ``localkb.toml`` (resolved again only when either change
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from .errors import ConfigError
+from .errors import ConfigError, NonFiniteValue, SearchError
+
+#: ``min_score`` value that turns the cut-off off (``kb.search(q, min_score=NO_CUTOFF)``); ``None`` means
+#: "the ``min_score`` setting" (default "auto")
+NO_CUTOFF: Literal["none"] = "none"
+MinScore = float | Literal["auto", "none"] | None
+
+
+def parse_min_score(value: object) -> MinScore:
+    """The one parse of a ``min_score`` value (CLI, HTTP, Python): a number, ``"auto"``, ``"none"`` /
+    ``"off"`` (:data:`NO_CUTOFF`), or ``None`` (use the setting). Strings are trimmed and case-folded.
+
+    Raises:
+        SearchError: anything else (including NaN and infinities).
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low == "auto":
+            return "auto"
+        if low in ("none", "off"):
+            return NO_CUTOFF
+        try:
+            number = float(low)
+        except ValueError:
+            raise SearchError(f"min_score '{value}' is not a number, 'auto' or 'none'.") from None
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        raise SearchError(f"min_score {value!r} is not a number, 'auto' or 'none'.")
+    if not math.isfinite(number):
+        raise NonFiniteValue(f"min_score must be a finite number, 'auto' or 'none', not '{value}'.")
+    return number
 
 
 class Settings(BaseSettings):
@@ -61,11 +95,11 @@ class Settings(BaseSettings):
     tune_apply_delay: float | None = Field(None, ge=0, description="Pause between `tune --apply` batches "
                                                                     "(tests of interruption).")
     # search
-    search_mode: str | None = Field(None, description="hybrid (default), dense or lexical.")
+    search_mode: Literal["hybrid", "dense", "lexical"] | None = Field(None, description="hybrid (default), dense or lexical.")
     min_score: str | None = Field(None, description="Cut-off: auto (default), none or a number.")
-    fusion: str | None = Field(None, description="Hybrid fusion: rrf or convex [default: convex].")
-    stemming: str | None = Field(None, description="`off` builds lexical indexes without the English stemmer.")
-    strict_lexical: str | None = Field(None, description="Fail instead of rebuilding a damaged lexical index.")
+    fusion: Literal["rrf", "convex"] | None = Field(None, description="Hybrid fusion: rrf or convex [default: convex].")
+    stemming: bool = Field(True, description="`off` builds lexical indexes without the English stemmer.")
+    strict_lexical: bool = Field(False, description="Fail instead of rebuilding a damaged lexical index.")
     # LLMs
     llm: str | None = Field(None, description="LLM URI for ask and sql [default: the provisioned Qwen GGUF].")
     llm_ctx: int | None = Field(None, ge=256, le=1_048_576, description="LLM context window in tokens.")
@@ -80,6 +114,21 @@ class Settings(BaseSettings):
     sql_audit: str | None = Field(None, description="SQL audit log [default: HOME/sql-audit.jsonl].")
     sql_examples: str | None = Field(None, description="SQL example store [default: HOME/sql-examples.sqlite].")
     token: str | None = Field(None, description="API token of `localkb serve` / `localkb mcp --http`.")
+
+    @field_validator("search_mode", "fusion", mode="before")
+    @classmethod
+    def _folded(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("min_score", mode="before")
+    @classmethod
+    def _cutoff(cls, value: Any) -> str | None:
+        """Read by :func:`parse_min_score` when the settings are resolved, not at the first search."""
+        try:
+            parsed = parse_min_score(value)
+        except SearchError as exc:
+            raise ValueError(exc.message) from None
+        return None if parsed is None else str(parsed)
 
     def merged(self, **explicit: Any) -> Settings:
         """These settings with the explicit values given (None: keep this object's), each validated
@@ -173,12 +222,23 @@ def current(given: Settings | None = None) -> Settings:
     return found
 
 
+def _kind(annotation: Any) -> str:
+    """A setting's type as the docs table says it: text, number, integer, on/off, or its choices."""
+    import typing
+
+    args = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+    inner = args[0]
+    if typing.get_origin(inner) is Literal:
+        return " \\| ".join(f"`{choice}`" for choice in typing.get_args(inner))
+    return {str: "text", float: "number", int: "integer", bool: "on/off"}.get(inner, str(inner))
+
+
 def settings_table() -> str:
     """The Markdown table of every setting (docs/settings.md is this, tested)."""
     rows = ["| setting (`localkb.toml` key) | environment variable | type | default | what |", "|---|---|---|---|---|"]
     for name, info in Settings.model_fields.items():
-        kind = str(info.annotation).replace("typing.", "").replace("<class '", "").replace("'>", "")
-        kind = kind.replace(" | None", "").replace("str", "text").replace("float", "number").replace("int", "integer")
-        default = "" if info.default is None else f"`{info.default}`"
+        kind = _kind(info.annotation)
+        value = info.default
+        default = "" if value is None else f"`{str(value).lower() if isinstance(value, bool) else value}`"
         rows.append(f"| `{name}` | `LOCALKB_{name.upper()}` | {kind} | {default} | {info.description} |")
     return "\n".join(rows) + "\n"

@@ -19,6 +19,8 @@ def test_is_a_vector_store(open_store):
     assert isinstance(store, VectorStore)
     assert store.supports_filters is True
     assert store.dim == 384
+    kind = store.describe()["kind"]  # what `localkb stats` shows as the vector index
+    assert isinstance(kind, str) and kind
 
 
 def test_empty_store(open_store, corpus):

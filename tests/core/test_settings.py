@@ -47,6 +47,8 @@ def test_unknown_toml_key_is_an_error_naming_it(tmp_path, monkeypatch):
 @pytest.mark.parametrize("name, value, words", [
     ("LOCALKB_LOCK_TIMEOUT", "soon", "lock_timeout = 'soon': Input should be a valid number"),
     ("LOCALKB_CHUNK_SIZE", "3", "chunk_size = '3': Input should be greater than or equal to 16"),
+    ("LOCALKB_SEARCH_MODE", "hybird", "search_mode = 'hybird': Input should be 'hybrid', 'dense' or 'lexical'"),
+    ("LOCALKB_MIN_SCORE", "high", "min_score = 'high': Value error, min_score 'high' is not a number, 'auto' or 'none'"),
 ])
 def test_a_bad_value_is_the_same_error_from_python_and_the_cli(tmp_path, monkeypatch, name, value, words):
     """Resolved once at each edge — ``KnowledgeBase.open``, the CLI root, ``create_app`` (HTTP) — a bad
@@ -68,6 +70,33 @@ def test_a_bad_value_is_the_same_error_from_python_and_the_cli(tmp_path, monkeyp
     serve = run_cli("serve", "--kb", str(tmp_path / "kb4"), "--port", "0", timeout=120)
     assert serve.returncode == 1 and words in serve.stderr and "Traceback" not in serve.stderr
     assert not any((tmp_path / k).exists() for k in ("kb", "kb2", "kb3", "kb4"))
+
+
+def test_search_and_lexical_settings_are_typed_when_resolved(monkeypatch):
+    """Choices, switches and the cut-off are checked when the settings are resolved, not at the first
+    search: ``LOCALKB_STRICT_LEXICAL=0`` is off (it was a truthy string), a bad switch is an error."""
+    for name in ("LOCALKB_SEARCH_MODE", "LOCALKB_FUSION", "LOCALKB_MIN_SCORE", "LOCALKB_STEMMING"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LOCALKB_STRICT_LEXICAL", "0")
+    assert load_settings().strict_lexical is False
+    monkeypatch.setenv("LOCALKB_STRICT_LEXICAL", "1")
+    monkeypatch.setenv("LOCALKB_SEARCH_MODE", " Dense ")
+    monkeypatch.setenv("LOCALKB_FUSION", "RRF")
+    monkeypatch.setenv("LOCALKB_MIN_SCORE", "0.5")
+    monkeypatch.setenv("LOCALKB_STEMMING", "off")
+    got = load_settings()
+    assert (got.strict_lexical, got.search_mode, got.fusion, got.min_score, got.stemming) == \
+        (True, "dense", "rrf", "0.5", False)
+    monkeypatch.setenv("LOCALKB_STEMMING", "maybe")
+    with pytest.raises(ConfigError, match="stemming = 'maybe': Input should be a valid boolean"):
+        load_settings()
+    monkeypatch.setenv("LOCALKB_STEMMING", "on")
+    monkeypatch.setenv("LOCALKB_MIN_SCORE", "nan")
+    with pytest.raises(ConfigError, match="min_score = 'nan'.*finite number"):
+        load_settings()
+    monkeypatch.delenv("LOCALKB_MIN_SCORE")
+    with pytest.raises(ConfigError, match="fusion = 'mean'"):
+        load_settings().merged(fusion="mean")
 
 
 def test_an_open_kb_keeps_the_settings_it_was_opened_with(tmp_path, monkeypatch):

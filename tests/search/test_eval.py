@@ -125,7 +125,7 @@ def test_non_utf8_file_is_a_clear_error(tmp_path):
 
 
 def test_prepare_kb_refuses_a_kb_it_did_not_build(tmp_path):
-    from localkb.search.eval import prepare_kb
+    from localkb.evaluation import prepare_kb
 
     ds = load_dataset(write_beir(tmp_path / "ds"))
     other = tmp_path / "somebody-elses-kb"

@@ -222,6 +222,26 @@ def test_lexical_index_is_derived_and_rebuildable(tmp_path):
         assert lexical_index(kb).rebuilds == 0
 
 
+def test_a_damaged_lexical_index_is_rebuilt_unless_the_kb_was_opened_strict(tmp_path, monkeypatch):
+    """``strict_lexical`` is read from the settings the KB was opened with (``kb.settings``)."""
+    from localkb.errors import KBError
+    from localkb.settings import load_settings
+
+    docs = write_docs(tmp_path / "docs", {"one.txt": "The quokka lives on Rottnest Island."})
+    with KnowledgeBase.open(tmp_path / "kb", create=True) as kb:
+        kb.ingest([docs])
+        kb.search("quokka", mode="lexical")
+    current = tmp_path / "kb" / "lexical" / "current.json"
+    current.write_text(current.read_text(encoding="utf-8")[:40], encoding="utf-8")  # cut mid-way
+    monkeypatch.delenv("LOCALKB_STRICT_LEXICAL", raising=False)
+    strict = load_settings(strict_lexical=True)
+    with pytest.raises(KBError, match="Cannot load the lexical index"):  # opening checks the index
+        KnowledgeBase.open(tmp_path / "kb", settings=strict)
+    with KnowledgeBase.open(tmp_path / "kb") as kb:  # the default: rebuilt from chunks.sqlite
+        assert sources(kb.search("quokka", mode="lexical")) == ["one.txt"]
+        assert lexical_index(kb).rebuilds == 1
+
+
 def test_enrichment_is_indexed_lexically(tmp_path):
     docs = write_docs(tmp_path / "docs", {"manual.txt": "Press the red button to stop the conveyor belt."})
     with KnowledgeBase.open(tmp_path / "kb", enrich=["tags"], create=True) as kb:

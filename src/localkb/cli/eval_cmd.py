@@ -71,8 +71,9 @@ def retrieval(
     plot_file: str | None,
     as_json: bool,
 ) -> None:
+    from ..evaluation import prepare_kb
     from ..search.engine import resolve_mode
-    from ..search.eval import load_dataset, prepare_kb, run_queries, score, write_trec
+    from ..search.eval import load_dataset, run_queries, score, write_trec
     from .progress import ingest_progress
 
     mode = resolve_mode(mode, cli_settings())

@@ -73,7 +73,7 @@ def ask(question: str, db_url: str | None, llm_uri: str | None, as_json: bool, d
     if not question.strip():
         raise SQLError("The question is empty.")
     with open_agent(_db_url(db_url), llm=llm_uri, audit=audit_path, max_rows=max_rows, timeout=timeout,
-                    max_attempts=attempts, candidates=candidates) as agent:
+                    max_attempts=attempts, candidates=candidates, settings=cli_settings()) as agent:
         answer = agent.ask(question, dry_run=dry_run)
     if as_json:
         echo_json(answer.to_dict())
@@ -126,7 +126,7 @@ def add_example(question: str, statement: str, db_url: str | None, as_json: bool
     """
     from ..sql import add_example as store_example
 
-    stored = store_example(_db_url(db_url), question, statement, audit=audit_path)
+    stored = store_example(_db_url(db_url), question, statement, audit=audit_path, settings=cli_settings())
     if as_json:
         echo_json(stored.to_dict())
     else:

@@ -27,8 +27,11 @@ def stats(kb: str | None, as_json: bool) -> None:
                + (f" — {lex['note']}" if lex["note"] else ""))
     vi = info.get("vector_index")
     if vi:
-        extra = (f", {vi['nlist']} lists, nprobe {vi['nprobe']}, recall@10 vs exact {vi['recall_at_10']:.3f}"
-                 if vi.get("recall_at_10") is not None else f", switches to IVF at {vi['ann_threshold']:,} vectors")
+        extra = ""
+        if vi.get("recall_at_10") is not None:
+            extra = f", {vi['nlist']} lists, nprobe {vi['nprobe']}, recall@10 vs exact {vi['recall_at_10']:.3f}"
+        elif vi.get("ann_threshold") is not None:
+            extra = f", switches to IVF at {vi['ann_threshold']:,} vectors"
         click.echo(f"{'vector index':>14}: {vi['kind']}{extra}")
     if info["formats"]:
         click.echo(f"{'formats':>14}: " + ", ".join(f"{k} {v}" for k, v in info["formats"].items()))

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, LocalKBError, SearchError
 from ..llm.base import LLM, open_llm
 from ..llm.prompts import ABSTAIN, FOLLOW_UP, FOLLOW_UP_QUOTE, build_messages, is_abstention, language
-from ..results import SearchResult
 from .budget import Budget, ChunkCut, PromptBudget, cut_reason, fit_passages, prompt_tokens
 from .citations import has_words, parse_citations, split_sentences, strip_invalid_citations, with_citations
 from .quote import check_quotes
@@ -28,14 +27,10 @@ from .support import SentenceCheck, SupportChecker
 
 if TYPE_CHECKING:
     from ..embedders.base import Embedder
+    from ..parts import Searchable
     from ..settings import Settings
 
 DEFAULT_ANSWER_TOKENS = 256
-
-
-class Searchable(Protocol):
-    def search(self, query: str, *, k: int = 10, tags: Sequence[str] | None = None,
-               min_score: float | str | None = None) -> SearchResult: ...
 
 
 def _model_label(llm: LLM | str | None, settings: Settings | None) -> str:

@@ -28,8 +28,8 @@ from ..errors import DatasetError
 from .citations import CITATION
 
 if TYPE_CHECKING:
-    from ..kb import KnowledgeBase
     from ..llm.base import LLM
+    from ..parts import Answers
     from .result import Answer
 
 _KEYS = {"id", "question", "answers", "gold_doc", "unanswerable"}
@@ -176,7 +176,7 @@ def summarise(rows: Sequence[RagRow]) -> dict[str, Any]:
     }
 
 
-def evaluate_rag(kb: KnowledgeBase, questions: Sequence[RagQuestion], *, llm: LLM | str | None = None,
+def evaluate_rag(kb: Answers, questions: Sequence[RagQuestion], *, llm: LLM | str | None = None,
                  k: int = 5, max_answer_tokens: int = 256, timeout: float = 120.0, threads: int | None = None,
                  progress: Callable[[int, int, RagRow], None] | None = None, quote: bool = False) -> RagEval:
     """Ask every question of ``questions`` with ``kb.ask`` (one model, opened once, so its KV cache of the

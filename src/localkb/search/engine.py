@@ -32,7 +32,7 @@ from .tokenizer import STOP_WORDS, tokenize, word_count
 if TYPE_CHECKING:
     import numpy as np
 
-    from ..parts import ChunkRows, KBParts
+    from ..parts import Calibrated, ChunkRows
     from ..settings import Settings
     from ..stores.base import VectorHit, VectorStore
     from .lexical import LexicalIndex
@@ -101,7 +101,7 @@ def only_codes(query: str, codes: list[str]) -> bool:
 
 
 def search(
-    kb: KBParts,
+    kb: Calibrated,
     query: str,
     *,
     k: int = 10,

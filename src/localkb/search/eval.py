@@ -1,4 +1,5 @@
-"""Retrieval evaluation on a BEIR-layout folder: load, build a KB, run every query, score, write a TREC run.
+"""Retrieval evaluation on a BEIR-layout folder: load, write the corpus, run every query, score, write a TREC run
+(building the KB from the corpus is ``localkb.evaluation.prepare_kb``, an application of the facade).
 
 Layout (https://github.com/beir-cellar/beir)::
 
@@ -26,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 from ..errors import DatasetError, SearchError
 
 if TYPE_CHECKING:
-    from ..kb import KnowledgeBase
     from ..results import SearchResult
 
 RETRIEVE = 100
@@ -151,48 +151,6 @@ def write_corpus(ds: Dataset, folder: Path, ids_file: Path) -> dict[str, str]:
         (folder / name).write_text(document_text(row), encoding="utf-8")
     ids_file.write_text(json.dumps({"digest": corpus_digest(ds), "names": names}), encoding="utf-8")
     return names
-
-
-def prepare_kb(
-    ds: Dataset,
-    kb_path: Path,
-    *,
-    model: str | None = None,
-    store: str | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
-) -> tuple[KnowledgeBase, dict[str, str]]:
-    """Open (or build) a KB holding the dataset's corpus; returns it and file name → corpus id.
-
-    The corpus is written to ``KB/eval-corpus/`` (file → id map in ``KB/eval-ids.json``) and ingested.
-    A KB built earlier from the same corpus (same digest) is reused: ingestion is idempotent, so only what
-    an interrupted build missed is embedded. Another corpus's KB, or a KB not built by eval, is refused.
-
-    Raises:
-        DatasetError: ``kb_path`` holds a KB of another corpus or one not built by eval.
-    """
-    from ..kb import KnowledgeBase
-
-    files = kb_path / "eval-corpus"
-    ids_file = kb_path / "eval-ids.json"
-    names: dict[str, str] | None = None
-    if ids_file.is_file():
-        saved = json.loads(ids_file.read_text(encoding="utf-8"))
-        if saved.get("digest") != corpus_digest(ds):
-            raise DatasetError(
-                f"The KB at {kb_path} was built from another corpus; give a new --kb folder.",
-                path=str(kb_path),
-            )
-        names = dict(saved["names"])
-    elif (kb_path / "manifest.json").exists():
-        raise DatasetError(
-            f"{kb_path} is a KB that was not built by 'localkb eval'; give a new --kb folder.",
-            path=str(kb_path),
-        )
-    kb = KnowledgeBase.open(kb_path, create=True, model=model, store=store)
-    if names is None:
-        names = write_corpus(ds, files, ids_file)
-    kb.ingest([files], progress=progress)
-    return kb, names
 
 
 # -- running and scoring -------------------------------------------------------------------------

@@ -69,8 +69,9 @@ LOG_KEEP = 100_000
 class LexicalIndex:
     """BM25 over a KB's chunks. Positions in score arrays follow :attr:`ids` (the live chunks)."""
 
-    def __init__(self, kb: LexicalHost) -> None:
+    def __init__(self, kb: LexicalHost, *, strict: bool = False) -> None:
         self.kb = kb
+        self.strict = strict  # a damaged index on disk is an error, not a rebuild (``strict_lexical``)
         self.folder = Path(kb.path) / "lexical"
         self.folder.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -395,7 +396,8 @@ class LexicalIndex:
             except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
                 # a damaged derived index is rebuilt (by ensure_fresh), not fatal
                 segments, live = [], []
-                raise_if_strict(exc)
+                if self.strict:
+                    raise KBError(f"Cannot load the lexical index: {exc}") from exc
         self._set(segments, live)
 
     # -- queries -------------------------------------------------------------------------------
@@ -521,14 +523,6 @@ def _stat(path: Path) -> tuple[int, int] | None:
     return (st.st_mtime_ns, st.st_size)
 
 
-def raise_if_strict(exc: Exception) -> None:
-    """Loading a damaged derived index falls back to a rebuild; set LOCALKB_STRICT_LEXICAL=1 to fail."""
-    from ..settings import current
-
-    if current().strict_lexical:  # LOCALKB_STRICT_LEXICAL or strict_lexical in localkb.toml
-        raise KBError(f"Cannot load the lexical index: {exc}") from exc
-
-
 def describe(kb_path: str | os.PathLike[str]) -> dict[str, Any]:
     """The lexical index as saved (for ``localkb stats``): its tokenizer id and stemmer, chunks, and
     whether it is current (an index from another tokenizer or stemmer is rebuilt by the next search)."""
@@ -548,7 +542,7 @@ def describe(kb_path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def lexical_index(kb: LexicalHost) -> LexicalIndex:
     """The KB's lexical index (one per open KB)."""
-    return kb.extension(EXTENSION, LexicalIndex)
+    return kb.extension(EXTENSION, lambda host: LexicalIndex(host, strict=host.settings.strict_lexical))
 
 
 def attach(kb: LexicalHost) -> None:

@@ -31,7 +31,7 @@ from ..errors import MissingDependency, SearchError
 from .eval import Dataset, Run, per_query_metrics, rank_documents
 
 if TYPE_CHECKING:
-    from ..kb import KnowledgeBase
+    from ..parts import SearchedKB
 
 CURVE_KS = (1, 2, 3, 5, 10, 20, 30, 50, 100)
 MODES = ("hybrid", "dense", "lexical")
@@ -68,7 +68,7 @@ class Report:
     unrelated_best: list[float] = field(default_factory=list)
 
 
-def calibration_view(kb: KnowledgeBase) -> dict[str, Any]:
+def calibration_view(kb: SearchedKB) -> dict[str, Any]:
     """The KB's calibrated cut-off and where it came from: each bank sentence (text about nothing in this
     KB) with its best cosine here. ``{"cutoff": None, ...}`` for an empty KB."""
     from . import thresholds
@@ -88,7 +88,7 @@ def calibration_view(kb: KnowledgeBase) -> dict[str, Any]:
     return {"cutoff": record["cutoff"], "calibration": record, "bank": scored}
 
 
-def _rankings(ds: Dataset, kb: KnowledgeBase, names: dict[str, str], mode: str) -> dict[str, list[tuple[str, float]]]:
+def _rankings(ds: Dataset, kb: SearchedKB, names: dict[str, str], mode: str) -> dict[str, list[tuple[str, float]]]:
     out: dict[str, list[tuple[str, float]]] = {}
     for qid, row in ds.queries.items():
         try:
@@ -116,7 +116,7 @@ def recall_curve(rankings: dict[str, list[str]], qrels: dict[str, dict[str, int]
     return [(k, sums[k] / len(judged)) for k in ks]
 
 
-def build_report(ds: Dataset, kb: KnowledgeBase, names: dict[str, str], run: Run, metrics: dict[str, Any]) -> Report:
+def build_report(ds: Dataset, kb: SearchedKB, names: dict[str, str], run: Run, metrics: dict[str, Any]) -> Report:
     """Everything the report shows (see the module docstring); searches each query once per mode."""
     rankings = {mode: _rankings(ds, kb, names, mode) for mode in MODES}
     from .thresholds import calibration_record

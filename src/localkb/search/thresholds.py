@@ -39,55 +39,19 @@ for the pseudo-queries of an English KB).
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import SearchError
+from ..settings import NO_CUTOFF, MinScore, parse_min_score  # noqa: F401 - the one parse lives beside its setting
 from .evidence import THRESHOLD
 from .tokenizer import has_cjk
 
 if TYPE_CHECKING:
     from ..parts import Calibrated, ChunkRows, Vectors
-
-#: ``min_score`` value that turns the cut-off off (``kb.search(q, min_score=NO_CUTOFF)``); ``None`` means
-#: "the ``min_score`` setting" (default "auto")
-NO_CUTOFF: Literal["none"] = "none"
-MinScore = float | Literal["auto", "none"] | None
-
-
-def parse_min_score(value: object) -> MinScore:
-    """The one parse of a ``min_score`` value (CLI, HTTP, Python): a number, ``"auto"``, ``"none"`` /
-    ``"off"`` (:data:`NO_CUTOFF`), or ``None`` (use the setting). Strings are trimmed and case-folded.
-
-    Raises:
-        SearchError: anything else (including NaN and infinities).
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        low = value.strip().lower()
-        if low == "auto":
-            return "auto"
-        if low in ("none", "off"):
-            return NO_CUTOFF
-        try:
-            number = float(low)
-        except ValueError:
-            raise SearchError(f"min_score '{value}' is not a number, 'auto' or 'none'.") from None
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        number = float(value)
-    else:
-        raise SearchError(f"min_score {value!r} is not a number, 'auto' or 'none'.")
-    if not math.isfinite(number):
-        from ..errors import NonFiniteValue
-
-        raise NonFiniteValue(f"min_score must be a finite number, 'auto' or 'none', not '{value}'.")
-    return number
 
 
 METHOD = "unrelated-bank-mad-v6-kb-evidence"

@@ -54,7 +54,7 @@ out over own same under until up s t don
 def _load_stemmer() -> tuple[str, object | None]:
     from ..settings import current  # read once, when the tokenizer is imported
 
-    if (current().stemming or "").strip().lower() in ("0", "off", "none", "false", "no"):
+    if not current().stemming:  # LOCALKB_STEMMING=off (or stemming = false in localkb.toml)
         return "none", None
     try:
         import Stemmer  # PyStemmer: Snowball in C

@@ -21,12 +21,13 @@ from ..errors import SQLError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..llm.base import LLM
+    from ..settings import Settings
     from .executor import SQLDatabase
     from .schema import Schema
     from .values import ValueIndex
 
 _LOCK = threading.Lock()
-_LLMS: dict[tuple[str, int | None, int | None, float], LLM] = {}
+_LLMS: dict[tuple[str, int | None, int | None, float, Settings], LLM] = {}
 _KNOWLEDGE: dict[tuple[str, int, bool], tuple[str, SchemaKnowledge]] = {}
 
 
@@ -41,17 +42,19 @@ class SchemaKnowledge:
 
 
 def shared_llm(uri: str, *, threads: int | None = None, context_window: int | None = None,
-               timeout: float = 120.0) -> tuple[LLM, float]:
+               timeout: float = 120.0, settings: Settings | None = None) -> tuple[LLM, float]:
     """The LLM for ``uri``, opened on first use and reused after; and the seconds spent loading it now."""
     from ..llm.base import open_llm
+    from ..settings import current
 
-    key = (uri, threads, context_window, float(timeout))
+    settings = current(settings)  # None and the environment's own settings are one key
+    key = (uri, threads, context_window, float(timeout), settings)
     with _LOCK:
         model = _LLMS.get(key)
         if model is not None:
             return model, 0.0
         start = time.monotonic()
-        model = open_llm(uri, timeout=timeout, threads=threads, context_window=context_window)
+        model = open_llm(uri, timeout=timeout, threads=threads, context_window=context_window, settings=settings)
         _LLMS[key] = model
         return model, time.monotonic() - start
 

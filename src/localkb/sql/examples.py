@@ -169,7 +169,7 @@ class StoredExample:
 
 
 def add_example(db_url: str, question: str, sql: str, *, audit: Any = None,
-                store: ExampleStore | None = None) -> StoredExample:
+                store: ExampleStore | None = None, settings: Settings | None = None) -> StoredExample:
     """Verify a question → SQL pair on the database and store it as a few-shot example.
 
     The SQL must pass the guard (logged to the audit log, ``source="add-example"``) and run read-only
@@ -179,6 +179,7 @@ def add_example(db_url: str, question: str, sql: str, *, audit: Any = None,
         db_url: the database (SQLAlchemy URL or SQLite file).
         audit: an ``AuditLog`` or a log path (default: the user audit log).
         store: where to keep it (default: the user examples store).
+        settings: the caller's resolved settings (the default audit log and store they name).
 
     Raises:
         SQLRejected: the guard refused the SQL. SQLError: the database is unreachable, the SQL fails
@@ -192,7 +193,7 @@ def add_example(db_url: str, question: str, sql: str, *, audit: Any = None,
 
     if not question.strip() or not sql.strip():
         raise SQLError("An example needs a non-empty question and SQL.")
-    log = audit if isinstance(audit, AuditLog) else AuditLog(audit)
+    log = audit if isinstance(audit, AuditLog) else AuditLog(audit, settings)
     with SQLDatabase(db_url) as db:
         verdict = Guard(introspect(db, samples=0), max_rows=5).check(sql)
         log.record(db=db.display_url, sql=sql, question=question, allowed=verdict.allowed,
@@ -202,7 +203,7 @@ def add_example(db_url: str, question: str, sql: str, *, audit: Any = None,
             raise SQLRejected("Example not stored: " + "; ".join(v.message for v in verdict.violations),
                               violations=[v.to_dict() for v in verdict.violations])
         db.run(verdict.sql, max_rows=5)
-        target = store if store is not None else ExampleStore()
+        target = store if store is not None else ExampleStore(settings=settings)
         try:
             target.add(db.display_url, question, sql)
             count = len(target.all(db.display_url))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -73,6 +73,11 @@ class VectorStore(Protocol):
 
     def flush(self) -> None:
         """Make everything added so far durable, atomically."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """The vector index as ``localkb stats`` shows it: at least ``kind`` (exact or which ANN); an
+        ANN also says its parameters and its recall@10 against exact where it can measure it."""
         ...
 
     def reload(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Collection, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -102,6 +103,10 @@ class ChromaStore:
     def delete(self, ids: Sequence[str]) -> None:
         for i in range(0, len(ids), self._batch):
             self._col.delete(ids=list(ids[i:i + self._batch]))
+
+    def describe(self) -> dict[str, Any]:
+        """Chroma's own HNSW graph (cosine); its recall is Chroma's to report, not measured here."""
+        return {"kind": "ANN (Chroma HNSW, cosine)"}
 
     def count(self) -> int:
         return int(self._col.count())

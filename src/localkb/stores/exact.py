@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -65,6 +66,9 @@ class ExactStore:
         self._ids = [self._ids[i] for i in keep]
         self._vecs = self._vecs[keep]
         self._pos = {cid: i for i, cid in enumerate(self._ids)}
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "exact (brute force)"}
 
     def count(self) -> int:
         return len(self._ids)

@@ -267,6 +267,10 @@ class MilvusStore:
             self._call(partial(self._client.delete, self.collection, ids=part, timeout=self._timeout), "delete")
             self._dirty = True
 
+    def describe(self) -> dict[str, Any]:
+        """The collection's index as created here (``AUTOINDEX``: Milvus picks it; Lite searches flat)."""
+        return {"kind": "Milvus AUTOINDEX, cosine"}
+
     def count(self) -> int:
         rows = self._call(lambda: self._client.query(
             self.collection, filter="", output_fields=["count(*)"], timeout=self._timeout), "count")
