@@ -136,3 +136,15 @@ def test_table_covers_every_exit_of_ingest(tmp_path):
                    str(tmp_path / "a")).returncode == common.EXIT_SKIPPED
     assert run_cli("ingest", str(tmp_path / "gone.txt"), "--kb", str(tmp_path / "b")).returncode == common.EXIT_ERROR
     assert not Path(tmp_path / "b").exists()
+
+
+def test_an_os_error_is_one_line_too(tmp_path):
+    """A KB folder that cannot be created (its parent is a file): the system's reason, not a traceback."""
+    (tmp_path / "afile").write_text("", encoding="utf-8")
+    doc = tmp_path / "note.txt"
+    doc.write_text("The heron fishes at the pond.", encoding="utf-8")
+    proc = run_cli("ingest", str(doc), "--kb", str(tmp_path / "afile" / "kb"))
+    assert proc.returncode == common.EXIT_ERROR and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr == f"Error: Not a directory: {tmp_path / 'afile' / 'kb'}\n"
+    err = json.loads(run_cli("ingest", str(doc), "--kb", str(tmp_path / "afile" / "kb"), "--json").stdout)
+    assert err["error"] == "OSFailure" and err["errno"] == 20

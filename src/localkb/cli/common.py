@@ -75,6 +75,10 @@ def open_kb(kb: str | None) -> KnowledgeBase:
     return KnowledgeBase.open(kb, create=False, settings=cli_settings())
 
 
+class OSFailure(LocalKBError):
+    """An ``OSError`` that reached a command (a folder that cannot be created, no space left), as one line."""
+
+
 def fail(exc: LocalKBError, *, as_json: bool = False) -> NoReturn:
     """The one way a command fails: with ``--json`` the error as one JSON object on stdout, always one
     ``Error: …`` line on stderr, then exit 1 (``EXIT_ERROR``)."""
@@ -93,6 +97,9 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except LocalKBError as exc:
             fail(exc, as_json=bool(kwargs.get("as_json")))
+        except OSError as exc:  # the system refused (a KB folder that cannot be made, a full disk): one line too
+            where = f": {exc.filename}" if exc.filename else ""
+            fail(OSFailure(f"{exc.strerror or exc}{where}", errno=exc.errno), as_json=bool(kwargs.get("as_json")))
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(EXIT_INTERRUPTED)
