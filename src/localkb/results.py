@@ -53,7 +53,11 @@ class SearchResult:
         return not self.hits
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form (CLI ``--json``, HTTP); ``filters`` appears when the search had ``where`` filters."""
+        """The JSON form (CLI ``--json``, HTTP); ``filters`` appears when the search had ``where`` filters.
+        Each hit has its full ``text`` and a ``snippet``: the part around the query's words (``search.snippets``),
+        which the CLI prints."""
+        from .search.snippets import snippet
+
         out = {
             "query": self.query,
             "mode": self.mode,
@@ -63,7 +67,7 @@ class SearchResult:
             "weights": self.weights,
             "calibration": self.calibration,
             "collapsed": self.collapsed,
-            "hits": [h.to_dict() for h in self.hits],
+            "hits": [{**h.to_dict(), "snippet": snippet(h.text, self.query)} for h in self.hits],
         }
         if self.filters is not None:
             out["filters"] = self.filters

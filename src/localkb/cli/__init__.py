@@ -6,6 +6,7 @@ import importlib
 import click
 
 from .. import __version__
+from ..errors import LocalKBError
 
 #: command name → "module:attribute"; each module holds one command or one command group.
 COMMANDS: dict[str, str] = {
@@ -73,7 +74,7 @@ class LazyGroup(click.Group):
             try:
                 require(extra, feature=f"localkb {name}")
             except MissingDependency as exc:
-                return _failing(name, exc.message)
+                return _failing(name, exc)
         module, attr = target.split(":")
         return getattr(importlib.import_module(module), attr)
 
@@ -83,15 +84,18 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-def _failing(name: str, message: str) -> click.Command:
-    """A stand-in for a command whose extra is missing: says which, exits 1."""
+def _failing(name: str, error: LocalKBError) -> click.Command:
+    """A stand-in for a command whose extra is missing: says which (``common.fail``: one line, exit 1; the JSON
+    error too when ``--json`` is among its arguments)."""
+    from .common import fail
 
-    def run(**_: object) -> None:
-        click.echo(f"Error: {message}", err=True)
-        raise SystemExit(1)
+    def run(args: tuple[str, ...] = ()) -> None:
+        fail(error, as_json="--json" in args)
+
+    run.handles_errors = True  # type: ignore[attr-defined]
 
     return click.Command(name, callback=run, context_settings={"ignore_unknown_options": True},
-                         params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)], help=message)
+                         params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)], help=error.message)
 
 
 def _exists(target: str) -> bool:
@@ -106,8 +110,8 @@ def cli() -> None:
     """localkb: an offline knowledge base. Nothing leaves your machine.
 
     Exit codes: 0 success; 1 error (one line on stderr); 2 bad usage (the command line cannot be
-    parsed); 3 ingest finished but some files were skipped (listed in the output). NO_COLOR=1 turns
-    colour and bold off.
+    parsed); 3 ingest finished but some files were skipped (listed in the output); 130 interrupted.
+    NO_COLOR=1 turns colour and bold off.
     """
     import os
 

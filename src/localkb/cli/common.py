@@ -5,13 +5,15 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from ..errors import LocalKBError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ..kb import KnowledgeBase
     from ..settings import Settings
 
@@ -27,6 +29,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 #: ``ingest`` finished but skipped some files (listed in the output)
 EXIT_SKIPPED = 3
+#: Ctrl-C ("Interrupted." on stderr; 128 + SIGINT, as shells report it)
 EXIT_INTERRUPTED = 130
 
 kb_option = click.option(
@@ -72,22 +75,36 @@ def open_kb(kb: str | None) -> KnowledgeBase:
     return KnowledgeBase.open(kb, create=False, settings=cli_settings())
 
 
+class OSFailure(LocalKBError):
+    """An ``OSError`` that reached a command (a folder that cannot be created, no space left), as one line."""
+
+
+def fail(exc: LocalKBError, *, as_json: bool = False) -> NoReturn:
+    """The one way a command fails: with ``--json`` the error as one JSON object on stdout, always one
+    ``Error: …`` line on stderr, then exit 1 (``EXIT_ERROR``)."""
+    if as_json:
+        click.echo(json.dumps(exc.to_dict(), ensure_ascii=False, default=str))
+    click.echo(f"Error: {exc.message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
 def handle_errors(func: F) -> F:
-    """Turn any LocalKBError into one clear line on stderr and exit 1; never a traceback."""
+    """Turn any LocalKBError into one clear line on stderr and exit 1 (``fail``); never a traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except LocalKBError as exc:
-            if kwargs.get("as_json"):
-                click.echo(json.dumps(exc.to_dict(), ensure_ascii=False))
-            click.echo(f"Error: {exc.message}", err=True)
-            sys.exit(EXIT_ERROR)
+            fail(exc, as_json=bool(kwargs.get("as_json")))
+        except OSError as exc:  # the system refused (a KB folder that cannot be made, a full disk): one line too
+            where = f": {exc.filename}" if exc.filename else ""
+            fail(OSFailure(f"{exc.strerror or exc}{where}", errno=exc.errno), as_json=bool(kwargs.get("as_json")))
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(EXIT_INTERRUPTED)
 
+    wrapper.handles_errors = True  # type: ignore[attr-defined]  # tests/cli/test_exit_table.py checks every command
     return wrapper  # type: ignore[return-value]
 
 
@@ -105,6 +122,23 @@ def auto_or_number(value: str, param: str, *, integer: bool = False, low: float 
         bounds = f"at least {low:g}" if high is None else f"in [{low:g}, {high:g}]"
         raise click.BadParameter(f"{number} is not {bounds} (or 'auto')", param_hint=param)
     return number
+
+
+def no_color() -> bool:
+    """Is colour off for this invocation? ``NO_COLOR`` set to any non-empty value (https://no-color.org),
+    or the root context's ``color`` turned off (``cli.cli`` does that for ``NO_COLOR``)."""
+    import os
+
+    ctx = click.get_current_context(silent=True)
+    return bool(os.environ.get("NO_COLOR")) or (ctx is not None and ctx.color is False)
+
+
+def rich_console(*, stderr: bool = False) -> Console:
+    """The rich ``Console`` every table and progress bar prints through: with ``no_color()`` it emits no
+    styles at all (rich's own ``NO_COLOR`` handling drops colours but keeps bold)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, color_system=None if no_color() else "auto")
 
 
 def echo_json(obj: Any) -> None:

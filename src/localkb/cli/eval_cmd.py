@@ -163,7 +163,10 @@ class _query_progress:
             return None
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        self._bar = Progress(TextColumn("searching"), BarColumn(), MofNCompleteColumn(), transient=True)
+        from .common import rich_console
+
+        self._bar = Progress(TextColumn("searching"), BarColumn(), MofNCompleteColumn(), transient=True,
+                             console=rich_console(stderr=True))
         self._bar.__enter__()
         task = self._bar.add_task("q", total=self.total)
         return lambda done, total: self._bar.update(task, completed=done)

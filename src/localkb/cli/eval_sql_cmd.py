@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from .common import echo_json, handle_errors, json_option
+from .common import EXIT_ERROR, echo_json, handle_errors, json_option
 
 
 @click.command("sql")
@@ -63,4 +63,4 @@ def eval_sql(questions: str, db_url: str | None, dbs_dir: str | None, llm_uri: s
                    f"median {report['median_seconds']} s per question (+{report['load_seconds']} s loading "
                    f"{report['model']}); {report['attempts']} attempts per question")
     if any(v["verdict"] != "correct" for v in report["verdicts"]):
-        sys.exit(1)
+        sys.exit(EXIT_ERROR)

@@ -11,6 +11,8 @@ from .common import EXIT_SKIPPED, cli_settings, echo_json, handle_errors, json_o
 @click.command(help="Ingest files and folders (txt, md, pdf, docx, html, csv, json) into the knowledge base.\n\n"
                     "Idempotent: unchanged files are skipped, changed files replace their own chunks, and files "
                     "deleted from an ingested folder are removed (use --no-prune to keep them).\n\n"
+                    "A new KB is created only when at least one PATH can be ingested (a folder, or a file of a "
+                    "supported type): paths that could only be skipped create nothing (exit 1).\n\n"
                     "Exit code 0: all good; 3: finished, but some files were skipped (listed); 1: error.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @kb_option
@@ -35,13 +37,19 @@ from .common import EXIT_SKIPPED, cli_settings, echo_json, handle_errors, json_o
 def ingest(paths: tuple[str, ...], kb: str | None, store: str | None, model: str | None, tags: tuple[str, ...],
            retag: bool, prune: bool, chunk_size: int | None, chunk_overlap: int | None, enrich: tuple[str, ...],
            max_file_mb: float | None, as_json: bool) -> None:
-    from ..ingest.files import check_paths
+    from ..config import kb_dir
+    from ..ingest.files import check_ingestible, check_paths
     from ..kb import KnowledgeBase
+    from ..manifest import MANIFEST
     from .progress import ingest_progress
 
-    check_paths(list(paths))  # every path mistyped: fail before a KB (and its model) is created
+    settings = cli_settings()
+    if (kb_dir(kb, settings) / MANIFEST).exists():
+        check_paths(list(paths))  # every path mistyped: nothing to do
+    else:  # a NEW KB: only when something given can be ingested (a typo must not fix a KB's model)
+        check_ingestible(list(paths))
     with KnowledgeBase.open(kb, create=True, model=model, store=store, chunk_size=chunk_size,
-                            chunk_overlap=chunk_overlap, enrich=enrich or None, settings=cli_settings()) as base:
+                            chunk_overlap=chunk_overlap, enrich=enrich or None, settings=settings) as base:
         with ingest_progress(enabled=not as_json) as progress:
             report = base.ingest(list(paths), tags=tags, prune=prune, max_file_mb=max_file_mb, progress=progress,
                                  retag=retag)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from ..errors import MissingDependency
-from .common import handle_errors, kb_option, open_kb
+from .common import handle_errors, kb_option, no_color, open_kb
 from .serve_cmd import allow_host_option, no_token_option, token_option
 
 
@@ -66,7 +66,7 @@ def mcp(kb: str | None, http: bool, host: str, port: int, token: str | None, no_
                        + (f"send 'Authorization: Bearer {token}'" if token else "no token: any program on this "
                           "machine can use it"), err=True)
             mcp_server.run_http(tools, host=host, port=port, token=token, allowed_hosts=allow_hosts,
-                                log_level=log_level)
+                                log_level=log_level, colour=not no_color())
         else:
             mcp_server.run_stdio(tools)
     finally:

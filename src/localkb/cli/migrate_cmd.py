@@ -29,8 +29,10 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from .common import rich_console
+
     with Progress(TextColumn("migrating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  transient=True) as bar:
+                  transient=True, console=rich_console(stderr=True)) as bar:
         task = bar.add_task("migrate", total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
 

@@ -15,8 +15,10 @@ def _bar(enabled: bool, *extra: str) -> Iterator[Any]:
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from .common import rich_console
+
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  *(TextColumn(e) for e in extra), transient=True) as bar:
+                  *(TextColumn(e) for e in extra), transient=True, console=rich_console(stderr=True)) as bar:
         yield bar
 
 

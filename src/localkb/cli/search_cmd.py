@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .common import echo_json, handle_errors, json_option, kb_option, open_kb
+from .common import cli_settings, echo_json, handle_errors, json_option, kb_option, open_kb
 
 
 def parse_min_score(value: str | None) -> float | str | None:
@@ -40,10 +40,13 @@ def parse_min_score(value: str | None) -> float | str | None:
 @handle_errors
 def search(query: str, kb: str | None, k: int, tags: tuple[str, ...], min_score: str | None, mode: str | None,
            collapse: bool | None, cluster: int | None, where: tuple[str, ...], as_json: bool) -> None:
+    from ..search.engine import resolve_mode
     from ..search.filters import parse_where
 
     conditions = parse_where(list(where))  # bad values fail before the KB is opened
     cut = parse_min_score(min_score)
+    if mode is not None:
+        resolve_mode(mode, cli_settings())
     with open_kb(kb) as base:
         result = base.search(query, k=k, tags=list(tags) or None, min_score=cut, mode=mode,
                              collapse_duplicates=collapse, cluster=cluster, where=[str(c) for c in conditions])

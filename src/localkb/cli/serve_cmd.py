@@ -7,7 +7,7 @@ from urllib.parse import quote
 import click
 
 from ..errors import ConfigError
-from .common import cli_settings, handle_errors, kb_option
+from .common import cli_settings, handle_errors, kb_option, no_color
 
 
 def is_loopback(host: str) -> bool:
@@ -109,7 +109,8 @@ def serve(kb: str | None, host: str, port: int, token: str | None, no_token: boo
     url = f"http://{shown}:{port}/" + (f"?token={quote(token)}" if token else "")
     click.echo(f"localkb serving {app.state.localkb.settings.kb_path} on {url} (API docs: /docs)"
                + ("" if token else " — no token: any program on this machine can use it"), err=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, **uvicorn_limits())
+    uvicorn.run(app, host=host, port=port, log_level=log_level, use_colors=False if no_color() else None,
+                **uvicorn_limits())
 
 
 def check_port_free(host: str, port: int) -> None:

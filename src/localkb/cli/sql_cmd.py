@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..errors import SQLError
-from .common import cli_settings, echo_json, handle_errors, json_option
+from .common import EXIT_ERROR, cli_settings, echo_json, handle_errors, json_option
 
 db_option = click.option("--db", "db_url", default=None, metavar="URL",
                          help="SQLAlchemy URL or SQLite file [default: $LOCALKB_DB].")
@@ -80,7 +80,7 @@ def ask(question: str, db_url: str | None, llm_uri: str | None, as_json: bool, d
     else:
         _print_answer(answer)
     if not answer.ok:
-        sys.exit(1)
+        sys.exit(EXIT_ERROR)
 
 
 @sql.command("check")
@@ -109,7 +109,7 @@ def check_cmd(statement: str, db_url: str | None, as_json: bool, audit_path: str
         for v in verdict["violations"]:
             click.echo(f"  [{v['rule']}] {v['message']}")
     if not verdict["allowed"]:
-        sys.exit(1)
+        sys.exit(EXIT_ERROR)
 
 
 @sql.command("add-example")
@@ -180,13 +180,14 @@ def _print_answer(answer: Any) -> None:
 
 def _print_rows(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     if sys.stdout.isatty():
-        from rich.console import Console
         from rich.table import Table
+
+        from .common import rich_console
 
         table = Table(*columns)
         for row in rows:
             table.add_row(*["NULL" if v is None else str(v) for v in row])
-        Console().print(table)
+        rich_console().print(table)
         return
     click.echo("\t".join(columns))
     for row in rows:

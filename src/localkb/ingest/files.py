@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import IngestError, LoaderError
-from .loaders import supported
+from .loaders import supported, unsupported_reason
 
 
 @dataclass(frozen=True)
@@ -45,24 +45,52 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+def _given(raw: str) -> tuple[Path, Path, int] | str:
+    """A path given on the command line: ``(as given, resolved, st_mode)``, or why it cannot be used."""
+    p = Path(raw).expanduser()
+    try:
+        mode = p.stat().st_mode
+        root = p.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        return "no such file or directory" if isinstance(exc, FileNotFoundError) and not p.is_symlink() \
+            else reason(exc)
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        return f"{_kind(mode)}, not a file to read"
+    return p, root, mode
+
+
 def walk(paths: list[str | os.PathLike[str]]) -> Iterator[Candidate | tuple[str, str]]:
     """Yield candidates, or ``(path, reason)`` for a path that cannot be used."""
     for given in paths:
         raw = os.fspath(given)
-        p = Path(raw).expanduser()
-        try:
-            mode = p.stat().st_mode
-            root = p.resolve(strict=True)
-        except (OSError, RuntimeError) as exc:
-            yield raw, ("no such file or directory" if isinstance(exc, FileNotFoundError) and not p.is_symlink()
-                        else reason(exc))
+        found = _given(raw)
+        if isinstance(found, str):
+            yield raw, found
             continue
+        p, root, mode = found
         if stat.S_ISREG(mode):
             yield Candidate(root, raw, root)
-        elif stat.S_ISDIR(mode):
-            yield from _walk_folder(p, root)
         else:
-            yield raw, f"{_kind(mode)}, not a file to read"
+            yield from _walk_folder(p, root)
+
+
+def check_ingestible(paths: list[str | os.PathLike[str]]) -> None:
+    """``IngestError`` naming each path and its reason when not one of ``paths`` can be ingested: missing, a
+    dangling symlink or a loop, a FIFO or device, or a file of a type no loader reads. A folder counts (the
+    walk finds its files). ``localkb ingest`` asks this before it creates a NEW KB, so a run that could
+    only skip everything creates nothing (and fixes no model)."""
+    check_paths(paths)
+    problems = []
+    for given in paths:
+        raw = os.fspath(given)
+        found = _given(raw)
+        if not isinstance(found, str):
+            _, root, mode = found
+            if stat.S_ISDIR(mode) or supported(root):
+                return
+            found = unsupported_reason(root)
+        problems.append(f"{raw}: {found}")
+    raise IngestError(f"Nothing to ingest: {'; '.join(problems)}")
 
 
 def _walk_folder(p: Path, root: Path) -> Iterator[Candidate | tuple[str, str]]:

@@ -258,13 +258,13 @@ def http_app(kb_tools: KBTools, *, allowed_hosts: Sequence[str] | None = None, t
 
 
 def run_http(kb_tools: KBTools, *, host: str = "127.0.0.1", port: int = 8751, token: str | None = None,
-             allowed_hosts: Sequence[str] = (), log_level: str = "warning") -> None:
+             allowed_hosts: Sequence[str] = (), log_level: str = "warning", colour: bool = True) -> None:
     """Serve :func:`http_app` with uvicorn until interrupted (answering to ``host:port`` and
-    ``allowed_hosts``), with ``localkb serve``'s uvicorn limits."""
+    ``allowed_hosts``), with ``localkb serve``'s uvicorn limits; ``colour=False``: plain log lines (NO_COLOR)."""
     import uvicorn
 
     from ..server.guards import default_allowed_hosts, uvicorn_limits
 
     hosts = [*default_allowed_hosts(host, port), *allowed_hosts]
     uvicorn.run(http_app(kb_tools, allowed_hosts=hosts, token=token), host=host, port=port, log_level=log_level,
-                **uvicorn_limits())
+                use_colors=None if colour else False, **uvicorn_limits())

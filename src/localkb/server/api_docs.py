@@ -7,6 +7,11 @@ from typing import Any
 
 #: where the Swagger UI files are mounted (under /static/, public like the page's own files)
 ASSETS = "/static/docs"
+#: Swagger UI settings beside FastAPI's defaults. ``validatorUrl: null``: no "valid" badge — Swagger UI would
+#: otherwise send the spec's address to validator.swagger.io whenever the page is opened by a name other than
+#: localhost / 127.0.0.1 (``serve --host 0.0.0.0``): nothing leaves the machine.
+SWAGGER_PARAMETERS: dict[str, Any] = {"dom_id": "#swagger-ui", "layout": "BaseLayout", "deepLinking": True,
+                                      "showExtensions": True, "showCommonExtensions": True, "validatorUrl": None}
 
 
 def assets_dir() -> Path:
@@ -31,7 +36,8 @@ def install_docs(app: Any) -> None:
                                    oauth2_redirect_url="/docs/oauth2-redirect",
                                    swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
                                    swagger_css_url=f"{ASSETS}/swagger-ui.css",
-                                   swagger_favicon_url="/static/favicon.svg")
+                                   swagger_favicon_url="/static/favicon.svg",
+                                   swagger_ui_parameters={**SWAGGER_PARAMETERS})
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     def oauth2_redirect() -> HTMLResponse:

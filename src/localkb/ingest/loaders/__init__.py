@@ -56,13 +56,18 @@ def supported(path: Path) -> bool:
     return path.suffix.lower() in LOADERS
 
 
+def unsupported_reason(path: Path) -> str:
+    """Why ``path`` is not loaded: its extension names no loader (the one message, for the walk and ``load``)."""
+    return f"unsupported file type '{path.suffix}' (supported: {', '.join(SUPPORTED)})"
+
+
 def load(path: Path, data: bytes) -> Loaded:
     """Turn a file's bytes into text. ``data`` is read once by the caller (it is also hashed)."""
     from ...registry import resolve
 
     suffix = path.suffix.lower()
     if suffix not in LOADERS:
-        raise LoaderError(f"unsupported file type '{path.suffix}' (supported: {', '.join(SUPPORTED)})")
+        raise LoaderError(unsupported_reason(path))
     if not data.strip():
         raise LoaderError("empty file")
     fn = resolve("loader", suffix, LOADERS)
