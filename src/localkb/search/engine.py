@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..catalog import chunk_records, chunks_with_tags
-from ..errors import SearchError
+from ..errors import OutOfRange, SearchError
 from ..results import Hit, SearchResult
 from ..settings import current
 from . import fusion as fusion_mod
@@ -128,13 +128,13 @@ def search(
             chunks they allow, is in ``SearchResult.filters``.
 
     Raises:
-        SearchError: empty, over-long or punctuation-only query; unknown mode; k < 1.
+        SearchError: empty, over-long or punctuation-only query; unknown mode; k < 1 (``OutOfRange``).
         FilterError: an unknown filter field, operator or value.
     """
     query = validate_query(query)
     mode = resolve_mode(mode, kb.settings)
-    if k < 1:
-        raise SearchError("k must be at least 1.")
+    if k < 1:  # the one check of k for the CLI, HTTP, MCP and Python (they pass it through)
+        raise OutOfRange("k must be at least 1.")
     cut = resolve_min_score(min_score, kb.settings)
     conditions = parse_where(where)
     tokens = tokenize(query)

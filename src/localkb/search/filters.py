@@ -94,9 +94,10 @@ def parse_where(spec: WhereSpec) -> list[Condition]:
             values = [value] if not isinstance(value, (list, tuple)) else list(value)
             if not values or any(isinstance(v, (dict, list, tuple)) or v is None for v in values):
                 raise FilterError(f"Filter '{name}': give a value or a list of values.", field=str(name))
-            cond = _condition(str(name), "=", str(values[0]))
+            each = [_condition(str(name), "=", str(v)) for v in values]  # every value checked
+            cond = each[0]
             if len(values) > 1:
-                cond = Condition(cond.field, "=", cond.value, cond.meta, tuple(str(v) for v in values))
+                cond = Condition(cond.field, "=", cond.value, cond.meta, tuple(c.value for c in each))
             out.append(cond)
         return out
     if isinstance(spec, Sequence):
@@ -145,6 +146,12 @@ def _check_value(cond: Condition) -> None:
         else:
             raise FilterError(f"Filter '{cond}': '{cond.op}' compares numbers; '{cond.field}' is text "
                               "(use =, != or ~).", field=cond.field)
+    elif cond.op != "~" and not cond.meta and kind in ("number", "time"):  # size=12, ingested=2026-12-01
+        for value in cond.any_of or (cond.value,):
+            if kind == "time":
+                parse_time(value, cond.field)
+            else:
+                number(value, cond.field)
     if cond.field == "tag" and cond.op not in ("=", "!=", "~"):
         raise FilterError(f"Filter '{cond}': tags take =, != or ~.", field=cond.field)
 
@@ -204,11 +211,17 @@ def _documents_sql(cond: Condition) -> tuple[str, list[Any]]:
         marks = ",".join("?" * len(values))
         return (f"SELECT id FROM documents WHERE lower({column}) IN ({marks})", [v.lower() for v in values])
     if kind == "time":
-        bound = parse_time(cond.value, cond.field)
-        if cond.op in ("=", "!="):  # a day given as a date: that whole day
-            return (f"SELECT id FROM documents WHERE {column} >= ? AND {column} < ?",
-                    [bound, bound + (86400 if len(cond.value) <= 10 else 1)])
-        return f"SELECT id FROM documents WHERE {column} {_COMPARE[cond.op]} ?", [bound]
+        if cond.op in ("=", "!="):  # a day given as a date: that whole day (any of several days)
+            spans: list[Any] = []
+            for value in values:
+                bound = parse_time(value, cond.field)
+                spans += [bound, bound + (86400 if len(value) <= 10 else 1)]
+            ors = " OR ".join([f"({column} >= ? AND {column} < ?)"] * len(values))
+            return f"SELECT id FROM documents WHERE {ors}", spans
+        return f"SELECT id FROM documents WHERE {column} {_COMPARE[cond.op]} ?", [parse_time(cond.value, cond.field)]
+    if cond.any_of:  # size: [100, 200]: any of these numbers
+        marks = ",".join("?" * len(values))
+        return f"SELECT id FROM documents WHERE {column} IN ({marks})", [number(v, cond.field) for v in values]
     return f"SELECT id FROM documents WHERE {column} {_COMPARE[cond.op]} ?", [number(cond.value, cond.field)]
 
 
