@@ -153,8 +153,9 @@ def test_every_json_body_refuses_unknown_fields_and_malformed_json(client) -> No
         assert r.status_code == 400 and r.json()["error"] == "BadRequest", (path, r.text)
         assert r.json()["message"].startswith("Malformed JSON body"), (path, r.text)
     # the OpenAI-compatible endpoints answer in OpenAI's own error shape (400, "param" naming the key)
-    for path, body in (("/v1/embeddings", {"input": "cats", "zz_unknown": 1}),
-                       ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "zz_unknown": 1})):
+    for path, body in (("/v1/embeddings", {"model": "all-MiniLM-L6-v2", "input": "cats", "zz_unknown": 1}),
+                       ("/v1/chat/completions", {"model": "localkb", "messages": [{"role": "user", "content": "hi"}],
+                                                 "zz_unknown": 1})):
         r = client.post(path, json=body)
         assert r.status_code == 400 and r.json()["error"]["param"] == "zz_unknown", (path, r.text)
         r = client.post(path, content=b"{", headers={"Content-Type": "application/json"})
