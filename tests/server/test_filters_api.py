@@ -90,6 +90,28 @@ def test_the_same_bad_value_gets_the_same_error_everywhere(client, small_kb, nam
         assert as_json.returncode == 1 and message in json.loads(as_json.stdout)["message"]
 
 
+BAD_ASK = [  # the same, for ask (``localkb ask``, ``POST /api/ask``, ``kb.ask``): refused before any model runs
+    ("k-0", ["-k", "0"], {"k": 0}, {"k": 0}, "k must be at least 1."),
+    ("k-negative", ["-k", "-1"], {"k": -1}, {"k": -1}, "k must be at least 1."),
+    ("min_score", ["--min-score", "high"], {"min_score": "high"}, {"min_score": "high"},
+     "min_score 'high' is not a number, 'auto' or 'none'."),
+]
+
+
+@pytest.mark.parametrize("name, cli_args, http_body, py_kwargs, message", BAD_ASK, ids=[b[0] for b in BAD_ASK])
+def test_ask_refuses_the_same_bad_value_with_the_same_error_everywhere(client, small_kb, name, cli_args, http_body,
+                                                                       py_kwargs, message) -> None:
+    with KnowledgeBase.open(small_kb) as kb, pytest.raises(LocalKBError) as err:
+        kb.ask("What do cats do?", llm="openai://127.0.0.1:9/v1/none", **py_kwargs)  # never reached
+    assert message in err.value.message
+    for extra in ({}, {"stream": "ndjson"}):  # a stream is refused before it starts, with its status code
+        r = client.post("/api/ask", json={"question": "What do cats do?", **http_body, **extra})
+        assert r.status_code in (400, 422) and r.json()["message"] == message, r.text
+    proc = run_cli("ask", "What do cats do?", "--kb", str(small_kb), "--llm", "openai://127.0.0.1:9/v1/none",
+                   *cli_args)
+    assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
 def test_cli_where_filters_and_reports_them(small_kb) -> None:
     proc = run_cli("search", "cats", "--kb", str(small_kb), "--where", "format=txt", "--json")
     out = json.loads(proc.stdout)

@@ -85,6 +85,14 @@ def resolve_min_score(min_score: float | str | None, settings: Settings | None =
     return None if value in (NO_CUTOFF, None) else value
 
 
+def check_k(k: int) -> int:
+    """The one check of ``k`` (hits, passages) for the CLI, HTTP, MCP and Python, which pass it through:
+    ``OutOfRange`` below 1, with one message everywhere."""
+    if k < 1:
+        raise OutOfRange("k must be at least 1.")
+    return k
+
+
 def allowed_ids(kb: ChunkRows, tags: Sequence[str] | None) -> set[str] | None:
     if not tags:
         return None
@@ -133,8 +141,7 @@ def search(
     """
     query = validate_query(query)
     mode = resolve_mode(mode, kb.settings)
-    if k < 1:  # the one check of k for the CLI, HTTP, MCP and Python (they pass it through)
-        raise OutOfRange("k must be at least 1.")
+    check_k(k)
     cut = resolve_min_score(min_score, kb.settings)
     conditions = parse_where(where)
     tokens = tokenize(query)

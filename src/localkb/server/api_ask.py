@@ -25,6 +25,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import LocalKBError, SearchError
+from ..search.engine import check_k
 from ..search.thresholds import parse_min_score
 from .api_search import MinScore
 from .context import ServerContext, ctx
@@ -38,7 +39,8 @@ log = logging.getLogger("localkb.server")
 
 class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=10_000)
-    k: int = Field(5, ge=1, le=50, description="Passages to retrieve before fitting them into the context")
+    # below 1 is refused by the library (``kb.ask``), with the CLI's and Python's message
+    k: int = Field(5, le=50, description="Passages to retrieve before fitting them into the context (1 to 50)")
     min_score: MinScore = Field(None, description="Retrieval cut-off: a number, 'auto' (the KB's calibrated one, "
                                                   "the default) or 'none' — as `localkb ask --min-score`")
     tags: list[str] | None = None
@@ -63,7 +65,8 @@ def ask(request: Request, body: AskRequest) -> Any:
     c = ctx(request)
     if not body.question.strip():
         raise SearchError("The question is empty.")
-    parse_min_score(body.min_score)  # a bad value is a 400 before a model is loaded or a stream starts
+    check_k(body.k)  # bad values are refused before a model is loaded or a stream starts
+    parse_min_score(body.min_score)
     fmt = body.stream
     if fmt is None and "text/event-stream" in request.headers.get("accept", ""):
         fmt = "sse"
