@@ -45,6 +45,8 @@ async def _session(kb: Path, db: Path, home: Path) -> dict[str, Any]:
         "mode_typo": ("search", {"query": "IBE", "mode": "hybird"}),
         "min_score_high": ("search", {"query": "IBE", "min_score": "high"}),
         "ask_min_score_high": ("ask", {"question": "What is an IBE?", "min_score": "high"}),
+        "k_0": ("search", {"query": "IBE", "k": 0}),
+        "ask_k_negative": ("ask", {"question": "What is an IBE?", "k": -1}),
     }
     out: dict[str, Any] = {}
     async with Client(params, read_timeout_seconds=TIMEOUT) as client:
@@ -182,6 +184,8 @@ def test_search_filters_on_metadata_as_the_cli_and_http_do(session: dict[str, An
     ("mode_typo", "Unknown search mode 'hybird' (choose from: hybrid, dense, lexical). Did you mean 'hybrid'?"),
     ("min_score_high", "min_score 'high' is not a number, 'auto' or 'none'."),
     ("ask_min_score_high", "min_score 'high' is not a number, 'auto' or 'none'."),
+    ("k_0", "k must be at least 1."),
+    ("ask_k_negative", "k must be at least 1."),
 ])
 def test_bad_values_get_the_library_message_the_cli_and_http_give(session: dict[str, Any], key: str,
                                                                   message: str) -> None:

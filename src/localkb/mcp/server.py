@@ -96,7 +96,7 @@ def build_tools(kb_tools: KBTools) -> list[Tool]:
     t = kb_tools
 
     def search(query: Annotated[str, Field(description="What to look for; quote codes exactly")],
-               k: Annotated[int, Field(ge=1, le=100, description="Number of hits")] = 5,
+               k: Annotated[int, Field(le=100, description="Number of hits (1 to 100)")] = 5,  # < 1: the library's error
                tags: Tags = None, min_score: MinScore = None,
                mode: Annotated[str | None, Field(  # parsed by the library (``engine.resolve_mode``)
                    description="hybrid (default: meaning + exact words), dense (meaning) or lexical (words)")]
@@ -104,7 +104,7 @@ def build_tools(kb_tools: KBTools) -> list[Tool]:
         return t.search(query, k=k, tags=tags, min_score=min_score, mode=mode, where=where)
 
     def ask(question: Annotated[str, Field(description="The question, in the user's words")],
-            k: Annotated[int, Field(ge=1, le=50, description="Passages to retrieve")] = 5,
+            k: Annotated[int, Field(le=50, description="Passages to retrieve (1 to 50)")] = 5,
             tags: Tags = None, min_score: MinScore = None,
             max_tokens: Annotated[int, Field(ge=16, le=4096, description="Longest answer in tokens")] = 256,
             ) -> dict[str, Any]:

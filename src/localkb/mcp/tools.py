@@ -31,6 +31,13 @@ class NotAvailable(LocalKBError):
     http_status = 403
 
 
+def check_k(k: int) -> int:
+    """``k`` through the library's one check (``search.engine.check_k``)."""
+    from ..search.engine import check_k as check
+
+    return check(k)
+
+
 def parse_min_score(value: object) -> float | str | None:
     """``None`` (the KB's calibrated cut-off), ``"auto"``, ``"none"`` or a number: the library's one parser
     (``search.thresholds.parse_min_score``), so a bad value is the same ``SearchError``, with the same
@@ -78,7 +85,8 @@ class KBTools:
     def ask(self, question: str, *, k: int = 5, tags: Sequence[str] | None = None,
             min_score: float | str | None = None, max_tokens: int = 256) -> dict[str, Any]:
         """``localkb ask --json``: a grounded answer with numbered citations, or an abstention."""
-        cut = parse_min_score(min_score)  # a bad value fails before a model is loaded
+        check_k(k)  # bad values fail before a model is loaded
+        cut = parse_min_score(min_score)
         with self._lock:
             result = self.kb.ask(question, llm=self._get_llm(), k=k, tags=list(tags) if tags else None,
                                  min_score=cut, max_answer_tokens=max_tokens)
