@@ -85,14 +85,15 @@ def enrich_prefix(fields: Sequence[str], tags: Sequence[str], loaded: Loaded | N
 def enrich_notes(db: Database, fields: Sequence[str]) -> list[str]:
     """A note for each ``meta.NAME`` enrich field that no document of the KB has: it added nothing to any
     chunk, and the KB's enrichment is fixed when it is created — said, never silent."""
+    from ..search.filters import has_meta_key, meta_keys
     from ..suggest import did_you_mean
 
     notes = []
     for name in fields:
         key = name[5:] if name.startswith("meta.") else None
-        if key is None or db.scalar("SELECT 1 FROM doc_meta WHERE key = ? LIMIT 1", (key,)) is not None:
+        if key is None or has_meta_key(db, key):
             continue
-        keys = [r[0] for r in db.query("SELECT DISTINCT key FROM doc_meta ORDER BY key LIMIT 50")]
+        keys = meta_keys(db)
         hint = did_you_mean(key, keys, prefix="meta.")
         notes.append(f"--enrich {name}: no document in this KB has the metadata '{key}', so nothing was "
                      f"prepended for it.{hint} Known here: {', '.join(keys) or 'none'}. (Enrichment is fixed "

@@ -225,13 +225,23 @@ def _documents_sql(cond: Condition) -> tuple[str, list[Any]]:
     return f"SELECT id FROM documents WHERE {column} {_COMPARE[cond.op]} ?", [number(cond.value, cond.field)]
 
 
+def has_meta_key(db: Database, key: str) -> bool:
+    """Does any document of this KB have the loader metadata ``key``?"""
+    return db.scalar("SELECT 1 FROM doc_meta WHERE key = ? LIMIT 1", (key,)) is not None
+
+
+def meta_keys(db: Database, limit: int = 50) -> list[str]:
+    """The loader metadata keys this KB's documents have (sorted; at most ``limit``), for messages."""
+    return [r[0] for r in db.query("SELECT DISTINCT key FROM doc_meta ORDER BY key LIMIT ?", (limit,))]
+
+
 def check_meta_keys(db: Database, conditions: Sequence[Condition]) -> None:
     """``meta.NAME`` that no document of this KB has is an error naming the keys it does have."""
     for cond in conditions:
         if cond.meta is None or cond.meta in meta_fields():
             continue
-        if db.scalar("SELECT 1 FROM doc_meta WHERE key = ? LIMIT 1", (cond.meta,)) is None:
-            keys = [r[0] for r in db.query("SELECT DISTINCT key FROM doc_meta ORDER BY key LIMIT 50")]
+        if not has_meta_key(db, cond.meta):
+            keys = meta_keys(db)
             hint = did_you_mean(cond.meta, keys, prefix="meta.")
             raise FilterError(f"Unknown filter field '{cond.field}': no document in this KB has the metadata "
                               f"'{cond.meta}'.{hint} Known here: {', '.join(keys) or 'none'}.", field=cond.field)
