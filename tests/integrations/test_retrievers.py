@@ -83,6 +83,8 @@ def test_langchain_filters_on_metadata_as_kb_search_does(corpus_kb: Any) -> None
     assert md and all(d.metadata["source"].endswith(".md") for d in md)
     with pytest.raises(FilterError, match="Unknown filter field 'formt'. Did you mean 'format'?"):
         lc.LocalKBRetriever(kb=corpus_kb, where=["formt=pdf"])
+    with pytest.raises(SearchError, match=r"^k must be at least 1\.$"):  # the message of kb.search, CLI, HTTP
+        lc.LocalKBRetriever(kb=corpus_kb, k=0)
 
 
 # -- LlamaIndex ----------------------------------------------------------------------------------

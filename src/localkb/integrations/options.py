@@ -27,15 +27,16 @@ class SearchOptions:
     where: WhereSpec = None
 
     def __post_init__(self) -> None:
-        from ..search.engine import resolve_min_score, resolve_mode
+        from ..search.engine import check_k, resolve_min_score, resolve_mode
         from ..search.filters import parse_where
 
         if isinstance(self.where, list):
             object.__setattr__(self, "where", tuple(self.where))
         parse_where(self.where)  # FilterError naming a bad field, operator or value, before any search
 
-        if not isinstance(self.k, int) or isinstance(self.k, bool) or self.k < 1:
+        if not isinstance(self.k, int) or isinstance(self.k, bool):
             raise ConfigError(f"k must be a whole number of at least 1, not {self.k!r}.")
+        check_k(self.k)  # below 1: the library's OutOfRange, the message of every other interface
         if self.filter_tags is not None and (isinstance(self.filter_tags, str) or not all(
                 isinstance(t, str) for t in self.filter_tags)):
             raise ConfigError("filter_tags must be a list of tag strings.")
