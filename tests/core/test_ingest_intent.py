@@ -77,5 +77,7 @@ def test_enrich_with_a_field_no_document_has_is_said_not_silent(tmp_path):
     notes = [n for n in report.notes if n.startswith("--enrich")]
     assert len(notes) == 1 and "--enrich meta.authr: no document in this KB has the metadata 'authr'" in notes[0]
     assert "Did you mean 'meta.author'?" in notes[0] and "team" in notes[0]
-    proc = run_cli("ingest", str(corpus / "onboarding.txt"), "--kb", str(tmp_path / "cli"), "--enrich", "meta.teem")
+    proc = run_cli("ingest", str(corpus / "warehouse-glossary.md"), "--kb", str(tmp_path / "cli"),
+                   "--enrich", "meta.teem", "--enrich", "meta.title")
     assert proc.returncode == 0 and "note: --enrich meta.teem: no document in this KB has the metadata" in proc.stderr
+    assert "--enrich meta.title: no document" in proc.stderr and "The document's title is --enrich title." in proc.stderr

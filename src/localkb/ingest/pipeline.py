@@ -94,7 +94,7 @@ def enrich_notes(db: Database, fields: Sequence[str]) -> list[str]:
         if key is None or has_meta_key(db, key):
             continue
         keys = meta_keys(db)
-        hint = did_you_mean(key, keys, prefix="meta.")
+        hint = " The document's title is --enrich title." if key == "title" else did_you_mean(key, keys, prefix="meta.")
         notes.append(f"--enrich {name}: no document in this KB has the metadata '{key}', so nothing was "
                      f"prepended for it.{hint} Known here: {', '.join(keys) or 'none'}. (Enrichment is fixed "
                      "when a KB is created: to change it, ingest into a new KB.)")
