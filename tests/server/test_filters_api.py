@@ -1,6 +1,7 @@
 """``where`` filters and strict request models over real HTTP, and the same bad values refused with the
 same message by the CLI, the HTTP API and the Python API (one parser each: ``search.filters``,
-``thresholds.parse_min_score``, ``engine.resolve_mode``)."""
+``thresholds.parse_min_score``, ``engine.resolve_mode``, ``engine.check_k``; ``llm_ctx`` by ``settings``).
+MCP gets the same values and messages in tests/mcp/test_stdio.py."""
 from __future__ import annotations
 
 import json
