@@ -87,6 +87,12 @@ class NonFiniteValue(SearchError):
     http_status = 422
 
 
+class OutOfRange(SearchError):
+    """A number outside what an option allows (``k`` below 1): a validation error."""
+
+    http_status = 422
+
+
 class FilterError(SearchError):
     """A ``where`` filter with an unknown field, operator or value (``data["field"]`` names it)."""
 

@@ -32,18 +32,20 @@ def store_uri(store: str | None, settings: Settings | None = None) -> str:
 
 
 def check_enrich(enrich: Sequence[str] | None) -> list[str]:
-    """The ``enrich`` fields of a new KB; ``ConfigError`` for a field no loader produces."""
+    """The ``enrich`` fields of a new KB: ``tags``, ``title``, ``source`` or ``meta.NAME``; ``ConfigError``
+    for anything else. ``meta.NAME`` may name any metadata a loader records — ``author``, ``pages``,
+    ``subject`` (``ingest.loaders.META_FIELDS``), a CSV column or a JSON key path, which exist per file —
+    so it is checked against what was ingested: a name no document has is said in the ingest report's
+    notes (``ingest.pipeline.enrich_notes``)."""
     from .ingest.loaders import META_FIELDS
 
     fields = list(enrich or [])
-    bad = [f for f in fields if f not in ("tags", "title", "source") and not f.startswith("meta.")]
+    bad = [f for f in fields if f not in ("tags", "title", "source")
+           and not (f.startswith("meta.") and f[5:].strip())]
     if bad:
-        raise ConfigError(f"Unknown enrich field(s): {', '.join(bad)} (use tags, title, source or meta.NAME)")
-    unknown = [f for f in fields if f.startswith("meta.") and f[5:] not in META_FIELDS]
-    if unknown:
-        made = "; ".join(f"meta.{name} ({', '.join(formats)})" for name, formats in META_FIELDS.items())
-        raise ConfigError(f"No loader produces {', '.join(unknown)}: enrich with one of {made}. "
-                          "(CSV columns and JSON keys differ per file: filter on them with --where meta.NAME.)")
+        made = ", ".join(f"meta.{name}" for name in META_FIELDS)
+        raise ConfigError(f"Unknown enrich field(s): {', '.join(bad)} (use tags, title, source or meta.NAME: "
+                          f"{made}, a CSV column or a JSON key)", fields=bad)
     return fields
 
 

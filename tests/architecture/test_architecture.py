@@ -40,30 +40,62 @@ def test_subsystems_do_not_import_the_facade():
 
 
 def _kb_like(node: ast.AST) -> bool:
-    return (isinstance(node, ast.Name) and node.id in ("kb", "base")) or \
-        (isinstance(node, ast.Attribute) and node.attr == "kb")
+    """A name that holds the facade: ``kb``, ``_kb``, ``base`` (the CLI's), ``x.kb``, ``self._kb``."""
+    return (isinstance(node, ast.Name) and node.id.lstrip("_") in ("kb", "base")) or \
+        (isinstance(node, ast.Attribute) and node.attr.lstrip("_") == "kb")
+
+
+#: modules an interface may not import: it would run SQL on the KB's file itself instead of asking the facade
+SQL_ON_THE_KB = ("localkb.db", "sqlite3")
+
+
+def facade_reaches(source: str) -> list[str]:
+    """What an interface module does around the facade: ``kb._private`` (the facade's insides), ``kb.db``
+    (SQL on its database), or an import of ``localkb.db`` / ``sqlite3``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and _kb_like(node.value):
+            if (node.attr.startswith("_") and not node.attr.startswith("__")) or node.attr == "db":
+                found.append(f"{node.lineno}: .{node.attr}")
+        elif isinstance(node, ast.Import):
+            found += [f"{node.lineno}: import {a.name}" for a in node.names if a.name in SQL_ON_THE_KB]
+        elif isinstance(node, ast.ImportFrom):
+            target = ("localkb." if node.level else "") + (node.module or "")
+            if target in SQL_ON_THE_KB or (node.level and any(a.name == "db" for a in node.names)
+                                           and node.module in (None, "")):
+                found.append(f"{node.lineno}: from {'.' * node.level}{node.module or ''} import ...")
+    return sorted(found, key=lambda hit: int(hit.split(":")[0]))
 
 
 def test_interfaces_use_only_the_facade_surface():
-    offenders = []
+    offenders = {}
     for name, path in modules().items():
-        if not name.startswith(INTERFACES):
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Attribute) and _kb_like(node.value):
-                if (node.attr.startswith("_") and not node.attr.startswith("__")) or node.attr == "db":
-                    offenders.append(f"{name}:{node.lineno}: .{node.attr}")
-    assert offenders == [], offenders
+        if name.startswith(INTERFACES):
+            hits = facade_reaches(path.read_text(encoding="utf-8"))
+            if hits:
+                offenders[name] = hits
+    assert offenders == {}, offenders
 
 
 def test_the_checks_can_fail():
-    """The detectors find what they look for (a circle, a private access) in made-up input."""
+    """The detectors find what they look for (a circle, a private access, SQL on the KB) in made-up input,
+    and leave the facade's public surface alone."""
     from .imports import cycles
 
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
-    tree = ast.parse("ctx(request).kb._store = x\nkb.db.query('SELECT 1')\nbase.search('q')")
-    hits = [n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and _kb_like(n.value)]
-    assert sorted(hits) == ["_store", "db", "search"]
+    bad = "\n".join([
+        "ctx(request).kb._store = x",            # 1: the server swapping the store
+        "kb.db.query('SELECT 1')",                # 2: raw SQL on the KB's database
+        "self._kb._embedder.embed(['x'])",        # 3: an adapter holding the KB privately
+        "rows = base.db.execute('DELETE')",       # 4: the CLI's name for the KB
+        "import sqlite3",                         # 5
+        "from ..db import Database",              # 6
+        "from localkb.db import Database",        # 7
+        "from .. import db",                      # 8
+    ])
+    assert [h.split(":")[0] for h in facade_reaches(bad)] == [str(n) for n in range(1, 9)], facade_reaches(bad)
+    fine = "base.search('q')\nkb.ask('q')\nc.kb.documents()\nkb.__class__\nfrom ..errors import LocalKBError"
+    assert facade_reaches(fine) == []
 
 
 #: modules that may still read a ``LOCALKB_*`` variable from the environment themselves, not through the

@@ -26,6 +26,7 @@ CASES = [  # (name, arguments with {kb} for the KB folder, exit code, words the 
     ("ok", ["search", "inbound", "--kb", "{kb}"], EXIT_OK, ""),
     ("unknown option", ["search", "x", "--kb", "{kb}", "--frobnicate"], EXIT_USAGE, "No such option"),
     ("k not a number", ["search", "x", "--kb", "{kb}", "-k", "many"], EXIT_USAGE, "'many' is not a valid integer"),
+    ("k below 1", ["search", "x", "--kb", "{kb}", "-k", "0"], EXIT_ERROR, "k must be at least 1."),  # the library's
     ("missing argument", ["search"], EXIT_USAGE, "Missing argument"),
     ("mode typo", ["search", "x", "--kb", "{kb}", "--mode", "hybird"], EXIT_ERROR, "Did you mean 'hybrid'?"),
     ("min-score word", ["search", "x", "--kb", "{kb}", "--min-score", "high"], EXIT_ERROR, "'high' is not a number"),

@@ -44,14 +44,40 @@ def test_reingest_keeps_tags_unless_retag(tmp_path):
         assert base.documents()[0]["tags"] == ["x"]
 
 
-def test_enrich_meta_names_a_field_a_loader_produces(tmp_path):
-    with pytest.raises(ConfigError, match=r"No loader produces meta\.authr.*meta\.author \(pdf, docx, html\)"):
-        KnowledgeBase.open(tmp_path / "bad", create=True, enrich=["meta.authr"])
+def test_enrich_meta_works_for_every_loader_that_has_the_field(tmp_path):
+    """``--enrich meta.X`` prepends X for every loader that records it: pdf/docx/html author, pdf pages,
+    a CSV column's values, a JSON key's values; ``title`` for md/html/pdf/docx titles."""
+    corpus = EXAMPLES / "corpus"
+    fields = ["title", "meta.author", "meta.pages", "meta.team", "meta.codes.code"]
+    with KnowledgeBase.open(tmp_path / "kb", create=True, enrich=fields) as kb:
+        report = kb.ingest([corpus / name for name in (
+            "exception-handling.pdf", "release-notes-2.4.docx", "country-codes.html", "warehouse-glossary.md",
+            "error-codes.csv", "diagnosis-codes.json", "onboarding.txt")])
+        firsts = {d["format"]: kb.document_chunks(d["id"])[0]["embed_text"] for d in kb.documents()}
+    assert not [n for n in report.notes if "--enrich" in n]  # every field was found somewhere
+    assert firsts["pdf"].startswith("[title: Exception handling procedure (receiving and dispatch)] "
+                                    "[author: localkb examples (CC0)] [pages: 3]\n")
+    assert firsts["docx"].startswith("[title: Warehouse system 2.4 - release notes] [author: localkb examples (CC0)]\n")
+    assert firsts["html"].startswith("[title: Country codes that are easy to confuse]")
+    assert firsts["md"].startswith("[title: Larkspur Freight — warehouse glossary]\n")
+    assert firsts["csv"].startswith("[team: ") and "dispatch" in firsts["csv"].split("\n", 1)[0]
+    assert firsts["json"].startswith("[codes.code: ") and "E11.9" in firsts["json"].split("\n", 1)[0]
+    assert not firsts["txt"].startswith("[")  # a text file has none of them: nothing invented
+
+
+def test_enrich_with_a_field_no_document_has_is_said_not_silent(tmp_path):
+    with pytest.raises(ConfigError, match=r"Unknown enrich field\(s\): author .*meta\.author"):
+        KnowledgeBase.open(tmp_path / "bad", create=True, enrich=["author"])
+    with pytest.raises(ConfigError, match=r"Unknown enrich field\(s\): meta\."):
+        KnowledgeBase.open(tmp_path / "bad", create=True, enrich=["meta."])
     assert not (tmp_path / "bad" / "manifest.json").exists()
     corpus = EXAMPLES / "corpus"
-    with KnowledgeBase.open(tmp_path / "kb", create=True, enrich=["meta.author", "meta.pages"]) as kb:
-        kb.ingest([corpus / "exception-handling.pdf", corpus / "release-notes-2.4.docx", corpus / "onboarding.txt"])
-        firsts = {d["format"]: kb.document_chunks(d["id"])[0]["embed_text"] for d in kb.documents()}
-    assert firsts["pdf"].startswith("[author: localkb examples (CC0)] [pages: 3]\n")
-    assert firsts["docx"].startswith("[author: localkb examples (CC0)]\n")
-    assert not firsts["txt"].startswith("[")  # a text file has no author: nothing invented
+    with KnowledgeBase.open(tmp_path / "kb", create=True, enrich=["meta.authr", "meta.author"]) as kb:
+        report = kb.ingest([corpus / "exception-handling.pdf", corpus / "error-codes.csv"])
+    notes = [n for n in report.notes if n.startswith("--enrich")]
+    assert len(notes) == 1 and "--enrich meta.authr: no document in this KB has the metadata 'authr'" in notes[0]
+    assert "Did you mean 'meta.author'?" in notes[0] and "team" in notes[0]
+    proc = run_cli("ingest", str(corpus / "warehouse-glossary.md"), "--kb", str(tmp_path / "cli"),
+                   "--enrich", "meta.teem", "--enrich", "meta.title")
+    assert proc.returncode == 0 and "note: --enrich meta.teem: no document in this KB has the metadata" in proc.stderr
+    assert "--enrich meta.title: no document" in proc.stderr and "The document's title is --enrich title." in proc.stderr

@@ -73,6 +73,20 @@ def test_langchain_unknown_options_are_errors(corpus_kb: Any) -> None:
         lc.LocalKBRetriever(kb=corpus_kb).invoke("IBE", mode="fuzzy")
 
 
+def test_langchain_filters_on_metadata_as_kb_search_does(corpus_kb: Any) -> None:
+    from localkb.errors import FilterError
+
+    pdf = lc.LocalKBRetriever(kb=corpus_kb, k=10, min_score="none", where="format=pdf").invoke("exception")
+    assert pdf and all(d.metadata["source"].endswith(".pdf") for d in pdf)
+    md = lc.LocalKBRetriever(kb=corpus_kb, k=10, min_score="none", where={"format": "pdf"}).invoke(
+        "exception", where=["path~*.md"])  # a per-call where replaces the retriever's
+    assert md and all(d.metadata["source"].endswith(".md") for d in md)
+    with pytest.raises(FilterError, match="Unknown filter field 'formt'. Did you mean 'format'?"):
+        lc.LocalKBRetriever(kb=corpus_kb, where=["formt=pdf"])
+    with pytest.raises(SearchError, match=r"^k must be at least 1\.$"):  # the message of kb.search, CLI, HTTP
+        lc.LocalKBRetriever(kb=corpus_kb, k=0)
+
+
 # -- LlamaIndex ----------------------------------------------------------------------------------
 li = pytest.importorskip("localkb.integrations.llamaindex", reason="needs llama-index-core")
 
@@ -104,6 +118,10 @@ def test_llamaindex_options_and_errors(corpus_kb: Any) -> None:
         li.LocalKBRetriever(corpus_kb, mode="fuzzy")
     with pytest.raises(SearchError):
         li.LocalKBRetriever(corpus_kb, min_score="high")
+    csv = li.LocalKBRetriever(corpus_kb, k=10, min_score="none", where="meta.team=dispatch").retrieve("error")
+    assert csv and all(n.node.metadata["source"].endswith("error-codes.csv") for n in csv)
+    with pytest.raises(SearchError, match="Filter 'title>3': '>' compares numbers"):  # a FilterError
+        li.LocalKBRetriever(corpus_kb, where=["title>3"])
 
 
 def test_llamaindex_imports_offline() -> None:

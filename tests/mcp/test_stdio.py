@@ -42,6 +42,11 @@ async def _session(kb: Path, db: Path, home: Path) -> dict[str, Any]:
         "where_md": ("search", {"query": "IBE", "where": ["format=md"], "min_score": "none"}),
         "where_csv": ("search", {"query": "IBE", "where": {"format": "csv"}, "min_score": "none"}),
         "where_typo": ("search", {"query": "IBE", "where": ["formt=md"]}),
+        "mode_typo": ("search", {"query": "IBE", "mode": "hybird"}),
+        "min_score_high": ("search", {"query": "IBE", "min_score": "high"}),
+        "ask_min_score_high": ("ask", {"question": "What is an IBE?", "min_score": "high"}),
+        "k_0": ("search", {"query": "IBE", "k": 0}),
+        "ask_k_negative": ("ask", {"question": "What is an IBE?", "k": -1}),
     }
     out: dict[str, Any] = {}
     async with Client(params, read_timeout_seconds=TIMEOUT) as client:
@@ -173,3 +178,18 @@ def test_search_filters_on_metadata_as_the_cli_and_http_do(session: dict[str, An
     text = typo.content[0].text
     error = json.loads(text[text.index("{"):])
     assert error["error"] == "FilterError" and "Did you mean 'format'?" in error["message"]
+
+
+@pytest.mark.parametrize("key, message", [  # the messages of tests/server/test_filters_api.py::BAD
+    ("mode_typo", "Unknown search mode 'hybird' (choose from: hybrid, dense, lexical). Did you mean 'hybrid'?"),
+    ("min_score_high", "min_score 'high' is not a number, 'auto' or 'none'."),
+    ("ask_min_score_high", "min_score 'high' is not a number, 'auto' or 'none'."),
+    ("k_0", "k must be at least 1."),
+    ("ask_k_negative", "k must be at least 1."),
+])
+def test_bad_values_get_the_library_message_the_cli_and_http_give(session: dict[str, Any], key: str,
+                                                                  message: str) -> None:
+    result = session[key]
+    assert getattr(result, "is_error", False), result
+    text = result.content[0].text
+    assert message in json.loads(text[text.index("{"):])["message"]

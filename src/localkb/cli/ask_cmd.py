@@ -14,8 +14,8 @@ from .common import echo_json, handle_errors, json_option, kb_option, open_kb
 @click.option("--llm", "llm", default=None, metavar="URI",
               help="ollama://MODEL | llamacpp:///path.gguf | openai://HOST:PORT/v1 "
                    "[default: $LOCALKB_LLM, else the best provisioned Qwen GGUF].")
-@click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Passages to retrieve before fitting them into the context window.")
+@click.option("-k", "k", type=int, default=5, show_default=True,  # below 1: the library's error (exit 1)
+              help="Passages to retrieve before fitting them into the context window (at least 1).")
 @click.option("--min-score", default=None,
               help="Retrieval cut-off: 'auto' (default: the KB's calibrated one), 'none', or a number.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=120.0, show_default=True,

@@ -19,7 +19,9 @@ def parse_min_score(value: str | None) -> float | str | None:
                     "exactly: the output says when no document contains one.")
 @click.argument("query")
 @kb_option
-@click.option("-k", "k", type=click.IntRange(1, 1000), default=5, show_default=True, help="Number of hits.")
+# below 1 is refused by the library (``kb.search``), with the message HTTP and Python give (exit 1)
+@click.option("-k", "k", type=click.IntRange(max=1000), default=5, show_default=True,
+              help="Number of hits (1 to 1000).")
 @click.option("--tag", "tags", multiple=True, help="Only documents with this tag (repeatable: any of them).")
 @click.option("--min-score", default=None,
               help="Cut-off: 'auto' (default: calibrated per KB on unrelated text; an unrelated query "

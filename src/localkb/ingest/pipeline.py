@@ -82,6 +82,25 @@ def enrich_prefix(fields: Sequence[str], tags: Sequence[str], loaded: Loaded | N
     return " ".join(parts) + "\n" if parts else ""
 
 
+def enrich_notes(db: Database, fields: Sequence[str]) -> list[str]:
+    """A note for each ``meta.NAME`` enrich field that no document of the KB has: it added nothing to any
+    chunk, and the KB's enrichment is fixed when it is created — said, never silent."""
+    from ..search.filters import has_meta_key, meta_keys
+    from ..suggest import did_you_mean
+
+    notes = []
+    for name in fields:
+        key = name[5:] if name.startswith("meta.") else None
+        if key is None or has_meta_key(db, key):
+            continue
+        keys = meta_keys(db)
+        hint = " The document's title is --enrich title." if key == "title" else did_you_mean(key, keys, prefix="meta.")
+        notes.append(f"--enrich {name}: no document in this KB has the metadata '{key}', so nothing was "
+                     f"prepended for it.{hint} Known here: {', '.join(keys) or 'none'}. (Enrichment is fixed "
+                     "when a KB is created: to change it, ingest into a new KB.)")
+    return notes
+
+
 @dataclass
 class _Doc:
     cand: Candidate
@@ -196,6 +215,8 @@ def run_ingest(kb: IngestTarget, paths: Sequence[str | os.PathLike[str]], *, tag
     if chunker.finish(rechunked, existing, report.notes):
         manifest.save(kb.folder)
     report.chunks = int(db.scalar("SELECT COUNT(*) FROM chunks") or 0)
+    if report.added or report.updated:
+        report.notes += enrich_notes(db, manifest.enrich)
     return report
 
 

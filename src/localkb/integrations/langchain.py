@@ -8,7 +8,7 @@
 
 Each ``Document`` holds a chunk's text; its ``id`` is the chunk id and its metadata every field of
 ``localkb.integrations.options.hit_metadata`` (source, doc_id, position, tags, score, per-signal scores,
-matched codes, a citation). Per-call options: ``retriever.invoke(query, k=3, min_score="none")``. An empty
+matched codes, a citation). Per-call options: ``retriever.invoke(query, k=3, min_score="none", where="format=pdf")``. An empty
 list means the KB holds nothing relevant: ``retriever.last_result.reason`` says why.
 """
 from __future__ import annotations
@@ -39,9 +39,12 @@ class LocalKBRetriever(BaseRetriever):
         k: documents per query. filter_tags: only documents with any of these tags.
         min_score: ``None``/"auto" (the KB's calibrated cut-off), "none", or a number.
         mode: "hybrid" (default), "dense" or "lexical".
+        where: metadata filters, as ``kb.search(where=...)``: ``"format=pdf"``, ``["pages>3", "path~docs/*"]``
+            or ``{"format": "pdf"}`` (``localkb.search.filters``; a per-call ``where=`` replaces it).
 
     Raises:
-        ConfigError / SearchError: a bad option (unknown options are a pydantic ``ValidationError``).
+        ConfigError / SearchError / FilterError: a bad option (unknown options are a pydantic
+        ``ValidationError``).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
@@ -51,13 +54,14 @@ class LocalKBRetriever(BaseRetriever):
     filter_tags: list[str] | None = None
     min_score: float | Literal["auto", "none"] | None = None
     mode: Literal["hybrid", "dense", "lexical"] | None = None
+    where: str | list[str] | dict[str, Any] | None = None
     _options: SearchOptions = PrivateAttr()
     _last: SearchResult | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _check(self) -> LocalKBRetriever:
         self.kb = open_kb(self.kb if not isinstance(self.kb, os.PathLike) else os.fspath(self.kb))
-        self._options = as_options(self.k, self.filter_tags, self.min_score, self.mode)
+        self._options = as_options(self.k, self.filter_tags, self.min_score, self.mode, self.where)
         return self
 
     @property
@@ -67,8 +71,9 @@ class LocalKBRetriever(BaseRetriever):
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
                                 k: int | None = None, filter_tags: list[str] | None = None,
-                                min_score: float | str | None = None, mode: str | None = None) -> list[Document]:
-        options = self._options.override(k=k, filter_tags=filter_tags, min_score=min_score, mode=mode)
+                                min_score: float | str | None = None, mode: str | None = None,
+                                where: str | list[str] | dict[str, Any] | None = None) -> list[Document]:
+        options = self._options.override(k=k, filter_tags=filter_tags, min_score=min_score, mode=mode, where=where)
         kb: KnowledgeBase = self.kb
         result = options.search(kb, query)
         self._last = result

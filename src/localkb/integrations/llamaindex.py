@@ -29,6 +29,7 @@ except ImportError as exc:  # pragma: no cover - exercised by a subprocess test
 if TYPE_CHECKING:
     from ..kb import KnowledgeBase
     from ..results import SearchResult
+    from ..search.filters import WhereSpec
 
 #: metadata that stays out of what a LlamaIndex LLM or embedder sees of a node (only the text matters there)
 _HIDDEN = ["chunk_id", "sources", "doc_id", "position", "scores", "rank", "mode", "min_score", "exact_match",
@@ -43,17 +44,19 @@ class LocalKBRetriever(BaseRetriever):
         k: nodes per query. filter_tags: only documents with any of these tags.
         min_score: ``None``/"auto" (the KB's calibrated cut-off), "none", or a number.
         mode: "hybrid" (default), "dense" or "lexical".
+        where: metadata filters, as ``kb.search(where=...)``: ``"format=pdf"``, ``["pages>3", "path~docs/*"]``
+            or ``{"format": "pdf"}`` (``localkb.search.filters``).
         callback_manager, verbose: as for every LlamaIndex retriever.
 
     Raises:
-        ConfigError / SearchError: a bad option; ``TypeError``: an unknown one.
+        ConfigError / SearchError / FilterError: a bad option; ``TypeError``: an unknown one.
     """
 
     def __init__(self, kb: KnowledgeBase | str | os.PathLike[str], *, k: int = 4,
                  filter_tags: Sequence[str] | None = None, min_score: float | str | None = None,
-                 mode: str | None = None, callback_manager: CallbackManager | None = None,
+                 mode: str | None = None, where: WhereSpec = None, callback_manager: CallbackManager | None = None,
                  verbose: bool = False) -> None:
-        self._options = as_options(k, filter_tags, min_score, mode)
+        self._options = as_options(k, filter_tags, min_score, mode, where)
         self.kb = open_kb(kb)
         self.last_result: SearchResult | None = None
         super().__init__(callback_manager=callback_manager, verbose=verbose)

@@ -11,6 +11,7 @@ from ..errors import ConfigError
 if TYPE_CHECKING:
     from ..kb import KnowledgeBase
     from ..results import Hit, SearchResult
+    from ..search.filters import WhereSpec
 
 
 @dataclass(frozen=True)
@@ -22,12 +23,20 @@ class SearchOptions:
     filter_tags: tuple[str, ...] | None = None
     min_score: float | str | None = None
     mode: str | None = None
+    #: metadata filters, as ``kb.search(where=...)`` / ``localkb search --where`` (``search.filters``)
+    where: WhereSpec = None
 
     def __post_init__(self) -> None:
-        from ..search.engine import resolve_min_score, resolve_mode
+        from ..search.engine import check_k, resolve_min_score, resolve_mode
+        from ..search.filters import parse_where
 
-        if not isinstance(self.k, int) or isinstance(self.k, bool) or self.k < 1:
+        if isinstance(self.where, list):
+            object.__setattr__(self, "where", tuple(self.where))
+        parse_where(self.where)  # FilterError naming a bad field, operator or value, before any search
+
+        if not isinstance(self.k, int) or isinstance(self.k, bool):
             raise ConfigError(f"k must be a whole number of at least 1, not {self.k!r}.")
+        check_k(self.k)  # below 1: the library's OutOfRange, the message of every other interface
         if self.filter_tags is not None and (isinstance(self.filter_tags, str) or not all(
                 isinstance(t, str) for t in self.filter_tags)):
             raise ConfigError("filter_tags must be a list of tag strings.")
@@ -44,7 +53,7 @@ class SearchOptions:
 
     def search(self, kb: KnowledgeBase, query: str) -> SearchResult:
         return kb.search(query, k=self.k, tags=list(self.filter_tags) if self.filter_tags else None,
-                         min_score=self.min_score, mode=self.mode)
+                         min_score=self.min_score, mode=self.mode, where=self.where)
 
 
 def open_kb(kb: KnowledgeBase | str | os.PathLike[str]) -> KnowledgeBase:
@@ -87,6 +96,6 @@ def missing(extra: str, package: str, exc: ImportError) -> ImportError:
 
 
 def as_options(k: int, filter_tags: Sequence[str] | None, min_score: float | str | None,
-               mode: str | None) -> SearchOptions:
+               mode: str | None, where: WhereSpec = None) -> SearchOptions:
     return SearchOptions(k=k, filter_tags=tuple(filter_tags) if filter_tags is not None else None,
-                         min_score=min_score, mode=mode)
+                         min_score=min_score, mode=mode, where=where)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, ValidationError
 
@@ -82,7 +82,8 @@ Where = Annotated[list[str] | dict[str, str | int | float | list[str | int | flo
     description="Metadata filters, all must hold: ['format=pdf', 'pages>3', 'path~docs/*'] or "
                 "{'format': 'pdf'}; fields: tag, format, path, source, title, size, ingested, loader metadata (author, pages, …) and meta.NAME")]
 DatabaseName = Annotated[str, Field(description="A database this server was started with (see `stats`)")]
-MinScore = Annotated[float | Literal["auto", "none"] | None, Field(
+#: parsed by the library (``thresholds.parse_min_score``), so a bad value gets the CLI's and HTTP's message
+MinScore = Annotated[float | str | None, Field(
     description="Cut-off: omit (or 'auto') for the KB's calibrated one, 'none' for no cut-off, or a number")]
 
 
@@ -95,15 +96,15 @@ def build_tools(kb_tools: KBTools) -> list[Tool]:
     t = kb_tools
 
     def search(query: Annotated[str, Field(description="What to look for; quote codes exactly")],
-               k: Annotated[int, Field(ge=1, le=100, description="Number of hits")] = 5,
+               k: Annotated[int, Field(le=100, description="Number of hits (1 to 100)")] = 5,  # < 1: the library's error
                tags: Tags = None, min_score: MinScore = None,
-               mode: Annotated[Literal["hybrid", "dense", "lexical"] | None, Field(
+               mode: Annotated[str | None, Field(  # parsed by the library (``engine.resolve_mode``)
                    description="hybrid (default: meaning + exact words), dense (meaning) or lexical (words)")]
                = None, where: Where = None) -> dict[str, Any]:
         return t.search(query, k=k, tags=tags, min_score=min_score, mode=mode, where=where)
 
     def ask(question: Annotated[str, Field(description="The question, in the user's words")],
-            k: Annotated[int, Field(ge=1, le=50, description="Passages to retrieve")] = 5,
+            k: Annotated[int, Field(le=50, description="Passages to retrieve (1 to 50)")] = 5,
             tags: Tags = None, min_score: MinScore = None,
             max_tokens: Annotated[int, Field(ge=16, le=4096, description="Longest answer in tokens")] = 256,
             ) -> dict[str, Any]:

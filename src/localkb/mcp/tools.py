@@ -31,17 +31,20 @@ class NotAvailable(LocalKBError):
     http_status = 403
 
 
-def parse_min_score(value: float | str | None) -> float | str | None:
-    """``None`` (the KB's calibrated cut-off), ``"auto"``, ``"none"`` or a number (a numeric string too)."""
-    if value is None or isinstance(value, int | float):
-        return value
-    low = value.strip().lower()
-    if low in ("auto", "none"):
-        return low
-    try:
-        return float(low)
-    except ValueError:
-        raise ConfigError(f"min_score must be a number, 'auto' or 'none', not '{value}'.") from None
+def check_k(k: int) -> int:
+    """``k`` through the library's one check (``search.engine.check_k``)."""
+    from ..search.engine import check_k as check
+
+    return check(k)
+
+
+def parse_min_score(value: object) -> float | str | None:
+    """``None`` (the KB's calibrated cut-off), ``"auto"``, ``"none"`` or a number: the library's one parser
+    (``search.thresholds.parse_min_score``), so a bad value is the same ``SearchError``, with the same
+    message, as through the CLI, HTTP and Python."""
+    from ..search.thresholds import parse_min_score as parse
+
+    return parse(value)
 
 
 class KBTools:
@@ -82,9 +85,11 @@ class KBTools:
     def ask(self, question: str, *, k: int = 5, tags: Sequence[str] | None = None,
             min_score: float | str | None = None, max_tokens: int = 256) -> dict[str, Any]:
         """``localkb ask --json``: a grounded answer with numbered citations, or an abstention."""
+        check_k(k)  # bad values fail before a model is loaded
+        cut = parse_min_score(min_score)
         with self._lock:
             result = self.kb.ask(question, llm=self._get_llm(), k=k, tags=list(tags) if tags else None,
-                                 min_score=parse_min_score(min_score), max_answer_tokens=max_tokens)
+                                 min_score=cut, max_answer_tokens=max_tokens)
         out: dict[str, Any] = result.to_dict()
         out["reason"] = result.reason
         return out

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from ..errors import ConfigError, LocalKBError, SearchError
 from ..llm.base import LLM, open_llm
 from ..llm.prompts import ABSTAIN, FOLLOW_UP, FOLLOW_UP_QUOTE, build_messages, is_abstention, language
+from ..search.engine import check_k
 from .budget import Budget, ChunkCut, PromptBudget, cut_reason, fit_passages, prompt_tokens
 from .citations import has_words, parse_citations, split_sentences, strip_invalid_citations, with_citations
 from .quote import check_quotes
@@ -78,13 +79,12 @@ def answer(kb: Searchable, question: str, *, llm: LLM | str | None = None, k: in
         settings: the resolved settings (the KB's): the default LLM and its threads and context window.
 
     Raises:
-        SearchError: empty question. ConfigError: the question alone overflows the context window.
+        SearchError: empty question; ``OutOfRange``: k < 1. ConfigError: the question alone overflows the context window.
         LLMError (and subclasses): the model failed, timed out or is unreachable.
     """
     if not question or not question.strip():
         raise SearchError("The question is empty.")
-    if k < 1:
-        raise ConfigError(f"k must be at least 1, got {k}")
+    check_k(k)  # the check (and message) of ``kb.search``
     if quote and not verify:
         raise ConfigError("quote mode checks every quote against the passages; it cannot be combined with "
                           "verify=False (--no-verify)")

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..catalog import chunk_records, chunks_with_tags
-from ..errors import SearchError
+from ..errors import OutOfRange, SearchError
 from ..results import Hit, SearchResult
 from ..settings import current
 from . import fusion as fusion_mod
@@ -85,6 +85,14 @@ def resolve_min_score(min_score: float | str | None, settings: Settings | None =
     return None if value in (NO_CUTOFF, None) else value
 
 
+def check_k(k: int) -> int:
+    """The one check of ``k`` (hits, passages) for the CLI, HTTP, MCP and Python, which pass it through:
+    ``OutOfRange`` below 1, with one message everywhere."""
+    if k < 1:
+        raise OutOfRange("k must be at least 1.")
+    return k
+
+
 def allowed_ids(kb: ChunkRows, tags: Sequence[str] | None) -> set[str] | None:
     if not tags:
         return None
@@ -128,13 +136,12 @@ def search(
             chunks they allow, is in ``SearchResult.filters``.
 
     Raises:
-        SearchError: empty, over-long or punctuation-only query; unknown mode; k < 1.
+        SearchError: empty, over-long or punctuation-only query; unknown mode; k < 1 (``OutOfRange``).
         FilterError: an unknown filter field, operator or value.
     """
     query = validate_query(query)
     mode = resolve_mode(mode, kb.settings)
-    if k < 1:
-        raise SearchError("k must be at least 1.")
+    check_k(k)
     cut = resolve_min_score(min_score, kb.settings)
     conditions = parse_where(where)
     tokens = tokenize(query)

@@ -94,9 +94,10 @@ def parse_where(spec: WhereSpec) -> list[Condition]:
             values = [value] if not isinstance(value, (list, tuple)) else list(value)
             if not values or any(isinstance(v, (dict, list, tuple)) or v is None for v in values):
                 raise FilterError(f"Filter '{name}': give a value or a list of values.", field=str(name))
-            cond = _condition(str(name), "=", str(values[0]))
+            each = [_condition(str(name), "=", str(v)) for v in values]  # every value checked
+            cond = each[0]
             if len(values) > 1:
-                cond = Condition(cond.field, "=", cond.value, cond.meta, tuple(str(v) for v in values))
+                cond = Condition(cond.field, "=", cond.value, cond.meta, tuple(c.value for c in each))
             out.append(cond)
         return out
     if isinstance(spec, Sequence):
@@ -145,6 +146,12 @@ def _check_value(cond: Condition) -> None:
         else:
             raise FilterError(f"Filter '{cond}': '{cond.op}' compares numbers; '{cond.field}' is text "
                               "(use =, != or ~).", field=cond.field)
+    elif cond.op != "~" and not cond.meta and kind in ("number", "time"):  # size=12, ingested=2026-12-01
+        for value in cond.any_of or (cond.value,):
+            if kind == "time":
+                parse_time(value, cond.field)
+            else:
+                number(value, cond.field)
     if cond.field == "tag" and cond.op not in ("=", "!=", "~"):
         raise FilterError(f"Filter '{cond}': tags take =, != or ~.", field=cond.field)
 
@@ -204,12 +211,28 @@ def _documents_sql(cond: Condition) -> tuple[str, list[Any]]:
         marks = ",".join("?" * len(values))
         return (f"SELECT id FROM documents WHERE lower({column}) IN ({marks})", [v.lower() for v in values])
     if kind == "time":
-        bound = parse_time(cond.value, cond.field)
-        if cond.op in ("=", "!="):  # a day given as a date: that whole day
-            return (f"SELECT id FROM documents WHERE {column} >= ? AND {column} < ?",
-                    [bound, bound + (86400 if len(cond.value) <= 10 else 1)])
-        return f"SELECT id FROM documents WHERE {column} {_COMPARE[cond.op]} ?", [bound]
+        if cond.op in ("=", "!="):  # a day given as a date: that whole day (any of several days)
+            spans: list[Any] = []
+            for value in values:
+                bound = parse_time(value, cond.field)
+                spans += [bound, bound + (86400 if len(value) <= 10 else 1)]
+            ors = " OR ".join([f"({column} >= ? AND {column} < ?)"] * len(values))
+            return f"SELECT id FROM documents WHERE {ors}", spans
+        return f"SELECT id FROM documents WHERE {column} {_COMPARE[cond.op]} ?", [parse_time(cond.value, cond.field)]
+    if cond.any_of:  # size: [100, 200]: any of these numbers
+        marks = ",".join("?" * len(values))
+        return f"SELECT id FROM documents WHERE {column} IN ({marks})", [number(v, cond.field) for v in values]
     return f"SELECT id FROM documents WHERE {column} {_COMPARE[cond.op]} ?", [number(cond.value, cond.field)]
+
+
+def has_meta_key(db: Database, key: str) -> bool:
+    """Does any document of this KB have the loader metadata ``key``?"""
+    return db.scalar("SELECT 1 FROM doc_meta WHERE key = ? LIMIT 1", (key,)) is not None
+
+
+def meta_keys(db: Database, limit: int = 50) -> list[str]:
+    """The loader metadata keys this KB's documents have (sorted; at most ``limit``), for messages."""
+    return [r[0] for r in db.query("SELECT DISTINCT key FROM doc_meta ORDER BY key LIMIT ?", (limit,))]
 
 
 def check_meta_keys(db: Database, conditions: Sequence[Condition]) -> None:
@@ -217,8 +240,8 @@ def check_meta_keys(db: Database, conditions: Sequence[Condition]) -> None:
     for cond in conditions:
         if cond.meta is None or cond.meta in meta_fields():
             continue
-        if db.scalar("SELECT 1 FROM doc_meta WHERE key = ? LIMIT 1", (cond.meta,)) is None:
-            keys = [r[0] for r in db.query("SELECT DISTINCT key FROM doc_meta ORDER BY key LIMIT 50")]
+        if not has_meta_key(db, cond.meta):
+            keys = meta_keys(db)
             hint = did_you_mean(cond.meta, keys, prefix="meta.")
             raise FilterError(f"Unknown filter field '{cond.field}': no document in this KB has the metadata "
                               f"'{cond.meta}'.{hint} Known here: {', '.join(keys) or 'none'}.", field=cond.field)

@@ -25,6 +25,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import LocalKBError, SearchError
+from ..search.engine import check_k
+from ..search.thresholds import parse_min_score
+from .api_search import MinScore
 from .context import ServerContext, ctx
 
 if TYPE_CHECKING:
@@ -36,8 +39,10 @@ log = logging.getLogger("localkb.server")
 
 class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=10_000)
-    k: int = Field(5, ge=1, le=50, description="Passages to retrieve before fitting them into the context")
-    min_score: float | None = Field(None, allow_inf_nan=False, description="Retrieval cut-off (default: the KB's own)")
+    # below 1 is refused by the library (``kb.ask``), with the CLI's and Python's message
+    k: int = Field(5, le=50, description="Passages to retrieve before fitting them into the context (1 to 50)")
+    min_score: MinScore = Field(None, description="Retrieval cut-off: a number, 'auto' (the KB's calibrated one, "
+                                                  "the default) or 'none' — as `localkb ask --min-score`")
     tags: list[str] | None = None
     max_tokens: int = Field(256, ge=16, le=4096, description="Longest answer, in tokens")
     stream: Literal["sse", "ndjson"] | None = Field(None, description="Stream the answer as it is written")
@@ -48,7 +53,7 @@ class AskRequest(BaseModel):
 
 
 def _answer(c: ServerContext, body: AskRequest, stream_cb: Callable[[str], None] | None = None) -> Answer:
-    return c.kb.ask(body.question, llm=c.llm.get(), k=body.k, min_score=body.min_score,
+    return c.kb.ask(body.question, llm=c.llm.get(), k=body.k, min_score=parse_min_score(body.min_score),
                     tags=body.tags or None, max_answer_tokens=body.max_tokens, stream_cb=stream_cb,
                     verify=body.verify, quote=body.quote)
 
@@ -60,6 +65,8 @@ def ask(request: Request, body: AskRequest) -> Any:
     c = ctx(request)
     if not body.question.strip():
         raise SearchError("The question is empty.")
+    check_k(body.k)  # bad values are refused before a model is loaded or a stream starts
+    parse_min_score(body.min_score)
     fmt = body.stream
     if fmt is None and "text/event-stream" in request.headers.get("accept", ""):
         fmt = "sse"

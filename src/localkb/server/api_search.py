@@ -25,7 +25,8 @@ class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: str = Field(min_length=1, max_length=10_000)
-    k: int = Field(5, ge=1, le=1000, description="Number of hits")
+    # below 1 is refused by the library (``kb.search``: 400, the CLI's and Python's message)
+    k: int = Field(5, le=1000, description="Number of hits (1 to 1000)")
     tags: list[str] | None = Field(None, description="Only documents with any of these tags")
     min_score: MinScore = Field(None, description="Drop hits below this score: a number, 'auto' or 'none'")
     mode: str | None = Field(None, description="dense, lexical or hybrid (default: the KB's default)")
@@ -61,7 +62,7 @@ GET_PARAMS = {"q", "k", "tag", "min_score", "mode", "collapse_duplicates", "clus
 @router.get("/search", summary="Search the KB with query parameters (for curl and links)")
 def search_get(request: Request,
                q: Annotated[str, Query(min_length=1, max_length=10_000, description="The query")],
-               k: Annotated[int, Query(ge=1, le=1000)] = 5,
+               k: Annotated[int, Query(le=1000, description="Number of hits (1 to 1000)")] = 5,
                tag: Annotated[list[str] | None, Query(description="Repeatable")] = None,
                min_score: Annotated[str | None, Query(description="A number, 'auto' or 'none'")] = None,
                mode: str | None = None, collapse_duplicates: bool | None = None,

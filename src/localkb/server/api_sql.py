@@ -10,7 +10,7 @@ import threading
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .context import ServerContext, ctx
 from .errors import NotFound
@@ -20,6 +20,8 @@ _embedder_lock = threading.Lock()
 
 
 class SQLAsk(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an unknown key is a 422 naming it, never ignored
+
     database: str = Field(description="A name given to `localkb serve --db NAME=URL`")
     question: str = Field(min_length=1, max_length=5_000)
     dry_run: bool = Field(False, description="Return the SQL without running it")
@@ -28,6 +30,8 @@ class SQLAsk(BaseModel):
 
 
 class SQLCheck(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     database: str
     sql: str = Field(min_length=1, max_length=100_000)
     max_rows: int = Field(1000, ge=1, le=100_000)

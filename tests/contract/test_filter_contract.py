@@ -1,12 +1,18 @@
 """``where`` metadata filters over every store, against the exact store (the contract-suite oracle).
 
-Real components: the packaged MiniLM, real FAISS, Chroma and Milvus Lite files, the examples/ corpus
-(PDF with author and pages, DOCX, HTML, CSV columns, JSON keys). Filters are evaluated in chunks.sqlite
-and given to each engine as its own id filter; ``NoFilterStore`` is a store whose engine cannot filter
-at all, so every filter there is applied after the store, with over-fetch (``engine.dense_hits``).
+Real components: the packaged MiniLM, real FAISS (flat and IVF), Chroma and Milvus Lite files, the
+examples/ corpus (PDF with author and pages, DOCX, HTML, CSV columns, JSON keys). Filters are evaluated
+in chunks.sqlite and given to each engine as its own id filter (FAISS id selector, Chroma ``ids``,
+Milvus ``id in [...]``), so every built-in store takes every filter inside its engine.
+
+The filter no store can push down: ``NoFilterStore`` is a store whose engine cannot filter at all
+(``supports_filters = False``; it fails the test if it is ever handed an id filter), so every filter there
+is applied after the store, exactly, with over-fetch (``engine.dense_hits``) — and must still give the
+exact store's hits, the same ``matching_chunks`` and say ``applied: after the vector store``.
 """
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +23,10 @@ from localkb.stores.base import STORES
 from localkb.stores.exact import ExactStore
 
 CORPUS = Path(__file__).resolve().parents[2] / "examples" / "corpus"
-STORE_NAMES = ("exact", "faiss", "chroma", "milvus", "nofilter")
+#: name → the store of its KB (exact first: the oracle)
+STORES_UNDER_TEST = {"exact": "exact", "faiss": "faiss", "faiss-ivf": "faiss://index?ann=on&nprobe=16",
+                     "chroma": "chroma", "milvus": "milvus", "nofilter": "nofilter"}
+STORE_NAMES = tuple(STORES_UNDER_TEST)
 
 
 class NoFilterStore(ExactStore):
@@ -37,7 +46,7 @@ def kbs(tmp_path_factory):
     try:
         for name in STORE_NAMES:
             folder = tmp_path_factory.mktemp(name) / "kb"
-            with KnowledgeBase.open(folder, store=name, create=True) as kb:
+            with KnowledgeBase.open(folder, store=STORES_UNDER_TEST[name], create=True) as kb:
                 kb.ingest([CORPUS], tags=["corpus"])
                 kb.ingest([CORPUS / "exception-handling.pdf"], tags=["manual"])  # keeps "corpus" (no --retag)
             out[name] = folder
@@ -77,7 +86,7 @@ def test_every_store_returns_what_the_exact_store_returns(kbs, where):
 
 
 def test_hits_satisfy_the_filter_in_every_mode(kbs):
-    for name in ("faiss", "chroma", "milvus", "nofilter"):
+    for name in STORE_NAMES[1:]:
         for mode in ("dense", "hybrid", "lexical"):
             pdf = _search(kbs[name], "format=pdf", k=10, mode=mode).hits
             assert pdf and all(h.source.endswith(".pdf") for h in pdf), (name, mode)
@@ -108,3 +117,23 @@ def test_unknown_or_bad_filters_are_errors_naming_the_field(kbs, where, field):
     assert err.value.data["field"] == field and field in err.value.message
     if field == "meta.teem":
         assert "Did you mean 'meta.team'" in err.value.message
+
+
+def test_a_list_of_numbers_or_days_means_any_of_them(kbs):
+    """``{"size": [a, b]}`` keeps the documents of either size — every value, not only the first."""
+    with KnowledgeBase.open(kbs["exact"], create=False) as kb:
+        docs = {Path(d["source"]).name: d for d in kb.documents()}
+    sizes = [docs["exception-handling.pdf"]["size"], docs["warehouse-glossary.md"]["size"]]
+    for name in ("exact", "faiss", "nofilter"):
+        for where in ({"size": sizes}, [f"size={sizes[0]}"]):
+            hits = _search(kbs[name], where, k=50, mode="hybrid").hits
+            names = {Path(h.source).name for h in hits}
+            expected = {"exception-handling.pdf", "warehouse-glossary.md"} if isinstance(where, dict) \
+                else {"exception-handling.pdf"}
+            assert names == expected, (name, where, names)
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    both = _search(kbs["faiss"], {"ingested": ["2001-01-01", today]}, k=50)
+    assert both.filters["matching_chunks"] == _search(kbs["faiss"], f"ingested={today}", k=50).filters["matching_chunks"]
+    assert _search(kbs["faiss"], {"ingested": ["2001-01-01", "2001-01-02"]}).hits == []
+    with pytest.raises(FilterError, match="'many' is not a number"):
+        _search(kbs["faiss"], {"size": [sizes[0], "many"]})
