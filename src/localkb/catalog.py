@@ -78,12 +78,12 @@ def _sources(db: Database, chunk_ids: list[str]) -> dict[str, list[dict[str, Any
         batch = chunk_ids[i:i + 500]
         marks = ",".join("?" * len(batch))
         for r in db.query(
-            f"SELECT dc.chunk_id, dc.position, d.id AS doc_id, d.source,"
+            f"SELECT dc.chunk_id, dc.position, dc.page, d.id AS doc_id, d.source,"
             f" (SELECT group_concat(tag, ',') FROM doc_tags t WHERE t.doc_id = d.id) AS tags"
             f" FROM doc_chunks dc JOIN documents d ON d.id = dc.doc_id WHERE dc.chunk_id IN ({marks})"
             f" ORDER BY d.source, dc.position", batch):
             out.setdefault(r["chunk_id"], []).append(
-                {"doc_id": r["doc_id"], "source": r["source"], "position": r["position"],
+                {"doc_id": r["doc_id"], "source": r["source"], "position": r["position"], "page": r["page"],
                  "tags": r["tags"].split(",") if r["tags"] else []})
     return out
 
@@ -103,6 +103,7 @@ def chunk_records(db: Database, chunk_ids: list[str]) -> dict[str, dict[str, Any
             "sources": [s["source"] for s in src],
             "doc_id": src[0]["doc_id"] if src else None,
             "position": src[0]["position"] if src else 0,
+            "page": src[0]["page"] if src else None,
             "tags": sorted({t for s in src for t in s["tags"]}),
         }
     return out

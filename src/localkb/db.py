@@ -97,6 +97,10 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER chunk_log_update AFTER UPDATE OF id ON chunks BEGIN
         INSERT INTO chunk_log(id) VALUES (old.id); INSERT INTO chunk_log(id) VALUES (new.id); END;
     """,
+    # 6: the page of its document a chunk comes from (PDF; NULL for formats without pages), for ``--where page=N``
+    """
+    ALTER TABLE doc_chunks ADD COLUMN page INTEGER;
+    """,
 ]
 
 

@@ -18,6 +18,8 @@ class Hit:
     tags: list[str] = field(default_factory=list)
     doc_id: int | None = None
     position: int = 0
+    #: the page of ``source`` the chunk comes from (PDF, 1-based); None for formats without pages
+    page: int | None = None
     #: per-signal scores that went into ``score`` (e.g. {"dense": 0.71, "lexical": 12.3})
     scores: dict[str, float] = field(default_factory=dict)
     #: code-like query tokens this chunk contains verbatim

@@ -75,6 +75,8 @@ def ask(question: str, kb: str | None, llm: str | None, k: int, min_score: str |
         for c in result.citations:
             flag = "" if c.supported else "  — not supported by the passage"
             click.echo(f"[{c.n}] {c.source}  ({c.chunk_id}){flag}")
+            for other in c.sources[1:]:  # the same passage stored for several documents: every one is shown
+                click.echo(f"    also in {other}")
     notes = [(f"Quote not found in the passages: \"{s.text}\" (longest match {s.support_score:.0%})" if result.quote
               else f"Not supported by the passages: \"{s.text}\" (support {s.support_score:.2f})")
              for s in result.sentences if not s.supported and not result.abstained]

@@ -24,7 +24,8 @@ def print_hits(result: SearchResult) -> None:
     for n, hit in enumerate(result.hits, 1):
         tags = f"  [{', '.join(hit.tags)}]" if hit.tags else ""
         exact = f"  ✓ {' '.join(hit.matched_terms)}" if hit.matched_terms else ""
-        click.secho(f"{n}. {hit.score:.3f}  {hit.source}{tags}{exact}", bold=True)
+        page = f" (page {hit.page})" if hit.page is not None else ""
+        click.secho(f"{n}. {hit.score:.3f}  {hit.source}{page}{tags}{exact}", bold=True)
         for other in hit.sources[1:]:  # the same chunk stored for several documents: every one is shown
             click.echo(f"   also in {other}")
         click.echo(f"   {snippet(hit.text, result.query)}")

@@ -109,6 +109,7 @@ class _Doc:
     mtime: float
     loaded: Loaded
     chunks: list[tuple[str, str, str]] = field(default_factory=list)  # (id, text, embed_text)
+    pages: list[int | None] = field(default_factory=list)  # the page of each chunk (None: no pages)
     existing_id: int | None = None
     tags: list[str] = field(default_factory=list)
 
@@ -147,6 +148,9 @@ def run_ingest(kb: IngestTarget, paths: Sequence[str | os.PathLike[str]], *, tag
         doc_tags.setdefault(r["doc_id"], []).append(r["tag"])
     have = db.known_chunks()  # looked up per chunk: an ingest costs its own chunks, not the KB's
     rechunk = chunker.begin(known)
+    # PDFs chunked before chunks knew their page (db migration 6) are chunked again, page by page
+    unpaged = {r["path"] for r in db.query("SELECT DISTINCT d.path FROM documents d JOIN doc_chunks dc ON "
+                                           "dc.doc_id = d.id WHERE d.format = 'pdf' AND dc.page IS NULL")}
     rechunked: set[str] = set()
     batch_chunks, flush_every = kb.settings.ingest_batch, kb.settings.flush_every
 
@@ -176,7 +180,7 @@ def run_ingest(kb: IngestTarget, paths: Sequence[str | os.PathLike[str]], *, tag
             old_tags = doc_tags.get(old["id"], []) if old is not None else None
             new_tags = document_tags(tagset, old_tags, retag)
             if (old is not None and old["content_hash"] == digest and old_tags == new_tags
-                    and key not in rechunk):
+                    and key not in rechunk and key not in unpaged):
                 report.unchanged += 1
                 continue
             loaded = load(cand.path, data)
@@ -187,13 +191,14 @@ def run_ingest(kb: IngestTarget, paths: Sequence[str | os.PathLike[str]], *, tag
                    tags=new_tags)
         prefix = enrich_prefix(manifest.enrich, new_tags, loaded, cand.source)
         try:
-            texts = chunker.chunks(loaded.text, prefix)
+            paged = page_chunks(chunker, loaded, prefix)
         except ValueError as exc:
             report.skipped.append(Skipped(cand.source, f"cannot chunk: {exc}"))
             continue
-        for text in texts:
+        for page, text in paged:
             embed_text = prefix + text
             doc.chunks.append((chunk_id(embed_text), text, embed_text))
+            doc.pages.append(page)
         if not doc.chunks:
             report.skipped.append(Skipped(cand.source, "no text found in file"))
             continue
@@ -208,6 +213,9 @@ def run_ingest(kb: IngestTarget, paths: Sequence[str | os.PathLike[str]], *, tag
                 since_flush = 0
     if pending:
         _commit(kb, pending, have, report, progress)
+    if paged_again := len(unpaged & rechunked):
+        report.notes.append(f"{paged_again} PDF(s) chunked again page by page, so each chunk knows its page "
+                            "(--where page=N).")
     if prune:
         report.removed += prune_missing(kb, paths, known)
     kb.store.flush()
@@ -218,6 +226,15 @@ def run_ingest(kb: IngestTarget, paths: Sequence[str | os.PathLike[str]], *, tag
     if report.added or report.updated:
         report.notes += enrich_notes(db, manifest.enrich)
     return report
+
+
+def page_chunks(chunker: Chunker, loaded: Loaded, prefix: str) -> list[tuple[int | None, str]]:
+    """(page, chunk) in document order: a paged format (PDF) is chunked page by page, so no chunk spans two
+    pages and each knows its page (1-based); other formats are chunked whole, with no page."""
+    if loaded.pages is None:
+        return [(None, text) for text in chunker.chunks(loaded.text, prefix)]
+    return [(number, text) for number, page in enumerate(loaded.pages, 1) if page.strip()
+            for text in chunker.chunks(page, prefix)]
 
 
 def _commit(kb: IngestTarget, docs: list[_Doc], have: KnownChunks, report: IngestReport,
@@ -262,8 +279,8 @@ def _commit(kb: IngestTarget, docs: list[_Doc], have: KnownChunks, report: Inges
                 conn.execute("DELETE FROM doc_tags WHERE doc_id=?", (doc_id,))
                 conn.execute("DELETE FROM doc_meta WHERE doc_id=?", (doc_id,))
                 report.updated += 1
-            conn.executemany("INSERT INTO doc_chunks(doc_id, position, chunk_id) VALUES (?,?,?)",
-                             [(doc_id, pos, c[0]) for pos, c in enumerate(doc.chunks)])
+            conn.executemany("INSERT INTO doc_chunks(doc_id, position, chunk_id, page) VALUES (?,?,?,?)",
+                             [(doc_id, pos, c[0], page) for pos, (c, page) in enumerate(zip(doc.chunks, doc.pages))])
             conn.executemany("INSERT INTO doc_tags(doc_id, tag) VALUES (?,?)", [(doc_id, t) for t in doc.tags])
             conn.executemany("INSERT INTO doc_meta(doc_id, key, value, num) VALUES (?,?,?,?)",
                              [(doc_id, *row) for row in meta_rows(doc.loaded.meta)])

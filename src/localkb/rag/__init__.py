@@ -188,7 +188,8 @@ def _finish(raw: str, budget: Budget, model_name: str, question: str, lang: str,
     supported = {n for c in checks if c.supported for n in c.citations}
     citations = [] if because else [
         Citation(n=n, source=budget.used[n - 1].source, chunk_id=budget.used[n - 1].id,
-                 text=budget.used[n - 1].text, supported=(n in supported) if checks else True)
+                 text=budget.used[n - 1].text, supported=(n in supported) if checks else True,
+                 sources=list(budget.used[n - 1].sources))
         for n in sorted(cited)]
     said = "unquoted" if quote and because == "unsupported" else because
     reason = " ".join(x for x in (ABSTAIN_SENTENCE[said] if said else None,

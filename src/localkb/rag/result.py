@@ -28,10 +28,12 @@ class Citation:
     text: str
     #: False when no sentence citing it passed the support check
     supported: bool = True
+    #: every document the chunk is stored for (``source`` first): the same text in several files
+    sources: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "source": self.source, "chunk_id": self.chunk_id, "text": self.text,
-                "supported": self.supported}
+        return {"n": self.n, "source": self.source, "sources": self.sources or [self.source],
+                "chunk_id": self.chunk_id, "text": self.text, "supported": self.supported}
 
 
 @dataclass

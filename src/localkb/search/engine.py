@@ -343,6 +343,7 @@ def search(
                 tags=rec["tags"],
                 doc_id=rec["doc_id"],
                 position=rec["position"],
+                page=rec["page"],
                 scores=scores,
                 matched_terms=list(matches.get(cid, [])),
             )

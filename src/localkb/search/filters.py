@@ -4,7 +4,8 @@ One parser serves the CLI (``--where``, repeatable), HTTP (``where`` / ``filter`
 repeatable ``where=`` in GET), MCP and Python (``kb.search(..., where=...)``). Conditions are ANDed.
 
 Fields (``FIELDS``): ``tag``, ``format``, ``path`` (absolute), ``source`` (as ingested), ``title``,
-``size`` (bytes), ``ingested`` (ISO date/time or Unix seconds), the loader metadata known by name
+``size`` (bytes), ``ingested`` (ISO date/time or Unix seconds), ``page`` (the page of a PDF a chunk comes
+from: a chunk field, ``CHUNK_FIELDS``; chunks of formats without pages have none), the loader metadata known by name
 (``author``, ``pages``, ``subject``; ``ingest.loaders.META_FIELDS``) and ``meta.NAME`` for any metadata a
 loader recorded (a CSV column's values, a JSON key's values). Operators: ``=``, ``!=``, ``>``, ``>=``,
 ``<``, ``<=`` and ``~`` (glob: ``*``, ``?``, ``[abc]``). ``=`` and ``!=`` ignore case; comparisons need
@@ -45,6 +46,10 @@ DOCUMENT_FIELDS: dict[str, tuple[str, str]] = {
     "size": ("size", "number"),
     "ingested": ("ingested_at", "time"),
 }
+#: field → (column of ``doc_chunks``, kind): what a chunk knows of its place in its document
+CHUNK_FIELDS: dict[str, tuple[str, str]] = {
+    "page": ("page", "number"),
+}
 ALIASES = {"tags": "tag", "ingested_at": "ingested", "ext": "format"}
 _SPLIT = re.compile(r"^\s*([A-Za-z_][\w.\- ]*?)\s*(!=|>=|<=|=|>|<|~)\s*(.*?)\s*$", re.S)
 
@@ -56,7 +61,7 @@ def meta_fields() -> tuple[str, ...]:
 
 
 def known_fields() -> tuple[str, ...]:
-    return (*DOCUMENT_FIELDS, *meta_fields(), "meta.NAME")
+    return (*DOCUMENT_FIELDS, *CHUNK_FIELDS, *meta_fields(), "meta.NAME")
 
 
 @dataclass(frozen=True)
@@ -124,12 +129,12 @@ def _condition(name: str, op: str, value: str) -> Condition:
         if not meta:
             raise FilterError("The filter field 'meta.' needs a name, e.g. meta.author.", field=key)
         cond = Condition(key, op, value, meta=meta)
-    elif lowered in DOCUMENT_FIELDS:
+    elif lowered in DOCUMENT_FIELDS or lowered in CHUNK_FIELDS:
         cond = Condition(lowered, op, value)
     elif lowered in meta_fields():
         cond = Condition(lowered, op, value, meta=lowered)
     else:
-        hint = did_you_mean(lowered, [*DOCUMENT_FIELDS, *meta_fields()])
+        hint = did_you_mean(lowered, [*DOCUMENT_FIELDS, *CHUNK_FIELDS, *meta_fields()])
         raise FilterError(f"Unknown filter field '{key}'.{hint} Known: {', '.join(known_fields())} "
                           "(meta.NAME: a CSV column or JSON key, e.g. meta.country).", field=key)
     _check_value(cond)
@@ -137,7 +142,10 @@ def _condition(name: str, op: str, value: str) -> Condition:
 
 
 def _check_value(cond: Condition) -> None:
-    kind = "number" if cond.meta else DOCUMENT_FIELDS[cond.field][1]
+    kind = "number" if cond.meta else {**DOCUMENT_FIELDS, **CHUNK_FIELDS}[cond.field][1]
+    if cond.field in CHUNK_FIELDS and cond.op == "~":
+        raise FilterError(f"Filter '{cond}': '{cond.field}' is a number (use =, !=, >, >=, < or <=).",
+                          field=cond.field)
     if cond.op in (">", ">=", "<", "<="):
         if kind == "time":
             parse_time(cond.value, cond.field)
@@ -247,13 +255,31 @@ def check_meta_keys(db: Database, conditions: Sequence[Condition]) -> None:
                               f"'{cond.meta}'.{hint} Known here: {', '.join(keys) or 'none'}.", field=cond.field)
 
 
+def _chunks_sql(cond: Condition) -> tuple[str, list[Any]]:
+    """SQL condition on ``dc`` (a ``doc_chunks`` row) for a chunk field; ``!=`` keeps chunks without one
+    (a text file has no page), as ``author!=X`` keeps documents without an author."""
+    column = f"dc.{CHUNK_FIELDS[cond.field][0]}"
+    values = [number(v, cond.field) for v in (cond.any_of or (cond.value,))]
+    marks = ",".join("?" * len(values))
+    if cond.op == "=":
+        return f"{column} IN ({marks})", values
+    if cond.op == "!=":
+        return f"({column} IS NULL OR {column} NOT IN ({marks}))", values
+    return f"{column} {_COMPARE[cond.op]} ?", values
+
+
 def matching_chunks(db: Database, conditions: Sequence[Condition]) -> set[str]:
-    """The ids of the chunks of the documents that satisfy every condition (exact, in SQLite)."""
+    """The ids of the chunks that satisfy every condition (exact, in SQLite): document fields select the
+    chunks of the documents that satisfy them, chunk fields (``page``) the chunks themselves."""
     check_meta_keys(db, conditions)
     parts, params = [], []
     for cond in conditions:
-        sql, args = _documents_sql(cond)
-        parts.append(f"d.id {'NOT IN' if cond.op == '!=' else 'IN'} ({sql})")
+        if cond.field in CHUNK_FIELDS:
+            sql, args = _chunks_sql(cond)
+            parts.append(sql)
+        else:
+            sql, args = _documents_sql(cond)
+            parts.append(f"d.id {'NOT IN' if cond.op == '!=' else 'IN'} ({sql})")
         params.extend(args)
     where = " AND ".join(parts) or "1"
     return {r[0] for r in db.query(

@@ -50,6 +50,9 @@ class Loaded:
     #: document metadata: name → one value (``author``, ``pages``) or several (a CSV column's values, a
     #: JSON key's values); stored in ``doc_meta`` for ``--where`` and used by ``--enrich meta.NAME``
     meta: dict[str, str | list[str]] = field(default_factory=dict)
+    #: the text page by page (PDF), when the format has pages: each page is chunked on its own, so every
+    #: chunk knows its page (``--where page=3``); ``text`` is these joined by blank lines
+    pages: list[str] | None = None
 
 
 def supported(path: Path) -> bool:

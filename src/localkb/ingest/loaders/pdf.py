@@ -36,4 +36,4 @@ def load_pdf(data: bytes) -> Loaded:
                     meta[name] = str(value).strip()
     except Exception:  # noqa: BLE001 - metadata is optional
         title = None
-    return Loaded(text=text, format="pdf", title=title, meta=meta)
+    return Loaded(text=text, format="pdf", title=title, meta=meta, pages=pages)

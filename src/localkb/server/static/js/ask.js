@@ -2,7 +2,7 @@
 // the model that answered, why it refused, citations moved or unsupported, and every chunk cut to fit.
 import { askStream } from "./api.js";
 import { t } from "./i18n.js";
-import { $, el, escapeHtml, openChunk, queryTerms, showError, shortSource } from "./ui.js";
+import { $, alsoIn, el, escapeHtml, openChunk, queryTerms, showError, shortSource } from "./ui.js";
 
 const CITE = /[\[【]\s*(\d{1,3}(?:\s*[,，、;]\s*\d{1,3})*)\s*[\]】]/g;
 
@@ -85,7 +85,7 @@ async function runAsk(event) {
     $("#ask-citations").replaceChildren(...result.citations.map((c) => el("li", {
       dataset: { chunk: c.chunk_id, n: c.n, supported: String(c.supported) }, onclick: () => openChunk(c.chunk_id, terms),
     }, el("a", { class: "cite" }, `[${c.n}]`), " ", el("strong", { title: c.source }, shortSource(c.source)), " — ",
-    el("span", { class: "muted" }, c.text.length > 160 ? c.text.slice(0, 160) + "…" : c.text),
+    el("span", { class: "muted" }, c.text.length > 160 ? c.text.slice(0, 160) + "…" : c.text), alsoIn(c.sources),
     c.supported ? "" : el("span", { class: "status-warn" }, ` (${t("ask.unsupported")})`))));
     $("#ask-notes").replaceChildren(...answerNotes(result));
   } catch (err) {

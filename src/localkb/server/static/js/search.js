@@ -2,7 +2,7 @@
 import { sendJSON } from "./api.js";
 import { t } from "./i18n.js";
 import { moreLikeThis } from "./map.js";
-import { $, el, fill, highlight, openChunk, queryTerms, showError, shortSource } from "./ui.js";
+import { $, alsoIn, el, fill, highlight, openChunk, queryTerms, showError, shortSource } from "./ui.js";
 
 let mode = null;
 
@@ -23,6 +23,7 @@ function renderHit(hit, terms, top) {
       el("span", { class: "score", title: t("search.score") }, hit.score.toFixed(3)),
       el("span", { class: "source", title: hit.source }, shortSource(hit.source)),
       ...hit.tags.map((tag) => el("span", { class: "tag" }, tag))),
+    alsoIn(hit.sources),
     el("div", { class: "bar" }, el("span", { style: `width:${width}%` })),
     el("div", { class: "text", html: highlight(hit.text, terms) }),
     el("div", { class: "meta" }, el("span", {}, signals),

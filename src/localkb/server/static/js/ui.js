@@ -65,6 +65,14 @@ export function shortSource(source) {
   return parts.length > 2 ? "…/" + parts.slice(-2).join("/") : source;
 }
 
+/** "also in …": the other documents a chunk is stored for (the same text in several files), or nothing. */
+export function alsoIn(sources) {
+  const others = (sources || []).slice(1);
+  return others.length
+    ? el("div", { class: "muted small also-in", title: others.join("\n") }, t("also", { names: others.map(shortSource).join(", ") }))
+    : null;
+}
+
 export function formatBytes(n) {
   if (n == null) return "–";
   const units = ["B", "KB", "MB", "GB"];
