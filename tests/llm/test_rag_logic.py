@@ -172,7 +172,7 @@ def test_to_dict_shape() -> None:
                       "abstained", "abstained_because", "reason", "sentences", "supported", "draft",
                       "invalid_citations", "budget", "prompt_tokens", "seconds", "first_token_seconds",
                       "cached_prompt_tokens", "mode"}
-    assert set(d["citations"][0]) == {"n", "source", "chunk_id", "text", "supported"}
+    assert set(d["citations"][0]) == {"n", "source", "sources", "chunk_id", "text", "supported"}
     assert set(d["sentences"][0]) == {"text", "citations", "cited", "supported", "support_score", "moved", "scores",
                                       "quotes"}
 
