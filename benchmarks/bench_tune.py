@@ -31,6 +31,7 @@ from datasets import fetch  # noqa: E402
 
 from localkb.evaluation import prepare_kb  # noqa: E402
 from localkb.search.eval import load_dataset, run_queries, score  # noqa: E402
+from localkb.tuning.pairs import FINETUNE_SENTENCES  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "corpus"
 
@@ -146,8 +147,10 @@ def main() -> None:
 
 def render(out: dict[str, Any], args: argparse.Namespace, seconds: float) -> str:
     lines = ["## Tuning the embedder on the corpus (`localkb tune`)", "", f"MiniLM sets tuned with `--method {args.method}`.", "",
-             f"Trained on the corpus text only (`--queries corpus`: headings, defined terms, fields, one sentence "
-             f"per chunk; hard negatives mined from the KB); the questions are only scored. Budget "
+             f"Trained on the corpus text only (`--queries corpus`: headings, defined terms, fields, and one "
+             f"sentence per chunk for the adapter, up to {FINETUNE_SENTENCES} sentences per chunk for the fine-tune, "
+             f"each → its chunk, near-identical pairs dropped; hard negatives mined from the KB); the questions are "
+             f"only scored. Budget "
              f"`--max-minutes {args.minutes:g}` per set (adapter: 300 steps of batch 64; fine-tune: batch 16, 1 "
              f"epoch), on a 2-core box shared with other jobs. Whole run: {seconds / 60:.1f} min.", ""]
     if "en" in out:
@@ -179,7 +182,9 @@ def render(out: dict[str, Any], args: argparse.Namespace, seconds: float) -> str
     if missing:
         lines.append(f"Parts not (yet) measured in this run: {', '.join(missing)}.")
     lines.append("Not measured: the ICD-10 / ISO code tables, `--queries llm` (the LLM writes one question per "
-                 "chunk: too slow for this budget on a shared 2-core box), the fine-tune path on these sets.")
+                 "chunk: too slow for this budget on a shared 2-core box)"
+                 + (", the fine-tune path on these sets." if args.method == "adapter" else
+                    ", the adapter path on these sets in this run."))
     return "\n".join(lines)
 
 

@@ -7,7 +7,12 @@
   sentence → the chunk;
 * *field*: a csv/json row ingested as ``key: value`` lines — one field's value (the code, the name) →
   the row's chunk;
-* *sentence*: otherwise one sentence of the chunk (the inverse cloze task) → the chunk.
+* *sentence*: otherwise one sentence of the chunk (the inverse cloze task) → the chunk. With
+  ``sentences_per_chunk=n`` > 1 (the fine-tune's default, :data:`FINETUNE_SENTENCES`) every chunk of two or more
+  sentences gives up to ``n`` of them (4–40 words each, seeded choice) → the chunk, besides its other pairs:
+  several pseudo-queries per chunk, the sentence kept in its passage (the questions a user asks are answered
+  by a sentence *in* the chunk). A pair whose query is near-identical to its passage (word-set Jaccard above
+  :data:`NEAR_IDENTICAL`) is dropped: it teaches the model nothing but to match a text to itself.
 
 ``queries="llm"``: the local LLM (the packaged Qwen GGUF by default) writes one question per chunk.
 
@@ -41,6 +46,11 @@ NEGATIVE_MARGIN = 0.95
 NEGATIVE_RANK_MIN = 1
 PER_CHUNK = 3
 SEED = 15
+#: sentences per chunk used as pseudo-queries by the fine-tune (``corpus_pairs(sentences_per_chunk=...)``)
+FINETUNE_SENTENCES = 12
+#: a query sharing more than this share of its passage's word set is the passage itself, not a query
+NEAR_IDENTICAL = 0.9
+_WORD = re.compile(r"\w+")
 _FIELD = re.compile(r"^\s*([\w\u4e00-\u9fff -]{1,40})\s*[:：]\s*(.+?)\s*$")
 LLM_PROMPT = ("Write one short question that the passage below answers. Use the passage's own terms and "
               "codes. Reply with the question only.\n\nPassage:\n{text}")
@@ -59,7 +69,18 @@ class Pair:
         return asdict(self)
 
 
-def corpus_pairs(texts: Mapping[str, str], *, per_chunk: int = PER_CHUNK, seed: int = SEED) -> list[Pair]:
+def near_identical(query: str, passage: str, limit: float = NEAR_IDENTICAL) -> bool:
+    """True when ``query``'s words are (nearly) ``passage``'s words: word-set Jaccard above ``limit``."""
+    q, p = ({w.lower() for w in _WORD.findall(t)} for t in (query, passage))
+    return bool(q) and len(q & p) / len(q | p) > limit
+
+
+def _pseudo_sentences(text: str) -> list[str]:
+    return [s for s in sentences(text) if 4 <= len(s.split()) <= 40 or (len(s) >= 8 and not s.isascii())]
+
+
+def corpus_pairs(texts: Mapping[str, str], *, per_chunk: int = PER_CHUNK, seed: int = SEED,
+                 sentences_per_chunk: int = 1) -> list[Pair]:
     """Pairs from headings, defined terms, csv/json fields and sentences (see the module docstring)."""
     rng = random.Random(seed)
     terms = [t.text for t in collect_terms(texts)]
@@ -81,15 +102,21 @@ def corpus_pairs(texts: Mapping[str, str], *, per_chunk: int = PER_CHUNK, seed: 
                 longest = max(fields[1:], key=lambda f: len(f[1]))
                 found.append(Pair(longest[1], cid, "field"))
         if not found:
-            lines = [s for s in sentences(text) if 4 <= len(s.split()) <= 40 or (len(s) >= 8 and not s.isascii())]
+            lines = _pseudo_sentences(text)
             first = text.strip().split("\n", 1)[0].strip()
             if 2 <= len(first.split()) <= 12 and len(first) < len(text) / 2:
                 found.append(Pair(first, cid, "heading"))
-            if lines:
+            if lines and sentences_per_chunk <= 1:
                 found.append(Pair(rng.choice(lines), cid, "sentence"))
         unique = list({p.query: p for p in found if p.query.strip() and p.query.strip() != text.strip()}.values())
         rng.shuffle(unique)
         out.extend(unique[:per_chunk])
+        if sentences_per_chunk > 1:
+            taken = {p.query for p in unique[:per_chunk]}
+            lines = [s for s in dict.fromkeys(_pseudo_sentences(text)) if s not in taken]
+            if len(lines) >= 2:
+                rng.shuffle(lines)
+                out.extend(Pair(s, cid, "sentence") for s in lines[:sentences_per_chunk] if not near_identical(s, text))
     return out
 
 

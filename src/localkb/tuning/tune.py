@@ -25,6 +25,7 @@ import numpy as np
 from ..embedders.base import embed_queries
 from ..errors import TuneError
 from .pairs import (
+    FINETUNE_SENTENCES,
     QUERY_KINDS,
     Pair,
     collision_pairs,
@@ -155,7 +156,7 @@ def tune(kb: KBReader, *, out: str | Path | None = None, queries: str = "corpus"
     if queries == "llm":
         pairs = _llm_pairs(texts, llm, max_minutes / 2, notes, progress, kb.settings)
     else:
-        pairs = corpus_pairs(texts)
+        pairs = corpus_pairs(texts, sentences_per_chunk=FINETUNE_SENTENCES if chosen == "finetune" else 1)
     pairs.extend(collision_pairs(before, texts))
     if not pairs:
         raise TuneError("No training pairs could be made from this KB's chunks.")
