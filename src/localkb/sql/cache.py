@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .values import ValueIndex
 
 _LOCK = threading.Lock()
-_LLMS: dict[tuple[str, int | None, int | None, float, Settings], LLM] = {}
+_LLMS: dict[tuple[object, ...], LLM] = {}
 _KNOWLEDGE: dict[tuple[str, int, bool], tuple[str, SchemaKnowledge]] = {}
 
 
@@ -47,8 +47,10 @@ def shared_llm(uri: str, *, threads: int | None = None, context_window: int | No
     from ..llm.base import open_llm
     from ..settings import current
 
-    settings = current(settings)  # None and the environment's own settings are one key
-    key = (uri, threads, context_window, float(timeout), settings)
+    settings = current(settings)
+    # the settings the LLM backends read (``llm.base.open_llm``): agents that agree on them share one model
+    key = (uri, threads, context_window, float(timeout), settings.llm_ctx, settings.llm_threads,
+           settings.ollama_host, settings.openai_api_key, settings.openai_model)
     with _LOCK:
         model = _LLMS.get(key)
         if model is not None:
