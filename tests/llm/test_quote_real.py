@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from localkb.cli import cli
-from localkb.rag.quote import units
+from localkb.rag.quote import MIN_SINGLE, MIN_UNITS, units
 
 from .conftest import THREADS
 
@@ -23,14 +23,15 @@ Q_EN2 = "Who owns every OBE?"
 
 def _quotes_really_in_cited_chunks(kb: Any, out: dict[str, Any]) -> None:
     """Checked independently of the checker's verdict: a supported quote's words are in its cited chunk, in
-    order; an unsupported one's are in no chunk sent."""
+    order; an unsupported one's are in no chunk sent, unless it is too short to prove anything (the 0.5B
+    has quoted the passage number, "1", which is in some chunk and is refused by length)."""
     sent = [kb.get_chunk(cid)["text"] for cid in out["used_chunks"]]
     for s in out["sentences"]:
         for q in s["quotes"]:
             needle = " ".join(units(q))
             if s["supported"]:
                 assert all(needle in " ".join(units(sent[n - 1])) for n in s["citations"]), (q, s)
-            else:
+            elif len(units(q)) >= MIN_UNITS or len(needle) >= MIN_SINGLE:
                 assert not any(needle in " ".join(units(t)) for t in sent), (q, s)
 
 
