@@ -149,8 +149,10 @@ def run_ingest(kb: IngestTarget, paths: Sequence[str | os.PathLike[str]], *, tag
     have = db.known_chunks()  # looked up per chunk: an ingest costs its own chunks, not the KB's
     rechunk = chunker.begin(known)
     # PDFs chunked before chunks knew their page (db migration 6) are chunked again, page by page
-    unpaged = {r["path"] for r in db.query("SELECT DISTINCT d.path FROM documents d JOIN doc_chunks dc ON "
-                                           "dc.doc_id = d.id WHERE d.format = 'pdf' AND dc.page IS NULL")}
+    # (per PDF document, one probe of its own doc_chunks rows by primary key: never a scan of every chunk)
+    unpaged = {r["path"] for r in db.query(
+        "SELECT path FROM documents d WHERE format = 'pdf' AND EXISTS "
+        "(SELECT 1 FROM doc_chunks dc WHERE dc.doc_id = d.id AND dc.page IS NULL)")}
     rechunked: set[str] = set()
     batch_chunks, flush_every = kb.settings.ingest_batch, kb.settings.flush_every
 
