@@ -239,3 +239,19 @@ def _rebuilt(holder, folder):
     index.ensure_fresh()
     return index
 
+
+
+def test_one_search_checks_for_changes_once_and_the_next_one_sees_them(tmp_path):
+    """``lexical.one_check`` (what ``engine.search`` runs in): a chunk written meanwhile by another writer is
+    not half-seen inside the block, and is found by the next one."""
+    holder = Holder(tmp_path / "kb")
+    holder.put("c1", "the quokka lives on an island")
+    index = LexicalIndex(holder)  # type: ignore[arg-type]
+    with lex_mod.one_check():
+        assert index.containing("quokka") == ["c1"]
+        holder.put("c2", "a quokka smiles")  # another process's ingest, mid-search
+        assert index.containing("quokka") == ["c1"] and index.count() == 1
+    with lex_mod.one_check():
+        assert sorted(index.containing("quokka")) == ["c1", "c2"]
+    holder.put("c3", "one more quokka")
+    assert sorted(index.containing("quokka")) == ["c1", "c2", "c3"]  # outside a block: every call checks

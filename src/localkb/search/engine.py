@@ -16,8 +16,9 @@ docs/search.md.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 from ..catalog import chunk_records, chunks_with_tags
 from ..errors import OutOfRange, SearchError
@@ -48,6 +49,8 @@ EXACT_CAP = 200
 #: under ``min_score="auto"``, a hybrid query whose best cosine is below the cut-off is still answered
 #: when its best BM25 reaches this share of the ideal score (see docs/search.md "Thresholds")
 ANSWER_COVERAGE = 0.2
+
+P = ParamSpec("P")
 
 
 def validate_query(query: str) -> str:
@@ -108,6 +111,18 @@ def only_codes(query: str, codes: list[str]) -> bool:
     return all(w in code_tokens for w in words)
 
 
+def lexical_checked_once(fn: Callable[P, SearchResult]) -> Callable[P, SearchResult]:
+    """``fn`` with the lexical index checked for changes once for the whole call (``lexical.one_check``)."""
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> SearchResult:
+        from .lexical import one_check
+
+        with one_check():
+            return fn(*args, **kwargs)
+    return wrapper
+
+
+@lexical_checked_once
 def search(
     kb: Calibrated,
     query: str,

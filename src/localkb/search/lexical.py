@@ -23,6 +23,7 @@ How it stays current, at a cost proportional to the change (issue 18):
    comparing every chunk id, afterwards from ``chunk_log`` (every chunk id inserted or deleted, kept by
    triggers; ``current.json`` records the log position its segments reflect), so catching up costs
    the change; a count that disagrees with SQLite's falls back to the full comparison.
+   One search checks once (``one_check``), however many things it asks the index.
 
 Crash safety: a segment is written to ``tmp-<name>/`` and renamed; ``current.json`` is replaced
 atomically last, so a SIGKILL at any point leaves the old or the new set of segments, both complete;
@@ -37,7 +38,8 @@ import shutil
 import sqlite3
 import threading
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +99,7 @@ class LexicalIndex:
         self._pos: dict[str, int] | None = None
         self._df: dict[str, int] = {}
         self._stats: tuple[int, float] = (0, 0.0)
+        self._norm: list[np.ndarray] = []  # per segment: K1 * (1 - B + B * dl / avgdl) of each doc
         self._dirty = True  # until checked against SQLite once
         self._seen: tuple[object, ...] | None = None
         self._current_stat: tuple[int, int] | None = None
@@ -147,6 +150,11 @@ class LexicalIndex:
         n = int(self._starts[-1])
         total = sum(float(np.asarray(s.lengths)[a].sum()) for s, a in zip(segments, live))
         self._stats = (n, total / n if n else 0.0)
+        # BM25's length part of each doc, K1 * (1 - B + B * dl / avgdl): it follows avgdl, so it is
+        # recomputed here (numpy over the lengths) rather than per query term
+        avgdl = np.float32(self._stats[1] or 1.0)
+        self._norm = [np.float32(K1) * (np.float32(1 - B) + np.float32(B) * np.asarray(s.lengths, dtype=np.float32) / avgdl)
+                      for s in segments]
 
     @property
     def ids(self) -> list[str]:
@@ -231,7 +239,13 @@ class LexicalIndex:
         return tuple(out)
 
     def ensure_fresh(self) -> None:
-        """Bring the index to SQLite's chunks: reload what another process published, apply the rest."""
+        """Bring the index to SQLite's chunks: reload what another process published, apply the rest.
+        Inside :func:`one_check` this happens once per index and thread."""
+        checked = getattr(_CHECKED, "ids", None)
+        if checked is not None:
+            if id(self) in checked:
+                return
+            checked.add(id(self))
         with self._lock:
             if self._current_stat is not None and self._current_stat != _stat(self.folder / "current.json"):
                 self._load()  # another process published segments
@@ -409,7 +423,9 @@ class LexicalIndex:
         out = []
         for k, seg in enumerate(self.segments):
             docs, tf = seg.postings(term)
-            if docs.size:
+            if docs.size and self._locals[k].size == len(seg):  # no tombstones in this segment
+                out.append((k, docs, tf))
+            elif docs.size:
                 alive = self._live[k][docs]
                 if alive.any():
                     out.append((k, docs[alive], tf[alive]))
@@ -432,7 +448,7 @@ class LexicalIndex:
     def scores(self, tokens: list[str]) -> np.ndarray:
         """BM25 score of every live chunk (0 where no query token occurs), in :attr:`ids` order."""
         self.ensure_fresh()
-        n, avgdl = self._stats
+        n = self._stats[0]
         if n == 0:
             return np.zeros(0, dtype=np.float32)
         out = np.zeros(n, dtype=np.float32)
@@ -440,12 +456,10 @@ class LexicalIndex:
             found = self._gather(term)
             if not found:
                 continue
-            idf = self._idf(self._df_of(term, found))
+            idf = np.float32(self._idf(self._df_of(term, found)))
             for k, docs, tf in found:
-                dl = np.asarray(self.segments[k].lengths)[docs].astype(np.float32)
                 tf32 = tf.astype(np.float32)
-                part = np.float32(idf) * tf32 / (np.float32(K1) * (np.float32(1 - B) + np.float32(B) * dl / np.float32(avgdl)) + tf32)
-                out[self._gpos[k][docs]] += part  # a term's postings name each doc once
+                out[self._gpos[k][docs]] += idf * tf32 / (self._norm[k][docs] + tf32)  # each doc once per term
         return out
 
     def top(
@@ -509,6 +523,24 @@ class LexicalIndex:
     def close(self) -> None:
         with self._lock:
             self._cache.close()
+
+
+_CHECKED = threading.local()
+
+
+@contextmanager
+def one_check() -> Iterator[None]:
+    """Within the block (one search), each lexical index is checked against SQLite and ``current.json``
+    once in this thread: a search asks the index several things, and each ask stats three files.
+    Changes made meanwhile (by this process or another) are seen by the next block."""
+    outer = getattr(_CHECKED, "ids", None)
+    if outer is None:
+        _CHECKED.ids = set()
+    try:
+        yield
+    finally:
+        if outer is None:
+            _CHECKED.ids = None
 
 
 def _name() -> str:

@@ -2,7 +2,8 @@
 
 An ``IndexIVFScalarQuantizer`` keeps one byte per dimension in RAM (a quarter of ``IndexIVFFlat``), so it
 cannot give back the vectors that were added, nor exact scores. This file keeps them: float32 rows
-appended at each flush (fsynced), the row of each id in ``ids.sqlite`` (table ``rows``); a search reads
+appended at each flush (fsynced), the row of each id in ``ids.sqlite`` (table ``rows``, held in memory as
+two sorted int64 arrays, 16 bytes an id, so a search looks rows up without SQL); a search reads
 the rows it re-scores with ``pread`` (not a memory map, whose fault-around would make the file resident),
 so resident memory stays that of the codes. Rows of deleted or replaced ids become garbage until the next rewrite (:meth:`rewrite`, when
 the index is rewritten whole). Appending before the ``rows`` commit keeps it crash-safe: a row nobody
@@ -30,6 +31,33 @@ class RawVectors:
         conn.execute("CREATE TABLE IF NOT EXISTS raw (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self._map: np.ndarray | None = None
         self._mapped: str | None = None
+        #: the row map in memory, (keys ascending, their rows): read once, then kept up to date by this
+        #: process's writes; :meth:`invalidate` after another process wrote (the store's reload)
+        self._table: tuple[np.ndarray, np.ndarray] | None = None
+
+    def invalidate(self) -> None:
+        """Forget the in-memory row map (another process may have changed ``rows``)."""
+        self._table = None
+
+    def _lookup(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._table is None:
+            pairs = self.pairs()
+            order = np.argsort(pairs[:, 0], kind="stable")
+            self._table = (pairs[order, 0].copy(), pairs[order, 1].copy())
+        return self._table
+
+    def _retable(self, drop: np.ndarray, keys: np.ndarray | None = None, rows: np.ndarray | None = None) -> None:
+        """Apply a write to the in-memory map (when it is loaded): ``drop`` keys out, then ``keys`` → ``rows`` in."""
+        if self._table is None:
+            return
+        have, where = self._table
+        keep = ~np.isin(have, drop)
+        have, where = have[keep], where[keep]
+        if keys is not None and rows is not None and keys.size:
+            have, where = np.concatenate([have, keys]), np.concatenate([where, rows])
+            order = np.argsort(have, kind="stable")
+            have, where = have[order], where[order]
+        self._table = (have, where)
 
     @property
     def path(self) -> str:
@@ -60,6 +88,8 @@ class RawVectors:
         with self._conn:
             self._conn.executemany("INSERT OR REPLACE INTO rows VALUES (?, ?)",
                                    zip(keys.tolist(), range(first, first + keys.size)))
+        keys = keys.astype(np.int64)
+        self._retable(keys, keys, np.arange(first, first + keys.size, dtype=np.int64))
 
     def forget(self, keys: Iterable[int]) -> None:
         keys = list(keys)
@@ -67,20 +97,18 @@ class RawVectors:
             for i in range(0, len(keys), 500):
                 batch = keys[i:i + 500]
                 self._conn.execute(f"DELETE FROM rows WHERE vid IN ({','.join('?' * len(batch))})", batch)
+        self._retable(np.array(keys, dtype=np.int64))
 
     def get(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(found mask, float32 matrix of the found keys' rows, in ``keys`` order)."""
-        where: dict[int, int] = {}
-        flat = [int(k) for k in keys.tolist()]
-        for i in range(0, len(flat), 500):
-            batch = flat[i:i + 500]
-            where.update(self._conn.execute(
-                f"SELECT vid, row FROM rows WHERE vid IN ({','.join('?' * len(batch))})", batch).fetchall())
+        have, where = self._lookup()
+        keys = np.asarray(keys, dtype=np.int64)
         width = 4 * self.dim
         path = self.path
         size = os.path.getsize(path) if os.path.exists(path) else 0
-        found = np.array([k in where and (where[k] + 1) * width <= size for k in flat], dtype=bool)
-        picked = [where[k] for k, ok in zip(flat, found.tolist()) if ok]
+        at = np.minimum(np.searchsorted(have, keys), max(have.size - 1, 0))
+        found = (have[at] == keys) & ((where[at] + 1) * width <= size) if have.size else np.zeros(keys.size, bool)
+        picked = where[at][found].tolist()
         if not picked:
             return found, np.zeros((0, self.dim), np.float32)
         # read, not mapped: the kernel would map the cached pages around every touched row into this
@@ -122,6 +150,7 @@ class RawVectors:
             self._conn.executemany("INSERT INTO rows VALUES (?, ?)", zip(keys.tolist(), range(keys.size)))
             self._conn.execute("INSERT OR REPLACE INTO raw VALUES ('file', ?)", (os.path.basename(new),))
         self._map = None
+        self._table = None
         for name in os.listdir(self.folder):  # the previous file and any a crash left unreferenced
             if name.startswith("vectors") and name.endswith(".f32") and name != os.path.basename(new):
                 os.unlink(os.path.join(self.folder, name))

@@ -148,6 +148,8 @@ class FaissStore:
                         continue
                     found[n] = True
                 return found, np.vstack(rows) if rows else np.zeros((0, self.dim), np.float32)
+        if not self._added and not self._removed:  # nothing unflushed (a reader): the file has them all
+            return self._raw.get(keys)
         out = np.zeros((keys.size, self.dim), dtype=np.float32)
         found = np.zeros(keys.size, dtype=bool)
         rest = []
@@ -232,6 +234,7 @@ class FaissStore:
             self._drop_journals()
         self._pending: dict[int, str] = {}
         self._names: dict[int, str] = dict(self._map.execute("SELECT vid, id FROM ids"))
+        self._raw.invalidate()  # its row map too may have been changed by another process
         self._dirty = False
         self._rewrite = False  # the index was rebuilt in memory: the next flush writes it whole
         self._added: dict[int, np.ndarray] = {}  # changes since the last flush, for its journal
@@ -300,10 +303,10 @@ class FaissStore:
         if allowed is not None:
             if not allowed:
                 return []
+            if self.is_ann and len(allowed) <= ann.EXACT_FILTER:  # a few ids: their exact vectors
+                return self._exact_among(query, k, allowed)
             sel = self._faiss.IDSelectorBatch(np.array([vid(i) for i in allowed], dtype=np.int64))
             params = self._faiss.SearchParameters(sel=sel)
-        if self.is_ann and allowed is not None and len(allowed) <= ann.EXACT_FILTER:
-            return self._exact_among(query, k, allowed)
         if self.is_ann:
             params = self._faiss.SearchParametersIVF(nprobe=self._nprobe(), **({"sel": sel} if allowed is not None else {}))
         fetch = min(k * ann.RERANK if self.is_sq8 else k, n)
