@@ -83,6 +83,10 @@ def test_random_adds_and_deletes_equal_a_full_rebuild(tmp_path, monkeypatch):
             fresh = LexicalIndex(_copy_holder(holder, tmp_path / f"ref{step}"))  # type: ignore[arg-type]
             fresh.rebuild()
             assert _view(index) == _view(fresh), f"step {step}"
+            terms = {t for q in QUERIES for t in tokenize(q)}  # terms_in (postings) = the chunks' own tokens
+            listed = index._tokens_of(sorted(live))  # (the cache may lack an id dropped and re-added in a step)
+            assert {c: held for c, held in index.terms_in(sorted(live), terms).items() if c in listed} == \
+                {c: set(t) & terms for c, t in listed.items()} and len(listed) >= 10
             assert index.rebuilds == 1  # the first fill only: everything since was incremental
     assert index.merges > 0 and len(index.segments) >= 1
     reopened = LexicalIndex(holder)  # type: ignore[arg-type]  # from current.json + segments on disk

@@ -67,11 +67,12 @@ def best_chunks(dense: Mapping[str, float], lexical: Mapping[str, float], n: int
 
 def query_share(lex: LexicalIndex, tokens: list[str], dense: Mapping[str, float],
                 lexical: Mapping[str, float]) -> float:
-    """:func:`term_share` of ``tokens`` over the query's :func:`best_chunks` (their tokens as indexed)."""
+    """:func:`term_share` of ``tokens`` over the query's :func:`best_chunks` (the query's tokens each holds,
+    from the index's postings)."""
     ids = best_chunks(dense, lexical)
     if not tokens or not ids:
         return 0.0
-    return term_share(term_weights(lex, tokens), lex.tokens_of(ids).values())
+    return term_share(term_weights(lex, tokens), lex.terms_in(ids, tokens).values())
 
 
 def parts(best_dense: float, share: float, scale: Mapping[str, Any]) -> tuple[float, float]:

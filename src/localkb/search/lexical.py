@@ -419,7 +419,13 @@ class LexicalIndex:
         return len(self._where)
 
     def _gather(self, term: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
-        """Live postings of ``term``: (segment index, local docs, tf) per segment that has it."""
+        """Live postings of ``term``: (segment index, local docs, tf) per segment that has it (inside
+        :func:`one_check`, gathered once per term while the segments stay the same)."""
+        memo = getattr(_CHECKED, "gathered", None)
+        if memo is not None:
+            kept = memo.get((id(self), term))
+            if kept is not None and kept[0] is self.segments:
+                return kept[1]
         out = []
         for k, seg in enumerate(self.segments):
             docs, tf = seg.postings(term)
@@ -429,6 +435,8 @@ class LexicalIndex:
                 alive = self._live[k][docs]
                 if alive.any():
                     out.append((k, docs[alive], tf[alive]))
+        if memo is not None:
+            memo[(id(self), term)] = (self.segments, out)
         return out
 
     def _df_of(self, term: str, found: list[tuple[int, np.ndarray, np.ndarray]] | None = None) -> int:
@@ -497,12 +505,26 @@ class LexicalIndex:
             return 0.0
         return sum(self._idf(self._df_of(t)) for t in tokens)
 
-    def tokens_of(self, ids: list[str]) -> dict[str, list[str]]:
-        """The indexed tokens of each of ``ids`` (what BM25 counts; read from ``tokens.sqlite``, not
-        tokenised again); an id the index does not hold is left out."""
+    def terms_in(self, ids: list[str], terms: Iterable[str]) -> dict[str, set[str]]:
+        """Which of ``terms`` each of ``ids`` holds (as indexed: what BM25 counts), read from the postings of
+        those terms, not from the chunks' token lists; an id the index does not hold is left out."""
         self.ensure_fresh()
         with self._lock:
-            return self._tokens_of(list(ids))
+            groups: dict[int, list[str]] = {}  # segment index → the ids it holds
+            for cid in ids:
+                at = self._where.get(cid)
+                if at is not None:
+                    groups.setdefault(self._index_of[at[0]], []).append(cid)
+            local = {k: np.array([self._where[c][1] for c in cids], dtype=np.int64) for k, cids in groups.items()}
+            out: dict[str, set[str]] = {c: set() for cids in groups.values() for c in cids}
+            for term in dict.fromkeys(terms):
+                for k, docs, _ in self._gather(term):
+                    if k in groups:  # a term's postings are sorted by doc (``segments._csc``): bisect
+                        at = np.minimum(np.searchsorted(docs, local[k]), docs.size - 1)
+                        for cid, held in zip(groups[k], (docs[at] == local[k]).tolist()):
+                            if held:
+                                out[cid].add(term)
+            return out
 
     def has_all(self, tokens: list[str], allowed: Collection[str] | None = None) -> bool:
         """Does some chunk (among ``allowed``) contain every one of ``tokens``?"""
@@ -531,16 +553,17 @@ _CHECKED = threading.local()
 @contextmanager
 def one_check() -> Iterator[None]:
     """Within the block (one search), each lexical index is checked against SQLite and ``current.json``
-    once in this thread: a search asks the index several things, and each ask stats three files.
+    once in this thread (a search asks the index several things, and each ask stats three files), and
+    a query term's postings are gathered once.
     Changes made meanwhile (by this process or another) are seen by the next block."""
     outer = getattr(_CHECKED, "ids", None)
     if outer is None:
-        _CHECKED.ids = set()
+        _CHECKED.ids, _CHECKED.gathered = set(), {}
     try:
         yield
     finally:
         if outer is None:
-            _CHECKED.ids = None
+            _CHECKED.ids, _CHECKED.gathered = None, None
 
 
 def _name() -> str:

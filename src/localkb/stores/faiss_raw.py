@@ -50,13 +50,14 @@ class RawVectors:
         """Apply a write to the in-memory map (when it is loaded): ``drop`` keys out, then ``keys`` → ``rows`` in."""
         if self._table is None:
             return
-        have, where = self._table
-        keep = ~np.isin(have, drop)
-        have, where = have[keep], where[keep]
+        have, where = self._table  # sorted: found by bisection, spliced (a copy, no sort of the whole map)
+        at = np.searchsorted(have, drop)
+        hit = at[(at < have.size) & (have[np.minimum(at, max(have.size - 1, 0))] == drop)] if have.size else at[:0]
+        have, where = np.delete(have, hit), np.delete(where, hit)
         if keys is not None and rows is not None and keys.size:
-            have, where = np.concatenate([have, keys]), np.concatenate([where, rows])
-            order = np.argsort(have, kind="stable")
-            have, where = have[order], where[order]
+            order = np.argsort(keys, kind="stable")
+            spot = np.searchsorted(have, keys[order])
+            have, where = np.insert(have, spot, keys[order]), np.insert(where, spot, rows[order])
         self._table = (have, where)
 
     @property
