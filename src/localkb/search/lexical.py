@@ -512,9 +512,9 @@ class LexicalIndex:
         with self._lock:
             groups: dict[int, list[str]] = {}  # segment index → the ids it holds
             for cid in ids:
-                at = self._where.get(cid)
-                if at is not None:
-                    groups.setdefault(self._index_of[at[0]], []).append(cid)
+                held_at = self._where.get(cid)
+                if held_at is not None:
+                    groups.setdefault(self._index_of[held_at[0]], []).append(cid)
             local = {k: np.array([self._where[c][1] for c in cids], dtype=np.int64) for k, cids in groups.items()}
             out: dict[str, set[str]] = {c: set() for cids in groups.values() for c in cids}
             for term in dict.fromkeys(terms):
