@@ -104,12 +104,24 @@ class NoisyVectors:
         return got
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
-        out = np.empty((len(texts), self._base.shape[1]), dtype=np.float32)
-        for row, text in enumerate(texts):
-            seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
-            rng = np.random.default_rng(seed)
-            out[row] = self._base[seed % len(self._base)] + rng.normal(0, NOISE, self._base.shape[1])
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
+        return noisy_vectors(texts, self._base)
+
+
+def noisy_vectors(texts: Sequence[str], base: np.ndarray) -> np.ndarray:
+    """Each text's vector: the base vector its hash picks, plus Gaussian noise seeded by the same hash."""
+    out = np.empty((len(texts), base.shape[1]), dtype=np.float32)
+    for row, text in enumerate(texts):
+        seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+        rng = np.random.default_rng(seed)
+        out[row] = base[seed % len(base)] + rng.normal(0, NOISE, base.shape[1])
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def base_vectors(sents: list[str], count: int) -> np.ndarray:
+    """The ``minilm-int8`` vectors of ``count`` real sentences (seeded) that the build repeats with noise."""
+    from localkb.embedders import load_embedder
+
+    return load_embedder("minilm-int8").embed(random.Random(18).sample(sents, count))
 
 
 def build(kb_dir: Path, docs: Path, size: int, sents: list[str], base: np.ndarray) -> dict[str, float]:
@@ -236,11 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.probe:
         print(json.dumps(probe(args.probe, questions, new_texts, args.probe.parent / "docs")))
         return 0
-    from localkb.embedders import load_embedder
-
     load0 = os.getloadavg()[0]
-    int8 = load_embedder("minilm-int8")
-    base = int8.embed(random.Random(18).sample(sents, args.base))
+    base = base_vectors(sents, args.base)
     rows = []
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench-scale-"))
     for size in [int(s) for s in args.sizes.split(",")]:

@@ -72,3 +72,16 @@ def test_a_reader_sees_another_writers_vectors_after_reload(tmp_path):
     assert ids[5] not in {h.id for h in reader.search(first[5], 100)}
     writer.close()
     reader.close()
+
+
+def test_a_file_rewritten_by_another_process_is_never_read_with_the_old_row_map(tmp_path):
+    """Between another writer's rewrite and this process's reload, rows are looked up in the new file's map."""
+    mine = RawVectors(str(tmp_path), DIM, sqlite3.connect(tmp_path / "ids.sqlite"))
+    other = RawVectors(str(tmp_path), DIM, sqlite3.connect(tmp_path / "ids.sqlite"))
+    vecs = np.random.default_rng(2).normal(size=(6, DIM)).astype(np.float32)
+    mine.append(np.arange(1, 6, dtype=np.int64), vecs[:5])
+    assert mine.get(np.array([3]))[0].all()  # the map is loaded
+    other.rewrite(np.array([5, 3], dtype=np.int64), np.stack([vecs[4], vecs[5]]))  # key 3 now at row 1, new file
+    found, matrix = mine.get(np.array([3, 5, 1], dtype=np.int64))
+    assert found.tolist() == [True, True, False]
+    np.testing.assert_array_equal(matrix, np.stack([vecs[5], vecs[4]]))

@@ -34,16 +34,19 @@ class RawVectors:
         #: the row map in memory, (keys ascending, their rows): read once, then kept up to date by this
         #: process's writes; :meth:`invalidate` after another process wrote (the store's reload)
         self._table: tuple[np.ndarray, np.ndarray] | None = None
+        self._table_path: str | None = None
 
     def invalidate(self) -> None:
         """Forget the in-memory row map (another process may have changed ``rows``)."""
         self._table = None
 
-    def _lookup(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._table is None:
+    def _lookup(self, path: str) -> tuple[np.ndarray, np.ndarray]:
+        """The row map for the file at ``path``: read again when another process rewrote the file (its name
+        changed), so rows are never looked up in a file they do not belong to."""
+        if self._table is None or self._table_path != path:
             pairs = self.pairs()
             order = np.argsort(pairs[:, 0], kind="stable")
-            self._table = (pairs[order, 0].copy(), pairs[order, 1].copy())
+            self._table, self._table_path = (pairs[order, 0].copy(), pairs[order, 1].copy()), path
         return self._table
 
     def _retable(self, drop: np.ndarray, keys: np.ndarray | None = None, rows: np.ndarray | None = None) -> None:
@@ -102,10 +105,10 @@ class RawVectors:
 
     def get(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(found mask, float32 matrix of the found keys' rows, in ``keys`` order)."""
-        have, where = self._lookup()
+        path = self.path
+        have, where = self._lookup(path)
         keys = np.asarray(keys, dtype=np.int64)
         width = 4 * self.dim
-        path = self.path
         size = os.path.getsize(path) if os.path.exists(path) else 0
         at = np.minimum(np.searchsorted(have, keys), max(have.size - 1, 0))
         found = (have[at] == keys) & ((where[at] + 1) * width <= size) if have.size else np.zeros(keys.size, bool)
