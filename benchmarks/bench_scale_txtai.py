@@ -11,7 +11,8 @@ Each system is measured in a fresh process per size, one after the other in this
 10 warm-up searches, then the questions (hybrid, k=10, query embedding included: p50 / p99 and the process's CPU
 time), its resident memory (VmRSS) after them, and adding 10 new chunks (localkb: one new file through
 ``ingest``; txtai: ``upsert`` + ``save``; both embed the new chunks with the real encoder; median of 3
-revisions) and whether a search finds the new text.
+revisions) and whether a search finds the new text (localkb: the new file first for its first 150 characters;
+txtai: the new chunk in the top 3 for its whole text).
 
     nice -n 10 .venv/bin/python benchmarks/bench_scale_txtai.py --keep DIR [--sizes 10000,100000] \
         --txtai-path /tmp/txtai-lib
@@ -112,10 +113,12 @@ def probe_txtai(path: Path, questions: list[str], revisions: list[list[str]], ba
         emb.save(str(path))
         adds.append(time.perf_counter() - t)
         cpus.append(time.process_time() - c)
-    found = emb.search(revisions[-1][0][:150], 3)
+    # the build's chunks reuse a pool of real sentences, so a sentence of the new chunk is in many old ones:
+    # the new chunk's whole text is the query that only it matches in full
+    found = emb.search(revisions[-1][0], 3)
     return {"p50": pct(lat, 0.5), "p99": pct(lat, 0.99), "cpu_p50": pct(cpu, 0.5), "n": len(lat),
             "rss": after["VmRSS"], "hwm": after["VmHWM"], "add_s": float(np.median(adds)),
-            "add_cpu_s": float(np.median(cpus)), "found": bool(found) and found[0]["id"] == "new-0"}
+            "add_cpu_s": float(np.median(cpus)), "found": any(r["id"] == "new-0" for r in found)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,7 +191,8 @@ def report(rows: list[dict], load0: float) -> str:
               "new ~10-chunk file through `ingest` (read, chunk, embed with the real encoder, write). txtai 9.14: "
               "`Embeddings(method=\"external\", content=True, hybrid=True)`, `search(q, 10)`; its build is `index` + "
               "`save` of the chunks (no chunking, vectors given); adding = `upsert` of 10 chunks (embedded by the real encoder) + `save`. Each system "
-              "in a fresh process per size, one after the other.", "", load_note(load0)]
+              "in a fresh process per size, one after the other. *Found*: localkb, the new file ranked first for its first 150 "
+              "characters; txtai, the new chunk in the top 3 for its whole text.", "", load_note(load0)]
     return "\n".join(lines)
 
 
