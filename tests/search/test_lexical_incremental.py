@@ -259,3 +259,33 @@ def test_one_search_checks_for_changes_once_and_the_next_one_sees_them(tmp_path)
         assert sorted(index.containing("quokka")) == ["c1", "c2"]
     holder.put("c3", "one more quokka")
     assert sorted(index.containing("quokka")) == ["c1", "c2", "c3"]  # outside a block: every call checks
+
+
+def test_segments_past_the_sync_merge_size_do_not_make_every_ingest_merge(tmp_path, monkeypatch):
+    """At 1M chunks 16 segments of 46k-92k filled the cap, and each ingest merged one of them (1.7 s): segments of
+    half ``SYNC_MERGE`` docs or more are left out of ``MAX_SEGMENTS``, and only ``MAX_ALL_SEGMENTS`` bounds them."""
+    monkeypatch.setattr(lex_mod, "SYNC_MERGE", 20)
+    monkeypatch.setattr(lex_mod, "MAX_SEGMENTS", 3)
+    monkeypatch.setattr(lex_mod, "MAX_ALL_SEGMENTS", 6)
+    texts = sentences()[:200]
+    holder = Holder(tmp_path / "kb")
+    index = LexicalIndex(holder)  # type: ignore[arg-type]
+    n = 0
+
+    def ingest(count: int) -> None:
+        nonlocal n
+        ids = [f"c{n + i:04d}" for i in range(count)]
+        for cid in ids:
+            holder.put(cid, texts[int(cid[1:]) % len(texts)])
+        n += count
+        index.on_chunks_changed(ids, [])
+        index.ensure_fresh()
+
+    for _ in range(6):  # six "big" segments (12 docs ≥ SYNC_MERGE / 2): beyond MAX_SEGMENTS, yet no merge
+        ingest(12)
+    assert [len(s) for s in index.segments] == [12] * 6 and index.merges == 0
+    ingest(2)  # a small one: the cap of all segments (6) is passed, the smallest neighbours merge
+    assert [len(s) for s in index.segments] == [12] * 5 + [14] and index.merges == 1 and index.count() == n
+    fresh = LexicalIndex(_copy_holder(holder, tmp_path / "ref"))  # type: ignore[arg-type]
+    fresh.rebuild()
+    assert _view(index) == _view(fresh)

@@ -59,8 +59,12 @@ K1, B = 1.5, 0.75
 TIER = 4
 #: merges larger than this many docs wait for ``compact()`` (``localkb repair``), so one ingest stays fast
 SYNC_MERGE = 50_000
-#: never more segments than this (each one costs a vocabulary lookup per query term)
+#: never more segments under half of ``SYNC_MERGE`` docs than this (each costs a vocabulary lookup per query term)
 MAX_SEGMENTS = 16
+#: and never more segments of any size than this: segments of half ``SYNC_MERGE`` docs or more (the tiered merges
+#: make one per ~that many chunks ingested) do not count towards ``MAX_SEGMENTS``, or past ~16 of them every
+#: ingest would merge one (1.7 s at 1M chunks, ``bench_scale``); they merge by this cap, rarely, or by ``compact()``
+MAX_ALL_SEGMENTS = 64
 #: a segment with more than this share of tombstones is rewritten without them
 COMPACT_DEAD = 0.25
 FORMAT = 2
@@ -314,8 +318,10 @@ class LexicalIndex:
             self._set(segments, live)
 
     def _maintain(self, segments: list[seg_mod.Segment], live: list[np.ndarray],
-                  limit: int = SYNC_MERGE) -> tuple[list[seg_mod.Segment], list[np.ndarray]]:
-        """Tiered merges of the newest segments and rewrites of segments full of tombstones."""
+                  limit: int | None = None) -> tuple[list[seg_mod.Segment], list[np.ndarray]]:
+        """Tiered merges of the newest segments and rewrites of segments full of tombstones (merges of at
+        most ``limit`` docs, default ``SYNC_MERGE``, read when called)."""
+        limit = SYNC_MERGE if limit is None else limit
         def size(k: int) -> int:
             return int(live[k].sum())
 
@@ -333,7 +339,11 @@ class LexicalIndex:
                 segments[k], live[k] = rewritten, np.ones(len(rewritten), dtype=bool)
         keep = [k for k in range(len(segments)) if len(segments[k])]
         segments, live = [segments[k] for k in keep], [live[k] for k in keep]
-        while len(segments) > MAX_SEGMENTS:  # past the cap, the smallest neighbours merge whatever their size
+        def over_cap() -> bool:
+            return (len(segments) > MAX_ALL_SEGMENTS
+                    or sum(1 for seg in segments if len(seg) < limit // 2) > MAX_SEGMENTS)
+
+        while over_cap():  # past a cap, the smallest neighbours merge whatever their size
             k = min(range(len(segments) - 1), key=lambda i: len(segments[i]) + len(segments[i + 1]))
             merged = seg_mod.merge(_name(), [(segments[k], live[k]), (segments[k + 1], live[k + 1])])
             seg_mod.save(merged, self.folder)
