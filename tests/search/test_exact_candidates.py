@@ -41,7 +41,8 @@ def test_code_matches_equals_verifying_every_holder(tmp_path, codes):
     scores = {c: float(rng.choice([0.0, 1.5, 2.5, 2.5, 3.0]) + rng.random() * (n % 3)) for n, c in enumerate(ids)}
     candidates = rng.sample(ids, 60)
     holders = [c for c in ids if c not in candidates][:800] + ["gone-id"]  # a holder no longer in SQLite
-    got = code_matches(Parts(db), codes, candidates, holders, lambda c: scores.get(c, 0.0))  # type: ignore[arg-type]
+    got = code_matches(Parts(db), codes, candidates, holders,  # type: ignore[arg-type]
+                       lambda cids: {c: scores.get(c, 0.0) for c in cids})
     want = reference(db, codes, candidates, holders, lambda c: scores.get(c, 0.0))
     assert got[1] == want[1] and len(want[1]) == EXACT_CAP  # more matching holders than the cap: it binds
     assert {c: got[0][c] for c in [*candidates, *want[1]] if c in got[0]} == \

@@ -88,9 +88,62 @@ def test_random_adds_and_deletes_equal_a_full_rebuild(tmp_path, monkeypatch):
             assert {c: held for c, held in index.terms_in(sorted(live), terms).items() if c in listed} == \
                 {c: set(t) & terms for c, t in listed.items()} and len(listed) >= 10
             assert index.rebuilds == 1  # the first fill only: everything since was incremental
+            asked = [*sorted(live), "c-not-there"]  # bisection over the segments' ids = the list's positions
+            assert index.positions(asked).tolist() == [index.ids.index(c) for c in sorted(live)] + [-1]
     assert index.merges > 0 and len(index.segments) >= 1
     reopened = LexicalIndex(holder)  # type: ignore[arg-type]  # from current.json + segments on disk
     assert _view(reopened) == _view(index) and reopened.rebuilds == 0
+
+
+def test_a_segment_of_an_older_version_with_unsorted_ids_is_still_searched_by_id(tmp_path):
+    from localkb.search import segments as seg_mod
+
+    seg = seg_mod.build("s", ["c9", "c1", "c5"], [["a"], ["b", "a"], ["c"]])
+    assert seg.ids.tolist() == ["c1", "c5", "c9"] and seg.postings("a")[0].tolist() == [0, 2]  # renumbered
+    path = seg_mod.save(seg, tmp_path)
+    assert seg_mod.load(tmp_path, "s").keys is not None
+    (path / "keys.npy").unlink()  # as an older version wrote it: ids in ingest order, no keys
+    np.save(path / "ids.npy", np.array(["c9", "c1", "c5"]))
+    old = seg_mod.load(tmp_path, "s")
+    assert old.keys is None
+    assert old.find(np.array(["c5", "c9", "c0", "c1"])).tolist() == [2, 0, -1, 1]
+
+
+def test_upgrade_rewrites_an_older_versions_segments_and_scores_stay(tmp_path):
+    holder = Holder(tmp_path / "kb")
+    index = LexicalIndex(holder)  # type: ignore[arg-type]
+    texts = [*EXTRA, *sentences()[:40]]
+    for start in (0, 20, 40):  # three segments
+        for i in range(start, start + 20):
+            holder.put(f"c{i:03d}", texts[i % len(texts)])
+        index.on_chunks_changed([f"c{i:03d}" for i in range(start, start + 20)], [])
+        index.ensure_fresh()
+    holder.drop("c005")
+    index.on_chunks_changed([], ["c005"])
+    index.ensure_fresh()  # a tombstone
+    before = _view(index)
+    for seg in index.segments:  # as an older version wrote them
+        (index.folder / f"seg-{seg.name}" / "keys.npy").unlink()
+    reopened = LexicalIndex(holder)  # type: ignore[arg-type]
+    assert all(seg.keys is None for seg in reopened.segments) and _view(reopened) == before
+    assert reopened.upgrade() == len(reopened.segments) >= 1 and reopened.upgrade() == 0
+    again = LexicalIndex(holder)  # type: ignore[arg-type]
+    assert all(seg.keys is not None for seg in again.segments) and _view(again) == before
+
+
+def test_prefix_keys_sort_as_the_ids_and_find_every_id():
+    """Ids that share their first 8 characters, non-ASCII ones, one a prefix of another, 64-hex ones."""
+    from localkb.search import segments as seg_mod
+
+    rng = random.Random(18)
+    ids = ["doc-0000001", "doc-0000002", "doc-00000010", "doc-0000", "doc", "c1", "c10", "c2", "库存-1", "库存-2",
+           "\u0100\u0001", "\u0101", "Ā", "é-1", "é-2", "z" * 40, *(f"{rng.getrandbits(256):064x}" for _ in range(300))]
+    seg = seg_mod.build("s", ids, [["a"]] * len(ids))
+    keys = seg.keys
+    assert keys is not None and (keys[1:] >= keys[:-1]).all()  # non-decreasing in the ids' order
+    asked = np.array([*ids, "doc-0000003", "doc-000000", "c3", "库存", "0" * 64], dtype=str)
+    want = [seg.ids.tolist().index(c) for c in ids] + [-1] * 5
+    assert seg.find(asked).tolist() == want
 
 
 def _copy_holder(holder: Holder, path: Path) -> Holder:

@@ -233,12 +233,12 @@ def search(
                 if allowed is None or cid in allowed:
                     holders.setdefault(cid)
         matches, extra = code_matches(kb, codes, [*dense, *lexical], list(holders),
-                                      lambda c: _lex_at(lex, all_lex, c))
+                                      lambda cids: _lex_of(lex, all_lex, cids))
         exact = {code: any(code in m for m in matches.values()) for code in codes}
         if mode != "lexical" and vector is not None and extra:
             dense.update({h.id: h.score for h in dense_hits(kb.store, vector, len(extra), set(extra))})
         if mode != "dense":
-            lexical.update({c: _lex_at(lex, all_lex, c) for c in extra})
+            lexical.update(_lex_of(lex, all_lex, extra))
         if mode == "dense":
             dense.update({c: dense.get(c, -1.0) for c in extra})
         if only_codes(query, codes) and not any(exact.values()):
@@ -262,11 +262,9 @@ def search(
                     for h in dense_hits(kb.store, vector, len(missing_dense), set(missing_dense))
                 }
             )
-        for c in dense:
-            if c not in lexical and lex is not None:
-                score = _lex_at(lex, all_lex, c)
-                if score > 0:
-                    lexical[c] = score
+        if lex is not None:  # one lookup for all of them (a bisection per segment)
+            lexical.update({c: v for c, v in _lex_of(lex, all_lex, [c for c in dense if c not in lexical]).items()
+                            if v > 0})
         coverage = lexical_coverage(lex, tokens, lexical)
         fused, weights = fuse_hybrid(dense, lexical, coverage, method, calibration, alpha=alpha)
     elif mode == "dense":
@@ -378,7 +376,7 @@ def search(
 
 
 def code_matches(kb: ChunkRows, codes: list[str], candidates: list[str], holders: list[str],
-                 lex_score: Callable[[str], float]) -> tuple[dict[str, list[str]], list[str]]:
+                 lex_scores: Callable[[list[str]], dict[str, float]]) -> tuple[dict[str, list[str]], list[str]]:
     """(``{chunk: codes it contains}``, the ≤ ``EXACT_CAP`` holders to add to the candidates).
 
     Every candidate is verified against its text; the added holders are the matching non-candidates
@@ -389,7 +387,8 @@ def code_matches(kb: ChunkRows, codes: list[str], candidates: list[str], holders
     matches = {c: m for c, m in matched_codes(kb.db.embed_texts(list(cands)), codes).items() if m}
     rest = [h for h in dict.fromkeys(holders) if h not in cands]
     if len(codes) == 1:
-        rest.sort(key=lambda c: (-lex_score(c), c))
+        bm25 = lex_scores(rest)
+        rest.sort(key=lambda c: (-bm25[c], c))
         extra: list[str] = []
         for start in range(0, len(rest), EXACT_CAP):
             batch = rest[start:start + EXACT_CAP]
@@ -403,7 +402,8 @@ def code_matches(kb: ChunkRows, codes: list[str], candidates: list[str], holders
         return matches, extra
     found = {c: m for c, m in matched_codes(kb.db.embed_texts(rest), codes).items() if m}
     matches.update(found)
-    return matches, sorted(found, key=lambda c: (-len(found[c]), -lex_score(c), c))[:EXACT_CAP]
+    bm25 = lex_scores(list(found))
+    return matches, sorted(found, key=lambda c: (-len(found[c]), -bm25[c], c))[:EXACT_CAP]
 
 
 #: a store that cannot filter is asked for this many times more hits each round (``dense_hits``)
@@ -481,8 +481,8 @@ def fuse_hybrid(
     return fused, {"dense": round(wd, 4), "lexical": round(wl, 4)}
 
 
-def _lex_at(lex: object, all_lex: np.ndarray | None, chunk_id: str) -> float:
-    if all_lex is None or all_lex.size == 0:
-        return 0.0
-    pos = lex.position(chunk_id)  # type: ignore[attr-defined]
-    return 0.0 if pos is None else float(all_lex[pos])
+def _lex_of(lex: LexicalIndex, all_lex: np.ndarray | None, chunk_ids: list[str]) -> dict[str, float]:
+    """The BM25 score in ``all_lex`` of each of ``chunk_ids`` (0 for a chunk the index lacks), one lookup for all."""
+    if all_lex is None or all_lex.size == 0 or not chunk_ids:
+        return dict.fromkeys(chunk_ids, 0.0)
+    return {c: float(all_lex[p]) if p >= 0 else 0.0 for c, p in zip(chunk_ids, lex.positions(chunk_ids).tolist())}

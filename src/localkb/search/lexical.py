@@ -93,9 +93,6 @@ class LexicalIndex:
             self._cache.execute("INSERT OR REPLACE INTO meta VALUES ('tokenizer', ?)", (TOKENIZER_ID,))
         self.segments: list[seg_mod.Segment] = []
         self._live: list[np.ndarray] = []  # per segment: True where the doc is not deleted
-        #: chunk id → (segment name, local doc) of every live doc: updated by what changed, never rebuilt
-        self._where: dict[str, tuple[str, int]] = {}
-        self._index_of: dict[str, int] = {}  # segment name → its index in ``segments``
         self._locals: list[np.ndarray] = []  # per segment: its live local docs, ascending
         self._starts = np.zeros(1, dtype=np.int64)  # per segment: position of its first live doc
         self._gpos: list[np.ndarray] = []
@@ -116,29 +113,10 @@ class LexicalIndex:
 
     # -- the in-memory view ----------------------------------------------------------------------
     def _set(self, segments: list[seg_mod.Segment], live: list[np.ndarray]) -> None:
-        """Adopt ``segments``: positions and BM25 statistics (numpy over the live masks), and the id map
-        updated only where something changed — docs of segments dropped (merged away) or newly deleted
-        out, docs of new segments in — so adding one file costs its own chunks, not the KB's."""
-        old = dict(zip((s.name for s in self.segments), self._live))
-        names = {s.name for s in segments}
-        if not names & set(old):  # nothing kept (first load, rebuild, compact): start the map afresh
-            self._where, old = {}, {}
-        where = self._where
-        for seg in self.segments:  # first every removal, then every addition (a merged doc moves)
-            gone_mask = old.get(seg.name)
-            if gone_mask is None:
-                continue
-            if seg.name in names:
-                gone_mask = gone_mask & ~live[[s.name for s in segments].index(seg.name)]
-            for local, cid in zip(np.flatnonzero(gone_mask).tolist(), np.asarray(seg.ids)[gone_mask].tolist()):
-                if where.get(cid) == (seg.name, local):
-                    del where[cid]
-        for seg, alive in zip(segments, live):
-            if seg.name not in old:
-                loc = np.flatnonzero(alive)
-                where.update(zip(np.asarray(seg.ids)[loc].tolist(), ((seg.name, x) for x in loc.tolist())))
+        """Adopt ``segments``: positions and BM25 statistics (numpy over the live masks). There is no chunk id
+        map to keep: a chunk is found by bisecting each segment's sorted ids (:meth:`_find`), so at 1M chunks
+        the process holds no per-chunk Python objects (a dict of them was ~275 MB)."""
         self.segments, self._live = segments, live
-        self._index_of = {s.name: k for k, s in enumerate(segments)}
         self._locals = [np.flatnonzero(a) for a in live]
         self._starts = np.cumsum([0, *[loc.size for loc in self._locals]]).astype(np.int64)
         # per segment: each local doc's position in :attr:`ids` (-1 when deleted), so scores scatter
@@ -162,11 +140,46 @@ class LexicalIndex:
 
     @property
     def ids(self) -> list[str]:
-        """The live chunk ids, in the order of :meth:`scores` (built on first use after a change)."""
+        """The live chunk ids, in the order of :meth:`scores` (built on first use after a change; searches do
+        not need it)."""
         if self._ids is None:
-            parts = [np.asarray(s.ids)[loc] for s, loc in zip(self.segments, self._locals)]
-            self._ids = np.concatenate(parts).tolist() if parts else []
+            self._ids = self._live_ids()
         return self._ids
+
+    def _live_ids(self) -> list[str]:
+        parts = [np.asarray(s.ids)[loc] for s, loc in zip(self.segments, self._locals)]
+        return np.concatenate(parts).tolist() if parts else []
+
+    def _find(self, cids: Collection[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(segment index, local doc) of the live copy of each of ``cids``; -1, -1 where none is indexed (a
+        copy in a newer segment wins). A bisection per segment, numpy over all of ``cids`` at once."""
+        seg_of = np.full(len(cids), -1, dtype=np.int64)
+        local = np.full(len(cids), -1, dtype=np.int64)
+        if not len(cids) or not self.segments:
+            return seg_of, local
+        wanted = np.array(cids if isinstance(cids, list) else list(cids), dtype=str)
+        keys = seg_mod.prefix_keys(wanted)
+        for k in range(len(self.segments) - 1, -1, -1):
+            got = self.segments[k].find(wanted, keys)
+            hit = got >= 0
+            if not hit.any():  # most segments hold none of them
+                continue
+            hit &= self._live[k][np.where(hit, got, 0)] & (seg_of < 0)
+            seg_of[hit], local[hit] = k, got[hit]
+        return seg_of, local
+
+    def positions(self, cids: Collection[str]) -> np.ndarray:
+        """The position of each of ``cids`` in :meth:`scores` arrays, -1 where it is not indexed."""
+        seg_of, local = self._find(cids)
+        out = np.full(seg_of.size, -1, dtype=np.int64)
+        for k in np.unique(seg_of[seg_of >= 0]).tolist():
+            at = seg_of == k
+            out[at] = self._gpos[k][local[at]]
+        return out
+
+    def _held(self, cids: list[str]) -> set[str]:
+        """Those of ``cids`` the index holds."""
+        return {c for c, k in zip(cids, self._find(cids)[0].tolist()) if k >= 0}
 
     @property
     def pos(self) -> dict[str, int]:
@@ -177,10 +190,8 @@ class LexicalIndex:
 
     def position(self, chunk_id: str) -> int | None:
         """The position of ``chunk_id`` in :meth:`scores` arrays (None when it is not indexed)."""
-        at = self._where.get(chunk_id)
-        if at is None:
-            return None
-        return int(self._gpos[self._index_of[at[0]]][at[1]])
+        at = int(self.positions([chunk_id])[0])
+        return None if at < 0 else at
 
     def ids_at(self, positions: list[int]) -> list[str]:
         """The chunk ids at ``positions`` of :meth:`scores` arrays."""
@@ -260,11 +271,11 @@ class LexicalIndex:
             top = int(self.kb.db.scalar("SELECT MAX(seq) FROM chunk_log") or 0)  # read before the chunks
             changed = self._logged_since(top) if self.segments and self._verified else None
             if changed is not None:  # the log's answer must leave as many chunks as SQLite holds
-                if len(self._where) + len(changed[0]) - len(changed[1]) != self.kb.db.chunk_count():
+                if self.count() + len(changed[0]) - len(changed[1]) != self.kb.db.chunk_count():
                     changed = None
             if changed is None:  # first check in this process, or no usable log: compare every chunk id
                 wanted = {r[0] for r in self.kb.db.query("SELECT id FROM chunks")}
-                have = set(self._where)
+                have = set(self._live_ids())
                 added, removed = sorted(wanted - have), sorted(have - wanted)
             else:
                 added, removed = changed
@@ -288,8 +299,9 @@ class LexicalIndex:
         logged = sorted({r[0] for r in self.kb.db.query(
             "SELECT id FROM chunk_log WHERE seq > ? AND seq <= ?", (self._mark, top))})
         present = self.kb.db.existing_ids(logged)
-        return ([c for c in logged if c in present and c not in self._where],
-                [c for c in logged if c not in present and c in self._where])
+        held = self._held(logged)
+        return ([c for c in logged if c in present and c not in held],
+                [c for c in logged if c not in present and c in held])
 
     def _prune_log(self) -> None:
         """Keep the last ``LOG_KEEP`` rows of ``chunk_log`` (a reader further behind compares all ids)."""
@@ -302,10 +314,11 @@ class LexicalIndex:
         """Index ``added`` as a new segment and tombstone ``removed`` (cost ∝ the change), then publish."""
         with self._lock:
             segments, live = list(self.segments), [a.copy() for a in self._live]
-            for cid in [*removed, *added]:  # an added id already indexed is replaced (same id = same text)
-                at = self._where.get(cid)
-                if at is not None:
-                    live[self._index_of[at[0]]][at[1]] = False
+            gone = np.array([*removed, *added], dtype=str)  # an added id already indexed is replaced
+            gone_keys = seg_mod.prefix_keys(gone)
+            for k, seg in enumerate(segments if gone.size else []):  # every live copy (same id = same text)
+                at = seg.find(gone, gone_keys)
+                live[k][at[at >= 0]] = False
             if added:
                 self._tokenise_missing(added)
                 toks = self._tokens_of(added)
@@ -364,6 +377,24 @@ class LexicalIndex:
             self._publish(segments, live)
             self._set(segments, live)
             return len(merged)
+
+    def upgrade(self) -> int:
+        """Rewrite each segment an older version wrote (ids in ingest order, no ``keys.npy``) as this version
+        writes it, keeping the segments as they are otherwise (tombstones dropped); returns how many. Such
+        segments still work, found by id through an argsort per process; ``compact()`` rewrites them too."""
+        with self._lock:
+            self.ensure_fresh()
+            old = [k for k, seg in enumerate(self.segments) if seg.keys is None]
+            if not old:
+                return 0
+            segments, live = list(self.segments), list(self._live)
+            for k in old:
+                segments[k] = seg_mod.merge(_name(), [(segments[k], live[k])])
+                seg_mod.save(segments[k], self.folder)
+                live[k] = np.ones(len(segments[k]), dtype=bool)
+            self._publish(segments, live)
+            self._set(segments, live)
+            return len(old)
 
     def rebuild(self, ids: list[str] | None = None) -> None:
         """Build one segment for ``ids`` (default: every chunk) from cached tokens and publish it."""
@@ -426,7 +457,7 @@ class LexicalIndex:
 
     # -- queries -------------------------------------------------------------------------------
     def count(self) -> int:
-        return len(self._where)
+        return int(self._starts[-1])
 
     def _gather(self, term: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """Live postings of ``term``: (segment index, local docs, tf) per segment that has it (inside
@@ -488,8 +519,8 @@ class LexicalIndex:
             return []
         if allowed is not None:
             mask = np.zeros(scores.size, dtype=bool)
-            idx = [p for p in (self.position(c) for c in allowed) if p is not None]
-            mask[idx] = True
+            idx = self.positions(allowed)
+            mask[idx[idx >= 0]] = True
             scores = np.where(mask, scores, 0.0)
         hit = np.flatnonzero(scores > 0)  # the docs holding a query word: usually a small share
         if hit.size > n:  # the n best, and every doc tied with the n-th, before the exact order below
@@ -521,11 +552,12 @@ class LexicalIndex:
         self.ensure_fresh()
         with self._lock:
             groups: dict[int, list[str]] = {}  # segment index → the ids it holds
-            for cid in ids:
-                held_at = self._where.get(cid)
-                if held_at is not None:
-                    groups.setdefault(self._index_of[held_at[0]], []).append(cid)
-            local = {k: np.array([self._where[c][1] for c in cids], dtype=np.int64) for k, cids in groups.items()}
+            docs_of: dict[int, list[int]] = {}
+            for cid, k, doc in zip(ids, *(a.tolist() for a in self._find(ids))):
+                if k >= 0:
+                    groups.setdefault(k, []).append(cid)
+                    docs_of.setdefault(k, []).append(doc)
+            local = {k: np.array(docs, dtype=np.int64) for k, docs in docs_of.items()}
             out: dict[str, set[str]] = {c: set() for cids in groups.values() for c in cids}
             for term in dict.fromkeys(terms):
                 for k, docs, _ in self._gather(term):
@@ -540,7 +572,7 @@ class LexicalIndex:
         """Does some chunk (among ``allowed``) contain every one of ``tokens``?"""
         self.ensure_fresh()
         wanted = sorted(set(tokens))
-        if not self._where or not wanted:
+        if not self.count() or not wanted:
             return False
         common: set[tuple[int, int]] | None = None
         for token in wanted:

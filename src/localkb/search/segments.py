@@ -6,7 +6,9 @@ query time: the scores of many segments plus tombstones equal those of one segme
 
 Layout of ``seg-<name>/``: ``ids.npy`` (chunk ids, unicode), ``lengths.npy`` (int32 tokens per chunk),
 ``vocab.npy`` (sorted unicode terms), ``indptr.npy`` (int64, len(vocab) + 1), ``docs.npy`` (int32 local
-doc index per posting), ``tf.npy`` (int32). Loaded memory-mapped (``mmap_mode="r"``): the postings stay
+doc index per posting), ``tf.npy`` (int32); ``keys.npy`` (uint64, :func:`prefix_keys`) in a segment whose ids are in sorted order, which
+every segment this version writes is: a chunk id is found by bisecting those 8-byte keys (a segment of an older
+version, without it, through an argsort of its ids made once per process). Loaded memory-mapped (``mmap_mode="r"``): the postings stay
 on disk and in the page cache. Written into a temp folder, fsynced and renamed: a segment is whole or absent.
 """
 from __future__ import annotations
@@ -31,6 +33,8 @@ class Segment:
     indptr: np.ndarray
     docs: np.ndarray
     tf: np.ndarray
+    keys: np.ndarray | None = None  # None: a segment of an older version (ids in ingest order)
+    _sorter: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -45,6 +49,29 @@ class Segment:
         lo, hi = int(self.indptr[i]), int(self.indptr[i + 1])
         return np.asarray(self.docs[lo:hi]), np.asarray(self.tf[lo:hi])
 
+    def find(self, cids: np.ndarray, keys: np.ndarray | None = None) -> np.ndarray:
+        """Local doc index of each of ``cids`` (a unicode array; ``keys``: its :func:`prefix_keys`), -1 where this
+        segment lacks it. Bisects the 8-byte keys (in memory, cache-friendly), then checks the id; ids sharing
+        their first 8 characters are bisected as strings. An older segment bisects its ids through an argsort."""
+        n = len(self)
+        if not n or not cids.size:
+            return np.full(cids.size, -1, dtype=np.int64)
+        if self.keys is None:
+            if self._sorter is None:
+                self._sorter = np.argsort(self.ids, kind="stable")
+            at = np.searchsorted(self.ids, cids, sorter=self._sorter)
+            at[at == n] = n - 1
+            at = self._sorter[at]
+        else:
+            keys = prefix_keys(cids) if keys is None else keys
+            at = np.searchsorted(self.keys, keys)
+            at[at == n] = n - 1
+            shared = at < n - 1
+            shared[shared] = self.keys[at[shared] + 1] == keys[shared]  # another id with the same first 8
+            if shared.any():
+                at[shared] = np.minimum(np.searchsorted(self.ids, cids[shared]), n - 1)
+        return np.where(self.ids[at] == cids, at, -1)
+
     def triples(self, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(term, new local doc, tf) of the docs where ``keep`` is True, docs renumbered densely."""
         new_index = np.cumsum(keep) - 1
@@ -55,17 +82,41 @@ class Segment:
 
 
 _EMPTY = np.zeros(0, dtype=np.int32)
+_SHIFTS = np.arange(56, -1, -8, dtype=np.uint64)
+
+
+def prefix_keys(ids: np.ndarray) -> np.ndarray:
+    """An 8-byte key per id (unicode array) that sorts as the ids do (non-decreasing in their order): its first 8
+    characters, one byte each, up to the first one past U+00FE, which counts as 0xFF with zeros after it."""
+    n, width = ids.shape[0], ids.dtype.itemsize // 4
+    chars = np.zeros((n, 8), dtype=np.uint64)
+    if n and width:
+        head = np.ascontiguousarray(ids).view(np.uint32).reshape(n, width)[:, :8]
+        chars[:, :head.shape[1]] = head
+    big = chars >= 0xFF
+    past = np.cumsum(big, axis=1)
+    first = big & (past == 1)
+    chars[past > 0] = 0
+    chars[first] = 0xFF
+    return (chars << _SHIFTS).sum(axis=1, dtype=np.uint64)
 
 
 def _csc(ids: Sequence[str], lengths: np.ndarray, vocab: np.ndarray, terms: np.ndarray, docs: np.ndarray,
          tf: np.ndarray, name: str) -> Segment:
-    """Sort (term, doc, tf) postings into a segment (``terms`` index into ``vocab``)."""
+    """Sort (term, doc, tf) postings into a segment (``terms`` index into ``vocab``), docs renumbered so the
+    ids are in sorted order (:meth:`Segment.find` bisects them)."""
+    id_arr = np.array(list(ids), dtype=str)
+    by_id = np.argsort(id_arr, kind="stable")
+    if by_id.size and not (by_id == np.arange(by_id.size)).all():
+        renumber = np.empty_like(by_id)
+        renumber[by_id] = np.arange(by_id.size)
+        id_arr, lengths, docs = id_arr[by_id], np.asarray(lengths)[by_id], renumber[np.asarray(docs, dtype=np.int64)]
     order = np.lexsort((docs, terms))
     terms, docs, tf = terms[order], docs[order], tf[order]
     indptr = np.zeros(vocab.size + 1, dtype=np.int64)
     np.cumsum(np.bincount(terms, minlength=vocab.size), out=indptr[1:])
-    return Segment(name, np.array(list(ids), dtype=str), lengths.astype(np.int32), vocab,
-                   indptr, docs.astype(np.int32), tf.astype(np.int32))
+    return Segment(name, id_arr, np.asarray(lengths).astype(np.int32), vocab,
+                   indptr, docs.astype(np.int32), tf.astype(np.int32), prefix_keys(id_arr))
 
 
 def build(name: str, ids: Sequence[str], token_lists: Sequence[Sequence[str]]) -> Segment:
@@ -118,6 +169,11 @@ def save(seg: Segment, folder: Path, *, before_rename: object = None) -> Path:
             np.save(fh, getattr(seg, arr), allow_pickle=False)
             fh.flush()
             os.fsync(fh.fileno())
+    if seg.keys is not None:
+        with open(tmp / "keys.npy", "wb") as fh:
+            np.save(fh, seg.keys, allow_pickle=False)
+            fh.flush()
+            os.fsync(fh.fileno())
     if callable(before_rename):
         before_rename()
     os.replace(tmp, final)
@@ -129,7 +185,9 @@ def load(folder: Path, name: str) -> Segment:
     path = folder / f"seg-{name}"
     # plain ndarray views of the maps (no copy): slicing them skips np.memmap's per-slice bookkeeping
     arrays = {a: np.asarray(np.load(path / f"{a}.npy", mmap_mode="r", allow_pickle=False)) for a in ARRAYS}
-    seg = Segment(name, **arrays)
-    if seg.indptr.size != seg.vocab.size + 1 or seg.lengths.size != seg.ids.size or seg.docs.size != seg.tf.size:
+    keys = np.asarray(np.load(path / "keys.npy", mmap_mode="r", allow_pickle=False)) if (path / "keys.npy").is_file() else None
+    seg = Segment(name, **arrays, keys=keys)
+    if (seg.indptr.size != seg.vocab.size + 1 or seg.lengths.size != seg.ids.size or seg.docs.size != seg.tf.size
+            or (keys is not None and keys.size != seg.ids.size)):
         raise ValueError(f"segment {path} is inconsistent")
     return seg

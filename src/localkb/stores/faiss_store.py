@@ -33,6 +33,7 @@ from ..disk import write_bytes
 from ..errors import StoreError
 from . import faiss_ann as ann
 from .base import VectorHit, as_matrix, split_uri, store_path, vid
+from .faiss_names import Names
 from .faiss_raw import RawVectors
 
 #: fold the journals into ``index.faiss`` once they hold more rows than this share of the index
@@ -233,7 +234,7 @@ class FaissStore:
             journals = []
             self._drop_journals()
         self._pending: dict[int, str] = {}
-        self._names: dict[int, str] = dict(self._map.execute("SELECT vid, id FROM ids"))
+        self._names = Names(self._map)
         self._raw.invalidate()  # its row map too may have been changed by another process
         self._dirty = False
         self._rewrite = False  # the index was rebuilt in memory: the next flush writes it whole
@@ -320,12 +321,9 @@ class FaissStore:
             kept = keys[0][keys[0] >= 0][found]
             exact = matrix @ query[0]
             order = np.argsort(-exact, kind="stable")[:k]
-            return [VectorHit(self._names[int(kept[i])], float(exact[i])) for i in order]
-        return [
-            VectorHit(self._names[int(key)], float(score))
-            for score, key in zip(scores[0], keys[0])
-            if key >= 0
-        ]
+            return [VectorHit(name, float(exact[i])) for name, i in zip(self._names.names(kept[order]), order)]
+        held = keys[0] >= 0
+        return [VectorHit(name, float(score)) for name, score in zip(self._names.names(keys[0][held]), scores[0][held])]
 
     def _exact_among(self, query: np.ndarray, k: int, allowed: Collection[str]) -> list[VectorHit]:
         """Exact top-``k`` among ``allowed`` (their stored vectors, reconstructed by id)."""
@@ -355,7 +353,7 @@ class FaissStore:
         if self._index.ntotal == 0:
             return set()
         keys = ann.ivf_ids(self._faiss, self._index) if self.is_ann else self._faiss.vector_to_array(self._index.id_map)
-        return {self._names[int(k)] for k in keys}
+        return set(self._names.names(keys))
 
     def get_vectors(self, ids: Sequence[str]) -> np.ndarray:
         """The stored vectors of ``ids``, in that order (used by ``localkb migrate``).
