@@ -131,6 +131,20 @@ def test_upgrade_rewrites_an_older_versions_segments_and_scores_stay(tmp_path):
     assert all(seg.keys is not None for seg in again.segments) and _view(again) == before
 
 
+def test_compact_rewrites_a_lone_segment_of_an_older_version(tmp_path):
+    holder = Holder(tmp_path / "kb")
+    index = LexicalIndex(holder)  # type: ignore[arg-type]
+    for i, text in enumerate(sentences()[:20]):
+        holder.put(f"c{i:03d}", text)
+    index.on_chunks_changed([f"c{i:03d}" for i in range(20)], [])
+    index.ensure_fresh()
+    before = _view(index)
+    (index.folder / f"seg-{index.segments[0].name}" / "keys.npy").unlink()
+    reopened = LexicalIndex(holder)  # type: ignore[arg-type]
+    assert len(reopened.segments) == 1 and reopened.segments[0].keys is None
+    assert reopened.compact() == 20 and reopened.segments[0].keys is not None and _view(reopened) == before
+
+
 def test_prefix_keys_sort_as_the_ids_and_find_every_id():
     """Ids that share their first 8 characters, non-ASCII ones, one a prefix of another, 64-hex ones."""
     from localkb.search import segments as seg_mod
@@ -285,6 +299,52 @@ def test_catching_up_costs_the_change_not_the_kb(tmp_path, monkeypatch):
         other.execute("DELETE FROM chunk_log WHERE seq < (SELECT MAX(seq) FROM chunk_log)")  # c070 unlogged
     index.ensure_fresh()
     assert full_scans and index.count() == 69 and _view(index) == _view(_rebuilt(holder, tmp_path / "ref3"))
+    other.close()
+
+
+def test_opening_follows_the_log_unless_it_cannot_be_trusted(tmp_path, monkeypatch):
+    """A new process's first check reads ``chunk_log`` (cost ∝ what changed since the segments were published),
+    not every chunk id; with a trigger missing, or a log behind the segments' position (another
+    ``chunks.sqlite``), it compares every id. Each state equals a full rebuild."""
+    import sqlite3
+
+    holder = Holder(tmp_path / "kb")
+    texts = sentences()[:80]
+    for n, text in enumerate(texts[:60]):
+        holder.put(f"c{n:03d}", text)
+    LexicalIndex(holder).ensure_fresh()  # type: ignore[arg-type]  # published; this "process" ends
+    full_scans: list[str] = []
+    real_query = holder.db.query
+    monkeypatch.setattr(holder.db, "query", lambda sql, params=(): (
+        full_scans.append(sql) if sql.strip() == "SELECT id FROM chunks" else None) or real_query(sql, params))
+    other = sqlite3.connect(holder.db.path)
+    with other:
+        other.execute("INSERT INTO chunks VALUES ('c060', ?, ?, 0)", (texts[60], texts[60]))
+        other.execute("DELETE FROM chunks WHERE id = 'c001'")
+    opened = LexicalIndex(holder)  # type: ignore[arg-type]
+    opened.ensure_fresh()
+    assert not full_scans and opened.count() == 60 and opened.position("c001") is None
+    assert _view(opened) == _view(_rebuilt(holder, tmp_path / "ref1"))
+    with other:  # a trigger gone: the log may miss writes, so a new process compares every id
+        other.execute("DROP TRIGGER chunk_log_insert")
+        other.execute("INSERT INTO chunks VALUES ('c061', ?, ?, 0)", (texts[61], texts[61]))
+        other.execute("DELETE FROM chunks WHERE id = 'c002'")  # logged; the count alone would agree
+    opened = LexicalIndex(holder)  # type: ignore[arg-type]
+    opened.ensure_fresh()
+    assert full_scans and opened.position("c061") is not None and opened.position("c002") is None
+    assert _view(opened) == _view(_rebuilt(holder, tmp_path / "ref2"))
+    full_scans.clear()
+    with other:  # the log behind the position the segments reflect: not the database they followed
+        other.execute("CREATE TRIGGER chunk_log_insert AFTER INSERT ON chunks BEGIN "
+                      "INSERT INTO chunk_log(id) VALUES (new.id); END")
+        other.execute("DELETE FROM chunk_log")
+        other.execute("DELETE FROM sqlite_sequence WHERE name = 'chunk_log'")
+        other.execute("DELETE FROM chunks WHERE id = 'c003'")  # logged as seq 1 and 2: the count agrees
+        other.execute("INSERT INTO chunks VALUES ('c062', ?, ?, 0)", (texts[62], texts[62]))
+    opened = LexicalIndex(holder)  # type: ignore[arg-type]
+    opened.ensure_fresh()
+    assert full_scans and opened.position("c003") is None and opened.position("c062") is not None
+    assert _view(opened) == _view(_rebuilt(holder, tmp_path / "ref3"))
     other.close()
 
 

@@ -19,10 +19,12 @@ How it stays current, at a cost proportional to the change (issue 18):
    the live documents of all segments, computed at query time: they equal those of a full rebuild
    (property-tested) and today's bm25s scores.
 4. A change made by **another process** is noticed from ``current.json`` (reloaded) and from SQLite
-   (looked at only when ``chunks.sqlite`` or its WAL changed on disk): the first time in a process by
-   comparing every chunk id, afterwards from ``chunk_log`` (every chunk id inserted or deleted, kept by
-   triggers; ``current.json`` records the log position its segments reflect), so catching up costs
-   the change; a count that disagrees with SQLite's falls back to the full comparison.
+   (looked at only when ``chunks.sqlite`` or its WAL changed on disk) through ``chunk_log`` (every chunk id
+   inserted or deleted, kept by triggers; ``current.json`` records the log position its segments reflect),
+   so catching up costs the change — opening a KB too (comparing every id held ~0.5 GB at 1M chunks). Every
+   chunk id is compared instead when the log cannot be trusted: no position, the log pruned past it or
+   behind it (another ``chunks.sqlite``), a trigger missing (on the first check in a process), or a count
+   that disagrees with SQLite's.
    One search checks once (``one_check``), however many things it asks the index.
 
 Crash safety: a segment is written to ``tmp-<name>/`` and renamed; ``current.json`` is replaced
@@ -57,7 +59,7 @@ BATCH = 500
 K1, B = 1.5, 0.75
 #: merge the newest segment into the previous one while that one is at most TIER times as big
 TIER = 4
-#: merges larger than this many docs wait for ``compact()`` (``localkb repair``), so one ingest stays fast
+#: merges larger than this many docs wait for the ``MAX_ALL_SEGMENTS`` cap or ``compact()``, so one ingest stays fast
 SYNC_MERGE = 50_000
 #: never more segments under half of ``SYNC_MERGE`` docs than this (each costs a vocabulary lookup per query term)
 MAX_SEGMENTS = 16
@@ -108,7 +110,7 @@ class LexicalIndex:
         self.merges = 0
         #: the ``chunk_log`` position the segments reflect (saved in current.json); None: unknown
         self._mark: int | None = None
-        self._verified = False  # compared with every chunk id once in this process (the first check)
+        self._verified = False  # checked once in this process (the log's triggers or every chunk id)
         self._load()
 
     # -- the in-memory view ----------------------------------------------------------------------
@@ -269,7 +271,8 @@ class LexicalIndex:
             if not self._dirty and state == self._seen:
                 return
             top = int(self.kb.db.scalar("SELECT MAX(seq) FROM chunk_log") or 0)  # read before the chunks
-            changed = self._logged_since(top) if self.segments and self._verified else None
+            trusted = self._verified or self._logging()
+            changed = self._logged_since(top) if self.segments and trusted else None
             if changed is not None:  # the log's answer must leave as many chunks as SQLite holds
                 if self.count() + len(changed[0]) - len(changed[1]) != self.kb.db.chunk_count():
                     changed = None
@@ -291,7 +294,7 @@ class LexicalIndex:
         """(added, removed) from ``chunk_log`` rows after the position the index reflects, up to ``top``:
         each logged id is looked up in ``chunks`` now (cost ∝ the change). None when there is no position
         or the writer pruned the log past it."""
-        if self._mark is None:
+        if self._mark is None or top < self._mark:  # behind the position: not the log the segments followed
             return None
         low = self.kb.db.scalar("SELECT MIN(seq) FROM chunk_log")
         if low is not None and int(low) > self._mark + 1:
@@ -302,6 +305,11 @@ class LexicalIndex:
         held = self._held(logged)
         return ([c for c in logged if c in present and c not in held],
                 [c for c in logged if c not in present and c in held])
+
+    def _logging(self) -> bool:
+        """Are all of ``chunk_log``'s triggers there (so every write since the index's position is logged)?"""
+        return int(self.kb.db.scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name IN "
+                                     "('chunk_log_insert', 'chunk_log_delete', 'chunk_log_update')") or 0) == 3
 
     def _prune_log(self) -> None:
         """Keep the last ``LOG_KEEP`` rows of ``chunk_log`` (a reader further behind compares all ids)."""
@@ -365,10 +373,12 @@ class LexicalIndex:
         return segments, live
 
     def compact(self) -> int:
-        """Merge every segment into one, without tombstones (``localkb repair``); returns docs kept."""
+        """Merge every segment into one, without tombstones and as this version writes it; returns docs kept.
+        Nothing calls it on its own (an ingest's merges are bounded, see ``SYNC_MERGE``): it is for maintenance."""
         with self._lock:
             self.ensure_fresh()
-            if len(self.segments) <= 1 and all(a.all() for a in self._live):
+            if len(self.segments) <= 1 and all(a.all() for a in self._live) and all(
+                    s.keys is not None for s in self.segments):
                 return len(self.ids)
             merged = seg_mod.merge(_name(), list(zip(self.segments, self._live)))
             seg_mod.save(merged, self.folder)

@@ -51,8 +51,8 @@ class Segment:
 
     def find(self, cids: np.ndarray, keys: np.ndarray | None = None) -> np.ndarray:
         """Local doc index of each of ``cids`` (a unicode array; ``keys``: its :func:`prefix_keys`), -1 where this
-        segment lacks it. Bisects the 8-byte keys (in memory, cache-friendly), then checks the id; ids sharing
-        their first 8 characters are bisected as strings. An older segment bisects its ids through an argsort."""
+        segment lacks it. Bisects the 8-byte keys (in memory, cache-friendly), then checks the id where the key
+        matched; ids sharing their first 8 characters are bisected as strings. An older segment bisects its ids through an argsort."""
         n = len(self)
         if not n or not cids.size:
             return np.full(cids.size, -1, dtype=np.int64)
@@ -70,6 +70,12 @@ class Segment:
             shared[shared] = self.keys[at[shared] + 1] == keys[shared]  # another id with the same first 8
             if shared.any():
                 at[shared] = np.minimum(np.searchsorted(self.ids, cids[shared]), n - 1)
+            # only ids whose key matched are read: each read maps its neighbouring pages of ids.npy too, and
+            # reading every candidate's would map the whole file into the process within a few hundred searches
+            check = np.flatnonzero(self.keys[at] == keys)
+            found = np.full(cids.size, -1, dtype=np.int64)
+            found[check] = np.where(self.ids[at[check]] == cids[check], at[check], -1)
+            return found
         return np.where(self.ids[at] == cids, at, -1)
 
     def triples(self, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
