@@ -170,14 +170,9 @@ def save(seg: Segment, folder: Path, *, before_rename: object = None) -> Path:
     tmp = folder / f"tmp-{seg.name}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for arr in ARRAYS:
+    for arr in (*ARRAYS, "keys") if seg.keys is not None else ARRAYS:
         with open(tmp / f"{arr}.npy", "wb") as fh:
             np.save(fh, getattr(seg, arr), allow_pickle=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-    if seg.keys is not None:
-        with open(tmp / "keys.npy", "wb") as fh:
-            np.save(fh, seg.keys, allow_pickle=False)
             fh.flush()
             os.fsync(fh.fileno())
     if callable(before_rename):

@@ -36,13 +36,7 @@ class Names:
             self._fold()
 
     def __getitem__(self, key: int) -> str:
-        name = self._new.get(key)
-        if name is not None:
-            return name
-        at = int(np.searchsorted(self._keys, key))
-        if at < self._keys.size and self._keys[at] == key:
-            return bytes(self._names[at]).decode()
-        raise KeyError(key)
+        return self.names(np.array([key], dtype=np.int64))[0]
 
     def names(self, keys: np.ndarray) -> list[str]:
         """The chunk ids of ``keys`` (int64), numpy over them all. Raises KeyError for a key never added."""
