@@ -119,6 +119,11 @@ class KnowledgeBase(OpenedKB):
         returns what was fixed."""
         return writing.repair_under_lock(self)
 
+    def compact(self) -> dict[str, Any]:
+        """Merge the lexical index into one segment without tombstones, under the write lock (see
+        ``localkb.writing.compact``); its segments, tombstones and bytes before and after."""
+        return writing.compact(self)
+
     def apply_tuned(self, embedder: Embedder, model_dir: Path, record: dict[str, Any], *,
                     progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
         """Re-embed the KB with a tuned model and swap its index in one step, under the write lock (what

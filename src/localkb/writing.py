@@ -209,6 +209,24 @@ def repair_under_lock(kb: OpenedKB) -> dict[str, int]:
         lock.release()
 
 
+def compact(kb: OpenedKB) -> dict[str, Any]:
+    """Merge the lexical index's segments into one, without tombstones and as this version writes them
+    (``LexicalIndex.compact``), under the write lock; what it held before and after, and its bytes on disk.
+
+    Ingests keep the segments bounded on their own; this is maintenance after many deletes, or to rewrite
+    segments an older version wrote (found by id through a per-process sort until then)."""
+    from .disk import folder_bytes
+    from .search.lexical import describe, lexical_index
+
+    folder = kb.path / "lexical"
+    with Writing(kb):
+        before = {**describe(kb.path), "bytes": folder_bytes(folder)}
+        chunks = lexical_index(kb).compact()
+        after = {**describe(kb.path), "bytes": folder_bytes(folder)}
+    keep = ("segments", "tombstones", "bytes")
+    return {"chunks": chunks, "before": {k: before[k] for k in keep}, "after": {k: after[k] for k in keep}}
+
+
 def repair_and_note(kb: OpenedKB, interrupted: bool) -> dict[str, int]:
     """:func:`repair`, said in the KB's notes (and what the store itself had to set aside)."""
     fixed = repair(kb)

@@ -20,6 +20,7 @@ from localkb import KnowledgeBase
 from localkb.search import lexical as lex_mod
 from localkb.search.lexical import LexicalIndex, lexical_index
 from localkb.search.tokenizer import tokenize
+from tests.conftest import run_cli
 from tests.contract.sentences import sentences
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,6 +89,9 @@ def test_random_adds_and_deletes_equal_a_full_rebuild(tmp_path, monkeypatch):
             assert {c: held for c, held in index.terms_in(sorted(live), terms).items() if c in listed} == \
                 {c: set(t) & terms for c, t in listed.items()} and len(listed) >= 10
             assert index.rebuilds == 1  # the first fill only: everything since was incremental
+            for term in terms:  # a limit reads the first ids only, across segments: the same as a slice
+                whole = index.containing(term)
+                assert all(index.containing(term, limit=n) == whole[:n] for n in (0, 1, 5, len(whole) + 1))
             asked = [*sorted(live), "c-not-there"]  # bisection over the segments' ids = the list's positions
             assert index.positions(asked).tolist() == [index.ids.index(c) for c in sorted(live)] + [-1]
     assert index.merges > 0 and len(index.segments) >= 1
@@ -206,6 +210,43 @@ def test_one_file_added_to_a_kb_makes_a_small_segment(tmp_path):
         assert len(lex.segments) == len(base) + 1 and len(lex.segments[-1]) == 1
         stats = kb.stats()["lexical"]
         assert stats["segments"] == len(lex.segments) and stats["chunks"] == 13
+
+
+def test_localkb_compact_merges_the_segments_into_one_and_search_is_unchanged(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setattr(lex_mod, "TIER", 0)  # while building: no tiered merges, no rewrites of dead segments
+    monkeypatch.setattr(lex_mod, "COMPACT_DEAD", 1.0)
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    kb_dir = tmp_path / "kb"
+    with KnowledgeBase.open(kb_dir, create=True) as kb:
+        for i in range(6):
+            (docs / f"d{i}.txt").write_text(f"Report {i} on the quokka colony at site Q{i}-7, with {i} burrows.",
+                                            encoding="utf-8")
+        kb.ingest([docs / f"d{i}.txt" for i in range(3)])  # one segment of 3, then one segment per file
+        for i in range(3, 6):
+            kb.ingest([docs / f"d{i}.txt"])
+        kb.delete([str(docs / "d0.txt"), str(docs / "d1.txt")])
+        before = [(h.source, round(h.score, 5)) for h in kb.search("quokka burrows", mode="lexical", k=10).hits]
+        held = kb.stats()["lexical"]
+    assert held["segments"] >= 2 and held["tombstones"] == 2 and held["chunks"] == 4 and len(before) == 4
+
+    done = run_cli("compact", "--kb", str(kb_dir), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["chunks"] == 4 and report["before"]["segments"] == held["segments"]
+    assert report["before"]["tombstones"] == 2 and report["after"] == {**report["after"], "segments": 1, "tombstones": 0}
+    assert 0 < report["after"]["bytes"]
+    with KnowledgeBase.open(kb_dir, create=False) as kb:
+        assert [(h.source, round(h.score, 5)) for h in kb.search("quokka burrows", mode="lexical", k=10).hits] == before
+        assert kb.stats()["lexical"]["segments"] == 1
+    again = run_cli("compact", "--kb", str(kb_dir))  # nothing left to merge: says so in the same words
+    assert again.returncode == 0 and "segments 1 → 1, tombstones 0 → 0" in again.stdout
+
+    missing = run_cli("compact", "--kb", str(tmp_path / "no-such-kb"))
+    assert missing.returncode == 1 and missing.stderr.startswith("Error:") and not (tmp_path / "no-such-kb").exists()
 
 
 KILLER = """

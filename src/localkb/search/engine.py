@@ -229,7 +229,7 @@ def search(
     if codes and lex is not None:
         holders: dict[str, None] = {}
         for code in codes:
-            for cid in lex.containing(code.lower())[: EXACT_CAP * 5]:
+            for cid in lex.containing(code.lower(), limit=EXACT_CAP * 5):
                 if allowed is None or cid in allowed:
                     holders.setdefault(cid)
         matches, extra = code_matches(kb, codes, [*dense, *lexical], list(holders),
