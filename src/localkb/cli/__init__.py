@@ -52,7 +52,7 @@ HELP = {
     "mcp": "Serve the knowledge base to MCP clients (agents, assistants) over stdio or HTTP.",
     "audit": "Report terms the embedding model confuses (IBE/OBE) and cross-source near-duplicates.",
     "tune": "Fine-tune the embedding model on this KB's own chunks; --apply re-embeds the KB.",
-    "compact": "Merge the lexical index into one segment (after many deletes, or after an upgrade).",
+    "compact": "Merge the lexical index into one segment (after many deletes, or to rewrite an older version's segments).",
 }
 
 

@@ -374,7 +374,9 @@ class LexicalIndex:
 
     def compact(self) -> int:
         """Merge every segment into one, without tombstones and as this version writes it; returns docs kept.
-        Nothing calls it on its own (an ingest's merges are bounded, see ``SYNC_MERGE``): it is for maintenance."""
+        Nothing calls it on its own (an ingest's merges are bounded, see ``SYNC_MERGE``): it is maintenance,
+        ``localkb compact``. Segments an older version wrote (ids in ingest order, no ``keys.npy``) work as
+        they are, found by id through an argsort per process, until a merge or this rewrites them."""
         with self._lock:
             self.ensure_fresh()
             if len(self.segments) <= 1 and all(a.all() for a in self._live) and all(
@@ -387,24 +389,6 @@ class LexicalIndex:
             self._publish(segments, live)
             self._set(segments, live)
             return len(merged)
-
-    def upgrade(self) -> int:
-        """Rewrite each segment an older version wrote (ids in ingest order, no ``keys.npy``) as this version
-        writes it, keeping the segments as they are otherwise (tombstones dropped); returns how many. Such
-        segments still work, found by id through an argsort per process; ``compact()`` rewrites them too."""
-        with self._lock:
-            self.ensure_fresh()
-            old = [k for k, seg in enumerate(self.segments) if seg.keys is None]
-            if not old:
-                return 0
-            segments, live = list(self.segments), list(self._live)
-            for k in old:
-                segments[k] = seg_mod.merge(_name(), [(segments[k], live[k])])
-                seg_mod.save(segments[k], self.folder)
-                live[k] = np.ones(len(segments[k]), dtype=bool)
-            self._publish(segments, live)
-            self._set(segments, live)
-            return len(old)
 
     def rebuild(self, ids: list[str] | None = None) -> None:
         """Build one segment for ``ids`` (default: every chunk) from cached tokens and publish it."""
