@@ -279,8 +279,8 @@ def report(rows: list[dict], args: argparse.Namespace, load0: float) -> str:
     lines = ["## A KB at every size: hybrid search with the query embedding, adding a file, memory (`bench_scale`)", "",
              "| chunks | build s (ingest) | index | hybrid search p50 / p99 ms (query embed included) | its CPU ms p50 | "
              "query embed p50 ms | retrieval only p50 / p99 ms (query vector cached) | its CPU ms p50 | "
-             "add one 10-chunk file, end to end: wall s / CPU s | found by search | RSS after open + searches MB (peak) | "
-             "RSS anon / file-backed MB | RSS bytes / chunk | disk bytes / chunk: SQLite / vectors / lexical |",
+             "add one 10-chunk file, end to end: wall s / CPU s | found by search | RSS after open + searches MiB (peak) | "
+             "RSS anon / file-backed MiB | RSS bytes / chunk | disk bytes / chunk: SQLite / vectors / lexical |",
              "|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
     for r in rows:
         c = r["chunks"]

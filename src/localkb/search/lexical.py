@@ -500,9 +500,17 @@ class LexicalIndex:
             if not found:
                 continue
             idf = np.float32(self._idf(self._df_of(term, found)))
-            for k, docs, tf in found:
+            for k, docs, tf in found:  # in place: a common word has postings in a good share of the KB
                 tf32 = tf.astype(np.float32)
-                out[self._gpos[k][docs]] += idf * tf32 / (self._norm[k][docs] + tf32)  # each doc once per term
+                w = self._norm[k][docs]
+                w += tf32
+                tf32 *= idf
+                np.divide(tf32, w, out=w)  # idf * tf / (norm + tf)
+                if self._locals[k].size == len(self.segments[k]):  # no tombstones: the segment is a slice
+                    view = out[int(self._starts[k]):int(self._starts[k + 1])]
+                    view[docs] += w  # each doc once per term
+                else:
+                    out[self._gpos[k][docs]] += w
         return out
 
     def top(
