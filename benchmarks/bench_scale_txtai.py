@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
 def report(rows: list[dict], load0: float) -> str:
     lines = ["### localkb beside txtai at every size: the same chunks, vectors and questions (`bench_scale_txtai`)", "",
              "| chunks | system | index | build s | hybrid search p50 / p99 ms (query embed included) | its CPU ms p50 | "
-             "add 10 chunks s (CPU s) | found by search | RSS after open + searches MB |",
+             "add 10 chunks s (CPU s) | found by search | RSS after open + searches MiB |",
              "|---:|---|---|---:|---:|---:|---:|---|---:|"]
     for r in rows:
         for name in ("localkb", "txtai"):
