@@ -238,7 +238,8 @@ def test_localkb_compact_merges_the_segments_into_one_and_search_is_unchanged(tm
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["chunks"] == 4 and report["before"]["segments"] == held["segments"]
-    assert report["before"]["tombstones"] == 2 and report["after"] == {**report["after"], "segments": 1, "tombstones": 0}
+    assert report["before"]["tombstones"] == 2
+    assert report["after"]["segments"] == 1 and report["after"]["tombstones"] == 0
     assert 0 < report["after"]["bytes"]
     with KnowledgeBase.open(kb_dir, create=False) as kb:
         assert [(h.source, round(h.score, 5)) for h in kb.search("quokka burrows", mode="lexical", k=10).hits] == before

@@ -453,6 +453,10 @@ class LexicalIndex:
     def count(self) -> int:
         return int(self._starts[-1])
 
+    def _whole(self, k: int) -> bool:
+        """Does segment ``k`` have no tombstones (every local doc live, in order)?"""
+        return bool(self._locals[k].size == len(self.segments[k]))
+
     def _gather(self, term: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """Live postings of ``term``: (segment index, local docs, tf) per segment that has it (inside
         :func:`one_check`, gathered once per term while the segments stay the same)."""
@@ -464,7 +468,7 @@ class LexicalIndex:
         out = []
         for k, seg in enumerate(self.segments):
             docs, tf = seg.postings(term)
-            if docs.size and self._locals[k].size == len(seg):  # no tombstones in this segment
+            if docs.size and self._whole(k):
                 out.append((k, docs, tf))
             elif docs.size:
                 alive = self._live[k][docs]
@@ -506,7 +510,7 @@ class LexicalIndex:
                 w += tf32
                 tf32 *= idf
                 np.divide(tf32, w, out=w)  # idf * tf / (norm + tf)
-                if self._locals[k].size == len(self.segments[k]):  # no tombstones: the segment is a slice
+                if self._whole(k):  # the segment's live docs are one slice of the scores
                     view = out[int(self._starts[k]):int(self._starts[k + 1])]
                     view[docs] += w  # each doc once per term
                 else:
