@@ -93,7 +93,8 @@ def test_other_dimension_is_refused_before_writing(milvus_address):
     again.close()
 
 
-def test_lite_file_held_by_another_process(tmp_path):
+def _hold_lite_file(tmp_path) -> subprocess.Popen[str]:
+    """A real second process that opens the KB's Milvus Lite file and keeps it until its stdin closes."""
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys, time
@@ -103,14 +104,43 @@ def test_lite_file_held_by_another_process(tmp_path):
             sys.stdin.read()
             store.close()
         """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    return holder
+
+
+def test_lite_file_held_by_another_process_is_refused_after_lock_timeout(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALKB_LOCK_TIMEOUT", "1")
+    holder = _hold_lite_file(tmp_path)
     try:
-        assert holder.stdout.readline().strip() == "ready"
+        started = time.monotonic()
         with pytest.raises(StoreError, match="in use by another process"):
             open_store("milvus://./kb.db", 384, base_dir=str(tmp_path))
+        assert 1 <= time.monotonic() - started < 20  # it waited for the holder, then gave up
     finally:
         holder.communicate("", timeout=30)
     store = open_store("milvus://./kb.db", 384, base_dir=str(tmp_path))  # free again once released
     assert store.count() == 0
+    store.close()
+
+
+def test_lite_file_released_while_waiting_is_opened(tmp_path):
+    """milvus-lite 3.2 swallows its DataDirLockedError (pymilvus only says "Open local milvus failed"):
+    the wait must not depend on that exception reaching us, or a second writer fails at random."""
+    holder = _hold_lite_file(tmp_path)
+    import threading
+
+    releaser = threading.Timer(2.0, lambda: holder.communicate("", timeout=30))
+    releaser.start()
+    try:
+        started = time.monotonic()
+        store = open_store("milvus://./kb.db", 384, base_dir=str(tmp_path))
+        waited = time.monotonic() - started
+    finally:
+        releaser.join()
+    assert holder.returncode == 0
+    assert waited >= 1.5  # it did wait for the holder, and then opened the file
+    store.add(["a" * 64], np.ones((1, 384), dtype=np.float32))
+    assert store.count() == 1
     store.close()
 
 

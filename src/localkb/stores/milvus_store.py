@@ -79,14 +79,39 @@ def parse_milvus_uri(uri: str, base_dir: str | None) -> tuple[str, str, bool]:
     return address, collection, False
 
 
-def _lite_locked(exc: BaseException) -> bool:
-    """Did Milvus Lite refuse because another process holds its data folder's lock?"""
+def _lite_locked(exc: BaseException, data_dir: str) -> bool:
+    """Did Milvus Lite refuse because another process holds its data folder's lock?
+
+    Older milvus-lite raised ``DataDirLockedError`` through pymilvus; 3.2 logs it and pymilvus raises a
+    bare "Open local milvus failed", so the folder's ``LOCK`` file is also asked directly.
+    """
     seen: BaseException | None = exc
     while seen is not None:
         if type(seen).__name__ == "DataDirLockedError" or "holds the lock" in str(seen):
             return True
         seen = seen.__cause__ or seen.__context__
-    return False
+    return _lite_folder_locked(data_dir)
+
+
+def _lite_folder_locked(data_dir: str) -> bool:
+    """Does another process hold the lock Milvus Lite takes on ``data_dir/LOCK`` (``flock``, exclusive)?"""
+    lock_path = os.path.join(data_dir, "LOCK")
+    if not os.path.isfile(lock_path):
+        return False
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: Milvus Lite does not run there
+        return False
+    fd = os.open(lock_path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
 
 
 def _message(exc: BaseException) -> str:
@@ -131,6 +156,8 @@ class MilvusStore:
         self.address, self.collection, self.lite = parse_milvus_uri(uri, base_dir)
         if self.lite:  # the embedded server runs in this process and logs calls it does not implement
             logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+            # it logs a traceback when another process holds the file; we wait for it or say so ourselves
+            logging.getLogger("milvus_lite").setLevel(logging.CRITICAL)
         self._timeout = self._settings.milvus_timeout or 30.0
         self._client: Any = None
         self._released = False
@@ -158,7 +185,7 @@ class MilvusStore:
             try:
                 return self._connect()
             except StoreError as exc:
-                if not (self.lite and _lite_locked(exc)) or time.monotonic() >= deadline:
+                if not (self.lite and _lite_locked(exc, self.address)) or time.monotonic() >= deadline:
                     raise
                 time.sleep(0.2)
 
