@@ -93,6 +93,40 @@ def cutoff_table(answerable: dict[str, list[S.Signals]], unrelated: dict[str, tu
     return "\n".join(lines), raw
 
 
+ZH_UNRELATED = HERE / "data" / "zh-unrelated-questions.json"
+
+
+def zh_unrelated_queries() -> dict[str, str]:
+    """Everyday Chinese questions about nothing in these corpora (benchmarks/data; not the calibration bank)."""
+    data = json.loads(ZH_UNRELATED.read_text(encoding="utf-8"))
+    return {f"zh-unrelated-{i}": q for i, q in enumerate(data["questions"])}
+
+
+def terms_table(answerable: dict[str, list[S.Signals]], unrelated: dict[str, list[S.Signals]],
+                roles: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """Chinese queries under hybrid ``auto``, with the terms bar (``evidence.terms_bar``) and without it (the
+    bank's rule alone): answerable questions cut and everyday Chinese questions refused."""
+    lines = ["| set | role | answerable cut, with the terms bar | without | everyday Chinese questions refused, "
+             "with | without | terms bar (median of the bank's shares → cut-off) |",
+             "|---|---|---:|---:|---:|---:|---|"]
+    raw = {}
+    for name, sig in answerable.items():
+        judged = [s for s in sig if s.rel]
+        un = unrelated.get(name, [])
+        row = {"n": len(judged), "n_unrelated": len(un)}
+        for label, on in (("with", True), ("without", False)):
+            row[f"cut_{label}"] = sum(not S.answered(s, use_terms=on) for s in judged) / max(1, len(judged))
+            row[f"refused_{label}"] = sum(not S.answered(s, use_terms=on) for s in un) / max(1, len(un))
+        bar = next((s.calibration["terms"] for s in judged if s.calibration and s.calibration.get("terms")), None)
+        row["bar"] = bar
+        raw[name] = row
+        shown = f"{bar['median']:.3f} → {bar['cutoff']:.3f}" if bar else "none (the language has an evidence scale)"
+        lines.append(f"| {name} | {roles.get(name, '')} | {100 * row['cut_with']:.1f}% of {len(judged)} | "
+                     f"{100 * row['cut_without']:.1f}% | {100 * row['refused_with']:.0f}% of {len(un)} | "
+                     f"{100 * row['refused_without']:.0f}% | {shown} |")
+    return "\n".join(lines), raw
+
+
 def bundled_table(search: Callable[[str], Any]) -> tuple[str, dict[str, Any]]:
     """The bundled corpus under the defaults: is each listed question answered (and its expected text
     among the top 3) or refused?"""
@@ -109,7 +143,13 @@ def bundled_table(search: Callable[[str], Any]) -> tuple[str, dict[str, Any]]:
         lines.append(f"| {query} | {'answered' if answerable else 'refused'} | "
                      f"{'answered' if res.hits else 'refused'}{'' if good else ' ✗'} | "
                      f"{cal.get('bank', '–')}, {cal.get('cutoff', float('nan')):.3f} |")
-    return "\n".join(lines), {"right": ok, "of": len(rows)}
+    colloquial = data["colloquial_zh"]
+    answered = sum(bool(res.hits) and any(exp in h.text for h in res.hits[:3])
+                   for res, exp in ((search(q), exp) for q, exp in colloquial["answerable"]))
+    refused = sum(not search(q).hits for q in colloquial["unrelated"])
+    return "\n".join(lines), {"right": ok, "of": len(rows),
+                              "colloquial_zh": {"answered": answered, "of": len(colloquial["answerable"]),
+                                                "refused": refused, "of_unrelated": len(colloquial["unrelated"])}}
 
 
 def mixed_dataset(en: Dataset, zh: Dataset) -> Dataset:

@@ -30,6 +30,9 @@ class Signals:
     calibration: dict[str, Any] | None = None
     #: the query's words found together in one of its best chunks, idf-weighted (``evidence.query_share``)
     share: float = 0.0
+    #: the same with words weighed by their rarity in the language, where the query's language has a terms
+    #: bar (Chinese; ``evidence.everyday_share``), else None
+    terms_share: float | None = None
 
     @property
     def best_dense(self) -> float:
@@ -57,9 +60,10 @@ def collect(kb: Any, queries: dict[str, str], qrels: dict[str, dict[str, int]], 
         # k=100 returns every candidate (the union of two top-50s), so these are the engine's own dicts
         dense = {h.id: float(h.scores.get("dense", -1.0)) for h in res.hits}
         lexical = {h.id: float(h.scores.get("lexical", 0.0)) for h in res.hits}
+        cal = for_query(record, text)
+        terms = evidence.everyday_share(lex, tokens, dense, lexical) if cal and cal.get("terms") else None
         out.append(Signals(qid, qrels.get(qid, {}), cands, best_lex / ideal if ideal > 0 else 0.0,
-                           lex.has_all(tokens), for_query(record, text),
-                           evidence.query_share(lex, tokens, dense, lexical)))
+                           lex.has_all(tokens), cal, evidence.query_share(lex, tokens, dense, lexical), terms))
     return out
 
 
@@ -103,12 +107,15 @@ def mean_ndcg(signals: list[Signals], method: str, alpha: float = 0.5) -> float:
     return sum(_ndcg10(ranking(s, method, alpha), s.rel) for s in judged) / max(1, len(judged))
 
 
-def answered(sig: Signals, coverage_share: float = engine.ANSWER_COVERAGE, *, use_evidence: bool = True) -> bool:
+def answered(sig: Signals, coverage_share: float = engine.ANSWER_COVERAGE, *, use_evidence: bool = True,
+             use_terms: bool = True) -> bool:
     """Would ``min_score="auto"`` (hybrid) answer this query? (``thresholds.auto_answers``; the evidence
-    rule where the query's calibration has a scale, unless ``use_evidence`` is off: the rule before it)"""
+    rule where the query's calibration has a scale, unless ``use_evidence`` is off: the rule before it; the
+    terms bar where it has one, unless ``use_terms`` is off)"""
     if sig.calibration is None:
         return True
     scale = sig.calibration.get("evidence")
     score = evidence.score(sig.best_dense, sig.share, scale) if (scale and use_evidence) else None
     return auto_answers(sig.best_dense, sig.calibration, exact=False, evidence=score,
+                        terms_share=sig.terms_share if use_terms else None,
                         lexical_strong=sig.coverage >= coverage_share or sig.has_all, words_found=sig.words_found)

@@ -74,6 +74,37 @@ def test_the_choice_is_in_the_json_and_the_human_output(kb):
     assert "en query, held against the en bank" in proc.stdout
 
 
+COLLOQUIAL = QUESTIONS["colloquial_zh"]
+
+
+def test_colloquial_chinese_is_answered_by_its_words_where_the_english_model_cannot_read_it(kb):
+    """Issue 11: on the mostly Chinese bundled KB with the default (English) MiniLM, everyday-Chinese rewordings
+    came back empty: the cosine says nothing there. The terms bar answers them by their content words; the
+    rates are what docs/benchmarks.md reports (12 of 15, 9 of 10 when measured)."""
+    res = kb.search("货物到了但是数量不对怎么办", k=3)  # the issue's own example
+    assert res.hits and any("数量" in h.text for h in res.hits), res.reason
+    terms = res.calibration["terms"]
+    assert terms["share"] > terms["cutoff"] > terms["median"] >= 0
+    answered = [q for q, exp in COLLOQUIAL["answerable"]
+                if any(exp in h.text for h in kb.search(q, k=3).hits)]
+    leaked = [q for q in COLLOQUIAL["unrelated"] if kb.search(q, k=3).hits]
+    assert len(answered) >= 11, sorted({q for q, _ in COLLOQUIAL["answerable"]} - set(answered))
+    assert len(leaked) <= 1, leaked
+
+
+def test_a_refused_chinese_question_says_how_far_its_words_got(kb):
+    res = kb.search("高铁票怎么退", k=3)
+    assert res.hits == []
+    terms = res.calibration["terms"]
+    assert terms["share"] <= terms["cutoff"]
+    assert f"share {terms['share']:.2f}" in res.reason and f"{terms['cutoff']:.2f} that unrelated Chinese" in res.reason
+    proc = run_cli("search", "箱子坏了谁负责", "--kb", str(kb.path))
+    assert proc.returncode == 0, proc.stderr
+    assert "its words found together" in proc.stdout and ", above the" in proc.stdout
+    data = json.loads(run_cli("search", "箱子坏了谁负责", "--kb", str(kb.path), "--json").stdout)
+    assert data["hits"] and data["calibration"]["terms"]["share"] > data["calibration"]["terms"]["cutoff"]
+
+
 MIXED = {
     "returns.md": "Returns policy. A customer may return an unopened item within 30 days for a full refund. "
                   "Opened electronics can be returned within 14 days; a restocking fee of 10 percent applies.",

@@ -139,3 +139,24 @@ def test_pseudo_queries_are_seeded_sentence_heads():
     assert len(heads) == 51 and all(len(h.split()) <= HEAD_WORDS for h in heads)
     assert all(h.startswith("The warehouse") or h == "No sentence long enough." for h in heads)
     assert "Short." not in heads and "Done." not in heads
+
+
+@pytest.mark.parametrize("share, answered", [
+    (0.31, True),   # its words sit together in one chunk more than any unrelated question's do
+    (0.30, False),  # at the bar is not above it: the bank's own highest share sits there
+    (0.10, False),
+    (None, False),  # not measured (dense or lexical mode): the bank's cosine rule alone
+])
+def test_the_terms_bar_answers_a_chinese_query_the_cosine_cannot(share, answered):
+    cal = {**CAL, "terms": {"cutoff": 0.30, "median": 0.1, "max": 0.30}}
+    assert auto_answers(0.1, cal, exact=False, lexical_strong=False, words_found=True,
+                        terms_share=share) is answered
+    assert not auto_answers(0.1, CAL, exact=False, lexical_strong=False, words_found=True, terms_share=0.9)
+
+
+def test_everyday_words_weigh_less_than_content_words():
+    from localkb.search.tokenizer import everyday_idf
+
+    assert everyday_idf("不") < everyday_idf("但是") < everyday_idf("货物") < everyday_idf("剪指甲")
+    assert everyday_idf("到") < everyday_idf("数量")
+    assert everyday_idf("zzqx-not-a-word") == max(everyday_idf(w) for w in ("zzqx-not-a-word", "货物", "不"))

@@ -63,5 +63,10 @@ def search(query: str, kb: str | None, k: int, tags: tuple[str, ...], min_score:
         ev = cal.get("evidence") or {}
         evidence = (f"; evidence {ev['score']:.2f} of the {ev['threshold']:.2f} asked (similarity "
                     f"{ev['dense_part']:.2f} + rare words found together {ev['terms_part']:.2f})") if "score" in ev else ""
+        terms = cal.get("terms") or {}
+        if "share" in terms:
+            above = "above" if terms["share"] > terms["cutoff"] else "not above"
+            evidence = (f"; its words found together {terms['share']:.2f}, {above} the "
+                        f"{terms['cutoff']:.2f} unrelated questions reach")
         click.secho(f"(cut-off {result.min_score:.3f}: {cal['query_language']} query, held against the "
                     f"{cal['bank']} bank of unrelated questions on this KB{evidence})", dim=True)

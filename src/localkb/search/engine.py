@@ -292,10 +292,12 @@ def search(
             strong_words = coverage >= ANSWER_COVERAGE or (lex is not None and lex.has_all(tokens, allowed))
             found = all_lex is not None and all_lex.size > 0 and float(all_lex.max()) > 0
             best = max(dense.values(), default=-1.0)
-            evidence = None
+            evidence = terms_share = None
             if mode == "hybrid" and calibration.get("evidence") and lex is not None:
                 evidence = query_evidence(lex, tokens, dense, lexical, calibration)
-            if not auto_answers(best, calibration, exact=bool(matches), evidence=evidence,
+            elif mode == "hybrid" and calibration.get("terms") and lex is not None:
+                terms_share = query_terms(lex, tokens, dense, lexical, calibration)
+            if not auto_answers(best, calibration, exact=bool(matches), evidence=evidence, terms_share=terms_share,
                                 lexical_strong=mode == "hybrid" and strong_words, words_found=found):
                 order = []
             elif mode == "dense":
@@ -324,6 +326,15 @@ def search(
                     f"+ its rare words found together {scored['terms_part']:.2f}, on this KB's scale) is below "
                     f"the {scored['threshold']:.2f} asked of {LANGUAGE_NAMES.get(calibration['bank'], calibration['bank'])} "
                     "questions. Use --min-score none to see the closest chunks anyway."
+                )
+            terms = (calibration or {}).get("terms") or {}
+            if cut == "auto" and calibration is not None and "share" in terms:
+                reason = (
+                    f"Nothing relevant: no chunk's similarity reached {how} ({threshold:.3f}), and the query's words "
+                    f"found together in one chunk (share {terms['share']:.2f}, each word weighed by its rarity in "
+                    f"the language) do not pass the {terms['cutoff']:.2f} that unrelated "
+                    f"{LANGUAGE_NAMES.get(calibration['bank'], calibration['bank'])} questions reach here. "
+                    "Use --min-score none to see the closest chunks anyway."
                 )
 
     collapsed: list[dict[str, Any]] = []
@@ -438,6 +449,17 @@ def query_evidence(lex: LexicalIndex, tokens: list[str], dense: dict[str, float]
     calibration["evidence"] = {**scale, "score": round(d + t, 4), "dense_part": round(d, 4),
                                "terms_part": round(t, 4), "best_dense": round(best, 4), "terms_share": round(share, 4)}
     return d + t
+
+
+def query_terms(lex: LexicalIndex, tokens: list[str], dense: dict[str, float],
+                lexical: dict[str, float], calibration: dict[str, Any]) -> float:
+    """The query's words found together in one of its best chunks, each weighed by its rarity in the language
+    (``evidence.everyday_share``; Chinese queries), added to ``calibration["terms"]`` as ``share``."""
+    from . import evidence as evidence_mod
+
+    share = evidence_mod.everyday_share(lex, tokens, dense, lexical)
+    calibration["terms"] = {**calibration["terms"], "share": round(share, 4)}
+    return share
 
 
 def lexical_coverage(lex: LexicalIndex | None, tokens: list[str], lexical: dict[str, float]) -> float:

@@ -28,12 +28,12 @@ queries keep the bank's rule: a head of Chinese characters is no stand-in for a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .tokenizer import tokenize
+from .tokenizer import everyday_idf, tokenize
 
 if TYPE_CHECKING:
     from ..parts import Calibrated
@@ -75,6 +75,16 @@ def query_share(lex: LexicalIndex, tokens: list[str], dense: Mapping[str, float]
     return term_share(term_weights(lex, tokens), lex.terms_in(ids, tokens).values())
 
 
+def everyday_share(lex: LexicalIndex, tokens: list[str], dense: Mapping[str, float],
+                   lexical: Mapping[str, float]) -> float:
+    """:func:`query_share` with each token weighed by its rarity in the language (``everyday_idf``) instead of
+    in this KB (see the module docstring)."""
+    ids = best_chunks(dense, lexical)
+    if not tokens or not ids:
+        return 0.0
+    return term_share({t: everyday_idf(t) for t in dict.fromkeys(tokens)}, lex.terms_in(ids, tokens).values())
+
+
 def parts(best_dense: float, share: float, scale: Mapping[str, Any]) -> tuple[float, float]:
     """(dense, terms) on the KB's scale (``scale``: :func:`measure`'s record; pure)."""
     d0, d1 = (float(x) for x in scale["dense"])
@@ -88,8 +98,13 @@ def score(best_dense: float, share: float, scale: Mapping[str, Any]) -> float:
     return d + t
 
 
-def bank_shares(kb: Calibrated, lex: LexicalIndex, texts: list[str]) -> np.ndarray:
-    """Each text's :func:`term_share` searched as a query (its best chunks by cosine and by BM25)."""
+Share = Callable[['LexicalIndex', list[str], Mapping[str, float], Mapping[str, float]], float]
+
+
+def bank_shares(kb: Calibrated, lex: LexicalIndex, texts: list[str], share: Share | None = None) -> np.ndarray:
+    """Each text's share (``share``: :func:`query_share`, the default, or :func:`everyday_share`) searched as a
+    query (its best chunks by cosine and by BM25)."""
+    share = query_share if share is None else share
     from ..embedders.base import embed_queries
 
     out = []
@@ -98,7 +113,7 @@ def bank_shares(kb: Calibrated, lex: LexicalIndex, texts: list[str]) -> np.ndarr
         dense = {h.id: h.score for h in kb.store.search(vector[None, :], TOP)}
         scores = lex.scores(tokens)
         lexical = dict(lex.top(scores, TOP)) if scores.size else {}
-        out.append(query_share(lex, tokens, dense, lexical))
+        out.append(share(lex, tokens, dense, lexical))
     return np.asarray(out, dtype=np.float64)
 
 
@@ -112,3 +127,15 @@ def measure(kb: Calibrated, bank: list[str], bank_median: float, own_median: flo
     return {"dense": [round(bank_median, 4), round(own_median, 4)],
             "terms": [round(float(np.median(shares)), 4), 1.0],
             "from": f"{len(bank)} unrelated bank sentences (0) and the KB's own pseudo-queries (1)"}
+
+
+def terms_bar(kb: Calibrated, bank: list[str]) -> dict[str, Any]:
+    """The bar a query's :func:`everyday_share` must pass where its language has no evidence scale (Chinese):
+    ``{"cutoff", "median", "max", "from"}`` of the bank's own shares (see the module docstring)."""
+    from .lexical import lexical_index
+    from .thresholds import cutoff_from
+
+    shares = bank_shares(kb, lexical_index(kb), bank, everyday_share)
+    return {"cutoff": round(cutoff_from(shares), 4), "median": round(float(np.median(shares)), 4),
+            "max": round(float(shares.max()), 4),
+            "from": f"{len(bank)} unrelated bank sentences; words weighed by their rarity in the language"}

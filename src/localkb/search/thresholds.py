@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from ..parts import Calibrated, ChunkRows, Vectors
 
 
-METHOD = "unrelated-bank-mad-v6-kb-evidence"
+METHOD = "unrelated-bank-mad-v7-zh-terms"
 SPREAD = 1.5
 #: the stronger bar (``median + STRICT_SPREAD`` robust SDs, capped at the bank's best) that dense alone must
 #: clear when no word of the query occurs anywhere in the KB (see :func:`auto_answers`)
@@ -247,6 +247,8 @@ def measure(kb: Calibrated, spread: float = SPREAD) -> dict[str, Any] | None:
         per[lang]["pseudo_queries"] = own
         per[lang]["evidence"] = evidence.measure(kb, list(BANKS[lang]), per[lang]["bank_scores"]["median"],
                                                  own["quantiles"]["50"])
+    if not per["zh"].get("evidence"):  # Chinese words weighed by jieba's dictionary (``search.evidence``)
+        per["zh"]["terms"] = evidence.terms_bar(kb, list(BANKS["zh"]))
     majority = "zh" if langs["zh"] > langs["en"] + langs["mixed"] else "en"
     return {
         "method": METHOD, "spread": spread, "strict_spread": STRICT_SPREAD, "kb_percentile": selfcal.PERCENTILE,
@@ -304,11 +306,12 @@ def for_query(record: dict[str, Any] | None, query: str) -> dict[str, Any] | Non
             "median": float(chosen["bank_scores"]["median"]),
             "strict": float(chosen["bank_scores"].get("strict", chosen["bank_scores"]["max"])),
             "kb_cutoff": None if chosen.get("kb_cutoff") is None else float(chosen["kb_cutoff"]),
-            "evidence": {**chosen["evidence"], "threshold": THRESHOLD} if chosen.get("evidence") else None}
+            "evidence": {**chosen["evidence"], "threshold": THRESHOLD} if chosen.get("evidence") else None,
+            "terms": dict(chosen["terms"]) if chosen.get("terms") else None}
 
 
 def auto_answers(best_dense: float, calibration: dict[str, Any], *, exact: bool, lexical_strong: bool,
-                 words_found: bool, evidence: float | None = None) -> bool:
+                 words_found: bool, evidence: float | None = None, terms_share: float | None = None) -> bool:
     """Does ``min_score="auto"`` answer this query at all (pure)?
 
     Where the query's language has an evidence scale and the caller measured the query's ``evidence``
@@ -318,6 +321,9 @@ def auto_answers(best_dense: float, calibration: dict[str, Any], *, exact: bool,
     * an exact code match, or
     * lexical evidence (``lexical_strong``: the best BM25 reaches ``ANSWER_COVERAGE`` of the ideal score,
       or one chunk holds every query word), or
+    * where the language has a terms bar (``terms``, Chinese: ``evidence.terms_bar``) and the caller measured
+      the query's ``terms_share`` (``evidence.everyday_share``): a share above every bar the bank's unrelated
+      questions set, or
     * the best cosine at the calibrated cut-off and at least one query word occurring in the KB
       (``words_found``), or
     * the best cosine at the stronger bar (``strict``: :data:`STRICT_SPREAD` robust SDs above the bank's
@@ -336,6 +342,9 @@ def auto_answers(best_dense: float, calibration: dict[str, Any], *, exact: bool,
     if evidence is not None and scale:
         return evidence >= float(scale["threshold"])
     if lexical_strong:
+        return True
+    bar = calibration.get("terms")
+    if terms_share is not None and bar and terms_share > float(bar["cutoff"]):
         return True
     cutoff = float(calibration["cutoff"])
     strict = max(cutoff, float(calibration.get("strict", cutoff)))

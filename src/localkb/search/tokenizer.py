@@ -23,6 +23,7 @@ use: lexical indexes built with another id are rebuilt automatically.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from functools import lru_cache
@@ -107,6 +108,23 @@ def _cut_cjk(run: str) -> tuple[str, ...]:
         return (run,)
     words = [w for w in _segmenter().cut_for_search(run, HMM=True) if w.strip()]
     return tuple(words) or (run,)
+
+
+_everyday: tuple[dict[str, int], float] | None = None
+
+
+def everyday_idf(token: str) -> float:
+    """How rare ``token`` is in Chinese at large: ``log(total / frequency)`` from jieba's dictionary (the word
+    counts it segments with), or ``log(total)`` (the rarest) for a token the dictionary lacks — a Latin word
+    or code, a name, a split jieba guessed. Everyday words (怎么办, 但是, 不) weigh little, content words
+    (货物, 剪指甲) much, whatever a KB of a few dozen chunks happens to contain."""
+    global _everyday
+    if _everyday is None:
+        dt = _segmenter().dt
+        _everyday = (dt.FREQ, float(dt.total))
+    freq, total = _everyday
+    count = freq.get(token, 0)
+    return math.log(total / count) if count > 0 else math.log(total)
 
 
 def has_cjk(text: str) -> bool:
