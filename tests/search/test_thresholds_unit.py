@@ -160,3 +160,12 @@ def test_everyday_words_weigh_less_than_content_words():
     assert everyday_idf("不") < everyday_idf("但是") < everyday_idf("货物") < everyday_idf("剪指甲")
     assert everyday_idf("到") < everyday_idf("数量")
     assert everyday_idf("zzqx-not-a-word") == max(everyday_idf(w) for w in ("zzqx-not-a-word", "货物", "不"))
+
+
+def test_a_word_and_its_parts_count_once():
+    from localkb.search.evidence import words
+
+    assert words(["一个月", "一个", "手机"]) == {"一个月", "手机"}  # jieba's search mode: 一个月 and its part
+    assert words(["发货单", "发货", "货单"]) == {"发货单"}
+    assert words(["入库", "异常"]) == {"入库", "异常"}
+    assert words([]) == set()

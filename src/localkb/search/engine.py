@@ -329,13 +329,13 @@ def search(
                 )
             terms = (calibration or {}).get("terms") or {}
             if cut == "auto" and calibration is not None and "share" in terms:
-                reason = (
-                    f"Nothing relevant: no chunk's similarity reached {how} ({threshold:.3f}), and the query's words "
-                    f"found together in one chunk (share {terms['share']:.2f}, each word weighed by its rarity in "
-                    f"the language) do not pass the {terms['cutoff']:.2f} that unrelated "
-                    f"{LANGUAGE_NAMES.get(calibration['bank'], calibration['bank'])} questions reach here. "
-                    "Use --min-score none to see the closest chunks anyway."
-                )
+                words = ("no chunk among its best holds two of the query's words together" if terms["share"] <= 0
+                         else f"the query's words found together in one chunk (share {terms['share']:.2f}, each "
+                              f"word weighed by its rarity in the language) do not pass the {terms['cutoff']:.2f} "
+                              f"that unrelated {LANGUAGE_NAMES.get(calibration['bank'], calibration['bank'])} "
+                              "questions reach here")
+                reason = (f"Nothing relevant: no chunk's similarity reached {how} ({threshold:.3f}), and {words}. "
+                          "Use --min-score none to see the closest chunks anyway.")
 
     collapsed: list[dict[str, Any]] = []
     if collapse_duplicates is not False and order:

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from ..parts import Calibrated, ChunkRows, Vectors
 
 
-METHOD = "unrelated-bank-mad-v7-zh-terms"
+METHOD = "unrelated-bank-mad-v8-zh-terms"
 SPREAD = 1.5
 #: the stronger bar (``median + STRICT_SPREAD`` robust SDs, capped at the bank's best) that dense alone must
 #: clear when no word of the query occurs anywhere in the KB (see :func:`auto_answers`)
