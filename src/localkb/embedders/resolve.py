@@ -263,6 +263,7 @@ def language_note(model_id: str, language: str) -> str | None:
         return None
     return (
         f"most of this KB is Chinese, but its model ({model_id.rsplit('/', 1)[-1]}) is English-only: Chinese "
-        "keywords and English questions work, Chinese questions in other words will not. For Chinese, create "
+        "keywords, English questions and Chinese questions that share two words with the text work; Chinese "
+        "questions in other words (synonyms) will not. For Chinese, create "
         "the KB with --model e5-small (best measured) or --model multilingual (faster to embed; docs/search.md)."
     )
