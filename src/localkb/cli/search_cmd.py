@@ -67,6 +67,6 @@ def search(query: str, kb: str | None, k: int, tags: tuple[str, ...], min_score:
         if "share" in terms:
             above = "above" if terms["share"] > terms["cutoff"] else "not above"
             evidence = (f"; its words found together {terms['share']:.2f}, {above} the "
-                        f"{terms['cutoff']:.2f} unrelated questions reach")
+                        f"{terms['cutoff']:.2f} that unrelated questions reach")
         click.secho(f"(cut-off {result.min_score:.3f}: {cal['query_language']} query, held against the "
                     f"{cal['bank']} bank of unrelated questions on this KB{evidence})", dim=True)
