@@ -322,8 +322,8 @@ def auto_answers(best_dense: float, calibration: dict[str, Any], *, exact: bool,
     * lexical evidence (``lexical_strong``: the best BM25 reaches ``ANSWER_COVERAGE`` of the ideal score,
       or one chunk holds every query word), or
     * where the language has a terms bar (``terms``, Chinese: ``evidence.terms_bar``) and the caller measured
-      the query's ``terms_share`` (``evidence.everyday_share``): a share above every bar the bank's unrelated
-      questions set, or
+      the query's ``terms_share`` (``evidence.everyday_share``): a share above the bar the bank's unrelated
+      sentences set on this KB, or
     * the best cosine at the calibrated cut-off and at least one query word occurring in the KB
       (``words_found``), or
     * the best cosine at the stronger bar (``strict``: :data:`STRICT_SPREAD` robust SDs above the bank's
