@@ -104,7 +104,7 @@ def zh_unrelated_queries() -> dict[str, str]:
 
 def terms_table(answerable: dict[str, list[S.Signals]], unrelated: dict[str, list[S.Signals]],
                 roles: dict[str, str]) -> tuple[str, dict[str, Any]]:
-    """Chinese queries under hybrid ``auto``, with the terms bar (``evidence.terms_bar``) and without it (the
+    """Chinese queries under hybrid ``auto``, with the terms bar (``thresholds.terms_bar``) and without it (the
     bank's rule alone): answerable questions cut and everyday Chinese questions refused."""
     lines = ["| set | role | answerable cut, with the terms bar | without | everyday Chinese questions refused, "
              "with | without | terms bar (median of the bank's shares → cut-off) |",

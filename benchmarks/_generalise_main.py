@@ -169,7 +169,7 @@ def generalise(args: Any, log: Any) -> int:
         "",
         refusal,
         "",
-        "### Chinese queries: words found together, weighed by their rarity in the language (`search.evidence.terms_bar`)",
+        "### Chinese queries: words found together, weighed by their rarity in the language (`search.thresholds.terms_bar`)",
         "",
         "Chinese queries have no evidence scale (a head of Chinese characters is no stand-in for a Chinese "
         "question), so `auto` held them to the bank's cosine rule alone, and with MiniLM, which cannot read "

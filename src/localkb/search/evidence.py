@@ -25,7 +25,7 @@ NYT) and is reported on sets that played no part (docs/benchmarks.md, ``search-g
 
 Chinese queries have no such scale: a head of Chinese characters is no stand-in for a Chinese question
 (``search.selfcal``), and a KB language with fewer than ``selfcal.MIN_CHUNKS`` chunks has none either. They
-get a bar on the terms alone (:func:`terms_bar`, :func:`everyday_share`): the same share, but each word
+get a bar on the terms alone (``thresholds.terms_bar``, :func:`everyday_share`): the same share, but each word
 weighed by its rarity in Chinese at large (``tokenizer.everyday_idf``, jieba's dictionary counts), not in this
 KB — on a KB of a few dozen chunks the everyday words of a colloquial question (到了, 但是, 不) are absent,
 and with the KB's idf they would weigh the most. Only a chunk holding at least two of the query's words
@@ -150,14 +150,3 @@ def measure(kb: Calibrated, bank: list[str], bank_median: float, own_median: flo
             "terms": [round(float(np.median(shares)), 4), 1.0],
             "from": f"{len(bank)} unrelated bank sentences (0) and the KB's own pseudo-queries (1)"}
 
-
-def terms_bar(kb: Calibrated, bank: list[str]) -> dict[str, Any]:
-    """The bar a query's :func:`everyday_share` must pass where its language has no evidence scale (Chinese):
-    ``{"cutoff", "median", "max", "from"}`` of the bank's own shares (see the module docstring)."""
-    from .lexical import lexical_index
-    from .thresholds import cutoff_from
-
-    shares = bank_shares(kb, lexical_index(kb), bank, everyday_share)
-    return {"cutoff": round(cutoff_from(shares), 4), "median": round(float(np.median(shares)), 4),
-            "max": round(float(shares.max()), 4),
-            "from": f"{len(bank)} unrelated bank sentences; words weighed by their rarity in the language"}

@@ -211,6 +211,19 @@ def cutoff_from(scores: np.ndarray, spread: float = SPREAD) -> float:
     return min(med + spread * 1.4826 * mad, float(np.max(scores)))
 
 
+def terms_bar(kb: Calibrated, bank: list[str]) -> dict[str, Any]:
+    """The bar a Chinese query's words found together (``evidence.everyday_share``) must pass:
+    ``{"cutoff", "median", "max", "from"}`` of the bank's own shares, the cut-off by :func:`cutoff_from`
+    (``search.evidence``'s module docstring says why)."""
+    from . import evidence
+    from .lexical import lexical_index
+
+    shares = evidence.bank_shares(kb, lexical_index(kb), bank, evidence.everyday_share)
+    return {"cutoff": round(cutoff_from(shares), 4), "median": round(float(np.median(shares)), 4),
+            "max": round(float(shares.max()), 4),
+            "from": f"{len(bank)} unrelated bank sentences; words weighed by their rarity in the language"}
+
+
 def _measure_bank(kb: Vectors, language: str, spread: float) -> Calibration:
     from .selfcal import best_scores
 
@@ -248,7 +261,7 @@ def measure(kb: Calibrated, spread: float = SPREAD) -> dict[str, Any] | None:
         per[lang]["evidence"] = evidence.measure(kb, list(BANKS[lang]), per[lang]["bank_scores"]["median"],
                                                  own["quantiles"]["50"])
     if not per["zh"].get("evidence"):  # Chinese words weighed by jieba's dictionary (``search.evidence``)
-        per["zh"]["terms"] = evidence.terms_bar(kb, list(BANKS["zh"]))
+        per["zh"]["terms"] = terms_bar(kb, list(BANKS["zh"]))
     majority = "zh" if langs["zh"] > langs["en"] + langs["mixed"] else "en"
     return {
         "method": METHOD, "spread": spread, "strict_spread": STRICT_SPREAD, "kb_percentile": selfcal.PERCENTILE,
@@ -321,7 +334,7 @@ def auto_answers(best_dense: float, calibration: dict[str, Any], *, exact: bool,
     * an exact code match, or
     * lexical evidence (``lexical_strong``: the best BM25 reaches ``ANSWER_COVERAGE`` of the ideal score,
       or one chunk holds every query word), or
-    * where the language has a terms bar (``terms``, Chinese: ``evidence.terms_bar``) and the caller measured
+    * where the language has a terms bar (``terms``, Chinese: :func:`terms_bar`) and the caller measured
       the query's ``terms_share`` (``evidence.everyday_share``): a share above the bar the bank's unrelated
       sentences set on this KB, or
     * the best cosine at the calibrated cut-off and at least one query word occurring in the KB
