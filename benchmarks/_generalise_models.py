@@ -101,7 +101,7 @@ def run_models(args: Any, log: Any) -> int:
         "\n".join(lines),
         "",
         f"### Encode speed ({len(passages)} SQuAD dev paragraphs as stored texts, {len(questions)} questions as "
-        "queries; `LOCALKB_EMBED_THREADS` default, 2 threads; a busy shared box, so read the ratios)",
+        "queries; `LOCALKB_EMBED_THREADS` default, 2 threads; this VM's speed varies up to 2× from run to run, so read the ratios)",
         "",
         "\n".join(speed_lines),
         "",
