@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import numpy as np
@@ -127,8 +128,6 @@ def test_lite_file_released_while_waiting_is_opened(tmp_path):
     """milvus-lite 3.2 swallows its DataDirLockedError (pymilvus only says "Open local milvus failed"):
     the wait must not depend on that exception reaching us, or a second writer fails at random."""
     holder = _hold_lite_file(tmp_path)
-    import threading
-
     releaser = threading.Timer(2.0, lambda: holder.communicate("", timeout=30))
     releaser.start()
     try:
