@@ -1,4 +1,4 @@
-"""The refusal rule of ``auto`` in hybrid mode: dense + lexical evidence on the KB's own scale
+"""The refusal rule of ``auto`` in hybrid and dense mode: dense + lexical evidence on the KB's own scale
 (``search.evidence``). Pure pieces, then the real MiniLM, FAISS and BM25 on a 40-passage English KB, the
 Python API and ``localkb search --json`` (the KB: ``warehouse_kb`` of tests/search/conftest.py)."""
 
@@ -80,3 +80,26 @@ def test_search_json_shows_the_evidence(warehouse_kb):
     assert set(cal["evidence"]) >= {"score", "threshold", "dense_part", "terms_part", "dense", "terms", "from"}
     human = run_cli("search", "Who signs the log every evening?", "--kb", str(kb.path))
     assert human.returncode == 0 and f"of the {evidence.THRESHOLD:.2f} asked" in human.stdout
+
+
+@pytest.mark.parametrize("question", [
+    "what do I wear as a guest",  # in other words: cosine 0.33, below the KB's own bar (kb_cutoff 0.47)
+    "how often are bins counted",
+    "Which site has the best hiking trails in the mountains?",  # unrelated: refused by both
+    "How do I bake sourdough bread?",
+])
+def test_dense_mode_answers_and_refuses_as_hybrid_does(warehouse_kb, question):
+    kb = warehouse_kb
+    dense, hybrid = kb.search(question, k=3, mode="dense"), kb.search(question, k=3)
+    assert dense.calibration["evidence"]["score"] == hybrid.calibration["evidence"]["score"]
+    assert bool(dense.hits) == bool(hybrid.hits) == (dense.calibration["evidence"]["score"] >= evidence.THRESHOLD)
+    if dense.hits:
+        assert dense.hits[0].text == hybrid.hits[0].text
+    else:
+        assert "evidence" in dense.reason
+
+
+def test_dense_mode_answers_a_question_in_other_words_below_the_cosine_bar(warehouse_kb):
+    res = warehouse_kb.search("what do I wear as a guest", k=3, mode="dense")
+    assert res.hits and "high-visibility vest" in res.hits[0].text
+    assert res.calibration["evidence"]["best_dense"] < res.calibration["kb_cutoff"]  # the old rule refused it

@@ -287,21 +287,29 @@ def search(
         if mode == "lexical":
             order = [c for c in order if lexical.get(c, 0.0) >= threshold]
         elif cut == "auto" and calibration is not None:
+            from .evidence import TOP as EVIDENCE_TOP
             from .thresholds import auto_answers
 
+            # dense mode asks the same question of the same chunks as hybrid (is this KB about the query?):
+            # only the ranking differs between the modes, not whether a query is answered
+            found_by = lexical if mode == "hybrid" or lex is None or all_lex is None else dict(
+                lex.top(all_lex, EVIDENCE_TOP, allowed))
+            if mode == "dense":
+                coverage = lexical_coverage(lex, tokens, found_by)
             strong_words = coverage >= ANSWER_COVERAGE or (lex is not None and lex.has_all(tokens, allowed))
             found = all_lex is not None and all_lex.size > 0 and float(all_lex.max()) > 0
             best = max(dense.values(), default=-1.0)
             evidence = terms_share = None
-            if mode == "hybrid" and calibration.get("evidence") and lex is not None:
-                evidence = query_evidence(lex, tokens, dense, lexical, calibration)
-            elif mode == "hybrid" and calibration.get("terms") and lex is not None:
-                terms_share = query_terms(lex, tokens, dense, lexical, calibration)
+            if calibration.get("evidence") and lex is not None:
+                evidence = query_evidence(lex, tokens, dense, found_by, calibration)
+            elif calibration.get("terms") and lex is not None:
+                terms_share = query_terms(lex, tokens, dense, found_by, calibration)
             if not auto_answers(best, calibration, exact=bool(matches), evidence=evidence, terms_share=terms_share,
-                                lexical_strong=mode == "hybrid" and strong_words, words_found=found):
+                                lexical_strong=strong_words, words_found=found):
                 order = []
-            elif mode == "dense":
-                order = [c for c in order if dense.get(c, -1.0) >= threshold or c in matches]
+            elif mode == "dense":  # the hits at the cut-off, and the best one where evidence answered below it
+                bar = min(threshold, best)
+                order = [c for c in order if dense.get(c, -1.0) >= bar or c in matches]
             else:
                 order = [
                     c

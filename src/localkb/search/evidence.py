@@ -17,7 +17,7 @@ measured on a scale this KB sets:
   the bank sentences' median share, 1 when every query word is in one chunk (what a pseudo-query, a
   sentence of the KB, scores by construction).
 
-``evidence = d + t``; ``auto`` answers an English query in hybrid mode when it reaches
+``evidence = d + t``; ``auto`` answers an English query (dense or hybrid mode) when it reaches
 :data:`THRESHOLD` (or a chunk holds an exact query code). The threshold is in the KB's own units (0: a
 typical unrelated sentence on both signals; 2: a typical sentence of the KB), so one value serves every KB;
 0.65 was chosen by leave-one-set-out cross-validation over the English tuning sets (SQuAD dev, SQuADShifts
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 #: chunks looked at for the query's words: the best this many by cosine and by BM25
 TOP = 10
-#: the evidence ``auto`` asks of an English hybrid query (see the module docstring)
+#: the evidence ``auto`` asks of an English query (see the module docstring)
 THRESHOLD = 0.65
 
 
