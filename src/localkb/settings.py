@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     fusion: Literal["rrf", "convex"] | None = Field(None, description="Hybrid fusion: rrf or convex [default: convex].")
     stemming: bool = Field(True, description="`off` builds lexical indexes without the English stemmer.")
     strict_lexical: bool = Field(False, description="Fail instead of rebuilding a damaged lexical index.")
+    search_overlap: bool = Field(True, description="Embed the query on another core while BM25 scores it "
+                                                   "(off: one after the other, for comparison).")
     # LLMs
     llm: str | None = Field(None, description="LLM URI for ask and sql [default: the provisioned Qwen GGUF].")
     llm_ctx: int | None = Field(None, ge=256, le=1_048_576, description="LLM context window in tokens.")

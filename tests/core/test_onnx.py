@@ -9,8 +9,10 @@ import pytest
 
 from localkb import KnowledgeBase
 from localkb.embedders import load_embedder
+from localkb.embedders import onnx as onnx_mod
 from localkb.embedders.onnx import length_batches
 from localkb.embedders.onnx_export import FILES, onnx_dir, read_meta
+from localkb.embedders.onnx_run import run_batch
 from localkb.embedders.resolve import DEFAULT_MODEL, packaged_default_path, resolve_model
 from localkb.errors import ModelError, ModelMismatch
 from tests.contract.sentences import QUERIES, sentences
@@ -48,6 +50,20 @@ def test_fp32_vectors_equal_torch(embedder, onnx_fp32, sample):
     assert float(onnx_vecs[0] @ onnx_vecs[1]) == pytest.approx(0.7553, abs=1e-4)  # ENVIRONMENT.md sanity value
     assert onnx_fp32.max_tokens == embedder.max_tokens
     assert [onnx_fp32.count_tokens(t) for t in sample[:20]] == [embedder.count_tokens(t) for t in sample[:20]]
+
+
+@pytest.mark.parametrize("variant", ["onnx_fp32", "onnx_int8"])
+def test_a_query_alone_runs_on_one_thread_with_the_same_vector(request, variant):
+    emb = request.getfixturevalue(variant)
+    if emb._session.get_session_options().intra_op_num_threads < 2:
+        pytest.skip("the embedder has one thread here: every batch runs on the same session")
+    queries = [q for q in QUERIES if len(emb._tok.encode(q).ids) <= onnx_mod.SMALL_TOKENS][:8]
+    assert queries
+    alone = np.stack([emb.embed([q])[0] for q in queries])
+    assert emb._small is not None and emb._small.get_session_options().intra_op_num_threads == 1
+    # the same inputs on the two-thread session (int8 quantises activations per batch: same batches only)
+    two = np.stack([run_batch(emb._session, emb._tok.encode_batch([q]), emb._names, emb._mode)[0] for q in queries])
+    assert float(np.abs(two - alone).max()) < 1e-5
 
 
 def test_int8_cosine_to_fp32_per_sentence(onnx_fp32, onnx_int8, sample):

@@ -32,6 +32,9 @@ from .resolve import ModelRef
 PROBE_TOLERANCE = 1e-4
 #: padded tokens per batch at most (16 texts of 256 tokens); short texts get larger batches
 BATCH_TOKENS = 4096
+#: a batch of at most this many padded tokens (a query, or a few) runs on a one-thread session: splitting so
+#: little work over two threads costs more in hand-offs than it saves (docs/benchmarks.md, "Encoder speed")
+SMALL_TOKENS = 64
 
 
 class OnnxEmbedder:
@@ -69,6 +72,7 @@ class OnnxEmbedder:
         self.max_tokens = limit - 2  # [CLS] … [SEP]
         out = self._session.get_outputs()[0].shape
         self.dim = int(out[-1]) if isinstance(out[-1], int) else len(meta.get("reference", []))
+        self._small: Any = None  # the one-thread session for small batches (opened on first use)
         self._combine = Coalescer(self._encode_sorted)  # one encode at a time; concurrent calls share it
         self._check_probe(meta, rebuild)
 
@@ -92,8 +96,17 @@ class OnnxEmbedder:
         encs = self._tok.encode_batch(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for idx in length_batches([len(e.ids) for e in encs], batch_size, BATCH_TOKENS):
-            out[idx] = run_batch(self._session, [encs[i] for i in idx], self._names, self._mode)
+            batch = [encs[i] for i in idx]
+            out[idx] = run_batch(self._session_for(len(batch) * len(batch[0].ids)), batch, self._names, self._mode)
         return out
+
+    def _session_for(self, padded_tokens: int) -> Any:
+        """The session for a batch of ``padded_tokens``: one thread for a small one (:data:`SMALL_TOKENS`)."""
+        if padded_tokens > SMALL_TOKENS or self._session.get_session_options().intra_op_num_threads <= 1:
+            return self._session
+        if self._small is None:
+            self._small = open_session(self.onnx_file, threads=1)
+        return self._small
 
     def count_tokens(self, text: str) -> int:
         """Word pieces of ``text`` (no [CLS]/[SEP]), as the model's tokenizer splits it."""

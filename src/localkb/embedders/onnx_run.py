@@ -65,13 +65,14 @@ def max_seq_length(model_dir: Path) -> int:
         return 512
 
 
-def open_session(file: Path) -> Any:
+def open_session(file: Path, threads: int | None = None) -> Any:
+    """An ONNX Runtime session on ``file`` with ``threads`` intra-op threads (default: ``embed_threads``)."""
     try:
         import onnxruntime as ort
     except ImportError as exc:
         raise MissingDependency("The ONNX backend needs: pip install 'localkb[onnx]'") from exc
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = embed_threads()
+    opts.intra_op_num_threads = embed_threads() if threads is None else threads
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.log_severity_level = 3

@@ -207,11 +207,11 @@ def search(
     weights: dict[str, float] | None = None
     coverage = 0.0
     vector = None
-    if mode in ("dense", "hybrid"):
-        from ..embedders.base import embed_queries
+    nearest = None
+    if mode in ("dense", "hybrid"):  # embedded and searched on another core while BM25 scores it here
+        from .overlap import beside
 
-        vector = embed_queries(kb.embedder, [query])  # e5 embeds queries as 'query: …'
-        dense = {h.id: h.score for h in dense_hits(kb.store, vector, depth, allowed)}
+        nearest = beside(embed_and_search, kb, query, depth, allowed, enabled=kb.settings.search_overlap)
     lexical: dict[str, float] = {}
     all_lex: np.ndarray | None = None
     lex = None
@@ -222,6 +222,9 @@ def search(
         all_lex = lex.scores(tokens)
         if mode != "dense":
             lexical = dict(lex.top(all_lex, depth, allowed))
+    if nearest is not None:
+        vector, found_dense = nearest()
+        dense = {h.id: h.score for h in found_dense}
 
     # exact identifiers: chunks that contain each code, verified against the chunk text
     matches: dict[str, list[str]] = {}
@@ -427,6 +430,14 @@ def code_matches(kb: ChunkRows, codes: list[str], candidates: list[str], holders
 
 #: a store that cannot filter is asked for this many times more hits each round (``dense_hits``)
 OVERFETCH = 4
+
+
+def embed_and_search(kb: Calibrated, query: str, k: int, allowed: set[str] | None) -> tuple[np.ndarray, list[VectorHit]]:
+    """The query's vector and its ``k`` nearest chunks among ``allowed`` (:func:`dense_hits`)."""
+    from ..embedders.base import embed_queries
+
+    vector = embed_queries(kb.embedder, [query])  # e5 embeds queries as 'query: …'
+    return vector, dense_hits(kb.store, vector, k, allowed)
 
 
 def dense_hits(store: VectorStore, vector: np.ndarray, k: int, allowed: set[str] | None) -> list[VectorHit]:
