@@ -55,14 +55,13 @@ def test_fp32_vectors_equal_torch(embedder, onnx_fp32, sample):
 @pytest.mark.parametrize("variant", ["onnx_fp32", "onnx_int8"])
 def test_a_query_alone_runs_on_one_thread_with_the_same_vector(request, variant):
     emb = request.getfixturevalue(variant)
-    if emb._session.get_session_options().intra_op_num_threads < 2:
-        pytest.skip("the embedder has one thread here: every batch runs on the same session")
     queries = [q for q in QUERIES if len(emb._tok.encode(q).ids) <= onnx_mod.SMALL_TOKENS][:8]
     assert queries
     alone = np.stack([emb.embed([q])[0] for q in queries])
-    assert emb._small is not None and emb._small.get_session_options().intra_op_num_threads == 1
-    # the same inputs on the two-thread session (int8 quantises activations per batch: same batches only)
-    two = np.stack([run_batch(emb._session, emb._tok.encode_batch([q]), emb._names, emb._mode)[0] for q in queries])
+    assert emb._session_for(len(emb._tok.encode(queries[0]).ids)).get_session_options().intra_op_num_threads == 1
+    assert emb._session_for(onnx_mod.SMALL_TOKENS + 1) is emb.session(emb._threads)
+    # the same inputs on a two-thread session (int8 quantises activations per batch: same batches only)
+    two = np.stack([run_batch(emb.session(2), emb._tok.encode_batch([q]), emb._names, emb._mode)[0] for q in queries])
     assert float(np.abs(two - alone).max()) < 1e-5
 
 
