@@ -12,9 +12,9 @@ recorded at export: a file that does not belong to its model is refused with the
 
 Threads: ``LOCALKB_EMBED_THREADS`` (default min(2, cores)) intra-op threads, one inter-op thread; a batch
 of at most :data:`SMALL_TOKENS` padded tokens (a search's query) runs on a one-thread session of the same
-file (each session opened on first use, so a process that only searches holds one): the same vectors, and on two cores 1.3 ms less CPU a query than two threads handing ten tokens
-back and forth (paired over 600 SQuAD questions; the wall time is the same, and the other core is left
-to the search's BM25 part, ``search.overlap``).
+file (each session opened on first use, so a process that only searches holds one). The same vectors, and
+less CPU than two threads handing ten tokens back and forth, in about the same wall time; the other core
+is left to the search's BM25 part (``search.overlap``).
 Batches: the texts are tokenized once, sorted by token count and cut into batches of at most
 ``batch_size`` texts and :data:`BATCH_TOKENS` padded tokens, so a batch pads little and stays in cache
 (measured in docs/benchmarks.md, "Encoder speed": 16 long texts a batch beat 64).
@@ -39,7 +39,7 @@ PROBE_TOLERANCE = 1e-4
 #: padded tokens per batch at most (16 texts of 256 tokens); short texts get larger batches
 BATCH_TOKENS = 4096
 #: a batch of at most this many padded tokens (a query, or a few) runs on a one-thread session: splitting so
-#: little work over two threads costs more in hand-offs than it saves (docs/benchmarks.md, "Encoder speed")
+#: little work over two threads costs more CPU in hand-offs than it saves in wall time
 SMALL_TOKENS = 64
 
 

@@ -297,9 +297,6 @@ def search(
             # only the ranking differs between the modes, not whether a query is answered
             found_by = lexical if mode == "hybrid" or lex is None or all_lex is None else dict(
                 lex.top(all_lex, EVIDENCE_TOP, allowed))
-            if mode == "dense":
-                coverage = lexical_coverage(lex, tokens, found_by)
-            strong_words = coverage >= ANSWER_COVERAGE or (lex is not None and lex.has_all(tokens, allowed))
             found = all_lex is not None and all_lex.size > 0 and float(all_lex.max()) > 0
             best = max(dense.values(), default=-1.0)
             evidence = terms_share = None
@@ -307,6 +304,11 @@ def search(
                 evidence = query_evidence(lex, tokens, dense, found_by, calibration)
             elif calibration.get("terms") and lex is not None:
                 terms_share = query_terms(lex, tokens, dense, found_by, calibration)
+            strong_words = False
+            if evidence is None:  # measured evidence decides alone (auto_answers): no need for these then
+                if mode == "dense":
+                    coverage = lexical_coverage(lex, tokens, found_by)
+                strong_words = coverage >= ANSWER_COVERAGE or (lex is not None and lex.has_all(tokens, allowed))
             if not auto_answers(best, calibration, exact=bool(matches), evidence=evidence, terms_share=terms_share,
                                 lexical_strong=strong_words, words_found=found):
                 order = []

@@ -47,13 +47,11 @@ def beside(fn: Callable[..., T], *args: object, enabled: bool = True) -> Callabl
             _busy = True
             if _POOL is None:
                 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localkb-search")
-    if not hand_off:
-        result = fn(*args)
-        return lambda: result
-    try:
-        return _POOL.submit(_on_worker, fn, args).result  # type: ignore[union-attr]
-    except RuntimeError:  # the interpreter is shutting down: no new threads
-        with _LOCK:
-            _busy = False
-        result = fn(*args)
-        return lambda: result
+    if hand_off:
+        try:
+            return _POOL.submit(_on_worker, fn, args).result  # type: ignore[union-attr]
+        except RuntimeError:  # the interpreter is shutting down: no new threads
+            with _LOCK:
+                _busy = False
+    result = fn(*args)
+    return lambda: result

@@ -29,7 +29,8 @@ higher than the best of 100 for any query). So the cut-off is measured, not assu
    For English, the KB's own sentences add that (``search.selfcal``): the 30th percentile of the best
    scores of pseudo-queries made of its sentence heads (``kb_cutoff``) is a second bar that an answer on
    the cosine alone must reach (:func:`auto_answers` without evidence), and their median tops the dense
-   scale of the evidence rule that the search applies in dense and hybrid mode (``search.evidence``: dense + lexical evidence on the KB's own scale).
+   scale of the evidence rule that the search applies in dense and hybrid mode (``search.evidence``: dense
+   + lexical evidence on the KB's own scale).
 
 The result (every bank's cut-off, the chunks' languages) is stored in ``manifest.extra["calibration"]``
 with the model id and chunk count it was measured on, and measured again when the model differs or the chunk count has changed by more than
@@ -329,7 +330,8 @@ def auto_answers(best_dense: float, calibration: dict[str, Any], *, exact: bool,
 
     Where the query's language has an evidence scale and the caller measured the query's ``evidence``
     (``search.evidence``: dense + lexical on the KB's own scale; the engine measures it in dense and hybrid
-    mode), the answer is: an exact code match, or the evidence at the scale's threshold. Otherwise, yes when any one signal is strong:
+    mode), the answer is: an exact code match, or the evidence at the scale's threshold. Otherwise, yes when
+    any one signal is strong:
 
     * an exact code match, or
     * lexical evidence (``lexical_strong``: the best BM25 reaches ``ANSWER_COVERAGE`` of the ideal score,
