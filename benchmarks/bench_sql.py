@@ -14,8 +14,10 @@ issue 17 (sample values, guard, ≤3 attempts with problems fed back), no exampl
 agent's defaults with no stored examples (agent0 + value linking + one result check);
 *agent-novl* = agent without value linking; *agent+sc* = agent + 3 candidates voted by result set;
 *agent+ex* = agent+sc + up to 3 stored examples (other questions on the same database whose gold
-SQL differs). For a mode with the result check, ``MODE/nocheck`` is derived from the same run: its
-first result that ran, which is what it answers with the check off (the check only fires on it).
+SQL differs); *agent-novl+ex* = agent-novl + those 3 examples (its derived ``/nocheck`` row is the
+agent as it ships, with stored examples). For a mode with the result check, ``MODE/nocheck`` is
+derived from the same run: its first result that ran, which is what it answers with the check off
+(the check only fires on it).
 
 Scoring (``localkb.sql.scoring``, as ``localkb eval sql``), over 4 synthetic fillings (test-suite
 accuracy): *strict* execution accuracy and *relaxed* (``relaxed_match``: the gold columns as a
@@ -59,12 +61,15 @@ MODES: dict[str, dict[str, Any]] = {
     "agent-novl": {**_BASE, "check_results": True},
     "agent+sc": {**_BASE, "value_links": 6, "check_results": True, "candidates": 3},
     "agent+ex": {**_BASE, "value_links": 6, "check_results": True, "candidates": 3, "n_examples": 3},
+    "agent-novl+ex": {**_BASE, "check_results": True, "n_examples": 3},
 }
 LABELS = {"raw": "raw prompt (schema + question, 1 reply)", "agent0": "agent before #17 (no examples)",
           "agent": "agent + value linking + result check", "agent-novl": "agent + result check, no value linking",
           "agent/nocheck": "agent + value linking, no result check (derived)",
           "agent-novl/nocheck": "agent, neither (derived)", "agent+sc": "agent + value linking + check + 3 voted",
-          "agent+ex": "agent + linking + check + 3 voted + 3 examples"}
+          "agent+ex": "agent + linking + check + 3 voted + 3 examples",
+          "agent-novl+ex": "agent + result check + 3 examples, no value linking",
+          "agent-novl+ex/nocheck": "agent + 3 examples (derived)"}
 
 
 class _Examples:
